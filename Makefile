@@ -1,0 +1,83 @@
+# CloudDispatch: build, demo, test and install.
+#   make demo      build, then show the loaded drivers and a conformance run of loopback
+#   make test      every test suite (Swift, schema cross-check, C driver built with plain cc)
+#   make install   PREFIX=/usr/local by default; DESTDIR honoured
+PREFIX  ?= /usr/local
+SWIFT   ?= swift
+OUT     := $(CURDIR)/out
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev libjansson-dev openssh-server openssh-client pkg-config python3 python3-pip
+SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
+LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
+
+.PHONY: deps build release demo test swift-test schema-test c-driver-test install install-abi clean
+
+## Debian packages and Python modules the build and tests need (does nothing when present).
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+BIN = $(shell $(SWIFT) build --show-bin-path)
+
+demo: build
+	@mkdir -p $(OUT)/demo
+	@printf '{"state_dir": "%s/demo/loopback"}\n' "$(OUT)" > $(OUT)/demo/loopback.json
+	@echo; echo "== cloud-dispatch drivers"
+	@$(BIN)/cloud-dispatch drivers
+	@echo; echo "== cloud-dispatch driver-test --driver loopback (real sshd processes on 127.0.0.1)"
+	@$(BIN)/cloud-dispatch driver-test --driver loopback --config $(OUT)/demo/loopback.json
+
+test: deps
+	$(SWIFT) build
+	$(MAKE) --no-print-directory swift-test schema-test c-driver-test
+
+swift-test:
+	$(SWIFT) test
+
+## Every payload of a conformance run, checked by python-jsonschema (independent of the host).
+schema-test:
+	@mkdir -p $(OUT)/schema-test && rm -f $(OUT)/schema-test/*.jsonl
+	@printf '{"state_dir": "%s/schema-test/loopback"}\n' "$(OUT)" > $(OUT)/schema-test/loopback.json
+	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/schema-test/loopback.jsonl \
+	  $(BIN)/cloud-dispatch driver-test --driver loopback --config $(OUT)/schema-test/loopback.json >/dev/null
+	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/schema-test/loopback.jsonl
+
+## The loopback driver built with plain cc against the installed header and pkg-config file
+## alone, then certified by the kit: proof a driver needs nothing of the host's build.
+c-driver-test:
+	@rm -rf $(OUT)/c-driver && mkdir -p $(OUT)/c-driver/plugins && chmod 755 $(OUT)/c-driver/plugins
+	$(MAKE) --no-print-directory install-abi PREFIX=$(OUT)/c-driver/prefix DESTDIR=
+	PKG_CONFIG_PATH=$(OUT)/c-driver/prefix/lib/pkgconfig sh -c 'cc -std=c11 -shared -fPIC -O2 -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter \
+	  $$(pkg-config --cflags cloud-dispatch-driver jansson) -I Plugins/Loopback/include $(LOOPBACK_SOURCES) \
+	  -o $(OUT)/c-driver/plugins/libcdd_loopback.so $$(pkg-config --libs jansson) -lpthread -Wl,--no-undefined'
+	@printf '{"state_dir": "%s/c-driver/state"}\n' "$(OUT)" > $(OUT)/c-driver/loopback.json
+	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/c-driver/trace.jsonl \
+	  $(BIN)/cloud-dispatch driver-test --plugins $(OUT)/c-driver/plugins --driver loopback --config $(OUT)/c-driver/loopback.json
+	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/c-driver/trace.jsonl
+
+## What a driver author needs: header, pkg-config file, schema, reference.
+install-abi:
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/cloud-dispatch $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch
+	install -m 644 Sources/PluginABI/include/cloud_dispatch_driver.h $(DESTDIR)$(PREFIX)/include/
+	sed 's|@PREFIX@|$(PREFIX)|' support/cloud-dispatch-driver.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cloud-dispatch-driver.pc
+	install -m 644 $(SCHEMA) $(DESTDIR)$(PREFIX)/share/cloud-dispatch/
+	install -m 644 docs/driver-abi.md $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch/
+
+install: release install-abi
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers
+	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/cloud-dispatch $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_loopback.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/
+
+clean:
+	rm -rf .build out

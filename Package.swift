@@ -1,0 +1,63 @@
+// swift-tools-version: 6.0
+// Swift 6 language mode: strict concurrency checking is on for every target.
+import PackageDescription
+
+/// A C fixture driver for the loader tests: one folder, one shared implementation.
+func fixture(_ name: String) -> Target {
+    .target(name: "Fixture\(name)", dependencies: ["PluginABI"], path: "Tests/Fixtures/\(name)",
+            linkerSettings: [.linkedLibrary("jansson")])
+}
+
+let package = Package(
+    name: "CloudDispatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cloud-dispatch", targets: ["Host"]),
+        .library(name: "cdd_loopback", type: .dynamic, targets: ["CDDLoopback"]),
+        // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
+        // folder by accident; tests copy them into temporary folders under driver names.
+        .library(name: "fixture_misbehave", type: .dynamic, targets: ["FixtureMisbehave"]),
+        .library(name: "fixture_major2", type: .dynamic, targets: ["FixtureMajor2"]),
+        .library(name: "fixture_future", type: .dynamic, targets: ["FixtureFuture"]),
+        .library(name: "fixture_noentry", type: .dynamic, targets: ["FixtureNoEntry"]),
+        .library(name: "fixture_tiny", type: .dynamic, targets: ["FixtureTiny"]),
+        .library(name: "fixture_nullmember", type: .dynamic, targets: ["FixtureNullMember"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The driver ABI: one C header, nothing else.
+        .target(name: "PluginABI", path: "Sources/PluginABI"),
+
+        // Loads drivers and gives them a Swift face.
+        .target(
+            name: "DriverHost",
+            dependencies: ["PluginABI", .product(name: "Logging", package: "swift-log")],
+            resources: [.embedInCode("Schemas/driver-abi.schema.json")]),
+
+        // Certifies a driver against the contract (`cloud-dispatch driver-test`).
+        .target(name: "DriverConformance", dependencies: ["DriverHost"]),
+
+        // The `cloud-dispatch` executable: argument parsing and wiring only.
+        .executableTarget(
+            name: "Host",
+            dependencies: [
+                "DriverHost", "DriverConformance",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // Drivers. A C driver is one target; it needs only the ABI header and its C libraries.
+        .target(name: "CDDLoopback", dependencies: ["PluginABI"], path: "Plugins/Loopback",
+                cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
+                linkerSettings: [.linkedLibrary("jansson")]),
+
+        fixture("Misbehave"), fixture("Major2"), fixture("Future"),
+        fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"),
+
+        .testTarget(name: "DriverHostTests", dependencies: ["DriverHost"]),
+        .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost"]),
+    ]
+)

@@ -1,0 +1,79 @@
+/* Internal declarations of the loopback driver (not part of the ABI). */
+#ifndef CDD_LOOPBACK_INTERNAL_H
+#define CDD_LOOPBACK_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "cloud_dispatch_driver.h"
+
+#define LOOPBACK_MAX_CREATE 16
+#define LOOPBACK_MAX_DESTROY 256
+
+/* The driver context: one per cdd_open call, never freed (drivers live until exit). */
+typedef struct loopback_driver {
+    const cdd_host *host;
+} loopback_driver;
+
+/* One open instance set: a state folder of instances on this machine. */
+struct cdd_instance_set {
+    loopback_driver *driver;
+    char *set_id;
+    char *dir;            /* <state_dir>/<set_id> */
+    char *sshd_path;
+    char *keygen_path;
+    char *ssh_user;
+    int max_instances;
+    json_t *catalogue;    /* array of instance types; immutable after open_set */
+    pthread_mutex_t lock; /* serialises mutations within this process; flock across processes */
+};
+
+/* entry.c */
+void lb_log(cdd_instance_set *set, int32_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+cdd_status lb_fail(cdd_error *err, cdd_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+cdd_status lb_reply(json_t *reply, char **out_json, cdd_error *err); /* steals reply */
+
+/* ops.c: the instance-set operations */
+cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd_error *err);
+cdd_status lb_list(cdd_instance_set *set, const char *request, char **out, cdd_error *err);
+cdd_status lb_destroy(cdd_instance_set *set, const char *request, char **out, cdd_error *err);
+cdd_status lb_set_tags(cdd_instance_set *set, const char *request, char **out, cdd_error *err);
+cdd_status lb_instance_types(cdd_instance_set *set, const char *request, char **out, cdd_error *err);
+cdd_status lb_quota_group(cdd_instance_set *set, const char *request, char **out, cdd_error *err);
+
+/* records.c: instance records in the state folder */
+char *lb_instance_dir(cdd_instance_set *set, const char *id);           /* malloc'd */
+json_t *lb_read_record(cdd_instance_set *set, const char *id);          /* NULL if absent */
+int lb_write_record(cdd_instance_set *set, const char *id, json_t *record);
+json_t *lb_public_instance(cdd_instance_set *set, json_t *record);    /* the ABI form */
+json_t *lb_all_records(cdd_instance_set *set);                         /* array */
+int lb_valid_instance_id(const char *id);
+int lb_lock_set(cdd_instance_set *set);                                 /* returns fd */
+void lb_unlock_set(cdd_instance_set *set, int fd);
+
+/* sshd.c: an instance's private sshd */
+int lb_start_instance_sshd(cdd_instance_set *set, const char *id, const char *dir,
+                           const char *authorized_key, int *out_port, char **out_host_key,
+                           char *why, size_t why_size);
+int lb_instance_running(const char *dir);
+void lb_stop_instance(const char *id, const char *dir);
+void lb_run_init_script(const char *id, const char *dir, const char *script);
+
+/* util.c: files and processes */
+char *lb_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *lb_read_file(const char *path, size_t max_bytes);
+char *lb_read_file_len(const char *path, size_t max_bytes, size_t *out_len);
+int lb_write_file_atomic(const char *path, const char *data, mode_t mode);
+int lb_mkdirs(const char *path, mode_t mode);
+int lb_rm_rf(const char *path);
+int lb_random_hex(char *out, size_t bytes); /* out has room for 2*bytes+1 */
+int lb_free_port(void);
+int lb_run(const char *const argv[], char *const envp[], const char *output_path);
+char **lb_environment_with(const char *const extra[]); /* NULL-terminated, malloc'd */
+void lb_free_environment(char **env);
+pid_t lb_read_pid(const char *path);
+
+#endif

@@ -1,0 +1,243 @@
+/* An instance's private sshd: host key, config, start, liveness, and teardown. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loopback.h"
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* The sshd config for one instance. Sessions get CDD_INSTANCE_ID (so teardown can find every
+ * process of the instance) and CDD_INSTANCE_ROOT (the instance's own root folder: instances
+ * share this machine's filesystem, so per-instance state lives under it). StrictModes is off
+ * because state folders may sit below world-writable parents such as /tmp. */
+static char *sshd_config(const char *id, const char *dir, int port, const char *user) {
+    return lb_strdup_printf(
+        "Port %d\n"
+        "ListenAddress 127.0.0.1\n"
+        "HostKey %s/host_ed25519\n"
+        "PidFile %s/sshd.pid\n"
+        "AuthorizedKeysFile %s/authorized_keys\n"
+        "AllowUsers %s\n"
+        "PermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\n"
+        "UsePAM no\n"
+        "StrictModes no\n"
+        "PrintMotd no\n"
+        "MaxStartups 100:30:200\n"
+        "SetEnv CDD_INSTANCE_ID=%s CDD_INSTANCE_ROOT=%s/root\n",
+        port, dir, dir, dir, user, id, dir);
+}
+
+int lb_start_instance_sshd(cdd_instance_set *set, const char *id, const char *dir,
+                           const char *authorized_key, int *out_port, char **out_host_key,
+                           char *why, size_t why_size) {
+    char *key_path = lb_strdup_printf("%s/host_ed25519", dir);
+    char *log_path = lb_strdup_printf("%s/sshd.log", dir);
+    char *config_path = lb_strdup_printf("%s/sshd_config", dir);
+    char *pid_path = lb_strdup_printf("%s/sshd.pid", dir);
+    char *keys_path = lb_strdup_printf("%s/authorized_keys", dir);
+    char *comment = lb_strdup_printf("cloud-dispatch-loopback-%s", id);
+    char *marker = NULL;
+    char **env = NULL;
+    int ok = -1;
+    if (!key_path || !log_path || !config_path || !pid_path || !keys_path || !comment) {
+        snprintf(why, why_size, "out of memory");
+        goto done;
+    }
+
+    const char *keygen[] = {set->keygen_path, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key_path, NULL};
+    if (lb_run(keygen, NULL, log_path) != 0) {
+        snprintf(why, why_size, "%s could not make a host key (see %s)", set->keygen_path, log_path);
+        goto done;
+    }
+    char *pub_path = lb_strdup_printf("%s.pub", key_path);
+    char *pub = pub_path ? lb_read_file(pub_path, 4096) : NULL;
+    free(pub_path);
+    if (!pub) { snprintf(why, why_size, "host public key missing"); goto done; }
+    pub[strcspn(pub, "\r\n")] = 0;
+    *out_host_key = pub;
+
+    if (lb_write_file_atomic(keys_path, authorized_key ? authorized_key : "", 0600) != 0) {
+        snprintf(why, why_size, "cannot write %s: %s", keys_path, strerror(errno));
+        goto done;
+    }
+    if (geteuid() == 0) lb_mkdirs("/run/sshd", 0755); /* sshd's privilege-separation folder */
+    marker = lb_strdup_printf("CDD_INSTANCE_ID=%s", id);
+    const char *extra[] = {marker, NULL};
+    env = marker ? lb_environment_with(extra) : NULL;
+    if (!env) { snprintf(why, why_size, "out of memory"); goto done; }
+
+    for (int attempt = 0; attempt < 5 && ok != 0; attempt++) {
+        int port = lb_free_port();
+        char *config = sshd_config(id, dir, port, set->ssh_user);
+        if (port <= 0 || !config || lb_write_file_atomic(config_path, config, 0600) != 0) {
+            free(config);
+            snprintf(why, why_size, "cannot write %s", config_path);
+            goto done;
+        }
+        free(config);
+        unlink(pid_path);
+        /* Without -D sshd binds, then daemonises: exit status 0 means it is listening. */
+        const char *argv[] = {set->sshd_path, "-f", config_path, "-E", log_path, NULL};
+        int rc = lb_run(argv, env, log_path);
+        if (rc != 0) {
+            snprintf(why, why_size, "sshd exited with status %d (see %s)", rc, log_path);
+            continue; /* most likely the port was taken in between: try another */
+        }
+        for (int i = 0; i < 200 && lb_read_pid(pid_path) < 0; i++) sleep_ms(10);
+        if (lb_read_pid(pid_path) < 0) {
+            snprintf(why, why_size, "sshd wrote no pid file (see %s)", log_path);
+            continue;
+        }
+        *out_port = port;
+        ok = 0;
+    }
+done:
+    free(key_path); free(log_path); free(config_path); free(pid_path); free(keys_path); free(comment);
+    free(marker);
+    lb_free_environment(env);
+    return ok;
+}
+
+/* True when `text` (of `len` bytes, NUL-separated) contains `needle`. */
+static int contains(const char *text, size_t len, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(text + i, needle, n) == 0) return 1;
+    return 0;
+}
+
+/* The live sshd of an instance, or -1: the pid file's process, if its command line names
+ * this instance's config (a recycled pid does not; sshd rewrites its title but keeps the
+ * path in it). */
+static pid_t instance_sshd(const char *dir) {
+    char *pid_path = lb_strdup_printf("%s/sshd.pid", dir);
+    pid_t pid = pid_path ? lb_read_pid(pid_path) : -1;
+    free(pid_path);
+    if (pid <= 0 || kill(pid, 0) != 0) return -1;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/%d/cmdline", (int)pid);
+    size_t len = 0;
+    char *cmdline = lb_read_file_len(proc, 8192, &len);
+    char *config = lb_strdup_printf("%s/sshd_config", dir);
+    int found = cmdline && config && contains(cmdline, len, config);
+    free(config);
+    free(cmdline);
+    return found ? pid : -1;
+}
+
+int lb_instance_running(const char *dir) { return instance_sshd(dir) > 0; }
+
+typedef struct proc_entry {
+    pid_t pid, ppid;
+    int marked; /* carries CDD_INSTANCE_ID=<id> */
+} proc_entry;
+
+/* A snapshot of every process with its parent and whether it carries the marker. */
+static size_t snapshot(proc_entry **out, const char *marker) {
+    size_t n = 0, cap = 256;
+    proc_entry *all = malloc(cap * sizeof *all);
+    DIR *proc = opendir("/proc");
+    if (!all || !proc) {
+        if (proc) closedir(proc);
+        *out = all;
+        return 0;
+    }
+    struct dirent *e;
+    char path[64];
+    while ((e = readdir(proc)) != NULL) {
+        char *endp;
+        long pid = strtol(e->d_name, &endp, 10);
+        if (*endp || pid <= 1) continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        char *stat = lb_read_file(path, 4096);
+        if (!stat) continue;
+        /* the parent pid is the 2nd field after the ")" that closes the command name */
+        char *close = strrchr(stat, ')');
+        int ppid = -1;
+        if (close) sscanf(close + 1, " %*c %d", &ppid);
+        free(stat);
+        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+        size_t len = 0;
+        char *env = lb_read_file_len(path, 1 << 20, &len);
+        int marked = 0;
+        for (char *p = env; p && p < env + len && !marked; p += strlen(p) + 1) /* NUL-separated */
+            marked = strcmp(p, marker) == 0;
+        free(env);
+        if (n == cap) {
+            proc_entry *bigger = realloc(all, (cap *= 2) * sizeof *all);
+            if (!bigger) break;
+            all = bigger;
+        }
+        all[n++] = (proc_entry){(pid_t)pid, (pid_t)ppid, marked};
+    }
+    closedir(proc);
+    *out = all;
+    return n;
+}
+
+/* Tear an instance down the way a cloud does: every process of it dies at once — its sshd,
+ * everything below it, and anything that carries its id but left the tree (a detached
+ * runner). The set is computed before killing, since killing reparents children. */
+void lb_stop_instance(const char *id, const char *dir) {
+    char *marker = lb_strdup_printf("CDD_INSTANCE_ID=%s", id);
+    if (!marker) return;
+    pid_t self = getpid();
+    for (int round = 0; round < 10; round++) { /* repeat: a process may fork while we look */
+        pid_t listener = instance_sshd(dir);
+        proc_entry *all = NULL;
+        size_t n = snapshot(&all, marker);
+        char *doomed = calloc(n + 1, 1);
+        for (size_t i = 0; doomed && i < n; i++) doomed[i] = all[i].marked || all[i].pid == listener;
+        /* close over descendants */
+        for (int changed = 1; doomed && changed; ) {
+            changed = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (doomed[i]) continue;
+                for (size_t j = 0; j < n; j++)
+                    if (doomed[j] && all[j].pid == all[i].ppid) { doomed[i] = 1; changed = 1; break; }
+            }
+        }
+        int killed = 0;
+        for (size_t i = 0; doomed && i < n; i++)
+            if (doomed[i] && all[i].pid != self && kill(all[i].pid, SIGKILL) == 0) killed++;
+        free(doomed);
+        free(all);
+        if (!killed) break;
+        sleep_ms(20);
+    }
+    free(marker);
+}
+
+/* Run the init script once, detached, the way a booting VM would: in its own session, with
+ * the instance's environment, output in init.log. The intermediate shell exits at once so
+ * the host is left with no child to reap. */
+void lb_run_init_script(const char *id, const char *dir, const char *script) {
+    if (!script || !*script) return;
+    char *id_var = lb_strdup_printf("CDD_INSTANCE_ID=%s", id);
+    char *root_var = lb_strdup_printf("CDD_INSTANCE_ROOT=%s/root", dir);
+    char *log_path = lb_strdup_printf("%s/init.log", dir);
+    const char *extra[] = {id_var, root_var, NULL};
+    char **env = (id_var && root_var) ? lb_environment_with(extra) : NULL;
+    if (env && log_path) {
+        const char *argv[] = {"/bin/sh", "-c", "cd \"$CDD_INSTANCE_ROOT\" && setsid /bin/sh -c \"$1\" </dev/null >\"$2\" 2>&1 &",
+                              "cdd-init", script, log_path, NULL};
+        lb_run(argv, env, NULL);
+    }
+    lb_free_environment(env);
+    free(id_var); free(root_var); free(log_path);
+}

@@ -1,0 +1,209 @@
+/// A validator for the subset of JSON Schema (draft 2020-12) that the driver schema uses:
+/// `type`, `enum`, `const`, `properties`, `required`, `additionalProperties`, `propertyNames`,
+/// `items`, `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`
+/// and local `$ref`s ("#/$defs/name"). Annotations (`description`, `format`, `title`) are
+/// ignored, as the standard allows.
+///
+///     let schema = try JSONSchema(document: schemaValue)
+///     let problems = schema.validate(reply, against: "list_reply")
+///     // ["instances[0].state: \"up\" is not one of pending, running, stopping, stopped"]
+///
+/// Keywords outside the subset make `init` throw, so the schema file cannot silently use a
+/// rule this validator would ignore.
+public struct JSONSchema: Sendable {
+    public struct UnsupportedKeyword: Error, CustomStringConvertible {
+        public let keyword: String
+        public let path: String
+        public var description: String { "schema uses unsupported keyword '\(keyword)' at \(path)" }
+    }
+
+    private static let assertions: Set<String> = [
+        "type", "enum", "const", "properties", "required", "additionalProperties", "propertyNames",
+        "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "$ref",
+    ]
+    private static let annotations: Set<String> = ["description", "format", "title", "$schema", "$id", "$defs"]
+
+    private let definitions: [String: JSONValue]
+
+    public init(document: JSONValue) throws {
+        guard case .object(let defs)? = document["$defs"] else {
+            throw UnsupportedKeyword(keyword: "(missing $defs)", path: "#")
+        }
+        definitions = defs
+        for (name, def) in defs { try Self.checkKeywords(def, path: "#/$defs/\(name)") }
+    }
+
+    /// The names of the top-level definitions.
+    public var definitionNames: [String] { definitions.keys.sorted() }
+
+    /// Every problem found validating `value` against definition `name`; empty when valid.
+    public func validate(_ value: JSONValue, against name: String) -> [String] {
+        guard let schema = definitions[name] else { return ["no schema definition named '\(name)'"] }
+        var problems: [String] = []
+        check(value, schema, path: "", into: &problems)
+        return problems
+    }
+
+    private static func checkKeywords(_ schema: JSONValue, path: String) throws {
+        guard case .object(let members) = schema else { return }
+        for (key, sub) in members {
+            guard assertions.contains(key) || annotations.contains(key) else {
+                throw UnsupportedKeyword(keyword: key, path: path)
+            }
+            switch key {
+            case "properties":
+                if case .object(let props) = sub {
+                    for (p, s) in props { try checkKeywords(s, path: "\(path)/properties/\(p)") }
+                }
+            case "items", "additionalProperties", "propertyNames":
+                try checkKeywords(sub, path: "\(path)/\(key)")
+            default: break
+            }
+        }
+    }
+
+    private func check(_ value: JSONValue, _ schema: JSONValue, path: String, into problems: inout [String]) {
+        guard case .object(let rules) = schema else {
+            if case .bool(false) = schema { problems.append("\(display(path)): not allowed") }
+            return
+        }
+        if case .string(let ref)? = rules["$ref"] {
+            let prefix = "#/$defs/"
+            if ref.hasPrefix(prefix), let target = definitions[String(ref.dropFirst(prefix.count))] {
+                check(value, target, path: path, into: &problems)
+            } else {
+                problems.append("\(display(path)): unresolvable $ref \(ref)")
+            }
+        }
+        if let type = rules["type"], !matches(value, type: type) {
+            problems.append("\(display(path)): expected \(typeList(type)), got \(value.schemaTypeName)")
+            return
+        }
+        if case .array(let options)? = rules["enum"], !options.contains(where: { equal($0, value) }) {
+            problems.append("\(display(path)): \(render(value)) is not one of \(options.map(renderBare).joined(separator: ", "))")
+        }
+        if let constant = rules["const"], !equal(constant, value) {
+            problems.append("\(display(path)): must be \(render(constant))")
+        }
+        switch value {
+        case .string(let s): checkString(s, rules, path: path, into: &problems)
+        case .integer, .number: checkNumber(value.numericValue!, rules, path: path, into: &problems)
+        case .array(let items): checkArray(items, rules, path: path, into: &problems)
+        case .object(let members): checkObject(members, rules, path: path, into: &problems)
+        case .null, .bool: break
+        }
+    }
+
+    private func checkString(_ s: String, _ rules: [String: JSONValue], path: String, into problems: inout [String]) {
+        let length = s.unicodeScalars.count
+        if case .integer(let min)? = rules["minLength"], length < min {
+            problems.append("\(display(path)): shorter than \(min) characters")
+        }
+        if case .integer(let max)? = rules["maxLength"], length > max {
+            problems.append("\(display(path)): longer than \(max) characters")
+        }
+        if case .string(let pattern)? = rules["pattern"] {
+            if let regex = try? Regex(pattern) {
+                if (try? regex.firstMatch(in: s)) == nil {
+                    problems.append("\(display(path)): \(render(.string(s))) does not match \(pattern)")
+                }
+            } else {
+                problems.append("\(display(path)): schema pattern \(pattern) does not compile")
+            }
+        }
+    }
+
+    private func checkNumber(_ n: Double, _ rules: [String: JSONValue], path: String, into problems: inout [String]) {
+        if let min = rules["minimum"]?.numericValue, n < min {
+            problems.append("\(display(path)): \(formatNumber(n)) is below the minimum \(formatNumber(min))")
+        }
+        if let max = rules["maximum"]?.numericValue, n > max {
+            problems.append("\(display(path)): \(formatNumber(n)) is above the maximum \(formatNumber(max))")
+        }
+    }
+
+    private func checkArray(_ items: [JSONValue], _ rules: [String: JSONValue], path: String, into problems: inout [String]) {
+        if case .integer(let min)? = rules["minItems"], items.count < min {
+            problems.append("\(display(path)): fewer than \(min) items")
+        }
+        if case .integer(let max)? = rules["maxItems"], items.count > max {
+            problems.append("\(display(path)): more than \(max) items")
+        }
+        if let itemSchema = rules["items"] {
+            for (i, item) in items.enumerated() {
+                check(item, itemSchema, path: "\(path)[\(i)]", into: &problems)
+            }
+        }
+    }
+
+    private func checkObject(_ members: [String: JSONValue], _ rules: [String: JSONValue], path: String, into problems: inout [String]) {
+        if case .array(let required)? = rules["required"] {
+            for case .string(let name) in required where members[name] == nil {
+                problems.append("\(display(join(path, name))): required member missing")
+            }
+        }
+        let properties: [String: JSONValue]
+        if case .object(let p)? = rules["properties"] { properties = p } else { properties = [:] }
+        for (name, member) in members.sorted(by: { $0.key < $1.key }) {
+            if let names = rules["propertyNames"] {
+                check(.string(name), names, path: join(path, name) + " (name)", into: &problems)
+            }
+            if let sub = properties[name] {
+                check(member, sub, path: join(path, name), into: &problems)
+            } else if let extra = rules["additionalProperties"] {
+                if case .bool(false) = extra {
+                    problems.append("\(display(join(path, name))): unknown member")
+                } else {
+                    check(member, extra, path: join(path, name), into: &problems)
+                }
+            }
+        }
+    }
+
+    private func matches(_ value: JSONValue, type: JSONValue) -> Bool {
+        switch type {
+        case .string(let name):
+            return name == value.schemaTypeName || (name == "number" && value.schemaTypeName == "integer")
+        case .array(let names):
+            return names.contains { matches(value, type: $0) }
+        default:
+            return true
+        }
+    }
+
+    private func equal(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        if let x = a.numericValue, let y = b.numericValue { return x == y }
+        return a == b
+    }
+
+    private func typeList(_ type: JSONValue) -> String {
+        switch type {
+        case .string(let s): s
+        case .array(let a): a.map(renderBare).joined(separator: " or ")
+        default: "?"
+        }
+    }
+
+    private func join(_ path: String, _ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+    private func display(_ path: String) -> String { path.isEmpty ? "(top level)" : path }
+    private func formatNumber(_ d: Double) -> String {
+        d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+    }
+    private func renderBare(_ v: JSONValue) -> String {
+        if case .string(let s) = v { return s }
+        return render(v)
+    }
+    private func render(_ v: JSONValue) -> String {
+        switch v {
+        case .string(let s):
+            let clipped = s.count > 60 ? String(s.prefix(60)) + "…" : s
+            return "\"\(clipped)\""
+        case .integer(let i): return String(i)
+        case .number(let d): return String(d)
+        case .bool(let b): return String(b)
+        case .null: return "null"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}

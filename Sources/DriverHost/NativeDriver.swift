@@ -1,0 +1,199 @@
+import Foundation
+import Logging
+import PluginABI
+
+/// A driver loaded from a `.so`. Every call into it runs on the blocking pool, bounded by
+/// the call timeout; every reply is parsed and checked against the schema before use, so a
+/// misbehaving driver yields a `DriverError` of class `internal`, never a crash or a hang.
+public final class NativeDriver: CloudDriver, @unchecked Sendable {
+    // @unchecked: `table` is written once by cdd_open before this object exists and is only
+    // read afterwards; the driver promises its members are thread-safe.
+    public let info: DriverInfo
+    public let agreed: ABIVersion
+    let table: UnsafeMutablePointer<cdd_driver>
+    let pool: BlockingPool
+    let callTimeout: Duration
+    let logger: Logger
+
+    /// Largest reply accepted from a driver.
+    static let maxReplyBytes = 64 << 20
+
+    init(info: DriverInfo, agreed: ABIVersion, table: UnsafeMutablePointer<cdd_driver>, pool: BlockingPool,
+         callTimeout: Duration, logger: Logger) {
+        self.info = info
+        self.agreed = agreed
+        self.table = table
+        self.pool = pool
+        self.callTimeout = callTimeout
+        self.logger = logger
+    }
+
+    /// The raw reserved slot `index` of the table, for tests of version gating.
+    public func reservedSlot(_ index: Int) -> UnsafeMutableRawPointer? {
+        withUnsafeBytes(of: table.pointee.reserved) { $0.load(fromByteOffset: index * MemoryLayout<UnsafeMutableRawPointer?>.stride, as: UnsafeMutableRawPointer?.self) }
+    }
+
+    public func capabilities() async throws(DriverError) -> Capabilities {
+        let reply = try await call(.capabilities, timeout: callTimeout) { driver, out, err in
+            let d = driver.table.pointee
+            return d.capabilities!(d.driver_ctx, out, err)
+        }
+        return try decodeReply(Capabilities.self, reply, operation: .capabilities)
+    }
+
+    public func openInstanceSet(id: String, config: String) async throws(DriverError) -> any InstanceSet {
+        try await openNativeInstanceSet(id: id, config: config)
+    }
+
+    /// `openInstanceSet`, returning the concrete type (for raw calls in the conformance kit).
+    public func openNativeInstanceSet(id: String, config: String) async throws(DriverError) -> NativeInstanceSet {
+        guard Self.isValidSetID(id) else {
+            throw DriverError(.invalid, "instance-set id \"\(id)\" must match [A-Za-z0-9._-]{1,64}", driver: info.id, operation: "open_set")
+        }
+        let handle: SetHandle
+        do {
+            handle = try await pool.run(timeout: callTimeout) { [self] () -> Result<SetHandle, DriverError> in
+                var error = Self.makeErrorRecord()
+                var set: OpaquePointer?
+                let d = table.pointee
+                let status = d.open_set!(d.driver_ctx, id, config, &set, &error)
+                if status != CDD_OK { return .failure(driverError(status, error, .openSet)) }
+                guard let set else {
+                    return .failure(DriverError(.internal, "open_set returned ok without a set", driver: info.id, operation: "open_set"))
+                }
+                return .success(SetHandle(raw: set))
+            }.get()
+        } catch let failure as BlockingPool.Failure {
+            throw poolError(failure, .openSet)
+        } catch let error as DriverError {
+            throw error
+        } catch {
+            throw DriverError(.internal, "\(error)", driver: info.id, operation: "open_set")
+        }
+        return NativeInstanceSet(id: id, driver: self, handle: handle)
+    }
+
+    static func isValidSetID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count) && id.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
+        }
+    }
+
+    // MARK: - Calling into the driver
+
+    typealias RawCall = @Sendable (NativeDriver, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<cdd_error>) -> Int32
+
+    /// Runs one JSON-returning member on the pool and returns the reply text, already checked
+    /// to be well-formed JSON (not yet against the schema). `afterCall` runs on the pool
+    /// thread once the driver returns, even when the caller has given up waiting.
+    func call(_ operation: DriverOperation, request: String? = nil, timeout: Duration, afterCall: (@Sendable () -> Void)? = nil,
+              _ body: @escaping RawCall) async throws(DriverError) -> JSONValue {
+        let text: String
+        do {
+            text = try await pool.run(timeout: timeout) { [self] () -> Result<String, DriverError> in
+                defer { afterCall?() }
+                var error = Self.makeErrorRecord()
+                var out: UnsafeMutablePointer<CChar>?
+                let status = body(self, &out, &error)
+                defer { if let out { table.pointee.free_string!(table.pointee.driver_ctx, out) } }
+                guard status == CDD_OK else {
+                    let failure = driverError(status, error, operation)
+                    DriverTrace.shared?.record(driver: info.id, operation: operation, request: request, status: failure.errorClass, reply: nil)
+                    return .failure(failure)
+                }
+                guard let out else {
+                    return .failure(DriverError(.internal, "returned ok without a reply", driver: info.id, operation: operation.rawValue))
+                }
+                let length = strnlen(out, Self.maxReplyBytes + 1)
+                guard length <= Self.maxReplyBytes else {
+                    return .failure(DriverError(.internal, "reply larger than \(Self.maxReplyBytes) bytes", driver: info.id, operation: operation.rawValue))
+                }
+                let reply = String(decoding: UnsafeRawBufferPointer(start: out, count: length), as: UTF8.self)
+                DriverTrace.shared?.record(driver: info.id, operation: operation, request: request, status: nil, reply: reply)
+                return .success(reply)
+            }.get()
+        } catch let failure as BlockingPool.Failure {
+            throw poolError(failure, operation)
+        } catch let error as DriverError {
+            throw error
+        } catch {
+            throw DriverError(.internal, "\(error)", driver: info.id, operation: operation.rawValue)
+        }
+        return try parseReply(text, operation: operation)
+    }
+
+    func parseReply(_ text: String, operation: DriverOperation) throws(DriverError) -> JSONValue {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: Data(text.utf8))
+        } catch {
+            throw DriverError(.internal, "reply is not valid JSON: \(Self.preview(text))", driver: info.id, operation: operation.rawValue)
+        }
+        let problems = DriverSchema.shared.validate(value, against: operation.replySchema)
+        guard problems.isEmpty else {
+            throw DriverError(.internal, "reply breaks the \(operation.replySchema) schema: " + problems.prefix(5).joined(separator: "; "),
+                              driver: info.id, operation: operation.rawValue)
+        }
+        return value
+    }
+
+    func decodeReply<T: Decodable>(_ type: T.Type, _ value: JSONValue, operation: DriverOperation) throws(DriverError) -> T {
+        do {
+            return try DriverJSON.decode(type, from: DriverJSON.encode(value))
+        } catch {
+            throw DriverError(.internal, "reply does not decode: \(error)", driver: info.id, operation: operation.rawValue)
+        }
+    }
+
+    static func makeErrorRecord() -> cdd_error {
+        var error = cdd_error()
+        error.struct_size = UInt32(MemoryLayout<cdd_error>.size)
+        return error
+    }
+
+    func driverError(_ status: Int32, _ record: cdd_error, _ operation: DriverOperation) -> DriverError {
+        let message = CText.line(tuple: record.message, capacity: 512)
+        guard let errorClass = ErrorClass(rawValue: status) else {
+            return DriverError(.internal, "unknown status \(status): \(message)", driver: info.id, operation: operation.rawValue)
+        }
+        return DriverError(errorClass, message.isEmpty ? "(no message)" : message, driver: info.id, operation: operation.rawValue,
+                           httpStatus: Int(record.http_status),
+                           providerCode: CText.line(tuple: record.provider_code, capacity: 64),
+                           retryAfter: record.retry_after_ms > 0 ? .milliseconds(Int64(record.retry_after_ms)) : nil)
+    }
+
+    func poolError(_ failure: BlockingPool.Failure, _ operation: DriverOperation) -> DriverError {
+        switch failure {
+        case .timedOut:
+            logger.warning("driver call timed out", metadata: ["driver": "\(info.id)", "operation": "\(operation.rawValue)",
+                                                              "timeout": "\(callTimeout)", "pool_busy": "\(pool.busy)"])
+            return DriverError(.internal, "no reply within \(callTimeout)", driver: info.id, operation: operation.rawValue)
+        case .cancelled:
+            return DriverError(.transient, "call cancelled before it started", driver: info.id, operation: operation.rawValue)
+        }
+    }
+
+    static func preview(_ text: String) -> String {
+        let oneLine = text.replacingOccurrences(of: "\n", with: " ")
+        return oneLine.count > 80 ? String(oneLine.prefix(80)) + "…" : oneLine
+    }
+}
+
+/// An open instance set's driver-side handle.
+struct SetHandle: @unchecked Sendable {
+    // @unchecked: an opaque pointer the driver declares thread-safe to use from any thread.
+    let raw: OpaquePointer
+}
+
+/// The driver members the host calls, by their ABI names.
+public enum DriverOperation: String, Sendable, CaseIterable {
+    case capabilities
+    case openSet = "open_set"
+    case create, list, destroy
+    case setTags = "set_tags"
+    case instanceTypes = "instance_types"
+    case quotaGroup = "quota_group"
+
+    var requestSchema: String { rawValue + "_request" }
+    var replySchema: String { rawValue + "_reply" }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import PluginABI
+import Synchronization
+
+/// An instance set opened on a `NativeDriver`. Requests are checked against the schema
+/// before they leave the host; replies are checked when they come back.
+public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
+    // @unchecked: `handle` is an opaque pointer the driver declares safe for concurrent use;
+    // all mutable state is inside `usage`.
+    public let id: String
+    public let driver: NativeDriver
+    let handle: SetHandle
+
+    private struct Usage {
+        var inFlight = 0
+        var closed = false
+    }
+    private let usage = Mutex(Usage())
+
+    init(id: String, driver: NativeDriver, handle: SetHandle) {
+        self.id = id
+        self.driver = driver
+        self.handle = handle
+    }
+
+    public var driverID: String { driver.info.id }
+
+    public func create(_ request: CreateRequest) async throws(DriverError) -> [Instance] {
+        let reply = try await perform(.create, DriverJSON.encode(request))
+        let instances = try driver.decodeReply(InstancesReply.self, reply, operation: .create).instances
+        guard instances.count <= request.count else {
+            throw contractError(.create, "asked for \(request.count) instances, got \(instances.count)")
+        }
+        return instances
+    }
+
+    public func list(tags: [String: String]) async throws(DriverError) -> [Instance] {
+        let reply = try await perform(.list, DriverJSON.encode(ListRequest(tags: tags)))
+        return try driver.decodeReply(InstancesReply.self, reply, operation: .list).instances
+    }
+
+    public func destroy(ids: [String]) async throws(DriverError) -> DestroyResult {
+        let reply = try await perform(.destroy, DriverJSON.encode(DestroyRequest(ids: ids)))
+        let result = try driver.decodeReply(DestroyResult.self, reply, operation: .destroy)
+        let asked = Set(ids)
+        if let stray = (result.destroyed + result.failed.map(\.id)).first(where: { !asked.contains($0) }) {
+            throw contractError(.destroy, "reply names instance \(stray), which was not in the request")
+        }
+        return result
+    }
+
+    public func setTags(ids: [String], tags: [String: String]) async throws(DriverError) {
+        _ = try await perform(.setTags, DriverJSON.encode(SetTagsRequest(ids: ids, tags: tags)))
+    }
+
+    public func instanceTypes() async throws(DriverError) -> [CatalogInstanceType] {
+        let reply = try await perform(.instanceTypes, "{}")
+        return try driver.decodeReply(CatalogReply.self, reply, operation: .instanceTypes).instanceTypes
+    }
+
+    public func quotaGroup(providerType: String, preemptible: Bool) async throws(DriverError) -> String {
+        let request = QuotaGroupRequest(providerType: providerType, preemptible: preemptible)
+        let reply = try await perform(.quotaGroup, DriverJSON.encode(request))
+        return try driver.decodeReply(QuotaGroupReply.self, reply, operation: .quotaGroup).group
+    }
+
+    /// Sends `requestJSON` as is — no request check — and returns the checked reply. The
+    /// conformance kit uses it to send malformed requests on purpose.
+    public func rawCall(_ operation: DriverOperation, _ requestJSON: String) async throws(DriverError) -> JSONValue {
+        try enter(operation)
+        let set = handle
+        return try await driver.call(operation, request: requestJSON, timeout: driver.callTimeout, afterCall: { [self] in leave() }) { driver, out, err in
+            let d = driver.table.pointee
+            let member: cdd_set_op_fn? = switch operation {
+            case .create: d.create
+            case .list: d.list
+            case .destroy: d.destroy
+            case .setTags: d.set_tags
+            case .instanceTypes: d.instance_types
+            case .quotaGroup: d.quota_group
+            case .capabilities, .openSet: nil
+            }
+            guard let member else { return CDD_E_UNSUPPORTED }
+            return member(set.raw, requestJSON, out, err)
+        }
+    }
+
+    /// Waits (up to the call timeout) for calls in flight, then closes the driver's set. A
+    /// set with a call still stuck in the driver is left open rather than closed under it.
+    public func close() async {
+        let alreadyClosed = usage.withLock { u in
+            defer { u.closed = true }
+            return u.closed
+        }
+        if alreadyClosed { return }
+        let deadline = ContinuousClock.now + driver.callTimeout
+        while usage.withLock({ $0.inFlight }) > 0 {
+            if ContinuousClock.now >= deadline {
+                driver.logger.warning("instance set left open: a driver call is still running",
+                                      metadata: ["driver": "\(driverID)", "instance_set": "\(id)"])
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let set = handle
+        let d = driver
+        _ = try? await driver.pool.run(timeout: driver.callTimeout) { d.table.pointee.close_set!(set.raw) }
+    }
+
+    private func perform(_ operation: DriverOperation, _ requestJSON: String) async throws(DriverError) -> JSONValue {
+        if let value = try? JSONValue(parsing: Data(requestJSON.utf8)) {
+            let problems = DriverSchema.shared.validate(value, against: operation.requestSchema)
+            guard problems.isEmpty else {
+                throw DriverError(.invalid, "request breaks the \(operation.requestSchema) schema: " + problems.prefix(5).joined(separator: "; "),
+                                  driver: driverID, operation: operation.rawValue)
+            }
+        }
+        return try await rawCall(operation, requestJSON)
+    }
+
+    private func enter(_ operation: DriverOperation) throws(DriverError) {
+        let open = usage.withLock { u in
+            if u.closed { return false }
+            u.inFlight += 1
+            return true
+        }
+        guard open else { throw DriverError(.invalid, "instance set \(id) is closed", driver: driverID, operation: operation.rawValue) }
+    }
+
+    private func leave() {
+        usage.withLock { $0.inFlight -= 1 }
+    }
+
+    private func contractError(_ operation: DriverOperation, _ message: String) -> DriverError {
+        DriverError(.internal, message, driver: driverID, operation: operation.rawValue)
+    }
+}

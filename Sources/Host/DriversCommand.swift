@@ -1,0 +1,88 @@
+import ArgumentParser
+import DriverHost
+import Foundation
+
+/// `cloud-dispatch drivers`: what loaded from the plugins folder, and what was refused.
+struct DriversCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drivers",
+        abstract: "List the drivers in the plugins folder and the files refused, with their reasons.")
+
+    @OptionGroup var options: DriverOptions
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    struct Listing: Encodable {
+        struct Loaded: Encodable {
+            var id, version, abi, path, description: String
+            var capabilities: Capabilities?
+            var capabilitiesError: String?
+        }
+        var folder: String
+        var folderSource: String
+        var drivers: [Loaded]
+        var refused: [Refusal]
+    }
+
+    func run() async throws {
+        let logger = Wiring.logger(level: options.logLevel)
+        let (folder, report) = await Wiring.loadDrivers(options, logger: logger)
+        var loaded: [Listing.Loaded] = []
+        for driver in report.drivers {
+            let info = driver.info
+            var entry = Listing.Loaded(id: info.id, version: info.version, abi: info.abi, path: info.path, description: info.description)
+            do {
+                entry.capabilities = try await driver.capabilities()
+            } catch {
+                entry.capabilitiesError = error.description
+            }
+            loaded.append(entry)
+        }
+        let listing = Listing(folder: folder.path, folderSource: folder.source.rawValue, drivers: loaded, refused: report.refused)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(listing), as: UTF8.self))
+        } else {
+            print(Self.table(listing))
+        }
+        if report.drivers.isEmpty { throw ExitCode(1) }
+    }
+
+    static func table(_ listing: Listing) -> String {
+        var lines = ["plugins folder: \(listing.folder) (\(listing.folderSource))", ""]
+        if listing.drivers.isEmpty {
+            lines.append("no drivers loaded")
+        } else {
+            let rows = listing.drivers.map { d -> [String] in
+                let caps = d.capabilities.map { c in
+                    [c.simulated ? "simulated" : "real-cloud", c.idempotentCreate ? "idempotent" : nil,
+                     c.preemptible ? "preemptible" : nil, c.hostKeys ? "host-keys" : nil,
+                     "create≤\(c.maxCreateCount)", "destroy≤\(c.maxDestroyBatch)"].compactMap { $0 }.joined(separator: ",")
+                } ?? "capabilities failed: \(d.capabilitiesError ?? "?")"
+                return [d.id, d.version, d.abi, caps, d.path]
+            }
+            lines.append(contentsOf: TextTable.render(header: ["DRIVER", "VERSION", "ABI", "CAPABILITIES", "PATH"], rows: rows))
+        }
+        if !listing.refused.isEmpty {
+            lines.append("")
+            lines.append("refused:")
+            for r in listing.refused { lines.append("  \(r.path): \(r.reason)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Left-aligned columns separated by two spaces.
+enum TextTable {
+    static func render(header: [String], rows: [[String]]) -> [String] {
+        let all = [header] + rows
+        let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+            }.joined(separator: "  ")
+        }
+    }
+}

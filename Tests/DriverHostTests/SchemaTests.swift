@@ -1,0 +1,60 @@
+import DriverHost
+import Foundation
+import Testing
+
+@Suite struct SchemaTests {
+    let schema = DriverSchema.shared
+
+    func value(_ json: String) throws -> JSONValue { try JSONValue(parsing: Data(json.utf8)) }
+
+    @Test func everyOperationHasARequestAndAReplySchema() {
+        let names = Set(schema.definitionNames)
+        for op in DriverOperation.allCases where op != .openSet {
+            if op != .capabilities { #expect(names.contains(op.rawValue + "_request"), "\(op)") }
+            #expect(names.contains(op.rawValue + "_reply"), "\(op)")
+        }
+    }
+
+    @Test func acceptsAWellFormedInstanceList() throws {
+        let reply = try value("""
+            {"instances": [{"id": "i-1", "provider_type": "m5.large", "state": "running", "address": "10.0.0.5",
+              "ssh_port": 22, "tags": {"a": "b"}, "created_at": "2026-11-29T10:00:00Z", "extra": {"zone": "a"}}]}
+            """)
+        #expect(schema.validate(reply, against: "list_reply") == [])
+    }
+
+    @Test func namesEachProblemWithItsPath() throws {
+        let reply = try value("""
+            {"instances": [{"id": "", "provider_type": "x", "state": "running", "tags": {"k": 5}, "ssh_port": 70000, "color": "red"}],
+             "more": true}
+            """)
+        #expect(schema.validate(reply, against: "list_reply") == [
+            "instances[0].address: required member missing",
+            "instances[0].color: unknown member",
+            "instances[0].id: shorter than 1 characters",
+            "instances[0].ssh_port: 70000 is above the maximum 65535",
+            "instances[0].tags.k: expected string, got integer",
+            "more: unknown member",
+        ])
+    }
+
+    @Test func checksPatternsAndTypes() throws {
+        let request = try value(#"{"instance_type": {"name": "a", "provider_type": "b", "vcpus": 1.5, "ram": 1, "preemptible": false, "price": 0}, "tags": {}, "count": 1, "idempotency_token": "has space"}"#)
+        #expect(schema.validate(request, against: "create_request") == [
+            "idempotency_token: \"has space\" does not match ^[A-Za-z0-9._-]+$",
+            "instance_type.vcpus: expected integer, got number",
+        ])
+    }
+
+    @Test func refusesSchemasUsingKeywordsItWouldIgnore() throws {
+        let doc = try value(#"{"$defs": {"x": {"type": "object", "oneOf": []}}}"#)
+        #expect(throws: JSONSchema.UnsupportedKeyword.self) { try JSONSchema(document: doc) }
+    }
+
+    @Test func theShippedFileIsTheEmbeddedOne() throws {
+        // docs/ and `make install` ship Sources/DriverHost/Schemas/driver-abi.schema.json; the
+        // host embeds the same bytes at build time.
+        #expect(DriverSchema.text.contains("\"create_request\""))
+        #expect(try value(DriverSchema.text)["$defs"] != nil)
+    }
+}

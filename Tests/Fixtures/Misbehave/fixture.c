@@ -1,0 +1,3 @@
+/* Fixture: an in-memory driver that misbehaves on request. */
+
+#include "../Common/fixture_driver.inc"
