@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "fixture_noentry", type: .dynamic, targets: ["FixtureNoEntry"]),
         .library(name: "fixture_tiny", type: .dynamic, targets: ["FixtureTiny"]),
         .library(name: "fixture_nullmember", type: .dynamic, targets: ["FixtureNullMember"]),
+        .library(name: "fixture_realcloud", type: .dynamic, targets: ["FixtureRealCloud"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,7 +56,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("jansson")]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
-        fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"),
+        fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"),
 
         .testTarget(name: "DriverHostTests", dependencies: ["DriverHost"]),
         .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost"]),

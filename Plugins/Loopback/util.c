@@ -139,6 +139,9 @@ int lb_run(const char *const argv[], char *const envp[], const char *output_path
     posix_spawn_file_actions_addopen(&actions, 1, output_path ? output_path : "/dev/null",
                                      O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    /* The host's other descriptors (its listening socket, its database) must not leak into
+     * long-lived children such as an instance's sshd. */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &actions, NULL, (char *const *)argv, envp ? envp : environ);
     posix_spawn_file_actions_destroy(&actions);

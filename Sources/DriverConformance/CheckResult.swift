@@ -14,11 +14,13 @@ public struct CheckResult: Sendable, Hashable, Codable {
 public struct ConformanceReport: Sendable, Codable {
     public var driver: String
     public var checks: [CheckResult]
+    /// The run was cancelled (Ctrl-C) before every check ran; cleanup still ran.
+    public var interrupted = false
 
     public var passed: Int { checks.filter { $0.outcome == .pass }.count }
     public var failed: Int { checks.filter { $0.outcome == .fail }.count }
     public var skipped: Int { checks.filter { $0.outcome == .skip }.count }
-    public var succeeded: Bool { failed == 0 && passed > 0 }
+    public var succeeded: Bool { failed == 0 && passed > 0 && !interrupted }
 
     public func check(_ name: String) -> CheckResult? { checks.first { $0.name == name } }
 
@@ -30,6 +32,7 @@ public struct ConformanceReport: Sendable, Codable {
             let seconds = String(c.seconds.formatted2).leftPad(7)
             lines.append("\(c.outcome.rawValue)    \(c.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(seconds)  \(c.detail)")
         }
+        if interrupted { lines.append("interrupted: the checks marked SKIP did not run") }
         lines.append("\(passed) passed, \(failed) failed, \(skipped) skipped")
         return lines.joined(separator: "\n")
     }

@@ -42,9 +42,10 @@ public struct ConformanceKit: Sendable {
         let runID = "run-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let session = Session(kit: self, recorder: recorder, runID: runID)
         await session.runChecks()
+        let interrupted = Task.isCancelled
         // Cleanup runs even when the run was cancelled: in a task of its own.
         await Task.detached { await session.cleanUp() }.value
-        return ConformanceReport(driver: driver.info.id, checks: await recorder.results)
+        return ConformanceReport(driver: driver.info.id, checks: await recorder.results, interrupted: interrupted)
     }
 }
 

@@ -83,15 +83,13 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
 
     typealias RawCall = @Sendable (NativeDriver, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<cdd_error>) -> Int32
 
-    /// Runs one JSON-returning member on the pool and returns the reply text, already checked
-    /// to be well-formed JSON (not yet against the schema). `afterCall` runs on the pool
-    /// thread once the driver returns, even when the caller has given up waiting.
-    func call(_ operation: DriverOperation, request: String? = nil, timeout: Duration, afterCall: (@Sendable () -> Void)? = nil,
+    /// Runs one JSON-returning member on the pool and returns the reply, parsed and checked
+    /// against the operation's reply schema.
+    func call(_ operation: DriverOperation, request: String? = nil, timeout: Duration,
               _ body: @escaping RawCall) async throws(DriverError) -> JSONValue {
         let text: String
         do {
             text = try await pool.run(timeout: timeout) { [self] () -> Result<String, DriverError> in
-                defer { afterCall?() }
                 var error = Self.makeErrorRecord()
                 var out: UnsafeMutablePointer<CChar>?
                 let status = body(self, &out, &error)

@@ -25,6 +25,9 @@ public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
 
     public var driverID: String { driver.info.id }
 
+    /// Calls currently inside the driver (including ones their callers stopped waiting for).
+    public var callsInFlight: Int { usage.withLock { $0.inFlight } }
+
     public func create(_ request: CreateRequest) async throws(DriverError) -> [Instance] {
         let reply = try await perform(.create, DriverJSON.encode(request))
         let instances = try driver.decodeReply(InstancesReply.self, reply, operation: .create).instances
@@ -67,9 +70,15 @@ public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
     /// Sends `requestJSON` as is — no request check — and returns the checked reply. The
     /// conformance kit uses it to send malformed requests on purpose.
     public func rawCall(_ operation: DriverOperation, _ requestJSON: String) async throws(DriverError) -> JSONValue {
-        try enter(operation)
         let set = handle
-        return try await driver.call(operation, request: requestJSON, timeout: driver.callTimeout, afterCall: { [self] in leave() }) { driver, out, err in
+        return try await driver.call(operation, request: requestJSON, timeout: driver.callTimeout) { [self] driver, out, err in
+            // Counted on the pool thread, around the driver call itself: a call abandoned
+            // before it started never counts, one abandoned while running counts until the
+            // driver returns, and none starts after close().
+            guard enter() else {
+                return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "instance set \(id) is closed")
+            }
+            defer { leave() }
             let d = driver.table.pointee
             let member: cdd_set_op_fn? = switch operation {
             case .create: d.create
@@ -118,13 +127,12 @@ public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
         return try await rawCall(operation, requestJSON)
     }
 
-    private func enter(_ operation: DriverOperation) throws(DriverError) {
-        let open = usage.withLock { u in
+    private func enter() -> Bool {
+        usage.withLock { u in
             if u.closed { return false }
             u.inFlight += 1
             return true
         }
-        guard open else { throw DriverError(.invalid, "instance set \(id) is closed", driver: driverID, operation: operation.rawValue) }
     }
 
     private func leave() {

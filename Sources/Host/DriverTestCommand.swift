@@ -76,6 +76,7 @@ struct DriverTestCommand: AsyncParsableCommand {
         } else {
             print(finished.table())
         }
+        if finished.interrupted { throw ExitCode(130) }
         if !finished.succeeded { throw ExitCode(1) }
     }
 

@@ -18,11 +18,19 @@ struct DriversCommand: AsyncParsableCommand {
             var id, version, abi, path, description: String
             var capabilities: Capabilities?
             var capabilitiesError: String?
+            enum CodingKeys: String, CodingKey {
+                case id, version, abi, path, description, capabilities
+                case capabilitiesError = "capabilities_error"
+            }
         }
         var folder: String
         var folderSource: String
         var drivers: [Loaded]
         var refused: [Refusal]
+        enum CodingKeys: String, CodingKey {
+            case folder, drivers, refused
+            case folderSource = "folder_source"
+        }
     }
 
     func run() async throws {

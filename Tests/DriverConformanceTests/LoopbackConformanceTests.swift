@@ -172,3 +172,25 @@ final class TaskBox: Sendable {
     func cancel() { task.withLock { $0?.cancel() } }
     func value() async -> ConformanceReport { await task.withLock { $0! }.value }
 }
+
+/// A real cloud's driver creates nothing without --live.
+@Suite struct LiveGateTests {
+    @Test func withoutLiveTheCreatingChecksAreSkipped() async throws {
+        let kit = ConformanceKit(driver: try Harness.load("libfixture_realcloud.so", as: "libcdd_realcloud.so"), config: #"{"mode": "ok"}"#)
+        let report = await kit.run()
+        #expect(report.failed == 0)
+        #expect(report.check("create count=1") == nil)
+        let gate = try #require(report.check("create and destroy"))
+        #expect(gate.outcome == .skip && gate.detail.contains("run with --live"))
+        #expect(report.check("cleanup")?.outcome == .skip)
+    }
+
+    @Test func withLiveEverythingRuns() async throws {
+        var kit = ConformanceKit(driver: try Harness.load("libfixture_realcloud.so", as: "libcdd_realcloud.so"), config: #"{"mode": "ok"}"#)
+        kit.live = true
+        let report = await kit.run()
+        #expect(report.failed == 0, "\(report.table())")
+        #expect(report.check("create count=1")?.outcome == .pass)
+        #expect(report.check("cleanup")?.outcome == .pass)
+    }
+}

@@ -40,20 +40,25 @@ enum Harness {
         }
     }
 
-    /// Runs a program; returns its exit status and output.
+    /// Runs a program to completion. `output` is standard output then standard error.
     @discardableResult
-    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String, stdout: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Files, not pipes: a full pipe nobody reads would block the child.
+        _ = FileManager.default.createFile(atPath: folder + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: folder + "/err", contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: folder + "/out")
+        process.standardError = FileHandle(forWritingAtPath: folder + "/err")
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let out = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: folder + "/err", encoding: .utf8)) ?? ""
+        return (process.terminationStatus, out + err, out)
     }
 
     /// A fresh ed25519 key pair; returns the private key's path and the public key line.

@@ -1,13 +1,22 @@
+import Dispatch
 import DriverHost
 import Foundation
 import Synchronization
 import Testing
 
 @Suite struct BlockingPoolTests {
-    @Test func runsWorkOnItsOwnNamedThreads() async throws {
-        let pool = BlockingPool(name: "probe", threads: 2)
-        let name = try await pool.run { Thread.current.name ?? "" }
-        #expect(name.hasPrefix("probe-"))
+    @Test(.timeLimit(.minutes(1)))
+    func blockedCallsNeverStallTheCooperativePool() async throws {
+        // More blocked calls than this machine has cores: were they on Swift's cooperative
+        // pool (one thread per core), the task below could never run and this would hang.
+        let pool = BlockingPool(name: "probe", threads: 8)
+        let release = DispatchSemaphore(value: 0)
+        let blocked = (0..<8).map { _ in Task { try await pool.run { release.wait() } } }
+        for _ in 0..<250 where pool.busy < 8 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(pool.busy == 8)
+        #expect(await Task.detached { 40 + 2 }.value == 42)
+        for _ in 0..<8 { release.signal() }
+        for task in blocked { try await task.value }
     }
 
     @Test func neverRunsMoreThanItsThreadCountAtOnce() async throws {
@@ -30,17 +39,21 @@ import Testing
 
     @Test func aTimedOutCallIsAbandonedAndItsThreadStaysBusy() async throws {
         let pool = BlockingPool(name: "timeouts", threads: 1)
-        await #expect(throws: BlockingPool.Failure.timedOut) {
-            try await pool.run(timeout: .milliseconds(50)) { _ = usleep(400_000) }
-        }
+        let release = DispatchSemaphore(value: 0)
+        let hung = Task { try await pool.run(timeout: .seconds(1)) { release.wait() } }
+        // Once the call is inside the pool (the pool's only thread is busy) ...
+        for _ in 0..<250 where pool.busy == 0 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(pool.busy == 1)
-        // Queued behind the hung call, this one times out waiting for a thread.
+        // ... it times out for its caller, but its thread stays busy until it returns,
+        await #expect(throws: BlockingPool.Failure.timedOut) { try await hung.value }
+        #expect(pool.busy == 1)
+        // so a call queued behind it times out waiting for a thread.
         await #expect(throws: BlockingPool.Failure.timedOut) {
             try await pool.run(timeout: .milliseconds(50)) { 1 }
         }
         // Once the hung call returns, the thread serves again.
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(try await pool.run(timeout: .seconds(5)) { 2 } == 2)
+        release.signal()
+        #expect(try await pool.run(timeout: .seconds(10)) { 2 } == 2)
     }
 
     @Test func aCancelledWaiterNeverRunsItsWork() async throws {

@@ -112,4 +112,20 @@ import Testing
         #expect(try await listing.isEmpty, "the call in flight completed before close_set ran")
         await #expect { try await set.list(tags: [:]) } throws: { ($0 as? DriverError)?.message == "instance set test is closed" }
     }
+
+    @Test func aCallCancelledBeforeItStartsNeverHoldsTheSetOpen() async throws {
+        let folder = try TemporaryFolder.plugins([("libfixture_misbehave.so", "libcdd_misbehave.so")])
+        defer { folder.remove() }
+        let report = makeLoader(threads: 1).loadNow(folder: folder.path)
+        let driver = try #require(report.driver(id: "misbehave"))
+        let set = try await driver.openNativeInstanceSet(id: "slow", config: #"{"mode": "sleep", "sleep_ms": 2000}"#)
+        let running = Task { try await set.list(tags: [:]) }
+        for _ in 0..<250 where set.callsInFlight == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let queued = Task { try await set.list(tags: [:]) }  // waits for the only thread
+        try await Task.sleep(for: .milliseconds(20))
+        queued.cancel()
+        await #expect { try await queued.value } throws: { ($0 as? DriverError)?.message == "call cancelled before it started" }
+        _ = try await running.value
+        #expect(set.callsInFlight == 0)
+    }
 }
