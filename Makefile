@@ -6,9 +6,11 @@ PREFIX  ?= /usr/local
 SWIFT   ?= swift
 OUT     := $(CURDIR)/out
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev libjansson-dev openssh-server openssh-client pkg-config python3 python3-pip
+APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev libjansson-dev libsqlite3-dev openssh-server openssh-client postgresql \
+                pkg-config python3 python3-pip
 SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
+PG_PORT ?= auto
 
 .PHONY: deps build release demo test swift-test schema-test c-driver-test install install-abi clean
 
@@ -41,8 +43,15 @@ test: deps
 	$(SWIFT) build
 	$(MAKE) --no-print-directory swift-test schema-test c-driver-test
 
+## The Swift suites. The store suite runs against a throwaway PostgreSQL cluster on
+## 127.0.0.1 (unless CLOUD_DISPATCH_TEST_POSTGRES already names a database server).
 swift-test:
-	$(SWIFT) test
+	@if [ -n "$$CLOUD_DISPATCH_TEST_POSTGRES" ]; then $(SWIFT) test; exit $$?; fi; \
+	pg=$$(mktemp -d /tmp/cloud-dispatch-pg-XXXXXX); chmod 755 $$pg; \
+	trap 'support/test-postgres.sh stop '$$pg/cluster'; rm -rf '$$pg EXIT; \
+	url=$$(support/test-postgres.sh start $$pg/cluster $(PG_PORT)) || exit 1; \
+	echo "PostgreSQL for the tests: $$url"; \
+	CLOUD_DISPATCH_TEST_POSTGRES="$$url" $(SWIFT) test
 
 ## Every payload of a conformance run, checked by python-jsonschema (independent of the host).
 schema-test:

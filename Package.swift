@@ -27,16 +27,31 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The driver ABI: one C header, nothing else.
         .target(name: "PluginABI", path: "Sources/PluginABI"),
 
+        // JSON values and a JSON Schema validator (driver payloads, API bodies).
+        .target(name: "JSON"),
+
         // Loads drivers and gives them a Swift face.
         .target(
             name: "DriverHost",
-            dependencies: ["PluginABI", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PluginABI", "JSON", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Schemas/driver-abi.schema.json")]),
+
+        // The container queue: record, state machine, store protocol.
+        .target(name: "Queue"),
+        // The embedded store (SQLite through GRDB) and the production one (PostgreSQL).
+        .target(name: "SQLiteQueue", dependencies: ["Queue", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "PostgresQueue", dependencies: ["Queue", .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                      .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                      .product(name: "Logging", package: "swift-log")]),
 
         // Certifies a driver against the contract (`cloud-dispatch driver-test`).
         .target(name: "DriverConformance", dependencies: ["DriverHost"]),
@@ -58,7 +73,8 @@ let package = Package(
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"),
 
-        .testTarget(name: "DriverHostTests", dependencies: ["DriverHost"]),
+        .testTarget(name: "DriverHostTests", dependencies: ["DriverHost", "JSON"]),
         .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost"]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// The JSON Schema of every driver payload (`Schemas/driver-abi.schema.json`), compiled into
 /// the host so that it needs no files at run time. `make install` also installs the file for

@@ -1,3 +1,5 @@
+import JSON
+
 /// Typed forms of the driver payloads, spelled in JSON as in `Schemas/driver-abi.schema.json`.
 /// Keys are mapped one by one: a blanket snake_case strategy would also rewrite tag keys.
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PluginABI
+import JSON
 
 /// A driver loaded from a `.so`. Every call into it runs on the blocking pool, bounded by
 /// the call timeout; every reply is parsed and checked against the schema before use, so a

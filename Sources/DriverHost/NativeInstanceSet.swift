@@ -1,6 +1,7 @@
 import Foundation
 import PluginABI
 import Synchronization
+import JSON
 
 /// An instance set opened on a `NativeDriver`. Requests are checked against the schema
 /// before they leave the host; replies are checked when they come back.

@@ -1,6 +1,7 @@
 import DriverHost
 import Foundation
 import Testing
+import JSON
 
 @Suite struct SchemaTests {
     let schema = DriverSchema.shared

@@ -1,8 +1,9 @@
 /// A validator for the subset of JSON Schema (draft 2020-12) that the driver schema uses:
 /// `type`, `enum`, `const`, `properties`, `required`, `additionalProperties`, `propertyNames`,
 /// `items`, `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`
-/// and local `$ref`s ("#/$defs/name"). Annotations (`description`, `format`, `title`) are
-/// ignored, as the standard allows.
+/// and `$ref`s pointing into the same document ("#/$defs/name", "#/components/schemas/Name").
+/// Annotations (`description`, `format`, `title`, `example`, `default`, ...) are ignored, as the
+/// standard allows. It serves the driver schema and the HTTP API's OpenAPI document alike.
 ///
 ///     let schema = try JSONSchema(document: schemaValue)
 ///     let problems = schema.validate(reply, against: "list_reply")
@@ -21,16 +22,34 @@ public struct JSONSchema: Sendable {
         "type", "enum", "const", "properties", "required", "additionalProperties", "propertyNames",
         "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "$ref",
     ]
-    private static let annotations: Set<String> = ["description", "format", "title", "$schema", "$id", "$defs"]
+    private static let annotations: Set<String> = [
+        "description", "format", "title", "$schema", "$id", "$defs", "example", "examples", "default",
+        "readOnly", "writeOnly", "deprecated",
+    ]
 
+    private let document: JSONValue
     private let definitions: [String: JSONValue]
 
-    public init(document: JSONValue) throws {
-        guard case .object(let defs)? = document["$defs"] else {
-            throw UnsupportedKeyword(keyword: "(missing $defs)", path: "#")
+    /// `definitions` is the JSON pointer of the object holding the named schemas.
+    public init(document: JSONValue, definitions pointer: String = "#/$defs") throws {
+        guard case .object(let defs)? = Self.resolve(pointer, in: document) else {
+            throw UnsupportedKeyword(keyword: "(no definitions at \(pointer))", path: "#")
         }
+        self.document = document
         definitions = defs
-        for (name, def) in defs { try Self.checkKeywords(def, path: "#/$defs/\(name)") }
+        for (name, def) in defs { try Self.checkKeywords(def, path: "\(pointer)/\(name)") }
+    }
+
+    /// The value a local JSON pointer ("#/a/b") names, or nil.
+    static func resolve(_ pointer: String, in document: JSONValue) -> JSONValue? {
+        guard pointer.hasPrefix("#") else { return nil }
+        var node = document
+        for raw in pointer.dropFirst().split(separator: "/") {
+            let key = raw.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            guard let next = node[key] else { return nil }
+            node = next
+        }
+        return node
     }
 
     /// The names of the top-level definitions.
@@ -68,8 +87,7 @@ public struct JSONSchema: Sendable {
             return
         }
         if case .string(let ref)? = rules["$ref"] {
-            let prefix = "#/$defs/"
-            if ref.hasPrefix(prefix), let target = definitions[String(ref.dropFirst(prefix.count))] {
+            if let target = Self.resolve(ref, in: document) {
                 check(value, target, path: path, into: &problems)
             } else {
                 problems.append("\(display(path)): unresolvable $ref \(ref)")

@@ -1,0 +1,287 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Queue
+
+/// The production queue store: PostgreSQL, shareable by several dispatcher processes (each
+/// with its own dispatcher id). Locking is a transaction using `FOR UPDATE SKIP LOCKED`, so
+/// two dispatchers never lock the same container and never wait for each other; every write
+/// sends `NOTIFY cloud_dispatch_queue`, and each store `LISTEN`s, so a submit anywhere wakes
+/// every scheduler within milliseconds.
+///
+///     let store = try await PostgresContainerStore.open(url: "postgres://cd@db/queue")
+public final class PostgresContainerStore: ContainerStore {
+    static let channel = "cloud_dispatch_queue"
+
+    let client: PostgresClient
+    let policy: QueuePolicy
+    let logger: Logger
+    let notifier = ChangeNotifier()
+    private let tasks: [Task<Void, Never>]
+
+    private init(client: PostgresClient, policy: QueuePolicy, logger: Logger, tasks: [Task<Void, Never>]) {
+        self.client = client
+        self.policy = policy
+        self.logger = logger
+        self.tasks = tasks
+    }
+
+    /// Connects, brings the schema up to date, and starts listening for changes.
+    public static func open(url: String, policy: QueuePolicy = QueuePolicy(), logger: Logger = Logger(label: "queue")) async throws(QueueError) -> PostgresContainerStore {
+        let parsed: PostgresURL
+        do { parsed = try PostgresURL(url) } catch { throw .unavailable(error.description) }
+        let client = PostgresClient(configuration: parsed.clientConfiguration(), backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        do {
+            try await migrate(client, logger: logger)
+        } catch {
+            runner.cancel()
+            throw .unavailable("cannot use queue database \(parsed): \(Self.describe(error))")
+        }
+        let notifier = ChangeNotifier()
+        let listener = Task { await listen(client, notifier: notifier, logger: logger) }
+        let store = PostgresContainerStore(client: client, policy: policy, logger: logger, tasks: [runner, listener])
+        store.bridge(notifier)
+        return store
+    }
+
+    /// Versioned migrations, each applied once, under an advisory lock so that dispatchers
+    /// starting together do not race.
+    static let migrations: [(Int, String)] = [
+        (1, """
+            CREATE TABLE containers (
+                uuid text PRIMARY KEY,
+                state text NOT NULL,
+                priority integer NOT NULL,
+                locked_by text,
+                client_request_id text UNIQUE,
+                modified_at timestamptz NOT NULL,
+                doc text NOT NULL
+            );
+            CREATE INDEX containers_by_state ON containers (state, uuid);
+            """),
+    ]
+
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+        try await client.withTransaction(logger: logger) { db in
+            try await db.query("SELECT pg_advisory_xact_lock(7242611)", logger: logger)
+            try await db.query("CREATE TABLE IF NOT EXISTS cloud_dispatch_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", logger: logger)
+            var applied = Set<Int>()
+            for try await version in try await db.query("SELECT version FROM cloud_dispatch_migrations", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+            for (version, sql) in migrations where !applied.contains(version) {
+                for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                    try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await db.query("INSERT INTO cloud_dispatch_migrations (version) VALUES (\(version))", logger: logger)
+            }
+        }
+    }
+
+    /// Turns NOTIFYs (from any process) into wake-ups, reconnecting with back-off.
+    static func listen(_ client: PostgresClient, notifier: ChangeNotifier, logger: Logger) async {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        delay = .milliseconds(100)
+                        notifier.notify()  // anything may have changed while we were away
+                        for try await _ in notifications { notifier.notify() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("queue LISTEN connection lost; reconnecting", metadata: ["error": "\(describe(error))", "in": "\(delay)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(10))
+        }
+    }
+
+    private func bridge(_ source: ChangeNotifier) {
+        let target = notifier
+        Task {
+            for await _ in source.stream() { target.notify() }
+        }
+    }
+
+    // MARK: - ContainerStore
+
+    public func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] {
+        try ContainerFactory.validate(specs)
+        let logger = logger
+        return try await transaction { db in
+            var made: [Container] = []
+            for spec in specs {
+                let fresh = ContainerFactory.make(spec, now: Timestamp.now())
+                let inserted = try await db.query("""
+                    INSERT INTO containers (uuid, state, priority, locked_by, client_request_id, modified_at, doc)
+                    VALUES (\(fresh.uuid), \(fresh.state.rawValue), \(fresh.priority), \(fresh.lockedBy), \(fresh.clientRequestID),
+                            \(fresh.modifiedAt), \(ContainerCodec.encode(fresh)))
+                    ON CONFLICT (client_request_id) DO NOTHING RETURNING uuid
+                    """, logger: logger).collect()
+                if !inserted.isEmpty {
+                    made.append(fresh)
+                    continue
+                }
+                // The client request id was seen before: the same spec gets the same container.
+                let id = spec.clientRequestID ?? ""
+                guard let earlier = try await Self.fetch(db, "SELECT doc FROM containers WHERE client_request_id = \(id)", logger: logger).first else {
+                    throw QueueError.unavailable("insert of \(fresh.uuid) neither happened nor conflicted")
+                }
+                guard ContainerFactory.spec(of: earlier) == spec else {
+                    throw QueueError.conflict("client_request_id \(id) was used for \(earlier.uuid) with a different spec")
+                }
+                made.append(earlier)
+            }
+            try await db.query("SELECT pg_notify(\(Self.channel), 'submit')", logger: logger)
+            return made
+        }
+    }
+
+    public func get(_ uuid: String) async throws(QueueError) -> Container {
+        let logger = logger
+        let found = try await withClient { client in
+            try await Self.fetch(client, "SELECT doc FROM containers WHERE uuid = \(uuid)", logger: logger)
+        }
+        guard let container = found.first else { throw .notFound(uuid: uuid) }
+        return container
+    }
+
+    public func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage {
+        let states = query.states.isEmpty ? ContainerState.allCases.map(\.rawValue) : query.states.map(\.rawValue).sorted()
+        let minPriority = query.minPriority ?? Int.min
+        let maxPriority = query.maxPriority ?? Int.max
+        let after = query.after ?? ""
+        let limit = query.limit + 1
+        let logger = logger
+        var items = try await withClient { client in
+            try await Self.fetch(client, """
+                SELECT doc FROM containers
+                WHERE state = ANY(\(states)) AND priority >= \(minPriority) AND priority <= \(maxPriority) AND uuid > \(after)
+                ORDER BY uuid LIMIT \(limit)
+                """, logger: logger)
+        }
+        let more = items.count > query.limit
+        if more { items.removeLast() }
+        return ContainerPage(items: items, next: more ? items.last?.uuid : nil)
+    }
+
+    public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
+        let maxAttempts = policy.maxDispatchAttempts
+        let logger = logger
+        return try await transaction { db in
+            guard let current = try await Self.fetch(db, "SELECT doc FROM containers WHERE uuid = \(uuid) FOR UPDATE", logger: logger).first else {
+                throw QueueError.notFound(uuid: uuid)
+            }
+            let next = try Transition.apply(event, to: current, now: Timestamp.now(), maxAttempts: maxAttempts)
+            try await Self.update(db, next, logger: logger)
+            try await db.query("SELECT pg_notify(\(Self.channel), \(event.name))", logger: logger)
+            return next
+        }
+    }
+
+    public func lock(_ uuids: [String], by dispatcher: String) async throws(QueueError) -> [Container] {
+        guard !uuids.isEmpty else { return [] }
+        let maxAttempts = policy.maxDispatchAttempts
+        let logger = logger
+        return try await transaction { db in
+            // Rows another dispatcher is locking right now are skipped, not waited for.
+            let candidates = try await Self.fetch(db, """
+                SELECT doc FROM containers WHERE uuid = ANY(\(uuids)) AND state = 'Queued' ORDER BY uuid FOR UPDATE SKIP LOCKED
+                """, logger: logger)
+            var locked: [Container] = []
+            for candidate in candidates {
+                let next = try Transition.apply(.lock(by: dispatcher), to: candidate, now: Timestamp.now(), maxAttempts: maxAttempts)
+                try await Self.update(db, next, logger: logger)
+                locked.append(next)
+            }
+            if !locked.isEmpty { try await db.query("SELECT pg_notify(\(Self.channel), 'lock')", logger: logger) }
+            return locked
+        }
+    }
+
+    public func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError) {
+        guard !statuses.isEmpty else { return }
+        let uuids = Array(statuses.keys)
+        let logger = logger
+        try await transaction { db in
+            let current = try await Self.fetch(db, """
+                SELECT doc FROM containers WHERE uuid = ANY(\(uuids)) AND state IN ('Queued', 'Locked') FOR UPDATE SKIP LOCKED
+                """, logger: logger)
+            for var c in current where c.runtimeStatus.schedulingStatus != statuses[c.uuid] {
+                c.runtimeStatus.schedulingStatus = statuses[c.uuid]
+                try await db.query("UPDATE containers SET doc = \(ContainerCodec.encode(c)) WHERE uuid = \(c.uuid)", logger: logger)
+            }
+        }
+    }
+
+    public func changes() -> AsyncStream<Void> { notifier.stream() }
+
+    public func close() async {
+        notifier.finish()
+        for task in tasks { task.cancel() }
+    }
+
+    // MARK: - Helpers
+
+    static func fetch(_ db: PostgresConnection, _ query: PostgresQuery, logger: Logger) async throws -> [Container] {
+        var found: [Container] = []
+        for try await doc in try await db.query(query, logger: logger).decode(String.self) {
+            found.append(try ContainerCodec.decode(doc))
+        }
+        return found
+    }
+
+    static func fetch(_ client: PostgresClient, _ query: PostgresQuery, logger: Logger) async throws -> [Container] {
+        var found: [Container] = []
+        for try await doc in try await client.query(query, logger: logger).decode(String.self) {
+            found.append(try ContainerCodec.decode(doc))
+        }
+        return found
+    }
+
+    static func update(_ db: PostgresConnection, _ c: Container, logger: Logger) async throws {
+        try await db.query("""
+            UPDATE containers SET state = \(c.state.rawValue), priority = \(c.priority), locked_by = \(c.lockedBy),
+                modified_at = \(c.modifiedAt), doc = \(ContainerCodec.encode(c)) WHERE uuid = \(c.uuid)
+            """, logger: logger)
+    }
+
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(QueueError) -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { db in try await body(db) }
+        } catch let error as QueueError {
+            throw error
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError as? QueueError { throw inner }
+            throw .unavailable(Self.describe(error))
+        } catch {
+            throw .unavailable(Self.describe(error))
+        }
+    }
+
+    private func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws(QueueError) -> T {
+        do {
+            return try await body(client)
+        } catch let error as QueueError {
+            throw error
+        } catch {
+            throw .unavailable(Self.describe(error))
+        }
+    }
+
+    /// PSQLError hides details in `description`; the server's message is what an operator needs.
+    static func describe(_ error: any Error) -> String {
+        if let psql = error as? PSQLError {
+            if let message = psql.serverInfo?[.message] { return "PostgreSQL: \(message)" }
+            return "PostgreSQL: \(psql.code)"
+        }
+        if let tx = error as? PostgresTransactionError, let inner = tx.closureError ?? tx.beginError ?? tx.commitError {
+            return describe(inner)
+        }
+        return String(describing: error)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// The queue's source of truth: every container, its state, and every change to it. Two
+/// implementations serve it — `SQLiteContainerStore` (embedded default) and
+/// `PostgresContainerStore` (production, shareable by several dispatchers) — and one test suite
+/// runs against both.
+///
+///     let store = try await SQLiteContainerStore.open(path: "queue.sqlite3")
+///     let [c] = try await store.submit([ContainerSpec(command: ["echo", "hi"])])
+///     let locked = try await store.lock([c.uuid], by: "dispatcher-1")
+///     _ = try await store.apply(.start(by: "dispatcher-1", instance: "small lo-1"), to: c.uuid)
+///
+/// Every state change goes through `Transition.apply` inside the store's own transaction, so
+/// an illegal change is an error, never a silent overwrite.
+public protocol ContainerStore: Sendable {
+    /// Adds containers, all or none. A spec whose `client_request_id` was seen before returns
+    /// the earlier container instead (a different spec under the same id is a `conflict`).
+    func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container]
+
+    func get(_ uuid: String) async throws(QueueError) -> Container
+
+    /// One page of containers in submit order.
+    func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage
+
+    /// Applies one event to one container (see `Transition`).
+    func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container
+
+    /// Locks those of `uuids` that are still Queued and not being changed by anyone else at
+    /// this moment; returns the ones this call locked. Never blocks on another dispatcher.
+    func lock(_ uuids: [String], by dispatcher: String) async throws(QueueError) -> [Container]
+
+    /// Records why waiting containers wait (no state change); unknown or final ones are skipped.
+    func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError)
+
+    /// Yields whenever containers were submitted or changed, here or (PostgreSQL) by another
+    /// process, so the scheduler need not poll.
+    func changes() -> AsyncStream<Void>
+
+    /// Releases connections and locks. The store is unusable afterwards.
+    func close() async
+}
+
+/// Which containers `list` returns.
+public struct ContainerQuery: Sendable, Hashable {
+    public var states: Set<ContainerState>
+    public var minPriority: Int?
+    public var maxPriority: Int?
+    /// Continue after this uuid (the previous page's `next`).
+    public var after: String?
+    public var limit: Int
+
+    public static let maxLimit = 1000
+
+    public init(states: Set<ContainerState> = [], minPriority: Int? = nil, maxPriority: Int? = nil,
+                after: String? = nil, limit: Int = 100) {
+        self.states = states
+        self.minPriority = minPriority
+        self.maxPriority = maxPriority
+        self.after = after
+        self.limit = max(1, min(limit, Self.maxLimit))
+    }
+}
+
+/// A page of `list`; `next` is the cursor for the following page, nil on the last one.
+public struct ContainerPage: Sendable, Hashable, Codable {
+    public var items: [Container]
+    public var next: String?
+
+    public init(items: [Container], next: String?) {
+        self.items = items
+        self.next = next
+    }
+}
+
+/// Settings common to every store.
+public struct QueuePolicy: Sendable, Hashable {
+    /// Unlocks and requeues allowed before a container is cancelled.
+    public var maxDispatchAttempts: Int
+
+    public init(maxDispatchAttempts: Int = 5) {
+        self.maxDispatchAttempts = max(1, maxDispatchAttempts)
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import GRDB
+import Queue
+
+/// The embedded queue store: one SQLite file in WAL mode, written through GRDB. Only one
+/// process may open a given file (an advisory lock next to it enforces this); within the
+/// process SQLite serialises writers, so a `lock` is simply a transaction.
+///
+///     let store = try SQLiteContainerStore.open(path: stateDir + "/queue.sqlite3")
+///     defer { Task { await store.close() } }
+public final class SQLiteContainerStore: ContainerStore {
+    public let path: String
+    let database: DatabasePool
+    let fileLock: ExclusiveFileLock
+    let policy: QueuePolicy
+    let notifier = ChangeNotifier()
+
+    private init(path: String, database: DatabasePool, fileLock: ExclusiveFileLock, policy: QueuePolicy) {
+        self.path = path
+        self.database = database
+        self.fileLock = fileLock
+        self.policy = policy
+    }
+
+    /// Opens (creating if needed) the queue at `path` and brings its schema up to date.
+    public static func open(path: String, policy: QueuePolicy = QueuePolicy()) throws(QueueError) -> SQLiteContainerStore {
+        let lock: ExclusiveFileLock
+        switch ExclusiveFileLock.acquire(path + ".lock") {
+        case .success(let l): lock = l
+        case .failure(let failure): throw .unavailable("queue database \(path) is \(failure.reason)")
+        }
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            config.label = "queue"
+            let pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+            return SQLiteContainerStore(path: path, database: pool, fileLock: lock, policy: policy)
+        } catch {
+            lock.release()
+            throw .unavailable("cannot open queue database \(path): \(error)")
+        }
+    }
+
+    /// Versioned schema changes, applied in order, each once.
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: containers") { db in
+            try db.execute(sql: """
+                CREATE TABLE containers (
+                    uuid TEXT PRIMARY KEY NOT NULL,
+                    state TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    locked_by TEXT,
+                    client_request_id TEXT UNIQUE,
+                    modified_at TEXT NOT NULL,
+                    doc TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX containers_by_state ON containers (state, uuid);
+                """)
+        }
+        return m
+    }
+
+    // MARK: - ContainerStore
+
+    public func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] {
+        try ContainerFactory.validate(specs)
+        let made = try await write { db in
+            try specs.map { spec -> Container in
+                if let id = spec.clientRequestID,
+                   let existing = try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE client_request_id = ?", arguments: [id]) {
+                    let earlier = try ContainerCodec.decode(existing)
+                    guard ContainerFactory.spec(of: earlier) == spec else {
+                        throw QueueError.conflict("client_request_id \(id) was used for \(earlier.uuid) with a different spec")
+                    }
+                    return earlier
+                }
+                let c = ContainerFactory.make(spec, now: Timestamp.now())
+                try db.execute(sql: """
+                    INSERT INTO containers (uuid, state, priority, locked_by, client_request_id, modified_at, doc)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [c.uuid, c.state.rawValue, c.priority, c.lockedBy, c.clientRequestID,
+                                     Timestamp.format(c.modifiedAt), ContainerCodec.encode(c)])
+                return c
+            }
+        }
+        notifier.notify()
+        return made
+    }
+
+    public func get(_ uuid: String) async throws(QueueError) -> Container {
+        let doc = try await read { db in try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE uuid = ?", arguments: [uuid]) }
+        guard let doc else { throw .notFound(uuid: uuid) }
+        return try decode(doc)
+    }
+
+    public func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage {
+        var clauses: [String] = []
+        var arguments: [any DatabaseValueConvertible] = []
+        if !query.states.isEmpty {
+            clauses.append("state IN (" + query.states.map { _ in "?" }.joined(separator: ",") + ")")
+            arguments += query.states.map(\.rawValue).sorted()
+        }
+        if let min = query.minPriority { clauses.append("priority >= ?"); arguments.append(min) }
+        if let max = query.maxPriority { clauses.append("priority <= ?"); arguments.append(max) }
+        if let after = query.after { clauses.append("uuid > ?"); arguments.append(after) }
+        let sql = "SELECT doc FROM containers" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
+            + " ORDER BY uuid LIMIT \(query.limit + 1)"
+        let bound = StatementArguments(arguments.map { $0.databaseValue })
+        let docs = try await read { db in try String.fetchAll(db, sql: sql, arguments: bound) }
+        var items = try docs.map { doc throws(QueueError) in try decode(doc) }
+        let more = items.count > query.limit
+        if more { items.removeLast() }
+        return ContainerPage(items: items, next: more ? items.last?.uuid : nil)
+    }
+
+    public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
+        let maxAttempts = policy.maxDispatchAttempts
+        let changed = try await write { db in
+            guard let doc = try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE uuid = ?", arguments: [uuid]) else {
+                throw QueueError.notFound(uuid: uuid)
+            }
+            let next = try Transition.apply(event, to: try ContainerCodec.decode(doc), now: Timestamp.now(), maxAttempts: maxAttempts)
+            try Self.update(db, next)
+            return next
+        }
+        notifier.notify()
+        return changed
+    }
+
+    public func lock(_ uuids: [String], by dispatcher: String) async throws(QueueError) -> [Container] {
+        let maxAttempts = policy.maxDispatchAttempts
+        let locked = try await write { db in
+            var locked: [Container] = []
+            for uuid in uuids {
+                guard let doc = try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE uuid = ? AND state = 'Queued'", arguments: [uuid]) else { continue }
+                let next = try Transition.apply(.lock(by: dispatcher), to: try ContainerCodec.decode(doc), now: Timestamp.now(), maxAttempts: maxAttempts)
+                try Self.update(db, next)
+                locked.append(next)
+            }
+            return locked
+        }
+        if !locked.isEmpty { notifier.notify() }
+        return locked
+    }
+
+    public func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError) {
+        guard !statuses.isEmpty else { return }
+        try await write { db in
+            for (uuid, status) in statuses {
+                guard let doc = try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE uuid = ? AND state IN ('Queued', 'Locked')", arguments: [uuid]) else { continue }
+                var c = try ContainerCodec.decode(doc)
+                guard c.runtimeStatus.schedulingStatus != status else { continue }
+                c.runtimeStatus.schedulingStatus = status
+                try db.execute(sql: "UPDATE containers SET doc = ? WHERE uuid = ?", arguments: [ContainerCodec.encode(c), uuid])
+            }
+        }
+    }
+
+    public func changes() -> AsyncStream<Void> { notifier.stream() }
+
+    public func close() async {
+        notifier.finish()
+        try? database.close()
+        fileLock.release()
+    }
+
+    // MARK: - Helpers
+
+    static func update(_ db: Database, _ c: Container) throws {
+        try db.execute(sql: """
+            UPDATE containers SET state = ?, priority = ?, locked_by = ?, modified_at = ?, doc = ? WHERE uuid = ?
+            """, arguments: [c.state.rawValue, c.priority, c.lockedBy, Timestamp.format(c.modifiedAt), ContainerCodec.encode(c), c.uuid])
+    }
+
+    private func decode(_ doc: String) throws(QueueError) -> Container {
+        do { return try ContainerCodec.decode(doc) } catch { throw .unavailable("a stored container does not decode: \(error)") }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(QueueError) -> T {
+        do {
+            return try await database.write(body)
+        } catch let error as QueueError {
+            throw error
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(QueueError) -> T {
+        do {
+            return try await database.read(body)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+}
