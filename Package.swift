@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The driver ABI: one C header, nothing else.
@@ -53,6 +54,17 @@ let package = Package(
                                                       .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                       .product(name: "Logging", package: "swift-log")]),
 
+        // The YAML configuration: schema-checked, every problem reported with its path.
+        .target(name: "Config", dependencies: ["JSON", .product(name: "Yams", package: "Yams")],
+                resources: [.embedInCode("config.schema.json")]),
+
+        // The HTTP API (Hummingbird), described by openapi.json.
+        .target(name: "API", dependencies: ["Queue", "JSON", .product(name: "Hummingbird", package: "hummingbird")],
+                resources: [.embedInCode("openapi.json")]),
+
+        // The API's client, as the CLI and the tests use it.
+        .target(name: "APIClient", dependencies: ["Queue"]),
+
         // Certifies a driver against the contract (`cloud-dispatch driver-test`).
         .target(name: "DriverConformance", dependencies: ["DriverHost"]),
 
@@ -60,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "DriverHost", "DriverConformance",
+                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -76,5 +88,6 @@ let package = Package(
         .testTarget(name: "DriverHostTests", dependencies: ["DriverHost", "JSON"]),
         .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue"]),
+        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
     ]
 )

@@ -7,7 +7,10 @@ struct CloudDispatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cloud-dispatch",
         abstract: "Runs a queue of containers on cloud VMs it creates, reuses and shuts down by itself.",
-        subcommands: [DriversCommand.self, DriverTestCommand.self])
+        subcommands: [
+            ServeCommand.self, SubmitCommand.self, PsCommand.self, ShowCommand.self, CancelCommand.self,
+            PriorityCommand.self, LogsCommand.self, DriversCommand.self, DriverTestCommand.self,
+        ])
 }
 
 /// Options every command that loads drivers shares.

@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import Logging
+import Queue
+
+/// The HTTP API, served by Hummingbird.
+///
+///     let api = APIServer(store: store, tokens: tokens, logger: logger)
+///     try await api.application(host: "127.0.0.1", port: 8723).runService()
+public struct APIServer: Sendable {
+    public var store: any ContainerStore
+    public var tokens: TokenTable
+    public var maxBodyBytes: Int
+    public var logger: Logger
+
+    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, logger: Logger) {
+        self.store = store
+        self.tokens = tokens
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    /// The router with every route, and the list of (METHOD path) it serves.
+    public func makeRouter() -> (Router<APIContext>, [String]) {
+        let router = Router(context: APIContext.self)
+        let reader = RequestReader(tokens: tokens, maxBodyBytes: maxBodyBytes)
+        let routes = RouteTable(router: router, reader: reader)
+        let store = store
+        routes.add(.get, "/_health", role: nil) { _, _ in
+            do {
+                _ = try await store.list(ContainerQuery(limit: 1))
+                return JSONBody.response(.ok, ["status": "ok", "store": "ok"])
+            } catch {
+                return APIError(.serviceUnavailable, "unavailable", "store: \(error)").response()
+            }
+        }
+        routes.add(.get, "/openapi.json", role: nil) { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))
+        }
+        ContainerRoutes(store: store, reader: reader).register(routes)
+        return (router, routes.operations)
+    }
+
+    /// An application listening on host:port; `onListening` gets the bound port (useful with port 0).
+    public func application(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        let (router, _) = makeRouter()
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "cloud-dispatch"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) }, logger: logger)
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// The daemon's configuration, as read from YAML (see docs/configuration.md). Every member has
+/// a default, so an empty file is a working local setup.
+public struct Configuration: Sendable, Equatable {
+    public var dispatcherID = "local"
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 8723
+    /// Absolute.
+    public var stateDir: String
+    public var queue = QueueSettings()
+    public var api = APISettings()
+
+    public init(stateDir: String) {
+        self.stateDir = stateDir
+    }
+
+    public struct QueueSettings: Sendable, Equatable {
+        /// "sqlite", or a postgres:// URL.
+        public var store = "sqlite"
+        public var maxDispatchAttempts = 5
+    }
+
+    public struct APISettings: Sendable, Equatable {
+        public var maxBodyBytes = 1 << 20
+        public var tokens: [Token] = []
+    }
+
+    /// A bearer token and its role; the secret itself is read from a file or the environment.
+    public struct Token: Sendable, Equatable {
+        public var name: String
+        public var role: String
+        public var secret: String
+
+        /// Never print the secret.
+        public var redacted: String { "\(name) (\(role))" }
+    }
+
+    /// The SQLite file when the store is "sqlite".
+    public var sqlitePath: String { stateDir + "/queue.sqlite3" }
+}

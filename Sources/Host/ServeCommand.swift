@@ -1,0 +1,124 @@
+import API
+import ArgumentParser
+import Config
+import Foundation
+import Logging
+import Queue
+
+/// `cloud-dispatch serve`: the daemon.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon: the queue and its HTTP API.")
+
+    @Option(help: ArgumentHelp("Configuration file (YAML).", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Address of the HTTP API, overriding the configuration.", valueName: "host:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("State folder, overriding the configuration.", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let logger = Wiring.logger(level: logLevel)
+        var settings = try Self.loadConfiguration(config)
+        if let stateDir { settings.stateDir = URL(fileURLWithPath: stateDir).standardizedFileURL.path }
+        if let listen {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+                printError("--listen must be HOST:PORT")
+                throw ExitCode(2)
+            }
+            settings.listenHost = String(listen[..<colon])
+            settings.listenPort = port
+        }
+        try FileManager.default.createDirectory(atPath: settings.stateDir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let tokens = try Self.tokens(settings, logger: logger)
+        let store = try await Self.openStore(settings, logger: logger)
+        logger.info("queue open", metadata: ["store": "\(settings.queue.store == "sqlite" ? settings.sqlitePath : "postgres")"])
+
+        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, logger: logger)
+        let host = settings.listenHost
+        let app = api.application(host: host, port: settings.listenPort) { port in
+            logger.notice("listening", metadata: ["address": "http://\(host):\(port)"])
+        }
+        do {
+            try await app.runService()  // returns on SIGTERM or SIGINT, after in-flight requests
+        } catch {
+            await store.close()
+            printError("cloud-dispatch: \(error)")
+            throw ExitCode(1)
+        }
+        await store.close()
+        logger.notice("stopped")
+    }
+
+    /// The configuration file, or the embedded defaults when none is given and the default
+    /// path does not exist.
+    static func loadConfiguration(_ path: String?) throws -> Configuration {
+        let chosen = path ?? "/etc/cloud-dispatch/config.yml"
+        if path == nil && !FileManager.default.fileExists(atPath: chosen) {
+            return Configuration(stateDir: FileManager.default.currentDirectoryPath + "/cloud-dispatch-state")
+        }
+        switch ConfigLoader.load(path: chosen) {
+        case .success(let config): return config
+        case .failure(let problems):
+            printError(problems.description)
+            throw ExitCode(2)
+        }
+    }
+
+    /// The configured tokens; with none configured, one admin token is made in the state folder
+    /// (mode 0600) so a local setup works out of the box. Its value is never logged.
+    static func tokens(_ settings: Configuration, logger: Logger) throws -> TokenTable {
+        var entries = settings.api.tokens.map { TokenTable.Entry(name: $0.name, role: Role(rawValue: $0.role) ?? .submitter, secret: $0.secret) }
+        if entries.isEmpty {
+            let path = settings.stateDir + "/admin.token"
+            let secret = try LocalToken.readOrCreate(path)
+            entries.append(TokenTable.Entry(name: "local-admin", role: .admin, secret: secret))
+            logger.notice("no tokens configured: using the local admin token", metadata: ["file": "\(path)"])
+        }
+        return TokenTable(entries)
+    }
+
+    static func openStore(_ settings: Configuration, logger: Logger) async throws -> any ContainerStore {
+        let policy = QueuePolicy(maxDispatchAttempts: settings.queue.maxDispatchAttempts)
+        do {
+            if settings.queue.store == "sqlite" {
+                return try SQLiteQueue.SQLiteContainerStore.open(path: settings.sqlitePath, policy: policy)
+            }
+            return try await PostgresQueue.PostgresContainerStore.open(url: settings.queue.store, policy: policy, logger: logger)
+        } catch {
+            printError("cloud-dispatch: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+import PostgresQueue
+import SQLiteQueue
+
+/// The token file made for a local setup.
+enum LocalToken {
+    static func readOrCreate(_ path: String) throws -> String {
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
+            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        let secret = "cd_" + bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            printError("cannot write \(path)")
+            throw ExitCode(1)
+        }
+        return secret
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+}
