@@ -85,8 +85,12 @@ let package = Package(
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"),
 
-        .testTarget(name: "DriverHostTests", dependencies: ["DriverHost", "JSON"]),
-        .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DriverHostTests", dependencies: ["DriverHost", "JSON", "TestSupport"]),
+        .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "APIClient", "Queue", "SQLiteQueue", "PostgresQueue",
+                                                   .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                   .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue"]),
         .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
     ]

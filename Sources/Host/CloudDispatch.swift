@@ -9,7 +9,7 @@ struct CloudDispatch: AsyncParsableCommand {
         abstract: "Runs a queue of containers on cloud VMs it creates, reuses and shuts down by itself.",
         subcommands: [
             ServeCommand.self, SubmitCommand.self, PsCommand.self, ShowCommand.self, CancelCommand.self,
-            PriorityCommand.self, LogsCommand.self, DriversCommand.self, DriverTestCommand.self,
+            PriorityCommand.self, LogsCommand.self, DriversCommand.self, DriverTestCommand.self, BenchCommand.self,
         ])
 }
 

@@ -2,15 +2,11 @@ import DriverHost
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 
-/// Where the build put the drivers and fixtures: the folder of the test executable, unless
-/// CLOUD_DISPATCH_BUILD_DIR says otherwise.
+/// Where the build put the drivers and fixtures.
 enum BuildProducts {
-    static var folder: String {
-        if let dir = ProcessInfo.processInfo.environment["CLOUD_DISPATCH_BUILD_DIR"] { return dir }
-        return PluginsFolder.executableFolder()
-    }
-
+    static var folder: String { Harness.buildFolder }
     static func path(_ name: String) -> String { folder + "/" + name }
 }
 
@@ -18,10 +14,7 @@ enum BuildProducts {
 struct TemporaryFolder {
     let path: String
 
-    init() {
-        var template = Array((NSTemporaryDirectory() + "/cdd-test-XXXXXX").utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
+    init() { path = Harness.temporaryFolder() }
 
     /// A plugins folder holding copies of build products under new names.
     static func plugins(_ files: [(product: String, as: String)]) throws -> TemporaryFolder {

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The `cloud-dispatch` executable itself, as an operator runs it.
-@Suite struct CLITests {
-    static var executable: String { Harness.buildFolder + "/cloud-dispatch" }
+@Suite struct DriverCommandTests {
+    static var executable: String { Harness.cloudDispatch }
 
     func pluginsFolder(_ files: [(String, String)]) throws -> String {
         let folder = Harness.temporaryFolder()

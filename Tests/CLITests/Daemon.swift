@@ -1,0 +1,62 @@
+import APIClient
+import Foundation
+import TestSupport
+
+/// A `cloud-dispatch serve` process on a free port, for tests of the CLI and the daemon.
+final class Daemon {
+    let process = Process()
+    let port: Int
+    let stateDir: String
+    let logPath: String
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    var tokenFile: String { stateDir + "/admin.token" }
+    var serverArguments: [String] { ["--server", url, "--token-file", tokenFile] }
+
+    init(stateDir: String, extra: [String] = []) throws {
+        port = Harness.freePort()
+        self.stateDir = stateDir
+        logPath = stateDir + ".serve.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Harness.cloudDispatch)
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir] + extra
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until /_health answers (or the process died).
+    func ready() async -> Bool {
+        let client = APIClient(server: URL(string: url)!, token: nil)
+        for _ in 0..<500 {
+            if !process.isRunning { return false }
+            if let (status, _) = try? await client.raw("GET", "/_health"), status == 200 { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    func client() throws -> APIClient {
+        let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return APIClient(server: URL(string: url)!, token: token)
+    }
+
+    /// SIGTERM, then the exit status.
+    func stop() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Runs `cloud-dispatch ARGS --server ... --token-file ...`.
+    func cli(_ arguments: [String]) throws -> (status: Int32, output: String, stdout: String) {
+        var args = arguments
+        let split = args.firstIndex(of: "--") ?? args.endIndex
+        args.insert(contentsOf: serverArguments, at: split)
+        return try Harness.run(Harness.cloudDispatch, args)
+    }
+}

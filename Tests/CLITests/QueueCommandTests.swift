@@ -1,0 +1,142 @@
+import APIClient
+import Foundation
+import PostgresQueue
+import Queue
+import SQLiteQueue
+import TestSupport
+import Testing
+
+/// The daemon and the queue CLI, as separate processes, as an operator uses them.
+@Suite struct QueueCommandTests {
+    @Test func theCLIDrivesARunningDaemon() async throws {
+        let folder = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let daemon = try Daemon(stateDir: folder + "/state")
+        defer { _ = daemon.stop() }
+        #expect(await daemon.ready(), "\(daemon.log)")
+
+        let submitted = try daemon.cli(["submit", "--vcpus", "2", "--ram", "1GiB", "--env", "GREETING=hi", "--max-run-time", "90s",
+                                        "--priority", "3", "--", "sh", "-c", "echo $GREETING"])
+        #expect(submitted.status == 0, "\(submitted.output)")
+        let uuid = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(UUIDGenerator.isWellFormed(uuid), "\(submitted.output)")
+
+        let shown = try daemon.cli(["show", uuid])
+        let record = try ContainerCodec.decoder.decode(Container.self, from: Data(shown.stdout.utf8))
+        #expect(record.command == ["sh", "-c", "echo $GREETING"] && record.environment == ["GREETING": "hi"])
+        #expect(record.runtimeConstraints.vcpus == 2 && record.runtimeConstraints.ram == 1 << 30)
+        #expect(record.schedulingParameters.maxRunTime == 90 && record.priority == 3)
+
+        let table = try daemon.cli(["ps"])
+        #expect(table.status == 0 && table.stdout.contains("UUID") && table.stdout.contains("\(uuid)  Queued  3     2      1GiB"), "\(table.stdout)")
+
+        #expect(try daemon.cli(["priority", uuid, "9"]).stdout == "\(uuid) priority 9\n")
+        #expect(try daemon.cli(["cancel", uuid, "--reason", "not today"]).stdout == "\(uuid) Cancelled\n")
+        #expect(try await daemon.client().get(uuid).runtimeStatus.error == "not today")
+        let again = try daemon.cli(["cancel", uuid])
+        #expect(again.status == 1 && again.output.contains("is Cancelled: cancel is not allowed (HTTP 409 invalid_transition)"))
+
+        let batchFile = folder + "/batch.json"
+        try #"{"containers": [{"command": ["true"]}, {"command": ["false"], "priority": 2}]}"#.write(toFile: batchFile, atomically: true, encoding: .utf8)
+        let batch = try daemon.cli(["submit", "--file", batchFile])
+        #expect(batch.status == 0 && batch.stdout.split(separator: "\n").count == 2, "\(batch.output)")
+        let queued = try daemon.cli(["ps", "--state", "queued", "--json"])
+        let list = try ContainerCodec.decoder.decode([Container].self, from: Data(queued.stdout.utf8))
+        #expect(list.map(\.command) == [["true"], ["false"]])
+
+        let invalid = try daemon.cli(["submit", "--vcpus", "0", "--", "true"])
+        #expect(invalid.status == 1 && invalid.output.contains("runtime_constraints.vcpus: 0 is below the minimum 1"), "\(invalid.output)")
+        let badSize = try daemon.cli(["submit", "--ram", "lots", "--", "true"])
+        #expect(badSize.status != 0 && badSize.output.contains("--ram: a size like 512MiB or 4GiB"))
+
+        #expect(daemon.stop() == 0, "SIGTERM is a clean stop: \(daemon.log)")
+    }
+
+    @Test func aSecondDaemonOnTheSameQueueRefusesToStart() async throws {
+        let folder = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let first = try Daemon(stateDir: folder + "/state")
+        defer { _ = first.stop() }
+        #expect(await first.ready())
+        let second = try Daemon(stateDir: folder + "/state")
+        second.process.waitUntilExit()
+        #expect(second.process.terminationStatus == 1)
+        #expect(second.log.contains("is in use by another cloud-dispatch (pid \(first.process.processIdentifier)"), "\(second.log)")
+    }
+
+    /// A writer killed with SIGKILL mid-stream loses no committed container and leaves no
+    /// half-written one.
+    @Test(arguments: ["sqlite", "postgres"])
+    func aKilledWriterLosesNothingCommitted(store kind: String) async throws {
+        let folder = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let storeArgument: String
+        if kind == "sqlite" {
+            storeArgument = "sqlite"
+        } else {
+            guard let base = ProcessInfo.processInfo.environment["CLOUD_DISPATCH_TEST_POSTGRES"] else {
+                Issue.record("CLOUD_DISPATCH_TEST_POSTGRES is not set: run the tests with `make test`")
+                return
+            }
+            storeArgument = try await PostgresScratch.database(base)
+        }
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: Harness.cloudDispatch)
+        writer.arguments = ["bench", "queue", "--store", storeArgument, "--state-dir", folder, "--count", "1000000", "--print-uuids"]
+        let pipe = Pipe()
+        writer.standardOutput = pipe
+        writer.standardError = FileHandle.nullDevice
+        try writer.run()
+        var printed = ""
+        while printed.split(separator: "\n").count < 300 {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            printed += String(decoding: chunk, as: UTF8.self)
+        }
+        kill(writer.processIdentifier, SIGKILL)
+        writer.waitUntilExit()
+        printed += String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let acknowledged = printed.split(separator: "\n").filter { $0.count == 30 }.map(String.init)
+        #expect(acknowledged.count >= 300)
+
+        let store: any ContainerStore = kind == "sqlite"
+            ? try SQLiteContainerStore.open(path: folder + "/queue.sqlite3")  // the lock died with the writer
+            : try await PostgresContainerStore.open(url: storeArgument, logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        var stored: [Container] = []
+        var after: String?
+        repeat {  // every row decodes: none is half-written
+            let page = try await store.list(ContainerQuery(after: after, limit: 1000))
+            stored += page.items
+            after = page.next
+        } while after != nil
+        let uuids = Set(stored.map(\.uuid))
+        #expect(acknowledged.allSatisfy(uuids.contains), "every acknowledged container survived")
+        #expect(stored.count >= acknowledged.count && stored.count <= acknowledged.count + 1,
+                "at most the one in flight committed without being printed")
+        #expect(stored.allSatisfy { $0.state == .queued && $0.command.first == "bench" })
+        await store.close()
+    }
+}
+
+import Logging
+import PostgresNIO
+
+/// A new, empty database in the test cluster.
+enum PostgresScratch {
+    static func database(_ base: String) async throws -> String {
+        guard var url = URLComponents(string: base) else { throw HarnessError("bad CLOUD_DISPATCH_TEST_POSTGRES") }
+        let logger = Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }
+        let name = "cdq_cli_\(UInt32.random(in: 0...UInt32.max))"
+        var config = PostgresClient.Configuration(host: url.host ?? "127.0.0.1", port: url.port ?? 5432, username: url.user ?? "postgres",
+                                                  password: url.password, database: "postgres", tls: .disable)
+        config.options.maximumConnections = 1
+        let admin = PostgresClient(configuration: config, backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await admin.run() }
+            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            group.cancelAll()
+        }
+        url.path = "/" + name
+        return url.string!
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import PostgresQueue
+import Queue
+import Testing
+
+/// Two dispatchers sharing one PostgreSQL queue, each with its own connection pool, as two
+/// processes would.
+@Suite struct PostgresSharingTests {
+    func twoStores() async throws -> (PostgresContainerStore, PostgresContainerStore) {
+        let url = try await StoreFixture.freshPostgresDatabase()
+        let a = try await PostgresContainerStore.open(url: url, logger: StoreFixture.logger)
+        let b = try await PostgresContainerStore.open(url: url, logger: StoreFixture.logger)
+        return (a, b)
+    }
+
+    @Test func racingDispatchersNeverLockTheSameContainer() async throws {
+        let (a, b) = try await twoStores()
+        let uuids = try await a.submit((0..<200).map { _ in spec() }).map(\.uuid)
+        // Both grab in small overlapping slices, many requests in flight on parallel connections.
+        let slices = stride(from: 0, to: uuids.count, by: 10).map { Array(uuids[$0..<min($0 + 20, uuids.count)]) }
+        let won = try await withThrowingTaskGroup(of: [(String, String)].self) { group in
+            for slice in slices {
+                group.addTask { try await a.lock(slice.shuffled(), by: "dispatcher-a").map { ($0.uuid, "dispatcher-a") } }
+                group.addTask { try await b.lock(slice.shuffled(), by: "dispatcher-b").map { ($0.uuid, "dispatcher-b") } }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(won.count == uuids.count, "every container locked exactly once")
+        #expect(Set(won.map(\.0)) == Set(uuids))
+        let winners = Dictionary(won, uniquingKeysWith: { first, _ in first })
+        for uuid in uuids.prefix(20) {
+            #expect(try await b.get(uuid).lockedBy == winners[uuid])
+        }
+        #expect(Set(won.map(\.1)).count == 2, "both dispatchers got work")
+        await a.close()
+        await b.close()
+    }
+
+    @Test func aSubmitThroughOneWakesTheOther() async throws {
+        let (a, b) = try await twoStores()
+        try await Task.sleep(for: .milliseconds(300))  // b's LISTEN is up (its first wake-up already sent)
+        let wakeups = b.changes()
+        let started = ContinuousClock.now
+        _ = try await a.submit([spec()])
+        let woke = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await wakeups.first { _ in true } != nil }
+            group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        #expect(woke)
+        print("NOTIFY wake-up across stores after \(ContinuousClock.now - started)")
+        await a.close()
+        await b.close()
+    }
+
+    @Test func aBadURLIsAClearError() async throws {
+        await #expect { _ = try await PostgresContainerStore.open(url: "mysql://x@y/z") } throws: { error in
+            (error as? QueueError)?.description == "queue store unavailable: database URL must look like postgres://user@host:5432/dbname"
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// Helpers for tests that run real programs: the built executables, sshd, the daemon.
+public enum Harness {
+    /// Where the build put the executables and drivers: the folder of the test executable,
+    /// unless CLOUD_DISPATCH_BUILD_DIR says otherwise.
+    public static var buildFolder: String {
+        if let dir = ProcessInfo.processInfo.environment["CLOUD_DISPATCH_BUILD_DIR"] { return dir }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (exe as NSString).deletingLastPathComponent
+    }
+
+    public static var cloudDispatch: String { buildFolder + "/cloud-dispatch" }
+
+    /// A new private temporary folder.
+    public static func temporaryFolder() -> String {
+        var template = Array((NSTemporaryDirectory() + "/cdd-test-XXXXXX").utf8CString)
+        return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    }
+
+    /// Pids of processes whose command line mentions `text`.
+    public static func processes(mentioning text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            return cmdline.contains(text)
+        }
+    }
+
+    /// Runs a program to completion. `output` is standard output then standard error.
+    @discardableResult
+    public static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil)
+        throws -> (status: Int32, output: String, stdout: String)
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Files, not pipes: a full pipe nobody reads would block the child.
+        _ = FileManager.default.createFile(atPath: folder + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: folder + "/err", contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: folder + "/out")
+        process.standardError = FileHandle(forWritingAtPath: folder + "/err")
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let out = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: folder + "/err", encoding: .utf8)) ?? ""
+        return (process.terminationStatus, out + err, out)
+    }
+
+    /// A fresh ed25519 key pair; returns the private key's path and the public key line.
+    public static func sshKey(in folder: String) throws -> (path: String, publicKey: String) {
+        let path = folder + "/id_ed25519"
+        let result = try run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path])
+        guard result.status == 0 else { throw HarnessError("ssh-keygen: \(result.output)") }
+        let publicKey = try String(contentsOfFile: path + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (path, publicKey)
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Polls `condition` every 20 ms for up to `seconds`.
+    public static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+}
+
+public struct HarnessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
