@@ -1,18 +1,18 @@
 # CloudDispatch: build, demo, test and install.
-#   make demo      build, then show the loaded drivers and a conformance run of loopback
+#   make demo      build, show the drivers, certify loopback, run a queue session on a real daemon
 #   make test      every test suite (Swift, schema cross-check, C driver built with plain cc)
 #   make install   PREFIX=/usr/local by default; DESTDIR honoured
 PREFIX  ?= /usr/local
 SWIFT   ?= swift
 OUT     := $(CURDIR)/out
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev libjansson-dev libsqlite3-dev openssh-server openssh-client postgresql \
+APT_PACKAGES := curl libcurl4-openssl-dev libssh2-1-dev libjansson-dev libsqlite3-dev openssh-server openssh-client postgresql \
                 pkg-config python3 python3-pip
 SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
 PG_PORT ?= auto
 
-.PHONY: deps build release demo test swift-test schema-test c-driver-test install install-abi clean
+.PHONY: deps build release demo test swift-test schema-test openapi-test c-driver-test install install-abi clean
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -21,7 +21,7 @@ deps:
 	  echo "installing Debian packages:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema
+	@python3 -c 'import jsonschema, openapi_spec_validator' 2>/dev/null || python3 -m pip install -q jsonschema openapi-spec-validator
 
 build: deps
 	$(SWIFT) build
@@ -32,16 +32,11 @@ release: deps
 BIN = $(shell $(SWIFT) build --show-bin-path)
 
 demo: build
-	@mkdir -p $(OUT)/demo
-	@printf '{"state_dir": "%s/demo/loopback"}\n' "$(OUT)" > $(OUT)/demo/loopback.json
-	@echo; echo "== cloud-dispatch drivers"
-	@$(BIN)/cloud-dispatch drivers
-	@echo; echo "== cloud-dispatch driver-test --driver loopback (real sshd processes on 127.0.0.1)"
-	@$(BIN)/cloud-dispatch driver-test --driver loopback --config $(OUT)/demo/loopback.json
+	@support/demo.sh $(BIN) $(OUT)
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory swift-test schema-test c-driver-test
+	$(MAKE) --no-print-directory swift-test schema-test openapi-test c-driver-test
 
 ## The Swift suites. The store suite runs against a throwaway PostgreSQL cluster on
 ## 127.0.0.1 (unless CLOUD_DISPATCH_TEST_POSTGRES already names a database server).
@@ -60,6 +55,10 @@ schema-test:
 	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/schema-test/loopback.jsonl \
 	  $(BIN)/cloud-dispatch driver-test --driver loopback --config $(OUT)/schema-test/loopback.json >/dev/null
 	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/schema-test/loopback.jsonl
+
+## The API document is valid OpenAPI 3.1 (openapi-spec-validator, independent of the server).
+openapi-test:
+	python3 -c 'import json, openapi_spec_validator as v; v.validate(json.load(open("Sources/API/openapi.json"))); print("openapi.json: 1 passed, 0 failed")'
 
 ## The loopback driver built with plain cc against the installed header and pkg-config file
 ## alone, then certified by the kit: proof a driver needs nothing of the host's build.
