@@ -35,6 +35,20 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database ?? "")?sslmode=\(sslMode)"
     }
 
+    /// A single connection's configuration, for the first contact (fails fast, with the reason).
+    func connectionConfiguration() -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS
+        switch sslMode {
+        case "disable": tls = .disable
+        case "require": tls = (try? .require(.init(configuration: .makeClientConfiguration()))) ?? .disable
+        default: tls = (try? .prefer(.init(configuration: .makeClientConfiguration()))) ?? .disable
+        }
+        var config = PostgresConnection.Configuration(host: host, port: port, username: username, password: password,
+                                                      database: database, tls: tls)
+        config.options.connectTimeout = .seconds(10)
+        return config
+    }
+
     func clientConfiguration() -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS = switch sslMode {
         case "disable": .disable

@@ -55,6 +55,14 @@ import Testing
         await b.close()
     }
 
+    @Test func anUnreachableServerIsAClearErrorAtOnce() async throws {
+        await #expect { _ = try await PostgresContainerStore.open(url: "postgres://cd@127.0.0.1:1/queue?sslmode=disable") } throws: { error in
+            let text = (error as? QueueError)?.description ?? ""
+            return text.hasPrefix("queue store unavailable: cannot connect to queue database postgres://cd@127.0.0.1:1/queue")
+                && text.contains("Connection refused")
+        }
+    }
+
     @Test func aBadURLIsAClearError() async throws {
         await #expect { _ = try await PostgresContainerStore.open(url: "mysql://x@y/z") } throws: { error in
             (error as? QueueError)?.description == "queue store unavailable: database URL must look like postgres://user@host:5432/dbname"
