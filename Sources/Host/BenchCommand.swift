@@ -15,7 +15,7 @@ struct BenchCommand: AsyncParsableCommand {
 struct QueueBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
-        abstract: "Submit (one by one and in batches) and lock N containers; print containers per second.",
+        abstract: "Submit N containers one by one and N in batches, lock them one by one and in batches; print containers per second.",
         discussion: "Uses a fresh SQLite file in --state-dir, or the PostgreSQL database of --store (its containers table is used as is).")
 
     @Option(help: "sqlite, or a postgres:// URL.") var store = "sqlite"
@@ -47,10 +47,18 @@ struct QueueBench: AsyncParsableCommand {
                 i += n
             }
         }
-        let locks = try await measure("lock, 1 per request") {
-            for uuid in uuids { _ = try await queue.lock([uuid], by: "bench") }
+        let half = uuids.count / 2
+        let locks = try await measure("lock, 1 per request", count: half) {
+            for uuid in uuids[..<half] { _ = try await queue.lock([uuid], by: "bench") }
         }
-        print("summary: submit \(Int(singles))/s single, \(Int(batches))/s batched; lock \(Int(locks))/s")
+        let batchLocks = try await measure("lock, \(batch) per request", count: uuids.count - half) {
+            var rest = uuids[half...]
+            while !rest.isEmpty {
+                _ = try await queue.lock(Array(rest.prefix(batch)), by: "bench")
+                rest = rest.dropFirst(batch)
+            }
+        }
+        print("summary: submit \(Int(singles))/s single, \(Int(batches))/s batched; lock \(Int(locks))/s single, \(Int(batchLocks))/s batched")
         await queue.close()
     }
 
@@ -65,12 +73,12 @@ struct QueueBench: AsyncParsableCommand {
     }
 
     /// Runs `body` once; prints and returns containers per second.
-    func measure(_ label: String, _ body: () async throws -> Void) async throws -> Double {
+    func measure(_ label: String, count: Int? = nil, _ body: () async throws -> Void) async throws -> Double {
         let start = ContinuousClock.now
         try await body()
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let rate = Double(count) / seconds
+        let rate = Double(count ?? self.count) / seconds
         print("\(label.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", rate)) containers/s  (\(String(format: "%.2f", seconds)) s)")
         return rate
     }

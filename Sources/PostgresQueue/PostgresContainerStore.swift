@@ -120,24 +120,29 @@ public final class PostgresContainerStore: ContainerStore {
     public func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] {
         try ContainerFactory.validate(specs)
         let logger = logger
+        let now = Timestamp.now()
+        let fresh = specs.map { ContainerFactory.make($0, now: now) }
         return try await transaction { db in
+            // One statement for the whole batch: rows arrive as parallel arrays.
+            let rows = try await db.query("""
+                INSERT INTO containers (uuid, state, priority, locked_by, client_request_id, modified_at, doc)
+                SELECT u, s, p, NULL, NULLIF(r, ''), \(now), d
+                FROM unnest(\(fresh.map(\.uuid)), \(fresh.map(\.state.rawValue)), \(fresh.map(\.priority)),
+                            \(fresh.map { $0.clientRequestID ?? "" }), \(fresh.map(ContainerCodec.encode))) AS t(u, s, p, r, d)
+                ON CONFLICT (client_request_id) DO NOTHING RETURNING uuid
+                """, logger: logger)
+            var stored = Set<String>()
+            for try await uuid in rows.decode(String.self) { stored.insert(uuid) }
             var made: [Container] = []
-            for spec in specs {
-                let fresh = ContainerFactory.make(spec, now: Timestamp.now())
-                let inserted = try await db.query("""
-                    INSERT INTO containers (uuid, state, priority, locked_by, client_request_id, modified_at, doc)
-                    VALUES (\(fresh.uuid), \(fresh.state.rawValue), \(fresh.priority), \(fresh.lockedBy), \(fresh.clientRequestID),
-                            \(fresh.modifiedAt), \(ContainerCodec.encode(fresh)))
-                    ON CONFLICT (client_request_id) DO NOTHING RETURNING uuid
-                    """, logger: logger).collect()
-                if !inserted.isEmpty {
-                    made.append(fresh)
+            for (spec, container) in zip(specs, fresh) {
+                if stored.contains(container.uuid) {
+                    made.append(container)
                     continue
                 }
                 // The client request id was seen before: the same spec gets the same container.
                 let id = spec.clientRequestID ?? ""
                 guard let earlier = try await Self.fetch(db, "SELECT doc FROM containers WHERE client_request_id = \(id)", logger: logger).first else {
-                    throw QueueError.unavailable("insert of \(fresh.uuid) neither happened nor conflicted")
+                    throw QueueError.unavailable("insert of \(container.uuid) neither happened nor conflicted")
                 }
                 guard ContainerFactory.spec(of: earlier) == spec else {
                     throw QueueError.conflict("client_request_id \(id) was used for \(earlier.uuid) with a different spec")
