@@ -85,13 +85,13 @@ let package = Package(
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [.product(name: "PostgresNIO", package: "postgres-nio"),
+                                                    .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(name: "DriverHostTests", dependencies: ["DriverHost", "JSON", "TestSupport"]),
         .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "APIClient", "Queue", "SQLiteQueue", "PostgresQueue",
-                                                   .product(name: "PostgresNIO", package: "postgres-nio"),
                                                    .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue"]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue", "TestSupport"]),
         .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
     ]
 )

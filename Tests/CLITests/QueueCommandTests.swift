@@ -4,6 +4,7 @@ import PostgresQueue
 import Queue
 import SQLiteQueue
 import TestSupport
+import Logging
 import Testing
 
 /// The daemon and the queue CLI, as separate processes, as an operator uses them.
@@ -74,11 +75,7 @@ import Testing
         if kind == "sqlite" {
             storeArgument = "sqlite"
         } else {
-            guard let base = ProcessInfo.processInfo.environment["CLOUD_DISPATCH_TEST_POSTGRES"] else {
-                Issue.record("CLOUD_DISPATCH_TEST_POSTGRES is not set: run the tests with `make test`")
-                return
-            }
-            storeArgument = try await PostgresScratch.database(base)
+            storeArgument = try await PostgresScratch.database()
         }
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: Harness.cloudDispatch)
@@ -118,25 +115,3 @@ import Testing
     }
 }
 
-import Logging
-import PostgresNIO
-
-/// A new, empty database in the test cluster.
-enum PostgresScratch {
-    static func database(_ base: String) async throws -> String {
-        guard var url = URLComponents(string: base) else { throw HarnessError("bad CLOUD_DISPATCH_TEST_POSTGRES") }
-        let logger = Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }
-        let name = "cdq_cli_\(UInt32.random(in: 0...UInt32.max))"
-        var config = PostgresClient.Configuration(host: url.host ?? "127.0.0.1", port: url.port ?? 5432, username: url.user ?? "postgres",
-                                                  password: url.password, database: "postgres", tls: .disable)
-        config.options.maximumConnections = 1
-        let admin = PostgresClient(configuration: config, backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.run() }
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            group.cancelAll()
-        }
-        url.path = "/" + name
-        return url.string!
-    }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresQueue
 import Queue
+import TestSupport
 import Testing
 
 /// Two dispatchers sharing one PostgreSQL queue, each with its own connection pool, as two
@@ -42,14 +43,7 @@ import Testing
         let wakeups = b.changes()
         let started = ContinuousClock.now
         _ = try await a.submit([spec()])
-        let woke = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await wakeups.first { _ in true } != nil }
-            group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
-            let first = await group.next()!
-            group.cancelAll()
-            return first
-        }
-        #expect(woke)
+        #expect(await yields(wakeups, within: 10))
         print("NOTIFY wake-up across stores after \(ContinuousClock.now - started)")
         await a.close()
         await b.close()

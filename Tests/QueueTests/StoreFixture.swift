@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PostgresNIO
+import TestSupport
 import PostgresQueue
 import Queue
 import SQLiteQueue
@@ -21,8 +21,6 @@ struct StoreUnderTest {
 
 enum StoreFixture {
     static let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-
-    static var postgresURL: String? { ProcessInfo.processInfo.environment["CLOUD_DISPATCH_TEST_POSTGRES"] }
 
     static func temporaryFolder() -> String {
         var template = Array((NSTemporaryDirectory() + "/cdd-queue-XXXXXX").utf8CString)
@@ -45,25 +43,7 @@ enum StoreFixture {
         }
     }
 
-    /// A new, empty database in the test cluster; returns its URL.
-    static func freshPostgresDatabase() async throws -> String {
-        guard let base = postgresURL, var url = URLComponents(string: base) else {
-            throw FixtureError("CLOUD_DISPATCH_TEST_POSTGRES is not set: run the tests with `make test`, which starts PostgreSQL")
-        }
-        let name = "cdq_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
-        var config = PostgresClient.Configuration(host: url.host ?? "127.0.0.1", port: url.port ?? 5432,
-                                                  username: url.user ?? "postgres", password: url.password,
-                                                  database: "postgres", tls: .disable)
-        config.options.maximumConnections = 1
-        let admin = PostgresClient(configuration: config, backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.run() }
-            try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            group.cancelAll()
-        }
-        url.path = "/" + name
-        return url.string!
-    }
+    static func freshPostgresDatabase() async throws -> String { try await PostgresScratch.database() }
 }
 
 struct FixtureError: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 import Queue
+import TestSupport
 import Testing
 
 /// The behaviour every store must have, run against SQLite and PostgreSQL alike.
@@ -178,14 +179,7 @@ import Testing
         try await withStore(kind) { store in
             let wakeups = store.changes()
             _ = try await store.submit([spec()])
-            let woke = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { await wakeups.first { _ in true } != nil }
-                group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
-                let first = await group.next()!
-                group.cancelAll()
-                return first
-            }
-            #expect(woke)
+            #expect(await yields(wakeups, within: 10))
         }
     }
 }
