@@ -58,6 +58,9 @@ let package = Package(
         .target(name: "Config", dependencies: ["JSON", .product(name: "Yams", package: "Yams")],
                 resources: [.embedInCode("config.schema.json")]),
 
+        // The scheduling pass: a pure function from queue, workers and limits to a plan.
+        .target(name: "Scheduler"),
+
         // The HTTP API (Hummingbird), described by openapi.json.
         .target(name: "API", dependencies: ["Queue", "JSON", .product(name: "Hummingbird", package: "hummingbird")],
                 resources: [.embedInCode("openapi.json")]),
@@ -92,6 +95,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "APIClient", "Queue", "SQLiteQueue", "PostgresQueue",
                                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue", "TestSupport"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
         .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
     ]
 )

@@ -1,0 +1,87 @@
+/// Creation back-off, keyed by cause, as the pool learned it from driver errors. A value: the
+/// pool updates it; the scheduling pass only reads it.
+///
+///     var backoff = Backoff()
+///     backoff.record(.capacityType, type: t, now: now)    // this type, for capacityTTL
+///     backoff.blocked(t, now: now)                        // "no capacity for m5.large until 12:03:10"
+public struct Backoff: Sendable, Hashable {
+    /// Capacity shortages, by instance-type name (spot and on-demand types are separate names).
+    public var typeUntil: [String: Double] = [:]
+    /// Capacity shortages, by quota group.
+    public var groupUntil: [String: Double] = [:]
+    /// No creates at all until then (global capacity, rate limit, unclassified errors).
+    public var allUntil: Double?
+    public var allReason = ""
+    /// At cloud quota: no creates while the instance count is at least this.
+    public var quotaAtCount: Int?
+    /// Consecutive unclassified failures, for the exponential delay.
+    public var failures = 0
+
+    public var capacityTTL: Double = 60
+    public var maxDelay: Double = 300
+
+    public init() {}
+
+    public enum Cause: Sendable, Hashable {
+        case capacityType, capacityFamily, capacityGlobal
+        case quota(instanceCount: Int)
+        case rateLimit(retryAfter: Double?)
+        case other
+    }
+
+    /// Records a failed create of `type`.
+    public mutating func record(_ cause: Cause, type: InstanceType, now: Double) {
+        switch cause {
+        case .capacityType: typeUntil[type.name] = now + capacityTTL
+        case .capacityFamily: groupUntil[type.quotaGroup] = now + capacityTTL
+        case .capacityGlobal: pauseAll(until: now + capacityTTL, "no cloud capacity")
+        case .quota(let count): quotaAtCount = max(1, count)
+        case .rateLimit(let retryAfter):
+            failures += 1
+            pauseAll(until: now + (retryAfter ?? delay()), "rate-limited by the cloud")
+        case .other:
+            failures += 1
+            pauseAll(until: now + delay(), "create failed")
+        }
+    }
+
+    /// A create succeeded: the failure streak ends.
+    public mutating func recordSuccess() { failures = 0 }
+
+    /// The instance count fell below the quota mark: creating may resume.
+    public mutating func instanceCountChanged(_ count: Int) {
+        if let mark = quotaAtCount, count < mark { quotaAtCount = nil }
+    }
+
+    /// Why `type` may not be created now, or nil.
+    public func blocked(_ type: InstanceType, now: Double) -> String? {
+        if let until = allUntil, until > now { return "\(allReason); backing off until \(clock(until))" }
+        if let until = typeUntil[type.name], until > now { return "no cloud capacity for \(type.name) until \(clock(until))" }
+        if let until = groupUntil[type.quotaGroup], until > now {
+            return "no cloud capacity for the \(type.quotaGroup) family until \(clock(until))"
+        }
+        return nil
+    }
+
+    public func atQuota(instanceCount: Int) -> Bool { quotaAtCount.map { instanceCount >= $0 } ?? false }
+
+    /// Bounded exponential delay with ±20% jitter, from the failure streak: 2, 4, 8 ... ≤ maxDelay s.
+    func delay() -> Double {
+        let base = min(maxDelay, 2 * pow2(min(failures, 16) - 1))
+        return base * Double.random(in: 0.8...1.2)
+    }
+
+    private mutating func pauseAll(until: Double, _ reason: String) {
+        allUntil = max(allUntil ?? 0, until)
+        allReason = reason
+    }
+
+    private func pow2(_ n: Int) -> Double { n <= 0 ? 1 : Double(1 << n) }
+}
+
+/// Seconds on the scheduler's clock as a short time of day (UTC), for status messages.
+func clock(_ seconds: Double) -> String {
+    let s = Int(seconds) % 86400
+    func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    return "\(two(s / 3600)):\(two(s % 3600 / 60)):\(two(s % 60))"
+}

@@ -1,0 +1,276 @@
+/// One scheduling pass, as a pure function of its inputs: the same inputs give the same plan,
+/// under the simulator's virtual clock and the wall clock alike.
+///
+///     let plan = SchedulingPass.plan(containers: demands, workers: workers, eligibility: eligibility,
+///                                    limits: limits, backoff: backoff, now: clock.now)
+///
+/// Order of service: containers already locked before queued ones, then priority (highest
+/// first), then submit time (earliest first). Each waiting container goes, in this order of
+/// preference, to: a ready worker with room (busy ones before idle ones, so idle ones can drain),
+/// a booting worker with room, or a new instance of the cheapest eligible type that no limit or
+/// back-off blocks. New instances are packed too: the next container may take the rest of one
+/// planned a moment ago. Only locked containers get instances: a queued one is locked first.
+public enum SchedulingPass {
+    /// `creating`: create calls the pool has in flight (not yet workers).
+    public static func plan(containers: [ContainerDemand], workers: [WorkerView], eligibility: Eligibility,
+                            limits: Limits, backoff: Backoff, creating: Int = 0, now: Double) -> Plan {
+        var pass = PassState(eligibility: eligibility, limits: limits, backoff: backoff, now: now)
+        pass.creating = creating
+        pass.addWorkers(workers)
+        pass.accountRunning(containers)
+        pass.placeWaiting(containers)
+        pass.shutDownUnneeded()
+        return pass.plan
+    }
+}
+
+/// The working state of one pass.
+struct PassState {
+    let eligibility: Eligibility
+    let limits: Limits
+    let backoff: Backoff
+    let now: Double
+    var plan = Plan()
+
+    /// A worker (existing or planned in this pass) and what is still free on it.
+    struct Slot {
+        var id: String
+        var type: InstanceType
+        var state: WorkerView.State
+        var behavior: WorkerView.IdleBehavior
+        var lastBusy: Double
+        var free: Resources
+        var gpuFree: [Int]
+        /// Containers on it, starting on it, or waiting for it to boot.
+        var containers = 0
+        var planned = false
+
+        var isReady: Bool { (state == .idle || state == .running) && behavior == .run }
+        var isBooting: Bool { (state == .booting || state == .unknown) && behavior == .run }
+    }
+
+    var slots: [Slot] = []
+    var slotIndex: [String: Int] = [:]
+    /// Per type name: indices of slots that may take containers, and an upper bound of the most
+    /// vCPUs any of them has free (so a full type is skipped in O(1)).
+    var readyByType: [String: Bucket] = [:]
+    var bootingByType: [String: Bucket] = [:]
+    var typesByName: [String: InstanceType] = [:]
+    var eligibleByShape: [ContainerDemand.Shape: Eligibility.Answer] = [:]
+
+    var instanceCount = 0
+    var hourlySpend = 0.0
+    var creating = 0
+
+    struct Bucket {
+        var slots: [Int] = []
+        var maxFreeVCPUs = Int.max
+    }
+
+    init(eligibility: Eligibility, limits: Limits, backoff: Backoff, now: Double) {
+        self.eligibility = eligibility
+        self.limits = limits
+        self.backoff = backoff
+        self.now = now
+        for t in eligibility.types { typesByName[t.name] = t }
+    }
+
+    // MARK: Workers and what runs on them
+
+    mutating func addWorkers(_ workers: [WorkerView]) {
+        // Busy workers first, so each bucket offers them before idle ones.
+        let ordered = workers.sorted { ($0.state == .running ? 0 : 1, $0.id) < ($1.state == .running ? 0 : 1, $1.id) }
+        for w in ordered where w.state != .shutdown {
+            instanceCount += 1
+            guard let type = typesByName[w.typeName] else {
+                // Its type is no longer configured: it takes nothing new and goes once idle.
+                if w.idleBehavior != .drain { plan.drains.append(w.id) }
+                let unknownType = InstanceType(name: w.typeName, vcpus: 0, ram: 0, price: 0)
+                addSlot(Slot(id: w.id, type: unknownType, state: w.state, behavior: .drain, lastBusy: w.lastBusy,
+                             free: .zero, gpuFree: []))
+                continue
+            }
+            hourlySpend += type.price
+            let gpuFree = (0..<type.gpuCount).filter { !w.gpuDevicesInUse.contains($0) }
+            addSlot(Slot(id: w.id, type: type, state: w.state, behavior: w.idleBehavior, lastBusy: w.lastBusy,
+                         free: type.usable, gpuFree: gpuFree))
+        }
+    }
+
+    mutating func addSlot(_ slot: Slot) {
+        let index = slots.count
+        slots.append(slot)
+        slotIndex[slot.id] = index
+        if slot.isReady { readyByType[slot.type.name, default: Bucket()].slots.append(index) }
+        if slot.isBooting { bootingByType[slot.type.name, default: Bucket()].slots.append(index) }
+    }
+
+    /// Running containers use their worker's room; those that must stop are stopped.
+    mutating func accountRunning(_ containers: [ContainerDemand]) {
+        for c in containers {
+            guard case .running(let worker) = c.state else { continue }
+            if c.shouldStop { plan.stops.append(.init(id: c.uuid, reason: "cancelled or priority 0")) }
+            guard let i = slotIndex[worker] else { continue }  // reconciling unknown workers is the pool's job
+            slots[i].free = slots[i].free - c.needs
+            slots[i].containers += 1
+        }
+    }
+
+    // MARK: Waiting containers
+
+    mutating func placeWaiting(_ containers: [ContainerDemand]) {
+        let waiting = containers.filter {
+            switch $0.state {
+            case .queued, .locked: return $0.priority > 0
+            case .running: return false
+            }
+        }.sorted { a, b in
+            let la = a.state == .locked ? 0 : 1, lb = b.state == .locked ? 0 : 1
+            if la != lb { return la < lb }
+            if a.priority != b.priority { return a.priority > b.priority }
+            if a.createdAt != b.createdAt { return a.createdAt < b.createdAt }
+            return a.uuid < b.uuid
+        }
+        var blockedSince: Int?  // position of the first container that could not be served
+        for (position, c) in waiting.enumerated() {
+            let answer = eligibleTypes(c)
+            guard case .eligible(let types) = answer else {
+                if case .impossible(let reason) = answer { plan.cancels.append(.init(id: c.uuid, reason: reason)) }
+                continue
+            }
+            let locked = c.state == .locked
+            if let i = takeRoom(ready: true, types: types, for: c) {
+                let devices = Array(slots[i].gpuFree.prefix(c.needs.gpus))
+                slots[i].gpuFree.removeFirst(devices.count)
+                plan.starts.append(.init(uuid: c.uuid, worker: slots[i].id, gpuDevices: devices, needsLock: !locked))
+                if !locked { plan.locks.append(c.uuid) }
+                continue
+            }
+            if let i = takeRoom(ready: false, types: types, for: c) {
+                if !slots[i].gpuFree.isEmpty { slots[i].gpuFree.removeFirst(min(c.needs.gpus, slots[i].gpuFree.count)) }
+                if !locked { plan.locks.append(c.uuid) }
+                plan.statuses[c.uuid] = "waiting for \(slots[i].type.name) instance \(slots[i].planned ? "(new)" : slots[i].id) to boot"
+                continue
+            }
+            switch createFor(c, types: types) {
+            case .created(let type):
+                if !locked { plan.locks.append(c.uuid) }
+                plan.statuses[c.uuid] = "waiting for a new \(type.name) instance to boot"
+            case .refused(let reason, let quota):
+                if blockedSince == nil { blockedSince = position }
+                let ahead = position - blockedSince!
+                plan.statuses[c.uuid] = reason + (ahead > 0 ? "; \(ahead) waiting ahead of it" : "")
+                if quota && locked {
+                    plan.unlocks.append(.init(id: c.uuid, reason: "the cloud account is at its instance quota"))
+                }
+            }
+        }
+    }
+
+    mutating func eligibleTypes(_ c: ContainerDemand) -> Eligibility.Answer {
+        let shape = c.shape
+        if let cached = eligibleByShape[shape] { return cached }
+        let answer = eligibility.answer(for: c)
+        eligibleByShape[shape] = answer
+        return answer
+    }
+
+    /// First fit among `types` (cheapest first) on ready (or booting) workers; reserves the room it takes.
+    mutating func takeRoom(ready: Bool, types: [InstanceType], for c: ContainerDemand) -> Int? {
+        for t in types {
+            guard var bucket = (ready ? readyByType : bootingByType)[t.name], bucket.maxFreeVCPUs >= c.needs.vcpus else { continue }
+            var mostFree = 0
+            var found: Int?
+            for i in bucket.slots {
+                let s = slots[i]
+                mostFree = max(mostFree, s.free.vcpus)
+                if s.containers < limits.maxContainersPerInstance && s.free.covers(c.needs) && s.gpuFree.count >= c.needs.gpus {
+                    found = i
+                    break
+                }
+            }
+            guard let i = found else {
+                bucket.maxFreeVCPUs = mostFree  // nothing here fits this many: remember
+                if ready { readyByType[t.name] = bucket } else { bootingByType[t.name] = bucket }
+                continue
+            }
+            slots[i].free = slots[i].free - c.needs
+            slots[i].containers += 1
+            return i
+        }
+        return nil
+    }
+
+    enum CreateOutcome {
+        case created(InstanceType)
+        case refused(String, quota: Bool)
+    }
+
+    /// A new instance for `c`, of the cheapest eligible type no limit or back-off blocks.
+    mutating func createFor(_ c: ContainerDemand, types: [InstanceType]) -> CreateOutcome {
+        if backoff.atQuota(instanceCount: instanceCount) {
+            return .refused("at the cloud account's instance quota (\(instanceCount) instances)", quota: true)
+        }
+        if instanceCount >= limits.maxInstances {
+            return .refused("at max_instances (\(limits.maxInstances))", quota: false)
+        }
+        if creating >= limits.maxConcurrentCreates {
+            return .refused("waiting: \(creating) instances are being created (max_concurrent_creates)", quota: false)
+        }
+        var reasons: [String] = []
+        for t in types {
+            if let cap = limits.maxHourlySpend, hourlySpend + t.price > cap + 1e-9 {
+                reasons.append("a \(t.name) would take spending past max_hourly_spend (\(format(hourlySpend)) + \(format(t.price)) > \(format(cap)) per hour)")
+                break  // later types cost more
+            }
+            if let why = backoff.blocked(t, now: now) {
+                reasons.append(why)
+                continue
+            }
+            plan.creates[t.name, default: 0] += 1
+            instanceCount += 1
+            hourlySpend += t.price
+            creating += 1
+            var slot = Slot(id: "new-\(t.name)-\(plan.creates[t.name]!)", type: t, state: .booting, behavior: .run,
+                            lastBusy: now, free: t.usable - c.needs, gpuFree: Array(c.needs.gpus..<t.gpuCount))
+            slot.containers = 1
+            slot.planned = true
+            addSlot(slot)
+            return .created(t)
+        }
+        return .refused(reasons.joined(separator: "; "), quota: false)
+    }
+
+    // MARK: Instances nothing needs
+
+    mutating func shutDownUnneeded() {
+        let quotaPressure = backoff.atQuota(instanceCount: instanceCount)
+        var overSpend = limits.maxHourlySpend.map { hourlySpend - $0 } ?? 0
+        // Most expensive first, so a lowered spending cap is met with the fewest shutdowns.
+        let order = slots.indices.filter { !slots[$0].planned }.sorted {
+            (slots[$0].type.price, slots[$0].id) > (slots[$1].type.price, slots[$1].id)
+        }
+        for i in order {
+            let s = slots[i]
+            guard s.containers == 0 && s.behavior != .hold else { continue }
+            var reason: String?
+            switch (s.state, s.behavior) {
+            case (_, .drain): reason = "draining"
+            case (.idle, _) where now - s.lastBusy >= limits.idleTimeout: reason = "idle for \(Int(now - s.lastBusy))s"
+            case (.idle, _) where quotaPressure: reason = "idle while the account is at its quota"
+            case (.idle, _), (.booting, _), (.unknown, _):
+                if overSpend > 1e-9 { reason = "over max_hourly_spend" }
+            default: break
+            }
+            if let reason {
+                plan.shutdowns.append(.init(id: s.id, reason: reason))
+                overSpend -= s.type.price
+            }
+        }
+    }
+
+    func format(_ price: Double) -> String {
+        let cents = Int((price * 100).rounded())
+        return "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)"
+    }
+}

@@ -1,0 +1,215 @@
+import Scheduler
+import Testing
+
+let GiB: Int64 = 1 << 30
+let small = InstanceType(name: "small", vcpus: 2, ram: 4 * GiB, scratch: 50 * GiB, price: 0.10)
+let medium = InstanceType(name: "medium", vcpus: 4, ram: 16 * GiB, scratch: 100 * GiB, price: 0.20)
+let large = InstanceType(name: "large", vcpus: 16, ram: 64 * GiB, scratch: 200 * GiB, price: 0.80)
+let smallSpot = InstanceType(name: "small-spot", providerType: "small", vcpus: 2, ram: 4 * GiB, price: 0.03, preemptible: true)
+let gpu = InstanceType(name: "gpu", vcpus: 8, ram: 32 * GiB, gpuCount: 2, gpuStack: "cuda", gpuVRAM: 16 * GiB, price: 1.20)
+
+func demand(_ uuid: String, _ state: ContainerDemand.State = .queued, priority: Int = 1, at: Double = 0, vcpus: Int = 1,
+            ram: Int64 = GiB, gpus: Int = 0, preemptible: Bool = false, allowed: [String] = [], stop: Bool = false) -> ContainerDemand {
+    ContainerDemand(uuid: uuid, state: state, priority: priority, createdAt: at, needs: Resources(vcpus: vcpus, ram: ram, gpus: gpus),
+                    gpuStack: gpus > 0 ? "cuda" : "", preemptible: preemptible, allowedTypes: allowed, shouldStop: stop)
+}
+
+func worker(_ id: String, _ type: InstanceType, _ state: WorkerView.State = .idle, behavior: WorkerView.IdleBehavior = .run,
+            lastBusy: Double = 0) -> WorkerView {
+    WorkerView(id: id, typeName: type.name, state: state, idleBehavior: behavior, lastBusy: lastBusy)
+}
+
+func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: [InstanceType] = [small, medium, large],
+          factor: Double = 1.5, limits: Limits = Limits(), backoff: Backoff = Backoff(), creating: Int = 0, now: Double = 100) -> Plan {
+    SchedulingPass.plan(containers: containers, workers: workers, eligibility: Eligibility(types: types, maxPriceFactor: factor), limits: limits,
+                        backoff: backoff, creating: creating, now: now)
+}
+
+@Suite struct EligibilityTests {
+    @Test func cheapestFitFirstWithinThePriceBand() {
+        let e = Eligibility(types: [large, small, medium], maxPriceFactor: 2.5)
+        #expect(e.answer(for: demand("a", vcpus: 1, ram: GiB)) == .eligible([small, medium]))
+        #expect(e.answer(for: demand("b", vcpus: 3)) == .eligible([medium]))
+        #expect(Eligibility(types: [small, medium, large], maxPriceFactor: 1).answer(for: demand("c")) == .eligible([small]))
+    }
+
+    @Test func reserveRulesKeepRAMForTheSystem() {
+        // small has 4 GiB; 5% (204.8 MiB) is under the 256 MiB floor, so 3.75 GiB is usable.
+        let e = Eligibility(types: [small, medium], maxPriceFactor: 3)
+        #expect(e.answer(for: demand("a", ram: 3840 << 20)) == .eligible([small, medium]))
+        #expect(e.answer(for: demand("b", ram: 3841 << 20)) == .eligible([medium]))
+        #expect(Reserve.systemRAM(of: 64 * GiB) == 64 * GiB / 20)
+    }
+
+    @Test func marketGPUAndAllowList() {
+        let e = Eligibility(types: [small, smallSpot, medium, gpu])
+        #expect(e.answer(for: demand("spot", preemptible: true)) == .eligible([smallSpot]))
+        #expect(e.answer(for: demand("gpu", gpus: 2)) == .eligible([gpu]))
+        #expect(e.answer(for: demand("allowed", allowed: ["medium"])) == .eligible([medium]))
+    }
+
+    @Test func aContainerNothingFitsGetsAReasonNamingTheShortfall() {
+        let e = Eligibility(types: [small, medium, large])
+        guard case .impossible(let why) = e.answer(for: demand("huge", vcpus: 64, ram: 512 * GiB)) else {
+            Issue.record("expected impossible")
+            return
+        }
+        #expect(why == "no instance type fits: the largest, large, falls short: 64 vCPUs > 16, 512GiB RAM > 60.8GiB usable")
+        guard case .impossible(let gpuWhy) = e.answer(for: demand("g", gpus: 1)) else { return }
+        #expect(gpuWhy == "no instance type has cuda GPUs")
+        guard case .impossible(let listWhy) = e.answer(for: demand("l", allowed: ["xl"])) else { return }
+        #expect(listWhy == "none of its instance_types (xl) is configured")
+    }
+}
+
+@Suite struct SchedulingPassTests {
+    @Test func queuedContainersAreLockedAndGetTheCheapestInstances() {
+        let p = plan([demand("a"), demand("b", vcpus: 3)])
+        #expect(p.locks == ["a", "b"])
+        #expect(p.creates == ["small": 1, "medium": 1])
+        #expect(p.statuses == ["a": "waiting for a new small instance to boot", "b": "waiting for a new medium instance to boot"])
+    }
+
+    @Test func smallContainersArePackedOntoOneInstance() {
+        let p = plan([demand("a", ram: GiB), demand("b", ram: GiB), demand("c", ram: GiB)])
+        #expect(p.creates == ["small": 2], "two 1-vCPU containers share a 2-vCPU small; the third needs another")
+        #expect(p.statuses["b"] == "waiting for small instance (new) to boot")
+    }
+
+    @Test func readyWorkersServeFirstBusyBeforeIdle() {
+        let running = demand("r", .running(worker: "w-busy"), vcpus: 1)
+        let p = plan([running, demand("a")], [worker("w-idle", small, .idle), worker("w-busy", small, .running)])
+        #expect(p.starts == [.init(uuid: "a", worker: "w-busy", gpuDevices: [], needsLock: true)])
+        #expect(p.locks == ["a"] && p.creates.isEmpty)
+    }
+
+    @Test func idleBeforeBootingAndBootingBeforeNew() {
+        let p = plan([demand("a"), demand("b"), demand("c"), demand("d")],
+                     [worker("boot", small, .booting), worker("idle", small, .idle)])
+        #expect(p.starts.map(\.worker) == ["idle", "idle"])
+        #expect(p.statuses["c"] == "waiting for small instance boot to boot")
+        #expect(p.statuses["d"] == "waiting for small instance boot to boot")
+        #expect(p.creates.isEmpty)
+    }
+
+    @Test func orderIsLockedThenPriorityThenAge() {
+        let containers = [demand("old-low", at: 1), demand("new-high", priority: 9, at: 5), demand("locked", .locked, at: 9),
+                          demand("old-high", priority: 9, at: 2)]
+        let p = plan(containers, [worker("w", medium, .idle)], factor: 3, limits: Limits(maxInstances: 1))
+        // medium has 4 vCPUs: the first four in order fit, in this order.
+        #expect(p.starts.map(\.uuid) == ["locked", "old-high", "new-high", "old-low"])
+        let q = plan(containers, [worker("w", small, .idle)], limits: Limits(maxInstances: 1))
+        #expect(q.starts.map(\.uuid) == ["locked", "old-high"])
+        #expect(q.statuses["new-high"] == "at max_instances (1)")
+        #expect(q.statuses["old-low"] == "at max_instances (1); 1 waiting ahead of it")
+    }
+
+    @Test func priorityZeroWaitsAndRunningOnesAreStopped() {
+        let p = plan([demand("zero", priority: 0), demand("r", .running(worker: "w"), priority: 0, stop: true)], [worker("w", small, .running)])
+        #expect(p.locks.isEmpty && p.creates.isEmpty && p.statuses.isEmpty)
+        #expect(p.stops == [.init(id: "r", reason: "cancelled or priority 0")])
+    }
+
+    @Test func containersNothingCanRunAreCancelledWithTheReason() {
+        let p = plan([demand("huge", vcpus: 99)])
+        #expect(p.cancels.map(\.id) == ["huge"])
+        #expect(p.cancels[0].reason.hasPrefix("no instance type fits: the largest, large, falls short: 99 vCPUs > 16"))
+    }
+
+    @Test func maxInstancesCountsBootingAndPlanned() {
+        let p = plan((0..<5).map { demand("c\($0)", vcpus: 2) }, [worker("b", small, .booting)], limits: Limits(maxInstances: 3))
+        #expect(p.creates == ["small": 2])
+        #expect(p.statuses["c3"] == "at max_instances (3)")
+    }
+
+    @Test func theSpendingCapIsNeverExceeded() {
+        let p = plan((0..<6).map { demand("c\($0)", vcpus: 2) }, [worker("w", small, .running)],
+                     limits: Limits(maxHourlySpend: 0.35))
+        // 0.10 running + 2 × 0.10 new = 0.30; a third would make 0.40 > 0.35.
+        #expect(p.creates == ["small": 2])
+        #expect(p.starts.map(\.worker) == ["w"])
+        #expect(p.statuses["c3"]?.hasPrefix("a small would take spending past max_hourly_spend (0.30 + 0.10 > 0.35 per hour)") == true)
+    }
+
+    @Test func aLoweredSpendingCapShutsDownIdleInstancesMostExpensiveFirst() {
+        let workers = [worker("s1", small, .idle, lastBusy: 99), worker("m1", medium, .idle, lastBusy: 99),
+                       worker("l1", large, .idle, lastBusy: 99), worker("l2", large, .running)]
+        let p = plan([demand("r", .running(worker: "l2"))], workers, limits: Limits(maxHourlySpend: 1.0))
+        #expect(p.shutdowns.map(\.id) == ["l1", "m1"])  // 1.90 → 1.10 → 0.90
+    }
+
+    @Test func concurrentCreatesAreCapped() {
+        let p = plan((0..<10).map { demand("c\($0)", vcpus: 2) }, limits: Limits(maxConcurrentCreates: 3), creating: 1)
+        #expect(p.creates == ["small": 2])
+        #expect(p.statuses["c2"] == "waiting: 3 instances are being created (max_concurrent_creates)")
+    }
+
+    @Test func aTypeWithoutCapacityFallsBackToTheNextInTheBand() {
+        var backoff = Backoff()
+        backoff.record(.capacityType, type: small, now: 90)
+        let p = plan([demand("a")], types: [small, medium], factor: 2.5, backoff: backoff)
+        #expect(p.creates == ["medium": 1])
+        let later = plan([demand("a")], types: [small, medium], factor: 2.5, backoff: backoff, now: 200)
+        #expect(later.creates == ["small": 1], "the capacity back-off has a TTL")
+    }
+
+    @Test func backOffExplainsItself() {
+        var backoff = Backoff()
+        backoff.record(.rateLimit(retryAfter: 30), type: small, now: 100)
+        let p = plan([demand("a")], backoff: backoff, now: 100)
+        #expect(p.creates.isEmpty)
+        #expect(p.statuses["a"]?.contains("rate-limited by the cloud; backing off until 00:02:10") == true)
+    }
+
+    @Test func atQuotaLockedContainersAreGivenBackAndIdleInstancesGo() {
+        var backoff = Backoff()
+        backoff.record(.quota(instanceCount: 2), type: small, now: 50)
+        let workers = [worker("busy", small, .running), worker("spare", small, .idle, lastBusy: 99)]
+        let p = plan([demand("r", .running(worker: "busy"), vcpus: 2), demand("waiting", .locked, vcpus: 2)], workers, backoff: backoff)
+        #expect(p.creates.isEmpty)
+        #expect(p.unlocks.map(\.id) == [])
+        #expect(p.starts.map(\.worker) == ["spare"], "a locked container still takes a free instance at quota")
+        let q = plan([demand("r", .running(worker: "busy"), vcpus: 2), demand("r2", .running(worker: "x"), vcpus: 2),
+                      demand("waiting", .locked, vcpus: 2)], [workers[0], worker("x", small, .running)],
+                     backoff: backoff)
+        #expect(q.unlocks == [.init(id: "waiting", reason: "the cloud account is at its instance quota")])
+    }
+
+    @Test func idleTimeoutDrainAndHold() {
+        let workers = [worker("fresh", small, .idle, lastBusy: 80), worker("stale", small, .idle, lastBusy: 10),
+                       worker("held", small, .idle, behavior: .hold, lastBusy: 0), worker("drained", small, .running, behavior: .drain)]
+        let p = plan([demand("r", .running(worker: "drained"))], workers, limits: Limits(idleTimeout: 60))
+        #expect(p.shutdowns == [.init(id: "stale", reason: "idle for 90s")])
+        let later = plan([], workers.map { var w = $0; w.state = w.id == "drained" ? .idle : w.state; return w }, limits: Limits(idleTimeout: 60))
+        #expect(later.shutdowns.map(\.id).sorted() == ["drained", "stale"])
+    }
+
+    @Test func heldAndDrainingWorkersTakeNothingNew() {
+        let p = plan([demand("a")], [worker("held", small, .idle, behavior: .hold), worker("drain", small, .idle, behavior: .drain)])
+        #expect(p.starts.isEmpty && p.creates == ["small": 1])
+    }
+
+    @Test func aWorkerOfAnUnconfiguredTypeIsDrained() {
+        let p = plan([demand("r", .running(worker: "old"))], [WorkerView(id: "old", typeName: "retired", state: .running, lastBusy: 0)])
+        #expect(p.drains == ["old"])
+        #expect(p.shutdowns.isEmpty, "not while it runs something")
+    }
+
+    @Test func gpusGetDistinctDevices() {
+        let p = plan([demand("g1", gpus: 1), demand("g2", gpus: 1), demand("g3", gpus: 1)], [worker("gw", gpu, .idle)], types: [gpu])
+        #expect(p.starts.map(\.gpuDevices) == [[0], [1]])
+        #expect(p.creates == ["gpu": 1])
+    }
+
+    @Test func maxContainersPerInstance() {
+        let p = plan((0..<4).map { demand("c\($0)", ram: 256 << 20) }, [worker("w", large, .idle)], factor: 10,
+                     limits: Limits(maxContainersPerInstance: 3))
+        #expect(p.starts.count == 3 && p.creates == ["small": 1])
+    }
+
+    @Test func theSamePassGivesTheSamePlan() {
+        let containers = (0..<200).map { demand("c\($0)", priority: $0 % 7, at: Double($0 % 13), vcpus: 1 + $0 % 3) }
+        let workers = (0..<20).map { worker("w\($0)", [small, medium, large][$0 % 3], $0 % 4 == 0 ? .booting : .idle) }
+        #expect(plan(containers, workers) == plan(containers.reversed(), workers.reversed()))
+    }
+}
