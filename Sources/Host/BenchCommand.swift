@@ -3,12 +3,13 @@ import Foundation
 import Logging
 import PostgresQueue
 import Queue
+import Scheduler
 import SQLiteQueue
 
 /// `cloud-dispatch bench`: benchmarks that print numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self])
+        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self, SchedulerBench.self])
 }
 
 /// Submit and lock throughput of a queue store.
@@ -82,4 +83,71 @@ struct QueueBench: AsyncParsableCommand {
         print("\(label.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", rate)) containers/s  (\(String(format: "%.2f", seconds)) s)")
         return rate
     }
+}
+
+/// One scheduling pass over a synthetic queue and fleet.
+struct SchedulerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler",
+        abstract: "Time one scheduling pass for each size: 1k/10k/100k containers × 100/1k/10k instances × 50 types.")
+
+    @Option(help: "Passes per size (the best is reported).") var repeats = 3
+    @Option(help: "Random seed for the synthetic workload.") var seed: UInt64 = 42
+
+    func run() async throws {
+        let types = (0..<50).map { (i: Int) -> InstanceType in
+            let size = 1 << (i % 6)  // 1, 2, 4 ... 32
+            let family = 1.0 + Double(i / 6) * 0.03
+            let price: Double = 0.05 * Double(size) * family
+            return InstanceType(name: "t\(i)", vcpus: 2 * size, ram: Int64(4 * size) << 30, scratch: Int64(50 + i) << 30,
+                                price: price, preemptible: i % 5 == 4)
+        }
+        let eligibility = Eligibility(types: types)
+        print("one pass, best of \(repeats); decisions = containers placed, refused or explained + instance actions")
+        print("containers  instances  pass ms  decisions  decisions/s")
+        for (containers, instances) in [(1_000, 100), (10_000, 1_000), (100_000, 10_000)] {
+            var rng = SplitMix64(seed: seed)
+            let fleet = (0..<instances).map { i -> WorkerView in
+                let t = types[Int.random(in: 0..<types.count, using: &rng)]
+                return WorkerView(id: "i-\(i)", typeName: t.name, state: i % 10 == 0 ? .booting : .running, lastBusy: 0)
+            }
+            // A tenth of the containers already run on the fleet, the rest wait.
+            let demands = (0..<containers).map { i -> ContainerDemand in
+                let running = i < containers / 10
+                return ContainerDemand(
+                    uuid: "c\(i)", state: running ? .running(worker: "i-\(i % instances)") : (i % 3 == 0 ? .locked : .queued),
+                    priority: Int.random(in: 1...10, using: &rng), createdAt: Double(i),
+                    needs: Resources(vcpus: Int.random(in: 1...8, using: &rng), ram: Int64(Int.random(in: 1...24, using: &rng)) << 30),
+                    preemptible: Int.random(in: 0..<5, using: &rng) == 0)
+            }
+            var best = Double.infinity
+            var decisions = 0
+            for _ in 0..<repeats {
+                let start = ContinuousClock.now
+                let plan = SchedulingPass.plan(containers: demands, workers: fleet, eligibility: eligibility,
+                                               limits: Limits(maxInstances: instances + instances / 10), backoff: Backoff(), now: 1000)
+                let elapsed = ContinuousClock.now - start
+                best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                decisions = plan.decisionCount
+            }
+            print("\(String(containers).leftPad(10))  \(String(instances).leftPad(9))  \(String(format: "%7.1f", best * 1000))  \(String(decisions).leftPad(9))  \(String(format: "%11.0f", Double(decisions) / best))")
+        }
+    }
+}
+
+/// A small seeded generator, so a benchmark's workload is the same every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

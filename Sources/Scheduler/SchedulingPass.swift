@@ -51,8 +51,7 @@ struct PassState {
 
     var slots: [Slot] = []
     var slotIndex: [String: Int] = [:]
-    /// Per type name: indices of slots that may take containers, and an upper bound of the most
-    /// vCPUs any of them has free (so a full type is skipped in O(1)).
+    /// Per type name: the workers that may take containers (so a full type is skipped in O(1)).
     var readyByType: [String: Bucket] = [:]
     var bootingByType: [String: Bucket] = [:]
     var typesByName: [String: InstanceType] = [:]
@@ -62,9 +61,12 @@ struct PassState {
     var hourlySpend = 0.0
     var creating = 0
 
+    /// Workers of one type that may take containers, busiest first, with upper bounds of the
+    /// room any of them has (lowered when a search finds none big enough).
     struct Bucket {
         var slots: [Int] = []
         var maxFreeVCPUs = Int.max
+        var maxFreeRAM = Int64.max
     }
 
     init(eligibility: Eligibility, limits: Limits, backoff: Backoff, now: Double) {
@@ -178,22 +180,35 @@ struct PassState {
     /// First fit among `types` (cheapest first) on ready (or booting) workers; reserves the room it takes.
     mutating func takeRoom(ready: Bool, types: [InstanceType], for c: ContainerDemand) -> Int? {
         for t in types {
-            guard var bucket = (ready ? readyByType : bootingByType)[t.name], bucket.maxFreeVCPUs >= c.needs.vcpus else { continue }
-            var mostFree = 0
+            guard var bucket = (ready ? readyByType : bootingByType)[t.name],
+                  bucket.maxFreeVCPUs >= c.needs.vcpus, bucket.maxFreeRAM >= c.needs.ram else { continue }
+            var mostVCPUs = 0
+            var mostRAM: Int64 = 0
             var found: Int?
-            for i in bucket.slots {
+            var k = 0
+            while k < bucket.slots.count {
+                let i = bucket.slots[k]
                 let s = slots[i]
-                mostFree = max(mostFree, s.free.vcpus)
-                if s.containers < limits.maxContainersPerInstance && s.free.covers(c.needs) && s.gpuFree.count >= c.needs.gpus {
+                // Room only shrinks during a pass: a full worker leaves the bucket for good.
+                if s.free.vcpus <= 0 || s.free.ram <= 0 || s.containers >= limits.maxContainersPerInstance {
+                    bucket.slots.remove(at: k)  // keeps busy-before-idle order
+                    continue
+                }
+                if s.free.covers(c.needs) && s.gpuFree.count >= c.needs.gpus {
                     found = i
                     break
                 }
+                mostVCPUs = max(mostVCPUs, s.free.vcpus)
+                mostRAM = max(mostRAM, s.free.ram)
+                k += 1
             }
-            guard let i = found else {
-                bucket.maxFreeVCPUs = mostFree  // nothing here fits this many: remember
-                if ready { readyByType[t.name] = bucket } else { bootingByType[t.name] = bucket }
-                continue
+            if found == nil {
+                // Nothing here fits this much: later containers needing as much skip the bucket.
+                bucket.maxFreeVCPUs = mostVCPUs
+                bucket.maxFreeRAM = mostRAM
             }
+            if ready { readyByType[t.name] = bucket } else { bootingByType[t.name] = bucket }
+            guard let i = found else { continue }
             slots[i].free = slots[i].free - c.needs
             slots[i].containers += 1
             return i
