@@ -52,9 +52,12 @@ swift-test:
 schema-test:
 	@mkdir -p $(OUT)/schema-test && rm -f $(OUT)/schema-test/*.jsonl
 	@printf '{"state_dir": "%s/schema-test/loopback"}\n' "$(OUT)" > $(OUT)/schema-test/loopback.json
+	@echo '{"seed": 1}' > $(OUT)/schema-test/sim.json
 	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/schema-test/loopback.jsonl \
 	  $(BIN)/cloud-dispatch driver-test --driver loopback --config $(OUT)/schema-test/loopback.json >/dev/null
-	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/schema-test/loopback.jsonl
+	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/schema-test/sim.jsonl \
+	  $(BIN)/cloud-dispatch driver-test --driver sim --config $(OUT)/schema-test/sim.json >/dev/null
+	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/schema-test/loopback.jsonl $(OUT)/schema-test/sim.jsonl
 
 ## The API document is valid OpenAPI 3.1 (openapi-spec-validator, independent of the server).
 openapi-test:

@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "cloud-dispatch", targets: ["Host"]),
         .library(name: "cdd_loopback", type: .dynamic, targets: ["CDDLoopback"]),
+        .library(name: "cdd_sim", type: .dynamic, targets: ["CDDSim"]),
         // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
         // folder by accident; tests copy them into temporary folders under driver names.
         .library(name: "fixture_misbehave", type: .dynamic, targets: ["FixtureMisbehave"]),
@@ -85,6 +86,10 @@ let package = Package(
                 cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
                 linkerSettings: [.linkedLibrary("jansson")]),
 
+        // A Swift driver: all logic in a Core library (unit-testable), entry points in a thin target.
+        .target(name: "SimCore", path: "Plugins/Sim/Core"),
+        .target(name: "CDDSim", dependencies: ["PluginABI", "SimCore"], path: "Plugins/Sim/Entry"),
+
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"),
 
@@ -96,6 +101,7 @@ let package = Package(
                                                    .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue", "TestSupport"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
+        .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
     ]
 )

@@ -123,6 +123,12 @@ import Testing
 
 /// The kit itself: it must fail broken drivers and clean up when interrupted.
 @Suite struct ConformanceKitTests {
+    @Test func theSwiftSimDriverPassesTheKit() async throws {
+        let kit = ConformanceKit(driver: try Harness.load("libcdd_sim.so", as: "libcdd_sim.so"), config: #"{"seed": 5}"#)
+        let report = await kit.run()
+        #expect(report.failed == 0 && report.skipped == 0, "\(report.table())")
+    }
+
     @Test func passesAWellBehavedDriverThatIsNotIdempotent() async throws {
         let kit = ConformanceKit(driver: try Harness.load("libfixture_misbehave.so", as: "libcdd_misbehave.so"), config: #"{"mode": "ok"}"#)
         let report = await kit.run()

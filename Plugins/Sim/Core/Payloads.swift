@@ -1,0 +1,82 @@
+import Foundation
+
+/// The driver ABI's payloads, as the sim driver reads and writes them (docs/driver-abi.md).
+struct CreateRequest: Decodable {
+    struct InstanceType: Decodable {
+        var providerType: String
+        var preemptible: Bool?
+        enum CodingKeys: String, CodingKey { case preemptible, providerType = "provider_type" }
+    }
+    var instanceType: InstanceType
+    var tags: [String: String]
+    var count: Int
+    var idempotencyToken: String?
+    enum CodingKeys: String, CodingKey {
+        case tags, count
+        case instanceType = "instance_type"
+        case idempotencyToken = "idempotency_token"
+    }
+}
+
+struct ListRequest: Decodable { var tags: [String: String] }
+struct DestroyRequest: Decodable { var ids: [String] }
+struct SetTagsRequest: Decodable { var ids: [String]; var tags: [String: String] }
+struct QuotaGroupRequest: Decodable {
+    var providerType: String
+    var preemptible: Bool
+    enum CodingKeys: String, CodingKey { case preemptible, providerType = "provider_type" }
+}
+
+struct InstanceReply: Encodable {
+    var id: String
+    var providerType: String
+    var state = "running"
+    var address = ""
+    var tags: [String: String]
+    var preemptible: Bool
+    var createdAt: String
+    enum CodingKeys: String, CodingKey {
+        case id, state, address, tags, preemptible
+        case providerType = "provider_type"
+        case createdAt = "created_at"
+    }
+}
+
+struct InstancesReply: Encodable { var instances: [InstanceReply] }
+struct DestroyReply: Encodable { var destroyed: [String]; var failed: [String] = [] }
+struct Empty: Encodable {}
+struct CatalogReply: Encodable {
+    var instanceTypes: [SimConfig.InstanceType]
+    enum CodingKeys: String, CodingKey { case instanceTypes = "instance_types" }
+}
+struct QuotaGroupReply: Encodable { var group: String }
+struct CapabilitiesReply: Encodable {
+    var simulated = true
+    var idempotentCreate = true
+    var maxCreateCount = 1000
+    var maxDestroyBatch = 1000
+    var preemptible = true
+    var hostKeys = false
+    var initScript = false
+    var extensions: [String] = []
+    enum CodingKeys: String, CodingKey {
+        case simulated, preemptible, extensions
+        case idempotentCreate = "idempotent_create"
+        case maxCreateCount = "max_create_count"
+        case maxDestroyBatch = "max_destroy_batch"
+        case hostKeys = "host_keys"
+        case initScript = "init_script"
+    }
+}
+
+enum Payload {
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(SimError) -> T {
+        do { return try JSONDecoder().decode(T.self, from: data) } catch { throw .invalid("request: \(describe(error))") }
+    }
+
+    static func encode<T: Encodable>(_ value: T) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+}

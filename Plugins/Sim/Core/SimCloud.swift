@@ -1,0 +1,135 @@
+import Foundation
+import Synchronization
+
+/// A simulated cloud account: instances in memory, faults drawn from a seeded generator.
+/// Each operation takes the request JSON and returns the reply JSON the driver ABI defines; the
+/// entry target only converts between C and these calls.
+///
+///     let cloud = SimCloud(setID: "sim-1", config: try SimConfig.parse(configJSON))
+///     let reply = try cloud.create(requestJSON)
+public final class SimCloud: Sendable {
+    public let setID: String
+    public let config: SimConfig
+    private let state: Mutex<State>
+
+    struct State {
+        var instances: [String: InstanceReply] = [:]
+        var order: [String] = []
+        var tokens: [String: [String]] = [:]
+        var calls = 0
+        var nextID = 1
+        var random: SplitMix64
+    }
+
+    public init(setID: String, config: SimConfig) {
+        self.setID = setID
+        self.config = config
+        state = Mutex(State(random: SplitMix64(seed: config.seed)))
+    }
+
+    public static func capabilities() -> Data { Payload.encode(CapabilitiesReply()) }
+
+    public func create(_ json: Data) throws(SimError) -> Data {
+        let request = try Payload.decode(CreateRequest.self, json)
+        let type = request.instanceType.providerType
+        guard (1...1000).contains(request.count) else { throw .invalid("count: a whole number from 1 to 1000") }
+        guard config.instanceTypes.contains(where: { $0.providerType == type }) else {
+            throw .invalid("instance_type.provider_type: unknown type \(type)")
+        }
+        let config = config
+        let made = try state.withLock { s throws(SimError) -> [InstanceReply] in
+            try Self.throttle(&s, config)
+            if let token = request.idempotencyToken, let ids = s.tokens[token] {
+                let existing = ids.compactMap { s.instances[$0] }
+                if !existing.isEmpty { return existing }
+            }
+            if s.instances.count + request.count > config.maxInstances {
+                throw .quota("instance quota \(config.maxInstances) reached (\(s.instances.count) running)")
+            }
+            if let rate = config.capacityErrorRate[type], s.random.chance(rate) { throw .capacity("no capacity for \(type)") }
+            if s.random.chance(config.createFailureRate) { throw .transient("simulated create failure") }
+            var made: [InstanceReply] = []
+            for _ in 0..<request.count {
+                let instance = InstanceReply(id: "sim-\(s.nextID)", providerType: type, tags: request.tags,
+                                             preemptible: request.instanceType.preemptible ?? false,
+                                             createdAt: Date().formatted(.iso8601))
+                s.nextID += 1
+                s.instances[instance.id] = instance
+                s.order.append(instance.id)
+                made.append(instance)
+            }
+            if let token = request.idempotencyToken { s.tokens[token] = made.map(\.id) }
+            return made
+        }
+        return Payload.encode(InstancesReply(instances: made))
+    }
+
+    public func list(_ json: Data) throws(SimError) -> Data {
+        let filter = try Payload.decode(ListRequest.self, json).tags
+        let config = config
+        let found = try state.withLock { s throws(SimError) -> [InstanceReply] in
+            try Self.throttle(&s, config)
+            return s.order.compactMap { s.instances[$0] }.filter { i in filter.allSatisfy { i.tags[$0.key] == $0.value } }
+        }
+        return Payload.encode(InstancesReply(instances: found))
+    }
+
+    public func destroy(_ json: Data) throws(SimError) -> Data {
+        let ids = try Payload.decode(DestroyRequest.self, json).ids
+        guard !ids.isEmpty else { throw .invalid("ids: at least one") }
+        let config = config
+        try state.withLock { s throws(SimError) in
+            try Self.throttle(&s, config)
+            let gone = Set(ids)
+            for id in ids { s.instances[id] = nil }
+            s.order.removeAll { gone.contains($0) }
+        }
+        return Payload.encode(DestroyReply(destroyed: ids))
+    }
+
+    public func setTags(_ json: Data) throws(SimError) -> Data {
+        let request = try Payload.decode(SetTagsRequest.self, json)
+        guard !request.ids.isEmpty else { throw .invalid("ids: at least one") }
+        let config = config
+        try state.withLock { s throws(SimError) in
+            try Self.throttle(&s, config)
+            if let missing = request.ids.first(where: { s.instances[$0] == nil }) { throw .notFound("no instance \(missing)") }
+            for id in request.ids { s.instances[id]!.tags.merge(request.tags) { $1 } }
+        }
+        return Payload.encode(Empty())
+    }
+
+    public func instanceTypes(_ json: Data) throws(SimError) -> Data {
+        _ = try Payload.decode([String: AnyJSON].self, json)
+        return Payload.encode(CatalogReply(instanceTypes: config.instanceTypes))
+    }
+
+    public func quotaGroup(_ json: Data) throws(SimError) -> Data {
+        let request = try Payload.decode(QuotaGroupRequest.self, json)
+        let family = request.providerType.split(separator: ".").first.map(String.init) ?? request.providerType
+        return Payload.encode(QuotaGroupReply(group: family + (request.preemptible ? "-spot" : "")))
+    }
+
+    /// Every `rateLimitEvery`th call is throttled.
+    private static func throttle(_ s: inout State, _ config: SimConfig) throws(SimError) {
+        s.calls += 1
+        if config.rateLimitEvery > 0 && s.calls % config.rateLimitEvery == 0 {
+            throw .rateLimit("simulated throttling", retryAfterMs: config.retryAfterMs)
+        }
+    }
+}
+
+/// A small seeded generator: the same faults for the same seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func chance(_ p: Double) -> Bool { p > 0 && Double.random(in: 0..<1, using: &self) < p }
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// The simulated cloud's settings (an instance set's config JSON). Every fault is drawn from a
+/// generator seeded with `seed`, so a run is the same every time.
+public struct SimConfig: Sendable, Equatable, Decodable {
+    public struct InstanceType: Sendable, Equatable, Codable {
+        public var providerType: String
+        public var vcpus: Int
+        public var ram: Int64
+        public var scratch: Int64?
+        public var price: Double?
+        public var spotPrice: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case vcpus, ram, scratch, price
+            case providerType = "provider_type"
+            case spotPrice = "spot_price"
+        }
+    }
+
+    public var seed: UInt64 = 1
+    public var instanceTypes: [InstanceType] = [
+        InstanceType(providerType: "sim.small", vcpus: 2, ram: 4 << 30, scratch: 50 << 30, price: 0.10, spotPrice: 0.03),
+        InstanceType(providerType: "sim.large", vcpus: 16, ram: 64 << 30, scratch: 400 << 30, price: 0.80, spotPrice: 0.24),
+    ]
+    /// The account's instance quota: creating past it answers `quota`.
+    public var maxInstances = 1000
+    /// Probability that a create fails with an unclassified (transient) error.
+    public var createFailureRate = 0.0
+    /// Probability, per provider type, that a create finds no capacity.
+    public var capacityErrorRate: [String: Double] = [:]
+    /// Every Nth call is throttled (0: never), with this retry hint.
+    public var rateLimitEvery = 0
+    public var retryAfterMs = 1000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case seed
+        case instanceTypes = "instance_types"
+        case maxInstances = "max_instances"
+        case createFailureRate = "create_failure_rate"
+        case capacityErrorRate = "capacity_error_rate"
+        case rateLimitEvery = "rate_limit_every"
+        case retryAfterMs = "retry_after_ms"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = SimConfig()
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        instanceTypes = try c.decodeIfPresent([InstanceType].self, forKey: .instanceTypes) ?? d.instanceTypes
+        maxInstances = try c.decodeIfPresent(Int.self, forKey: .maxInstances) ?? d.maxInstances
+        createFailureRate = try c.decodeIfPresent(Double.self, forKey: .createFailureRate) ?? 0
+        capacityErrorRate = try c.decodeIfPresent([String: Double].self, forKey: .capacityErrorRate) ?? [:]
+        rateLimitEvery = try c.decodeIfPresent(Int.self, forKey: .rateLimitEvery) ?? 0
+        retryAfterMs = try c.decodeIfPresent(Int.self, forKey: .retryAfterMs) ?? d.retryAfterMs
+    }
+
+    /// Parses the config object, naming the first bad key.
+    public static func parse(_ json: Data) throws(SimError) -> SimConfig {
+        guard let keys = try? JSONDecoder().decode([String: AnyJSON].self, from: json) else {
+            throw .invalid("config must be a JSON object")
+        }
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = keys.keys.sorted().first(where: { !known.contains($0) }) {
+            throw .invalid("config: unknown key \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        let config: SimConfig
+        do { config = try JSONDecoder().decode(SimConfig.self, from: json) } catch {
+            throw .invalid("config: \(describe(error))")
+        }
+        if config.instanceTypes.isEmpty || config.instanceTypes.contains(where: { $0.providerType.isEmpty || $0.vcpus < 1 || $0.ram < 1 }) {
+            throw .invalid("config.instance_types: each needs provider_type, vcpus ≥ 1 and ram ≥ 1")
+        }
+        let rates = [config.createFailureRate] + Array(config.capacityErrorRate.values)
+        if rates.contains(where: { !(0...1).contains($0) }) { throw .invalid("config: failure rates are probabilities from 0 to 1") }
+        if config.maxInstances < 0 || config.rateLimitEvery < 0 || config.retryAfterMs < 0 {
+            throw .invalid("config: max_instances, rate_limit_every and retry_after_ms must not be negative")
+        }
+        return config
+    }
+}
+
+/// Any JSON value (only to list an object's keys).
+struct AnyJSON: Decodable {
+    init(from decoder: any Decoder) throws {}
+}
+
+/// A decoding error as one line naming the field.
+func describe(_ error: any Error) -> String {
+    guard let e = error as? DecodingError else { return "\(error)" }
+    func path(_ c: DecodingError.Context) -> String {
+        c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+    switch e {
+    case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): return "\(path(c)): \(c.debugDescription)"
+    case .keyNotFound(let key, let c): return "\(path(c).isEmpty ? "" : path(c) + ".")\(key.stringValue): required"
+    @unknown default: return "\(error)"
+    }
+}
+
+/// An operation's failure, in the ABI's classes.
+public enum SimError: Error, Equatable {
+    case invalid(String)
+    case notFound(String)
+    case quota(String)
+    case capacity(String)
+    case rateLimit(String, retryAfterMs: Int)
+    case transient(String)
+    case unsupported(String)
+}

@@ -1,0 +1,70 @@
+import Foundation
+import SimCore
+import Testing
+
+@Suite struct SimCloudTests {
+    func cloud(_ config: String) throws -> SimCloud {
+        SimCloud(setID: "t", config: try SimConfig.parse(Data(config.utf8)))
+    }
+
+    func create(_ cloud: SimCloud, type: String = "sim.small", count: Int = 1, token: String? = nil) throws -> [String] {
+        let tokenPart = token.map { #", "idempotency_token": "\#($0)""# } ?? ""
+        let reply = try cloud.create(Data(#"{"instance_type": {"provider_type": "\#(type)", "preemptible": false}, "tags": {"a": "1"}, "count": \#(count)\#(tokenPart)}"#.utf8))
+        let object = try JSONSerialization.jsonObject(with: reply) as! [String: Any]
+        return (object["instances"] as! [[String: Any]]).map { $0["id"] as! String }
+    }
+
+    @Test func quotaCapacityAndThrottlingAreClassified() throws {
+        let quota = try cloud(#"{"max_instances": 2}"#)
+        _ = try create(quota, count: 2)
+        #expect(throws: SimError.quota("instance quota 2 reached (2 running)")) { try create(quota) }
+
+        let noCapacity = try cloud(#"{"capacity_error_rate": {"sim.large": 1}}"#)
+        #expect(throws: SimError.capacity("no capacity for sim.large")) { try create(noCapacity, type: "sim.large") }
+        #expect(try create(noCapacity).count == 1)
+
+        let throttled = try cloud(#"{"rate_limit_every": 3, "retry_after_ms": 250}"#)
+        _ = try create(throttled)
+        _ = try create(throttled)
+        #expect(throws: SimError.rateLimit("simulated throttling", retryAfterMs: 250)) { try create(throttled) }
+    }
+
+    @Test func theSameSeedGivesTheSameFaults() throws {
+        func outcomes(_ seed: Int) throws -> [Bool] {
+            let c = try cloud(#"{"seed": \#(seed), "create_failure_rate": 0.5}"#)
+            return (0..<40).map { _ in (try? create(c)) != nil }
+        }
+        #expect(try outcomes(7) == outcomes(7))
+        #expect(try outcomes(7) != outcomes(8))
+        #expect(try outcomes(7).contains(true) && outcomes(7).contains(false))
+    }
+
+    @Test func idempotencyTokensReturnTheFirstInstances() throws {
+        let c = try cloud("{}")
+        let first = try create(c, count: 2, token: "t1")
+        #expect(try create(c, count: 2, token: "t1") == first)
+        #expect(try create(c, count: 2, token: "t2") != first)
+    }
+
+    @Test(arguments: [
+        (#"{"colour": 1}"#, "config: unknown key \"colour\""),
+        (#"{"seed": "x"}"#, "config: seed:"),
+        (#"{"create_failure_rate": 2}"#, "config: failure rates are probabilities from 0 to 1"),
+        (#"{"instance_types": []}"#, "config.instance_types: each needs provider_type"),
+        ("[]", "config must be a JSON object"),
+    ])
+    func badConfigsNameTheProblem(config: String, message: String) {
+        #expect { _ = try SimConfig.parse(Data(config.utf8)) } throws: { error in
+            guard case .invalid(let text)? = error as? SimError else { return false }
+            return text.hasPrefix(message)
+        }
+    }
+
+    @Test func requestsOfTheWrongTypeAreInvalid() throws {
+        let c = try cloud("{}")
+        #expect { _ = try c.create(Data(#"{"instance_type": {"provider_type": "sim.small"}, "tags": {}, "count": true}"#.utf8)) } throws: { error in
+            guard case .invalid(let text)? = error as? SimError else { return false }
+            return text.hasPrefix("request: count:")
+        }
+    }
+}
