@@ -62,6 +62,13 @@ let package = Package(
         // The scheduling pass: a pure function from queue, workers and limits to a plan.
         .target(name: "Scheduler"),
 
+        // The instances of an instance set and what runs on them; the dispatcher's loop.
+        .target(name: "WorkerPool", dependencies: ["DriverHost", "Scheduler", "Queue",
+                                                   .product(name: "Logging", package: "swift-log")]),
+
+        // Simulated workers on a virtual clock, for policy tests, the soak and benchmarks.
+        .target(name: "Simulation", dependencies: ["WorkerPool", "DriverHost"]),
+
         // The HTTP API (Hummingbird), described by openapi.json.
         .target(name: "API", dependencies: ["Queue", "JSON", .product(name: "Hummingbird", package: "hummingbird")],
                 resources: [.embedInCode("openapi.json")]),
@@ -102,6 +109,8 @@ let package = Package(
         .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue", "TestSupport"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
+        .testTarget(name: "DispatcherTests", dependencies: ["WorkerPool", "Simulation", "Scheduler", "Queue", "SQLiteQueue",
+                                                           "DriverHost", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
     ]
 )

@@ -35,7 +35,12 @@ public struct Backoff: Sendable, Hashable {
         case .capacityType: typeUntil[type.name] = now + capacityTTL
         case .capacityFamily: groupUntil[type.quotaGroup] = now + capacityTTL
         case .capacityGlobal: pauseAll(until: now + capacityTTL, "no cloud capacity")
-        case .quota(let count): quotaAtCount = max(1, count)
+        case .quota(let count):
+            quotaAtCount = count
+            if count == 0 {  // nothing to wait for: the account allows nothing right now
+                failures += 1
+                pauseAll(until: now + delay(), "at the cloud account's quota with no instances")
+            }
         case .rateLimit(let retryAfter):
             failures += 1
             pauseAll(until: now + (retryAfter ?? delay()), "rate-limited by the cloud")
@@ -63,7 +68,7 @@ public struct Backoff: Sendable, Hashable {
         return nil
     }
 
-    public func atQuota(instanceCount: Int) -> Bool { quotaAtCount.map { instanceCount >= $0 } ?? false }
+    public func atQuota(instanceCount: Int) -> Bool { quotaAtCount.map { $0 > 0 && instanceCount >= $0 } ?? false }
 
     /// Bounded exponential delay with ±20% jitter, from the failure streak: 2, 4, 8 ... ≤ maxDelay s.
     func delay() -> Double {

@@ -15,17 +15,16 @@ import Testing
     }
 
     @Test func quotaCapacityAndThrottlingAreClassified() throws {
-        let quota = try cloud(#"{"max_instances": 2}"#)
-        _ = try create(quota, count: 2)
-        #expect(throws: SimError.quota("instance quota 2 reached (2 running)")) { try create(quota) }
+        let quota = try cloud(#"{"max_instances": 3}"#)
+        #expect(try create(quota, count: 2).count == 2)
+        #expect(try create(quota, count: 2).count == 1, "partial, as EC2 with MinCount 1")
+        #expect(throws: SimError.quota("instance quota 3 reached (3 running)")) { try create(quota) }
 
         let noCapacity = try cloud(#"{"capacity_error_rate": {"sim.large": 1}}"#)
         #expect(throws: SimError.capacity("no capacity for sim.large")) { try create(noCapacity, type: "sim.large") }
         #expect(try create(noCapacity).count == 1)
 
-        let throttled = try cloud(#"{"rate_limit_every": 3, "retry_after_ms": 250}"#)
-        _ = try create(throttled)
-        _ = try create(throttled)
+        let throttled = try cloud(#"{"rate_limit_rate": 1, "retry_after_ms": 250}"#)
         #expect(throws: SimError.rateLimit("simulated throttling", retryAfterMs: 250)) { try create(throttled) }
     }
 

@@ -43,13 +43,15 @@ public final class SimCloud: Sendable {
                 let existing = ids.compactMap { s.instances[$0] }
                 if !existing.isEmpty { return existing }
             }
-            if s.instances.count + request.count > config.maxInstances {
+            // Like EC2 with MinCount 1: as many as the quota allows, or a quota error for none.
+            let allowed = min(request.count, config.maxInstances - s.instances.count)
+            if allowed < 1 {
                 throw .quota("instance quota \(config.maxInstances) reached (\(s.instances.count) running)")
             }
             if let rate = config.capacityErrorRate[type], s.random.chance(rate) { throw .capacity("no capacity for \(type)") }
             if s.random.chance(config.createFailureRate) { throw .transient("simulated create failure") }
             var made: [InstanceReply] = []
-            for _ in 0..<request.count {
+            for _ in 0..<allowed {
                 let instance = InstanceReply(id: "sim-\(s.nextID)", providerType: type, tags: request.tags,
                                              preemptible: request.instanceType.preemptible ?? false,
                                              createdAt: Date().formatted(.iso8601))
@@ -110,10 +112,10 @@ public final class SimCloud: Sendable {
         return Payload.encode(QuotaGroupReply(group: family + (request.preemptible ? "-spot" : "")))
     }
 
-    /// Every `rateLimitEvery`th call is throttled.
+    /// A call is throttled with probability `rateLimitRate`.
     private static func throttle(_ s: inout State, _ config: SimConfig) throws(SimError) {
         s.calls += 1
-        if config.rateLimitEvery > 0 && s.calls % config.rateLimitEvery == 0 {
+        if s.random.chance(config.rateLimitRate) {
             throw .rateLimit("simulated throttling", retryAfterMs: config.retryAfterMs)
         }
     }

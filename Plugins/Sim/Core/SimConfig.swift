@@ -29,8 +29,8 @@ public struct SimConfig: Sendable, Equatable, Decodable {
     public var createFailureRate = 0.0
     /// Probability, per provider type, that a create finds no capacity.
     public var capacityErrorRate: [String: Double] = [:]
-    /// Every Nth call is throttled (0: never), with this retry hint.
-    public var rateLimitEvery = 0
+    /// Probability that a call is throttled, with this retry hint.
+    public var rateLimitRate = 0.0
     public var retryAfterMs = 1000
 
     public init() {}
@@ -41,7 +41,7 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         case maxInstances = "max_instances"
         case createFailureRate = "create_failure_rate"
         case capacityErrorRate = "capacity_error_rate"
-        case rateLimitEvery = "rate_limit_every"
+        case rateLimitRate = "rate_limit_rate"
         case retryAfterMs = "retry_after_ms"
     }
 
@@ -53,7 +53,7 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         maxInstances = try c.decodeIfPresent(Int.self, forKey: .maxInstances) ?? d.maxInstances
         createFailureRate = try c.decodeIfPresent(Double.self, forKey: .createFailureRate) ?? 0
         capacityErrorRate = try c.decodeIfPresent([String: Double].self, forKey: .capacityErrorRate) ?? [:]
-        rateLimitEvery = try c.decodeIfPresent(Int.self, forKey: .rateLimitEvery) ?? 0
+        rateLimitRate = try c.decodeIfPresent(Double.self, forKey: .rateLimitRate) ?? 0
         retryAfterMs = try c.decodeIfPresent(Int.self, forKey: .retryAfterMs) ?? d.retryAfterMs
     }
 
@@ -73,10 +73,10 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         if config.instanceTypes.isEmpty || config.instanceTypes.contains(where: { $0.providerType.isEmpty || $0.vcpus < 1 || $0.ram < 1 }) {
             throw .invalid("config.instance_types: each needs provider_type, vcpus ≥ 1 and ram ≥ 1")
         }
-        let rates = [config.createFailureRate] + Array(config.capacityErrorRate.values)
+        let rates = [config.createFailureRate, config.rateLimitRate] + Array(config.capacityErrorRate.values)
         if rates.contains(where: { !(0...1).contains($0) }) { throw .invalid("config: failure rates are probabilities from 0 to 1") }
-        if config.maxInstances < 0 || config.rateLimitEvery < 0 || config.retryAfterMs < 0 {
-            throw .invalid("config: max_instances, rate_limit_every and retry_after_ms must not be negative")
+        if config.maxInstances < 0 || config.retryAfterMs < 0 {
+            throw .invalid("config: max_instances and retry_after_ms must not be negative")
         }
         return config
     }

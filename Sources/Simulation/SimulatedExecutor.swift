@@ -1,0 +1,103 @@
+import DriverHost
+import Synchronization
+import WorkerPool
+
+/// Workers that exist only in memory, on a virtual clock: each boots after a seeded delay (or
+/// never), runs a container for the time its command says (`["sim", SECONDS, EXIT_CODE]`), and
+/// can be made to die. It also watches the one rule that must never break: no container runs
+/// twice at once.
+///
+///     let executor = SimulatedExecutor(seed: 7, bootDelay: 20...90)
+///     executor.kill(instanceID)          // the VM dies; its containers vanish without a result
+public final class SimulatedExecutor: WorkerExecutor {
+    struct Node {
+        var bootAt: Double
+        var dead = false
+        var broken = false
+        var containers: [String: (endAt: Double, exitCode: Int)] = [:]
+        var reported: Set<String> = []
+    }
+
+    struct State {
+        var nodes: [String: Node] = [:]
+        var random: SimRandom
+        var violations: [String] = []
+        var starts = 0
+    }
+
+    let bootDelay: ClosedRange<Double>
+    let neverBootRate: Double
+    private let state: Mutex<State>
+
+    public init(seed: UInt64, bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0) {
+        self.bootDelay = bootDelay
+        self.neverBootRate = neverBootRate
+        state = Mutex(State(random: SimRandom(seed: seed)))
+    }
+
+    /// Every time a container was found running on two workers at once.
+    public var violations: [String] { state.withLock { $0.violations } }
+    public var startCount: Int { state.withLock { $0.starts } }
+
+    /// The VM dies: it stops answering, and what ran on it is lost.
+    public func kill(_ instanceID: String) { state.withLock { $0.nodes[instanceID]?.dead = true } }
+
+    /// Instances the executor has seen alive and not killed.
+    public var liveNodes: [String] { state.withLock { s in s.nodes.filter { !$0.value.dead }.map(\.key).sorted() } }
+
+    public func probe(_ instance: Instance, now: Double) async -> ProbeResult {
+        state.withLock { s in
+            if s.nodes[instance.id] == nil {
+                let never = s.random.chance(neverBootRate)
+                let delay = Double.random(in: bootDelay, using: &s.random)
+                s.nodes[instance.id] = Node(bootAt: never ? .infinity : now + delay)
+            }
+            let node = s.nodes[instance.id]!
+            if node.dead || now < node.bootAt { return .unreachable }
+            if node.broken { return .broken }
+            let running = Set(node.containers.filter { $0.value.endAt > now }.map(\.key))
+            let finished = node.containers.filter { $0.value.endAt <= now && !node.reported.contains($0.key) }
+                .map { FinishedContainer(uuid: $0.key, exitCode: $0.value.exitCode, log: "exit \($0.value.exitCode)\n") }
+            s.nodes[instance.id]!.reported.formUnion(finished.map(\.uuid))
+            for f in finished { s.nodes[instance.id]!.containers[f.uuid] = nil }
+            return .ready(running: running, finished: finished.sorted { $0.uuid < $1.uuid })
+        }
+    }
+
+    public func start(_ launch: ContainerLaunch, on instance: Instance, now: Double) async throws {
+        try state.withLock { s throws(PoolError) in
+            guard let node = s.nodes[instance.id], !node.dead, now >= node.bootAt else { throw PoolError("\(instance.id) is not ready") }
+            for (id, other) in s.nodes where !other.dead {
+                if let c = other.containers[launch.uuid], c.endAt > now {
+                    s.violations.append("\(launch.uuid) started on \(instance.id) while running on \(id)")
+                }
+            }
+            let seconds = launch.command.count > 1 ? Double(launch.command[1]) ?? 60 : 60
+            let exitCode = launch.command.count > 2 ? Int(launch.command[2]) ?? 0 : 0
+            s.nodes[instance.id]!.containers[launch.uuid] = (now + seconds, exitCode)
+            s.nodes[instance.id]!.reported.remove(launch.uuid)
+            s.starts += 1
+        }
+    }
+
+    public func stop(_ uuid: String, on instance: Instance, now: Double) async {
+        state.withLock { s in
+            if s.nodes[instance.id]?.containers[uuid] != nil { s.nodes[instance.id]!.containers[uuid] = (now, 143) }
+        }
+    }
+}
+
+/// A seeded generator for the simulation.
+struct SimRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func chance(_ p: Double) -> Bool { p > 0 && Double.random(in: 0..<1, using: &self) < p }
+}

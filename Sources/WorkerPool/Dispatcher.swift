@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import Queue
+import Scheduler
+
+/// One dispatcher: its queue, its pool, its scheduling policy. `tick(now:)` is one round —
+/// learn what happened, plan, carry the plan out — and is all there is to the loop: production
+/// calls it on queue wake-ups and a timer, the simulator after each step of its virtual clock.
+///
+///     let dispatcher = Dispatcher(id: "local", store: store, pool: pool, types: types, limits: limits, logger: logger)
+///     for await _ in wakeups { await dispatcher.tick(now: clock.now) }
+public final class Dispatcher: Sendable {
+    public let id: String
+    let store: any ContainerStore
+    public let pool: WorkerPool
+    let eligibility: Eligibility
+    let limits: Limits
+    let logger: Logger
+
+    public init(id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
+                limits: Limits, logger: Logger) {
+        self.id = id
+        self.store = store
+        self.pool = pool
+        self.eligibility = Eligibility(types: types, maxPriceFactor: maxPriceFactor)
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// One round. Failures of single steps are logged and retried on the next round; nothing
+    /// here gives up on a container without recording why.
+    @discardableResult
+    public func tick(now: Double) async -> Plan {
+        let lost = await pool.sync(now: now)
+        let ended = await pool.probeAll(now: now) + lost.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
+        await pool.retryShutdowns(now: now)
+        for finished in ended { await record(finished, now: now) }
+
+        let containers: [Container]
+        do { containers = try await activeContainers() } catch {
+            logger.error("cannot read the queue; skipping this round", metadata: ["error": "\(error)"])
+            return Plan()
+        }
+        let demands = await demands(for: containers, now: now)
+        let plan = SchedulingPass.plan(containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
+                                       backoff: await pool.backoff, now: now)
+        await carryOut(plan, containers: Dictionary(containers.map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a }), now: now)
+        return plan
+    }
+
+    /// Queued containers, and those this dispatcher holds (Locked or Running by it).
+    func activeContainers() async throws(QueueError) -> [Container] {
+        var all: [Container] = []
+        var after: String?
+        repeat {
+            let page = try await store.list(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
+            all += page.items.filter { $0.state == .queued || $0.lockedBy == id }
+            after = page.next
+        } while after != nil
+        return all
+    }
+
+    /// The scheduler's view of the containers, with what the workers say runs where.
+    func demands(for containers: [Container], now: Double) async -> [ContainerDemand] {
+        var result: [ContainerDemand] = []
+        let known = await pool.allWorkersKnown
+        for c in containers {
+            let placement = await pool.placement(of: c.uuid)
+            let state: ContainerDemand.State
+            switch c.state {
+            case .queued:
+                if placement != nil {  // an old copy still runs somewhere: stop it before it runs twice
+                    await pool.stop(c.uuid, now: now)
+                    continue
+                }
+                state = .queued
+            case .locked:
+                if let placement {  // started before a restart, not yet recorded: adopt it
+                    _ = try? await store.apply(.start(by: id, instance: "\(placement.type) \(placement.worker)"), to: c.uuid)
+                    state = .running(worker: placement.worker)
+                } else {
+                    state = .locked
+                }
+            case .running:
+                guard let placement else {
+                    if known {
+                        await give(up: c.uuid, "its instance no longer reports it running", requeue: true)
+                    }
+                    continue
+                }
+                state = .running(worker: placement.worker)
+            case .complete, .cancelled: continue
+            }
+            result.append(ContainerDemand(
+                uuid: c.uuid, state: state, priority: c.priority, createdAt: c.createdAt.timeIntervalSince1970,
+                needs: Resources(vcpus: c.runtimeConstraints.vcpus, ram: c.runtimeConstraints.ram,
+                                 scratch: c.runtimeConstraints.scratch, gpus: c.runtimeConstraints.gpu.count),
+                gpuStack: c.runtimeConstraints.gpu.stack, gpuVRAM: c.runtimeConstraints.gpu.vram,
+                preemptible: c.schedulingParameters.preemptible, allowedTypes: c.schedulingParameters.instanceTypes,
+                shouldStop: c.priority == 0))
+        }
+        // Running on a worker but no longer ours to run (cancelled, or taken over): stop it.
+        let active = Set(result.map(\.uuid))
+        for uuid in await pool.runningContainers where !active.contains(uuid) {
+            await pool.stop(uuid, now: now)
+        }
+        return result
+    }
+
+    /// A container ended on a worker: record the result, or give it back.
+    func record(_ finished: FinishedContainer, now: Double) async {
+        guard let exitCode = finished.exitCode else {
+            _ = await pool.takeEndedPlacement(of: finished.uuid)
+            await give(up: finished.uuid, "its runner ended without a result", requeue: true)
+            return
+        }
+        let cost = await costSoFar(finished.uuid, now: now)
+        do {
+            _ = try await store.apply(.complete(by: id, exitCode: exitCode, log: finished.log, cost: cost), to: finished.uuid)
+        } catch {
+            logger.warning("could not record a result", metadata: ["container": "\(finished.uuid)", "error": "\(error)"])
+        }
+    }
+
+    /// Requeues (bounded by the attempt budget, after which the store cancels it) or cancels.
+    func give(up uuid: String, _ reason: String, requeue: Bool) async {
+        do {
+            let c = try await store.get(uuid)
+            switch c.state {
+            case .running where requeue: _ = try await store.apply(.requeue(by: id, reason: reason), to: uuid)
+            case .locked: _ = try await store.apply(.unlock(by: id, reason: reason), to: uuid)
+            case .queued, .complete, .cancelled: break
+            default: _ = try await store.apply(.cancel(reason: reason), to: uuid)
+            }
+        } catch {
+            logger.warning("could not give a container back", metadata: ["container": "\(uuid)", "error": "\(error)"])
+        }
+    }
+
+    /// Price × time on the instance it ran on.
+    func costSoFar(_ uuid: String, now: Double) async -> Double {
+        guard let p = await pool.takeEndedPlacement(of: uuid),
+              let price = eligibility.types.first(where: { $0.name == p.type })?.price else { return 0 }
+        return price * max(0, now - p.startedAt) / 3600
+    }
+
+    func carryOut(_ plan: Plan, containers: [String: Container], now: Double) async {
+        for cancel in plan.cancels {
+            _ = try? await store.apply(.cancel(reason: "cannot run: \(cancel.reason)"), to: cancel.id)
+        }
+        for stop in plan.stops { await pool.stop(stop.id, now: now) }
+        for unlock in plan.unlocks { _ = try? await store.apply(.unlock(by: id, reason: unlock.reason), to: unlock.id) }
+        let locked = Set((try? await store.lock(plan.locks, by: id))?.map(\.uuid) ?? [])
+        for start in plan.starts where !start.needsLock || locked.contains(start.uuid) {
+            guard let c = containers[start.uuid] else { continue }
+            let launch = ContainerLaunch(uuid: c.uuid, command: c.command, image: c.containerImage, environment: c.environment,
+                                         cwd: c.cwd, maxRunTime: c.schedulingParameters.maxRunTime, gpuDevices: start.gpuDevices)
+            do {
+                try await pool.start(launch, on: start.worker, now: now)
+                let type = await pool.placement(of: c.uuid)?.type ?? "?"
+                _ = try await store.apply(.start(by: id, instance: "\(type) \(start.worker)"), to: c.uuid)
+            } catch {
+                logger.warning("start failed", metadata: ["container": "\(c.uuid)", "worker": "\(start.worker)", "error": "\(error)"])
+                _ = try? await store.apply(.unlock(by: id, reason: "could not start on \(start.worker): \(error)"), to: c.uuid)
+            }
+        }
+        for (type, count) in plan.creates.sorted(by: { $0.key < $1.key }) {
+            await pool.create(typeName: type, count: count, now: now)
+        }
+        for shutdown in plan.shutdowns { await pool.shutdown(shutdown.id, reason: shutdown.reason, now: now) }
+        for worker in plan.drains { await pool.setBehavior(worker, .drain) }
+        try? await store.setSchedulingStatus(plan.statuses)
+    }
+}

@@ -1,0 +1,58 @@
+import DriverHost
+
+/// How the pool reaches the runner on a worker. The SSH executor serves it in production; the
+/// simulated one in tests and benchmarks. Calls may be slow; each is bounded by its own timeouts.
+public protocol WorkerExecutor: Sendable {
+    /// Asks the worker's runner what it is doing.
+    func probe(_ instance: Instance, now: Double) async -> ProbeResult
+    /// Starts a container (detached). Throws when the runner refused or could not be reached.
+    func start(_ container: ContainerLaunch, on instance: Instance, now: Double) async throws
+    /// Asks the runner to stop a container (TERM, then KILL).
+    func stop(_ uuid: String, on instance: Instance, now: Double) async
+}
+
+/// What a probe learned.
+public enum ProbeResult: Sendable, Equatable {
+    /// Not reachable (booting, or gone dark).
+    case unreachable
+    /// Reachable: the containers it runs, and those that ended since the last probe.
+    case ready(running: Set<String>, finished: [FinishedContainer])
+    /// Reachable, but reports itself unusable.
+    case broken
+}
+
+/// A container that ended on a worker.
+public struct FinishedContainer: Sendable, Hashable {
+    public var uuid: String
+    /// nil when it died without a result (the runner was killed, the node rebooted).
+    public var exitCode: Int?
+    public var log: String
+
+    public init(uuid: String, exitCode: Int?, log: String) {
+        self.uuid = uuid
+        self.exitCode = exitCode
+        self.log = log
+    }
+}
+
+/// What a runner needs to start a container: never more than that (no tokens, no secrets).
+public struct ContainerLaunch: Sendable, Hashable {
+    public var uuid: String
+    public var command: [String]
+    public var image: String?
+    public var environment: [String: String]
+    public var cwd: String
+    public var maxRunTime: Int
+    public var gpuDevices: [Int]
+
+    public init(uuid: String, command: [String], image: String?, environment: [String: String], cwd: String,
+                maxRunTime: Int, gpuDevices: [Int]) {
+        self.uuid = uuid
+        self.command = command
+        self.image = image
+        self.environment = environment
+        self.cwd = cwd
+        self.maxRunTime = maxRunTime
+        self.gpuDevices = gpuDevices
+    }
+}

@@ -1,0 +1,275 @@
+import DriverHost
+import Logging
+import Scheduler
+
+/// The instances of one instance set and what runs on them. It learns the cloud's view from the
+/// driver (`sync`), the workers' view from the executor (`probeAll`), and carries out the
+/// instance side of a plan (create, start, stop, shut down). Times are seconds on the caller's
+/// clock, so the simulator's virtual clock and the wall clock drive it alike.
+public actor WorkerPool {
+    public struct Settings: Sendable {
+        public var instanceSetID: String
+        /// Prefix of the tags this dispatcher puts on its instances.
+        public var tagPrefix = "cloud-dispatch-"
+        public var image: String?
+        public var initScript: String?
+        public var sshPublicKey: String?
+        /// An instance that never answers within this long after it appeared is shut down.
+        public var bootTimeout: Double = 600
+        /// A ready instance that stops answering for this long is shut down.
+        public var probeTimeout: Double = 600
+        /// Destroy is sent again while the instance is still listed this long after.
+        public var shutdownRetry: Double = 60
+        /// An instance created this recently may be missing from a list (eventual consistency).
+        public var listGrace: Double = 60
+
+        public init(instanceSetID: String) { self.instanceSetID = instanceSetID }
+
+        var setTag: String { tagPrefix + "instance-set" }
+        var typeTag: String { tagPrefix + "instance-type" }
+        var behaviorTag: String { tagPrefix + "idle-behavior" }
+    }
+
+    struct Worker {
+        var instance: Instance
+        var typeName: String
+        var state: WorkerView.State
+        var behavior: WorkerView.IdleBehavior
+        var appeared: Double
+        var lastBusy: Double
+        var lastAnswer: Double?
+        /// Running containers and when they started (for their cost).
+        var running: [String: Double] = [:]
+        var gpus: [String: [Int]] = [:]
+        var destroyedAt: Double?
+    }
+
+    public let settings: Settings
+    let instanceSet: any InstanceSet
+    let executor: any WorkerExecutor
+    let types: [String: InstanceType]
+    let logger: Logger
+    var workers: [String: Worker] = [:]
+    /// Where containers that just ended ran, until the dispatcher has recorded their cost.
+    var ended: [String: (type: String, worker: String, startedAt: Double)] = [:]
+    public private(set) var backoff = Backoff()
+
+    public init(settings: Settings, instanceSet: any InstanceSet, executor: any WorkerExecutor, types: [InstanceType], logger: Logger) {
+        self.settings = settings
+        self.instanceSet = instanceSet
+        self.executor = executor
+        self.types = Dictionary(types.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.logger = logger
+    }
+
+    // MARK: What the scheduler sees
+
+    public func views() -> [WorkerView] {
+        workers.values.sorted { $0.instance.id < $1.instance.id }.map { w in
+            WorkerView(id: w.instance.id, typeName: w.typeName, state: w.state, idleBehavior: w.behavior, lastBusy: w.lastBusy,
+                       gpuDevicesInUse: Set(w.gpus.values.flatMap { $0 }))
+        }
+    }
+
+    /// Which worker runs `uuid`, with its type and when the container started there.
+    public func placement(of uuid: String) -> (worker: String, type: String, startedAt: Double)? {
+        for w in workers.values { if let at = w.running[uuid] { return (w.instance.id, w.typeName, at) } }
+        return nil
+    }
+
+    /// Where a container that just ended ran (asked once, when its result is recorded).
+    public func takeEndedPlacement(of uuid: String) -> (type: String, worker: String, startedAt: Double)? {
+        ended.removeValue(forKey: uuid)
+    }
+
+    private func noteEnded(_ uuids: some Sequence<String>, on w: Worker) {
+        for uuid in uuids { if let at = w.running[uuid] { ended[uuid] = (w.typeName, w.instance.id, at) } }
+    }
+
+    public var runningContainers: Set<String> { Set(workers.values.flatMap { $0.running.keys }) }
+    /// Whether every worker has answered at least once (until then, a container missing from
+    /// every worker may still be on one that has not been asked yet).
+    public var allWorkersKnown: Bool { workers.values.allSatisfy { $0.state != .unknown } }
+    public var instanceCount: Int { workers.count }
+
+    // MARK: The cloud's view
+
+    /// Adopts instances of this set it did not know (after a restart, or a create that
+    /// "failed" but happened), and drops those the cloud no longer lists. Returns the containers
+    /// that were running on dropped instances.
+    public func sync(now: Double) async -> [String] {
+        let listed: [Instance]
+        do {
+            listed = try await instanceSet.list(tags: [settings.setTag: settings.instanceSetID])
+        } catch {
+            recordFailure(error, type: nil, now: now)
+            logger.warning("instance list failed; keeping the last known view", metadata: ["error": "\(error)"])
+            return []
+        }
+        var seen = Set<String>()
+        for instance in listed {
+            seen.insert(instance.id)
+            if workers[instance.id] != nil {
+                workers[instance.id]!.instance = instance
+                continue
+            }
+            let typeName = instance.tags[settings.typeTag] ?? "?"
+            let behavior = instance.tags[settings.behaviorTag].flatMap(WorkerView.IdleBehavior.init(rawValue:)) ?? .run
+            workers[instance.id] = Worker(instance: instance, typeName: typeName, state: .unknown, behavior: behavior,
+                                          appeared: now, lastBusy: now)
+            logger.info("instance adopted", metadata: ["instance": "\(instance.id)", "type": "\(typeName)"])
+        }
+        var lost: [String] = []
+        for (id, w) in workers where !seen.contains(id) && (w.destroyedAt != nil || now - w.appeared >= settings.listGrace) {
+            lost += w.running.keys
+            noteEnded(w.running.keys, on: w)
+            workers[id] = nil
+            logger.info("instance gone", metadata: ["instance": "\(id)", "containers_lost": "\(w.running.count)"])
+        }
+        backoff.instanceCountChanged(workers.count)
+        return lost
+    }
+
+    // MARK: The workers' view
+
+    /// Probes every worker; returns the containers that ended (with or without a result).
+    public func probeAll(now: Double) async -> [FinishedContainer] {
+        // (`ended` below is this round's list; `self.ended` remembers placements.)
+        let targets = workers.values.filter { $0.destroyedAt == nil }.map(\.instance)
+        let executor = executor
+        let results = await withTaskGroup(of: (String, ProbeResult).self) { group in
+            for instance in targets { group.addTask { (instance.id, await executor.probe(instance, now: now)) } }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        var ended: [FinishedContainer] = []
+        for (id, result) in results.sorted(by: { $0.key < $1.key }) {
+            guard var w = workers[id] else { continue }
+            switch result {
+            case .unreachable:
+                let ready = w.state == .idle || w.state == .running
+                let since = ready ? (w.lastAnswer ?? w.appeared) : w.appeared
+                let limit = ready ? settings.probeTimeout : settings.bootTimeout
+                if w.behavior != .hold && now - since >= limit {
+                    ended += w.running.keys.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
+                    noteEnded(w.running.keys, on: w)
+                    w.running = [:]
+                    workers[id] = w
+                    await shutdown(id, reason: ready ? "unreachable for \(Int(now - since))s" : "did not boot within \(Int(limit))s", now: now)
+                    continue
+                }
+            case .broken:
+                w.lastAnswer = now
+                if w.behavior == .run { await setBehavior(id, .drain) }
+                w.behavior = w.behavior == .run ? .drain : w.behavior
+            case .ready(let running, let finished):
+                w.lastAnswer = now
+                for uuid in running where w.running[uuid] == nil { w.running[uuid] = now }  // adopted after a restart
+                let reported = Set(finished.map(\.uuid))
+                for f in finished where w.running[f.uuid] != nil { ended.append(f) }
+                for uuid in w.running.keys where !running.contains(uuid) && !reported.contains(uuid) {
+                    ended.append(FinishedContainer(uuid: uuid, exitCode: nil, log: ""))  // vanished without a result
+                }
+                noteEnded(w.running.keys.filter { !running.contains($0) }, on: w)
+                w.running = w.running.filter { running.contains($0.key) }
+                w.gpus = w.gpus.filter { running.contains($0.key) }
+                if !w.running.isEmpty || w.state == .running || w.state == .unknown || w.state == .booting { w.lastBusy = now }
+                w.state = w.running.isEmpty ? .idle : .running
+            }
+            workers[id] = w
+        }
+        return ended
+    }
+
+    // MARK: Carrying out a plan
+
+    public func create(typeName: String, count: Int, now: Double) async {
+        guard let type = types[typeName] else { return }
+        let spec = InstanceTypeSpec(name: type.name, providerType: type.providerType, vcpus: type.vcpus, ram: type.ram,
+                                    scratch: type.scratch, addedScratch: type.addedScratch,
+                                    gpu: type.gpuCount > 0 ? GPUSpec(count: type.gpuCount, stack: type.gpuStack, vram: type.gpuVRAM) : nil,
+                                    preemptible: type.preemptible, price: type.price)
+        let tags = [settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run"]
+        let request = CreateRequest(instanceType: spec, image: settings.image, tags: tags, initScript: settings.initScript,
+                                    sshPublicKey: settings.sshPublicKey, count: count)
+        do {
+            let made = try await instanceSet.create(request)
+            backoff.recordSuccess()
+            for instance in made where workers[instance.id] == nil {
+                workers[instance.id] = Worker(instance: instance, typeName: type.name, state: .booting, behavior: .run,
+                                              appeared: now, lastBusy: now)
+            }
+            logger.info("instances created", metadata: ["type": "\(type.name)", "count": "\(made.count)"])
+        } catch {
+            recordFailure(error, type: type, now: now)
+            logger.warning("create failed", metadata: ["type": "\(type.name)", "error": "\(error)"])
+        }
+    }
+
+    public func start(_ launch: ContainerLaunch, on workerID: String, now: Double) async throws {
+        guard let w = workers[workerID], w.destroyedAt == nil else { throw PoolError("worker \(workerID) is gone") }
+        try await executor.start(launch, on: w.instance, now: now)
+        workers[workerID]?.running[launch.uuid] = now
+        workers[workerID]?.gpus[launch.uuid] = launch.gpuDevices
+        workers[workerID]?.state = .running
+        workers[workerID]?.lastBusy = now
+    }
+
+    public func stop(_ uuid: String, now: Double) async {
+        guard let w = workers.values.first(where: { $0.running[uuid] != nil }) else { return }
+        await executor.stop(uuid, on: w.instance, now: now)
+    }
+
+    public func shutdown(_ id: String, reason: String, now: Double) async {
+        guard let w = workers[id] else { return }
+        do {
+            let result = try await instanceSet.destroy(ids: [id])
+            if result.failed.isEmpty {
+                workers[id]?.state = .shutdown
+                workers[id]?.destroyedAt = now
+                logger.info("instance shut down", metadata: ["instance": "\(id)", "reason": "\(reason)", "type": "\(w.typeName)"])
+            }
+        } catch {
+            recordFailure(error, type: nil, now: now)
+            logger.warning("destroy failed; will retry", metadata: ["instance": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Sends destroy again for instances still listed well after their shutdown.
+    public func retryShutdowns(now: Double) async {
+        for w in workers.values {
+            if let at = w.destroyedAt, now - at >= settings.shutdownRetry {
+                workers[w.instance.id]?.destroyedAt = nil
+                await shutdown(w.instance.id, reason: "still listed after destroy", now: now)
+            }
+        }
+    }
+
+    public func setBehavior(_ id: String, _ behavior: WorkerView.IdleBehavior) async {
+        guard workers[id] != nil else { return }
+        workers[id]?.behavior = behavior
+        do {
+            try await instanceSet.setTags(ids: [id], tags: [settings.behaviorTag: behavior.rawValue])
+        } catch {
+            logger.warning("could not tag idle behavior", metadata: ["instance": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Turns a driver error into back-off by cause.
+    func recordFailure(_ error: any Error, type: InstanceType?, now: Double) {
+        let t = type ?? InstanceType(name: "*", vcpus: 1, ram: 1, price: 0)
+        guard let e = error as? DriverError else { return backoff.record(.other, type: t, now: now) }
+        switch e.errorClass {
+        case .capacityType: backoff.record(.capacityType, type: t, now: now)
+        case .capacityFamily: backoff.record(.capacityFamily, type: t, now: now)
+        case .capacityGlobal: backoff.record(.capacityGlobal, type: t, now: now)
+        case .quota: backoff.record(.quota(instanceCount: workers.count), type: t, now: now)
+        case .rateLimit: backoff.record(.rateLimit(retryAfter: e.retryAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }), type: t, now: now)
+        default: backoff.record(.other, type: t, now: now)
+        }
+    }
+}
+
+public struct PoolError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
