@@ -64,8 +64,9 @@ public final class Dispatcher: Sendable {
     func demands(for containers: [Container], now: Double) async -> [ContainerDemand] {
         var result: [ContainerDemand] = []
         let known = await pool.allWorkersKnown
+        let placements = await pool.placements()
         for c in containers {
-            let placement = await pool.placement(of: c.uuid)
+            let placement = placements[c.uuid]
             let state: ContainerDemand.State
             switch c.state {
             case .queued:
@@ -101,7 +102,7 @@ public final class Dispatcher: Sendable {
         }
         // Running on a worker but no longer ours to run (cancelled, or taken over): stop it.
         let active = Set(result.map(\.uuid))
-        for uuid in await pool.runningContainers where !active.contains(uuid) {
+        for uuid in placements.keys where !active.contains(uuid) {
             await pool.stop(uuid, now: now)
         }
         return result

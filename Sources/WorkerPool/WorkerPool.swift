@@ -77,6 +77,15 @@ public actor WorkerPool {
         return nil
     }
 
+    /// Every running container's placement, at once (one actor hop for the whole queue).
+    public func placements() -> [String: (worker: String, type: String, startedAt: Double)] {
+        var all: [String: (worker: String, type: String, startedAt: Double)] = [:]
+        for w in workers.values {
+            for (uuid, at) in w.running { all[uuid] = (w.instance.id, w.typeName, at) }
+        }
+        return all
+    }
+
     /// Where a container that just ended ran (asked once, when its result is recorded).
     public func takeEndedPlacement(of uuid: String) -> (type: String, worker: String, startedAt: Double)? {
         ended.removeValue(forKey: uuid)
