@@ -132,6 +132,9 @@ struct SchedulerBench: AsyncParsableCommand {
             }
             print("\(String(containers).leftPad(10))  \(String(instances).leftPad(9))  \(String(format: "%7.1f", best * 1000))  \(String(decisions).leftPad(9))  \(String(format: "%11.0f", Double(decisions) / best))")
         }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        print("peak RSS of this process: \(usage.ru_maxrss / 1024) MiB (the largest size's inputs and plan held at once)")
     }
 }
 

@@ -71,9 +71,14 @@ public struct Backoff: Sendable, Hashable {
     public func atQuota(instanceCount: Int) -> Bool { quotaAtCount.map { $0 > 0 && instanceCount >= $0 } ?? false }
 
     /// Bounded exponential delay with ±20% jitter, from the failure streak: 2, 4, 8 ... ≤ maxDelay s.
+    /// The jitter is a hash of the streak, not a random draw, so a simulation replays exactly.
     func delay() -> Double {
         let base = min(maxDelay, 2 * pow2(min(failures, 16) - 1))
-        return base * Double.random(in: 0.8...1.2)
+        var z = UInt64(failures) &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        let unit = Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+        return base * (0.8 + 0.4 * unit)
     }
 
     private mutating func pauseAll(until: Double, _ reason: String) {

@@ -20,19 +20,20 @@ public final class SimulatedExecutor: WorkerExecutor {
 
     struct State {
         var nodes: [String: Node] = [:]
-        var random: SimRandom
         var violations: [String] = []
         var starts = 0
     }
 
+    let seed: UInt64
     let bootDelay: ClosedRange<Double>
     let neverBootRate: Double
     private let state: Mutex<State>
 
     public init(seed: UInt64, bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0) {
+        self.seed = seed
         self.bootDelay = bootDelay
         self.neverBootRate = neverBootRate
-        state = Mutex(State(random: SimRandom(seed: seed)))
+        state = Mutex(State())
     }
 
     /// Every time a container was found running on two workers at once.
@@ -48,8 +49,10 @@ public final class SimulatedExecutor: WorkerExecutor {
     public func probe(_ instance: Instance, now: Double) async -> ProbeResult {
         state.withLock { s in
             if s.nodes[instance.id] == nil {
-                let never = s.random.chance(neverBootRate)
-                let delay = Double.random(in: bootDelay, using: &s.random)
+                // Drawn from the instance id, not a shared sequence: probes run concurrently.
+                var random = SimRandom(seed: seed ^ fnv1a(instance.id))
+                let never = random.chance(neverBootRate)
+                let delay = Double.random(in: bootDelay, using: &random)
                 s.nodes[instance.id] = Node(bootAt: never ? .infinity : now + delay)
             }
             let node = s.nodes[instance.id]!
@@ -100,4 +103,9 @@ struct SimRandom: RandomNumberGenerator {
     }
 
     mutating func chance(_ p: Double) -> Bool { p > 0 && Double.random(in: 0..<1, using: &self) < p }
+}
+
+/// A stable 64-bit hash of a string (Swift's own Hasher is seeded per process).
+func fnv1a(_ s: String) -> UInt64 {
+    s.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
 }

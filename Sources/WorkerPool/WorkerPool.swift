@@ -129,7 +129,7 @@ public actor WorkerPool {
             logger.info("instance adopted", metadata: ["instance": "\(instance.id)", "type": "\(typeName)"])
         }
         var lost: [String] = []
-        for (id, w) in workers where !seen.contains(id) && (w.destroyedAt != nil || now - w.appeared >= settings.listGrace) {
+        for (id, w) in workers.sorted(by: { $0.key < $1.key }) where !seen.contains(id) && (w.destroyedAt != nil || now - w.appeared >= settings.listGrace) {
             lost += w.running.keys
             noteEnded(w.running.keys, on: w)
             workers[id] = nil
@@ -245,7 +245,7 @@ public actor WorkerPool {
 
     /// Sends destroy again for instances still listed well after their shutdown.
     public func retryShutdowns(now: Double) async {
-        for w in workers.values {
+        for w in workers.values.sorted(by: { $0.instance.id < $1.instance.id }) {
             if let at = w.destroyedAt, now - at >= settings.shutdownRetry {
                 workers[w.instance.id]?.destroyedAt = nil
                 await shutdown(w.instance.id, reason: "still listed after destroy", now: now)

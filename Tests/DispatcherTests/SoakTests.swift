@@ -43,6 +43,30 @@ import Testing
     }
 }
 
+/// Deterministic for a seed: the same faults, the same decisions, the same outcome.
+@Suite struct ReplayTests {
+    func run() async throws -> [String] {
+        let sim = #"{"seed": 4, "create_failure_rate": 0.2, "capacity_error_rate": {"sim.small": 0.3}, "rate_limit_rate": 0.05}"#
+        var outcome: [String] = []
+        try await withWorld(await SimWorld(simConfig: sim, seed: 8, neverBootRate: 0.1)) { world in
+            try await world.submit(60, seconds: 900)
+            try await world.submit(20, seconds: 300, exit: 2, vcpus: 8, ram: 16 << 30)
+            _ = try await world.run(step: 30) {
+                if Int(world.now) % 600 == 0, let victim = world.executor.liveNodes.first { world.executor.kill(victim) }
+                return try await world.allFinal()
+            }
+            outcome = try await world.all().map { "\($0.state) \($0.exitCode ?? -1) \($0.lockCount) \($0.instance ?? "-")" }
+        }
+        return outcome
+    }
+
+    @Test func theSameSeedsGiveTheSameRun() async throws {
+        let first = try await run()
+        #expect(first.count == 80)
+        #expect(try await run() == first)
+    }
+}
+
 struct SoakRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
