@@ -4,6 +4,7 @@ import Logging
 import PostgresQueue
 import Queue
 import Scheduler
+import Simulation
 import SQLiteQueue
 
 /// `cloud-dispatch bench`: benchmarks that print numbers.
@@ -106,7 +107,7 @@ struct SchedulerBench: AsyncParsableCommand {
         print("one pass, best of \(repeats); decisions = containers placed, refused or explained + instance actions")
         print("containers  instances  pass ms  decisions  decisions/s")
         for (containers, instances) in [(1_000, 100), (10_000, 1_000), (100_000, 10_000)] {
-            var rng = SplitMix64(seed: seed)
+            var rng = SeededRandom(seed: seed)
             let fleet = (0..<instances).map { i -> WorkerView in
                 let t = types[Int.random(in: 0..<types.count, using: &rng)]
                 return WorkerView(id: "i-\(i)", typeName: t.name, state: i % 10 == 0 ? .booting : .running, lastBusy: 0)
@@ -135,19 +136,6 @@ struct SchedulerBench: AsyncParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print("peak RSS of this process: \(usage.ru_maxrss / 1024) MiB (the largest size's inputs and plan held at once)")
-    }
-}
-
-/// A small seeded generator, so a benchmark's workload is the same every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

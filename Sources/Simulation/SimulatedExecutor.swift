@@ -50,7 +50,7 @@ public final class SimulatedExecutor: WorkerExecutor {
         state.withLock { s in
             if s.nodes[instance.id] == nil {
                 // Drawn from the instance id, not a shared sequence: probes run concurrently.
-                var random = SimRandom(seed: seed ^ fnv1a(instance.id))
+                var random = SeededRandom(seed: seed ^ fnv1a(instance.id))
                 let never = random.chance(neverBootRate)
                 let delay = Double.random(in: bootDelay, using: &random)
                 s.nodes[instance.id] = Node(bootAt: never ? .infinity : now + delay)
@@ -90,11 +90,11 @@ public final class SimulatedExecutor: WorkerExecutor {
     }
 }
 
-/// A seeded generator for the simulation.
-struct SimRandom: RandomNumberGenerator {
+/// A small seeded generator (SplitMix64), so simulations and benchmarks replay exactly.
+public struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -102,7 +102,7 @@ struct SimRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 
-    mutating func chance(_ p: Double) -> Bool { p > 0 && Double.random(in: 0..<1, using: &self) < p }
+    public mutating func chance(_ p: Double) -> Bool { p > 0 && Double.random(in: 0..<1, using: &self) < p }
 }
 
 /// A stable 64-bit hash of a string (Swift's own Hasher is seeded per process).

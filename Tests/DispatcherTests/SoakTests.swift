@@ -1,6 +1,7 @@
 import Foundation
 import Queue
 import Scheduler
+import Simulation
 import Testing
 
 /// Hours of operation on a faulty simulated cloud, with the dispatcher killed and restarted
@@ -12,7 +13,7 @@ import Testing
         let count = Int(ProcessInfo.processInfo.environment["CLOUD_DISPATCH_SOAK_CONTAINERS"] ?? "") ?? 500
         try await withWorld(await SimWorld(simConfig: sim, seed: 5, limits: Limits(maxInstances: 30, idleTimeout: 120),
                                            neverBootRate: 0.05)) { world in
-            var random = SoakRandom(seed: 99)
+            var random = SeededRandom(seed: 99)
             for batch in 0..<10 {  // arrivals over time, mixed sizes and run times, some failing
                 for _ in 0..<(count / 10) {
                     let seconds = Int.random(in: 60...3600, using: &random)
@@ -67,14 +68,3 @@ import Testing
     }
 }
 
-struct SoakRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

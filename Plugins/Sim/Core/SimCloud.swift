@@ -121,7 +121,8 @@ public final class SimCloud: Sendable {
     }
 }
 
-/// A small seeded generator: the same faults for the same seed.
+/// A small seeded generator: the same faults for the same seed. (A driver imports nothing of
+/// the host, so it keeps its own copy.)
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
