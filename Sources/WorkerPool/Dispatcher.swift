@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Queue
 import Scheduler
+import Synchronization
 
 /// One dispatcher: its queue, its pool, its scheduling policy. `tick(now:)` is one round —
 /// learn what happened, plan, carry the plan out — and is all there is to the loop: production
@@ -16,6 +17,9 @@ public final class Dispatcher: Sendable {
     let eligibility: Eligibility
     let limits: Limits
     let logger: Logger
+    /// Results the store did not take yet (it was unreachable): kept and offered again, so a
+    /// finished container is never mistaken for a lost one and run again.
+    private let unrecorded = Mutex<[(FinishedContainer, cost: Double)]>([])
 
     public init(id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
                 limits: Limits, logger: Logger) {
@@ -34,7 +38,20 @@ public final class Dispatcher: Sendable {
         let lost = await pool.sync(now: now)
         let ended = await pool.probeAll(now: now) + lost.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
         await pool.retryShutdowns(now: now)
-        for finished in ended { await record(finished, now: now) }
+        let retry: [(FinishedContainer, cost: Double)] = unrecorded.withLock { pending in
+            let all = pending
+            pending = []
+            return all
+        }
+        for (finished, cost) in retry { await record(finished, cost: cost) }
+        for finished in ended {
+            guard finished.exitCode != nil else {
+                _ = await pool.takeEndedPlacement(of: finished.uuid)
+                await give(up: finished.uuid, "its runner ended without a result", requeue: true)
+                continue
+            }
+            await record(finished, cost: await costSoFar(finished.uuid, now: now))
+        }
 
         let containers: [Container]
         do { containers = try await activeContainers() } catch {
@@ -84,7 +101,8 @@ public final class Dispatcher: Sendable {
                 }
             case .running:
                 guard let placement else {
-                    if known {
+                    let waiting = unrecorded.withLock { $0.contains { $0.0.uuid == c.uuid } }
+                    if known && !waiting {
                         await give(up: c.uuid, "its instance no longer reports it running", requeue: true)
                     }
                     continue
@@ -108,17 +126,12 @@ public final class Dispatcher: Sendable {
         return result
     }
 
-    /// A container ended on a worker: record the result, or give it back.
-    func record(_ finished: FinishedContainer, now: Double) async {
-        guard let exitCode = finished.exitCode else {
-            _ = await pool.takeEndedPlacement(of: finished.uuid)
-            await give(up: finished.uuid, "its runner ended without a result", requeue: true)
-            return
-        }
-        let cost = await costSoFar(finished.uuid, now: now)
+    /// Records a container's result; keeps it for the next round if the store is unreachable.
+    func record(_ finished: FinishedContainer, cost: Double) async {
         do {
-            _ = try await store.apply(.complete(by: id, exitCode: exitCode, log: finished.log, cost: cost), to: finished.uuid)
+            _ = try await store.apply(.complete(by: id, exitCode: finished.exitCode ?? -1, log: finished.log, cost: cost), to: finished.uuid)
         } catch {
+            if case .unavailable = error { unrecorded.withLock { $0.append((finished, cost)) } }
             logger.warning("could not record a result", metadata: ["container": "\(finished.uuid)", "error": "\(error)"])
         }
     }

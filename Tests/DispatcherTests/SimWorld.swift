@@ -44,7 +44,7 @@ final class SimWorld {
         dispatcher = Self.makeDispatcher(set: set, executor: executor, store: store, settings: settings, limits: limits)
     }
 
-    static func makeDispatcher(set: any InstanceSet, executor: SimulatedExecutor, store: SQLiteContainerStore,
+    static func makeDispatcher(set: any InstanceSet, executor: SimulatedExecutor, store: any ContainerStore,
                                settings: WorkerPool.Settings, limits: Limits) -> Dispatcher {
         let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: types, logger: quiet)
         return Dispatcher(id: "sim-dispatcher", store: store, pool: pool, types: types, limits: limits, logger: quiet)
@@ -52,8 +52,8 @@ final class SimWorld {
 
     /// The dispatcher process dies and a new one starts: nothing survives but the queue, the
     /// cloud and the workers.
-    func restartDispatcher() {
-        dispatcher = Self.makeDispatcher(set: set, executor: executor, store: store, settings: settings, limits: limits)
+    func restartDispatcher(store replacement: (any ContainerStore)? = nil) {
+        dispatcher = Self.makeDispatcher(set: set, executor: executor, store: replacement ?? store, settings: settings, limits: limits)
     }
 
     /// Submits containers that run `seconds` each (virtual) and exit with `exit`.
