@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Config", "Scheduler", "Simulation",
+                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Config", "Scheduler", "Simulation", "WorkerPool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -5,12 +5,13 @@ import PostgresQueue
 import Queue
 import Scheduler
 import Simulation
+import WorkerPool
 import SQLiteQueue
 
 /// `cloud-dispatch bench`: benchmarks that print numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self, SchedulerBench.self])
+        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self, SchedulerBench.self, CostBench.self])
 }
 
 /// Submit and lock throughput of a queue store.
@@ -136,6 +137,84 @@ struct SchedulerBench: AsyncParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print("peak RSS of this process: \(usage.ru_maxrss / 1024) MiB (the largest size's inputs and plan held at once)")
+    }
+}
+
+/// Cost efficiency on a simulated day: what the instances cost against what the work needed.
+struct CostBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cost",
+        abstract: "Run a simulated workload on the sim driver (virtual clock) and compare the bill with its lower bound.",
+        discussion: "Lower bound: each container's run time × the price of the cheapest type it fits (no boot, no idle, no packing).")
+
+    @Option(help: "Containers.") var count = 2000
+    @Option(help: "Random seed.") var seed: UInt64 = 42
+    @OptionGroup var options: DriverOptions
+
+    func run() async throws {
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let (_, report) = await Wiring.loadDrivers(options, logger: logger)
+        guard let sim = report.driver(id: "sim") else {
+            printError("the sim driver (libcdd_sim.so) is not in the plugins folder")
+            throw ExitCode(2)
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cdd-cost-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3")
+        let set = try await sim.openInstanceSet(id: "cost-bench", config: #"{"seed": \#(seed)}"#)
+        let types = [
+            InstanceType(name: "small", providerType: "sim.small", vcpus: 2, ram: 4 << 30, scratch: 50 << 30, price: 0.10),
+            InstanceType(name: "large", providerType: "sim.large", vcpus: 16, ram: 64 << 30, scratch: 400 << 30, price: 0.80),
+        ]
+        let limits = Limits(maxInstances: 100, maxConcurrentCreates: 20, idleTimeout: 60)
+        let pool = WorkerPool(settings: WorkerPool.Settings(instanceSetID: "cost-bench"), instanceSet: set,
+                              executor: SimulatedExecutor(seed: seed, bootDelay: 20...40), types: types, logger: logger)
+        let dispatcher = Dispatcher(id: "bench", store: store, pool: pool, types: types, limits: limits, logger: logger)
+        let eligibility = Eligibility(types: types)
+
+        var rng = SeededRandom(seed: seed)
+        var lowerBound = 0.0
+        var containerSeconds = 0.0
+        var now = 0.0
+        var submitted = 0
+        // Arrivals spread over four hours; run times 1–60 min; mostly small, some large.
+        while true {
+            if submitted >= count, try await allFinal(store) { break }
+            if submitted < count {
+                for _ in 0..<max(1, count / 480) where submitted < count {
+                    let seconds = Int.random(in: 60...3600, using: &rng)
+                    let big = Int.random(in: 0..<10, using: &rng) == 0
+                    let needs = Resources(vcpus: big ? 8 : 1, ram: big ? Int64(32) << 30 : Int64(2) << 30)
+                    _ = try await store.submit([ContainerSpec(command: ["sim", String(seconds), "0"],
+                                                              runtimeConstraints: RuntimeConstraints(vcpus: needs.vcpus, ram: needs.ram))])
+                    if case .eligible(let fit) = eligibility.answer(for: ContainerDemand(uuid: "", state: .queued, priority: 1, createdAt: 0, needs: needs)) {
+                        lowerBound += fit[0].price * Double(seconds) / 3600
+                    }
+                    containerSeconds += Double(seconds)
+                    submitted += 1
+                }
+            }
+            await dispatcher.tick(now: now)
+            now += 30
+        }
+        for _ in 0..<20 {  // let the last instances go idle and be shut down
+            await dispatcher.tick(now: now)
+            now += 30
+        }
+        let bill = await pool.accounting(now: now)
+        print("containers: \(count), simulated \(String(format: "%.1f", now / 3600)) h")
+        print("instances created: \(bill.instancesCreated), destroyed without running anything: \(bill.destroyedUnused)")
+        print("billed: \(String(format: "%.1f", bill.billedSeconds / 3600)) VM-hours, \(String(format: "%.2f", bill.billedCost)) in price units")
+        print("container-hours run: \(String(format: "%.1f", containerSeconds / 3600))")
+        print("lower bound (run time × cheapest fitting price): \(String(format: "%.2f", lowerBound))")
+        print("efficiency (lower bound / billed): \(String(format: "%.1f", 100 * lowerBound / bill.billedCost))%")
+        await set.close()
+        await store.close()
+    }
+
+    func allFinal(_ store: SQLiteContainerStore) async throws -> Bool {
+        try await store.list(ContainerQuery(states: [.queued, .locked, .running], limit: 1)).items.isEmpty
     }
 }
 

@@ -42,6 +42,16 @@ public actor WorkerPool {
         var running: [String: Double] = [:]
         var gpus: [String: [Int]] = [:]
         var destroyedAt: Double?
+        var everRan = false
+    }
+
+    /// What the instances cost: billed from the moment they appeared to their destroy.
+    public struct Accounting: Sendable {
+        public var instancesCreated = 0
+        /// Destroyed without ever running a container (churn).
+        public var destroyedUnused = 0
+        public var billedSeconds = 0.0
+        public var billedCost = 0.0
     }
 
     public let settings: Settings
@@ -53,6 +63,7 @@ public actor WorkerPool {
     /// Where containers that just ended ran, until the dispatcher has recorded their cost.
     var ended: [String: (type: String, worker: String, startedAt: Double)] = [:]
     public private(set) var backoff = Backoff()
+    var accounting = Accounting()
 
     public init(settings: Settings, instanceSet: any InstanceSet, executor: any WorkerExecutor, types: [InstanceType], logger: Logger) {
         self.settings = settings
@@ -96,6 +107,16 @@ public actor WorkerPool {
     }
 
     public var runningContainers: Set<String> { Set(workers.values.flatMap { $0.running.keys }) }
+
+    /// The bill so far, live instances included up to `now`.
+    public func accounting(now: Double) -> Accounting {
+        var total = accounting
+        for w in workers.values where w.destroyedAt == nil {
+            total.billedSeconds += now - w.appeared
+            total.billedCost += (types[w.typeName]?.price ?? 0) * (now - w.appeared) / 3600
+        }
+        return total
+    }
     /// Whether every worker has answered at least once (until then, a container missing from
     /// every worker may still be on one that has not been asked yet).
     public var allWorkersKnown: Bool { workers.values.allSatisfy { $0.state != .unknown } }
@@ -173,6 +194,7 @@ public actor WorkerPool {
             case .ready(let running, let finished):
                 w.lastAnswer = now
                 for uuid in running where w.running[uuid] == nil { w.running[uuid] = now }  // adopted after a restart
+                if !running.isEmpty { w.everRan = true }
                 let reported = Set(finished.map(\.uuid))
                 for f in finished where w.running[f.uuid] != nil { ended.append(f) }
                 for uuid in w.running.keys where !running.contains(uuid) && !reported.contains(uuid) {
@@ -204,6 +226,7 @@ public actor WorkerPool {
             let made = try await instanceSet.create(request)
             backoff.recordSuccess()
             for instance in made where workers[instance.id] == nil {
+                accounting.instancesCreated += 1
                 workers[instance.id] = Worker(instance: instance, typeName: type.name, state: .booting, behavior: .run,
                                               appeared: now, lastBusy: now)
             }
@@ -218,6 +241,7 @@ public actor WorkerPool {
         guard let w = workers[workerID], w.destroyedAt == nil else { throw PoolError("worker \(workerID) is gone") }
         try await executor.start(launch, on: w.instance, now: now)
         workers[workerID]?.running[launch.uuid] = now
+        workers[workerID]?.everRan = true
         workers[workerID]?.gpus[launch.uuid] = launch.gpuDevices
         workers[workerID]?.state = .running
         workers[workerID]?.lastBusy = now
@@ -233,6 +257,12 @@ public actor WorkerPool {
         do {
             let result = try await instanceSet.destroy(ids: [id])
             if result.failed.isEmpty {
+                if workers[id]?.destroyedAt == nil {  // bill once, even when destroy is sent again
+                    let price = types[w.typeName]?.price ?? 0
+                    accounting.billedSeconds += now - w.appeared
+                    accounting.billedCost += price * (now - w.appeared) / 3600
+                    if !w.everRan { accounting.destroyedUnused += 1 }
+                }
                 workers[id]?.state = .shutdown
                 workers[id]?.destroyedAt = now
                 logger.info("instance shut down", metadata: ["instance": "\(id)", "reason": "\(reason)", "type": "\(w.typeName)"])
