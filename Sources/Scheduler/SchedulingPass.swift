@@ -6,7 +6,8 @@
 ///
 /// Order of service: containers already locked before queued ones, then priority (highest
 /// first), then submit time (earliest first). Each waiting container goes, in this order of
-/// preference, to: a ready worker with room (busy ones before idle ones, so idle ones can drain),
+/// preference, to: a ready worker with room (fresh ones that never ran anything first, then busy
+/// ones, then idle ones, so idle ones can drain),
 /// a booting worker with room, or a new instance of the cheapest eligible type that no limit or
 /// back-off blocks. New instances are packed too: the next container may take the rest of one
 /// planned a moment ago. Only locked containers get instances: a queued one is locked first.
@@ -80,8 +81,10 @@ struct PassState {
     // MARK: Workers and what runs on them
 
     mutating func addWorkers(_ workers: [WorkerView]) {
-        // Busy workers first, so each bucket offers them before idle ones.
-        let ordered = workers.sorted { ($0.state == .running ? 0 : 1, $0.id) < ($1.state == .running ? 0 : 1, $1.id) }
+        // Fresh workers first (made for work, never used), then busy ones, then idle ones, so
+        // idle ones can drain and no new instance is shut down unused.
+        func rank(_ w: WorkerView) -> Int { w.fresh && w.state == .idle ? 0 : w.state == .running ? 1 : 2 }
+        let ordered = workers.sorted { (rank($0), $0.id) < (rank($1), $1.id) }
         for w in ordered where w.state != .shutdown {
             instanceCount += 1
             guard let type = typesByName[w.typeName] else {

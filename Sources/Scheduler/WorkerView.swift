@@ -32,9 +32,13 @@ public struct WorkerView: Sendable, Hashable {
     public var lastBusy: Double
     /// GPU devices taken by the containers on it.
     public var gpuDevicesInUse: Set<Int>
+    /// It has never run anything: it was made for work, so it is served first (before busy
+    /// workers), lest it boot only to be shut down unused.
+    public var fresh: Bool
 
     public init(id: String, typeName: String, state: State, idleBehavior: IdleBehavior = .run, lastBusy: Double,
-                gpuDevicesInUse: Set<Int> = []) {
+                gpuDevicesInUse: Set<Int> = [], fresh: Bool = false) {
+        self.fresh = fresh
         self.id = id
         self.typeName = typeName
         self.state = state

@@ -78,7 +78,7 @@ public actor WorkerPool {
     public func views() -> [WorkerView] {
         workers.values.sorted { $0.instance.id < $1.instance.id }.map { w in
             WorkerView(id: w.instance.id, typeName: w.typeName, state: w.state, idleBehavior: w.behavior, lastBusy: w.lastBusy,
-                       gpuDevicesInUse: Set(w.gpus.values.flatMap { $0 }))
+                       gpuDevicesInUse: Set(w.gpus.values.flatMap { $0 }), fresh: !w.everRan)
         }
     }
 

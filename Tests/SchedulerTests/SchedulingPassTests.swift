@@ -83,6 +83,14 @@ func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: 
         #expect(p.locks == ["a"] && p.creates.isEmpty)
     }
 
+    @Test func aFreshInstanceIsServedBeforeBusyOnesSoItIsNotWasted() {
+        var fresh = worker("fresh", small, .idle)
+        fresh.fresh = true
+        let running = demand("r", .running(worker: "busy"), vcpus: 1)
+        let p = plan([running, demand("a")], [worker("busy", small, .running), fresh])
+        #expect(p.starts.map(\.worker) == ["fresh"])
+    }
+
     @Test func idleBeforeBootingAndBootingBeforeNew() {
         let p = plan([demand("a"), demand("b"), demand("c"), demand("d")],
                      [worker("boot", small, .booting), worker("idle", small, .idle)])
