@@ -164,7 +164,17 @@ public final class Dispatcher: Sendable {
         }
         for stop in plan.stops { await pool.stop(stop.id, now: now) }
         for unlock in plan.unlocks { _ = try? await store.apply(.unlock(by: id, reason: unlock.reason), to: unlock.id) }
-        let locked = Set((try? await store.lock(plan.locks, by: id))?.map(\.uuid) ?? [])
+        // Lock before create: if the queue refused the locks, instances planned for those
+        // containers would only boot to be shut down, so none are created this round.
+        let locked: Set<String>
+        var lockFailed = false
+        do {
+            locked = Set(try await store.lock(plan.locks, by: id).map(\.uuid))
+        } catch {
+            locked = []
+            lockFailed = !plan.locks.isEmpty
+            logger.warning("could not lock containers; creating nothing this round", metadata: ["error": "\(error)"])
+        }
         for start in plan.starts where !start.needsLock || locked.contains(start.uuid) {
             guard let c = containers[start.uuid] else { continue }
             let launch = ContainerLaunch(uuid: c.uuid, command: c.command, image: c.containerImage, environment: c.environment,
@@ -178,7 +188,7 @@ public final class Dispatcher: Sendable {
                 _ = try? await store.apply(.unlock(by: id, reason: "could not start on \(start.worker): \(error)"), to: c.uuid)
             }
         }
-        for (type, count) in plan.creates.sorted(by: { $0.key < $1.key }) {
+        for (type, count) in plan.creates.sorted(by: { $0.key < $1.key }) where !lockFailed {
             await pool.create(typeName: type, count: count, now: now)
         }
         for shutdown in plan.shutdowns { await pool.shutdown(shutdown.id, reason: shutdown.reason, now: now) }
