@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cloud-dispatch", targets: ["Host"]),
+        .executable(name: "cloud-dispatch-runner", targets: ["Runner"]),
         .library(name: "cdd_loopback", type: .dynamic, targets: ["CDDLoopback"]),
         .library(name: "cdd_sim", type: .dynamic, targets: ["CDDSim"]),
         // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
@@ -66,6 +67,16 @@ let package = Package(
         .target(name: "WorkerPool", dependencies: ["DriverHost", "Scheduler", "Queue",
                                                    .product(name: "Logging", package: "swift-log")]),
 
+        // libssh2, as the system has it (Debian: libssh2-1-dev).
+        .systemLibrary(name: "CSSH2", path: "Sources/CSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+        // Workers reached over SSH: sessions, commands, host identity, runner deploy.
+        .target(name: "SSHExecutor", dependencies: ["CSSH2", "WorkerPool", "DriverHost",
+                                                    .product(name: "Logging", package: "swift-log")]),
+
+        // The worker-side runner. Plain Glibc, no Foundation: it links fully static
+        // (`make runner`) and needs nothing on a VM but the kernel.
+        .executableTarget(name: "Runner", path: "Sources/Runner"),
+
         // Simulated workers on a virtual clock, for policy tests, the soak and benchmarks.
         .target(name: "Simulation", dependencies: ["WorkerPool", "DriverHost"]),
 
@@ -83,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Config", "Scheduler", "Simulation", "WorkerPool",
+                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -111,6 +122,10 @@ let package = Package(
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "DispatcherTests", dependencies: ["WorkerPool", "Simulation", "Scheduler", "Queue", "SQLiteQueue",
                                                            "DriverHost", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
+        .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",
+                                                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
     ]
 )

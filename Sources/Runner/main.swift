@@ -1,0 +1,1 @@
+print("cloud-dispatch-runner: not built yet")
