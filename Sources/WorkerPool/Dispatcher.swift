@@ -44,14 +44,7 @@ public final class Dispatcher: Sendable {
             return all
         }
         for (finished, cost) in retry { await record(finished, cost: cost) }
-        for finished in ended {
-            guard finished.exitCode != nil else {
-                _ = await pool.takeEndedPlacement(of: finished.uuid)
-                await give(up: finished.uuid, "its runner ended without a result", requeue: true)
-                continue
-            }
-            await record(finished, cost: await costSoFar(finished.uuid, now: now))
-        }
+        for finished in ended { await settle(finished, now: now) }
 
         let containers: [Container]
         do { containers = try await activeContainers() } catch {
@@ -126,14 +119,37 @@ public final class Dispatcher: Sendable {
         return result
     }
 
+    /// What a worker said of a container that ended: a result to record, a reason to cancel
+    /// it for, or nothing (its runner died) — then it goes back to the queue.
+    func settle(_ finished: FinishedContainer, now: Double) async {
+        if unrecorded.withLock({ $0.contains { $0.0.uuid == finished.uuid } }) { return }  // already waiting for the store
+        if let reason = finished.reason {
+            _ = await pool.takeEndedPlacement(of: finished.uuid)
+            await give(up: finished.uuid, reason, requeue: false)
+            await pool.release(finished.uuid)
+        } else if finished.exitCode == nil {
+            _ = await pool.takeEndedPlacement(of: finished.uuid)
+            await give(up: finished.uuid, "its runner ended without a result", requeue: true)
+            await pool.release(finished.uuid)
+        } else {
+            await record(finished, cost: await costSoFar(finished.uuid, now: now))
+        }
+    }
+
     /// Records a container's result; keeps it for the next round if the store is unreachable.
+    /// A result the queue refuses (the container was cancelled or finished meanwhile) is
+    /// dropped: the worker may forget it either way.
     func record(_ finished: FinishedContainer, cost: Double) async {
         do {
             _ = try await store.apply(.complete(by: id, exitCode: finished.exitCode ?? -1, log: finished.log, cost: cost), to: finished.uuid)
         } catch {
-            if case .unavailable = error { unrecorded.withLock { $0.append((finished, cost)) } }
             logger.warning("could not record a result", metadata: ["container": "\(finished.uuid)", "error": "\(error)"])
+            if case .unavailable = error {
+                unrecorded.withLock { $0.append((finished, cost)) }
+                return
+            }
         }
+        await pool.release(finished.uuid)
     }
 
     /// Requeues (bounded by the attempt budget, after which the store cancels it) or cancels.

@@ -9,6 +9,17 @@ public protocol WorkerExecutor: Sendable {
     func start(_ container: ContainerLaunch, on instance: Instance, now: Double) async throws
     /// Asks the runner to stop a container (TERM, then KILL).
     func stop(_ uuid: String, on instance: Instance, now: Double) async
+    /// Tells the worker its result of `uuid` was recorded, so it may forget it. Until then it
+    /// reports the result on every probe (a dispatcher that crashed before recording it learns
+    /// it again after the restart).
+    func release(_ uuid: String, on instance: Instance) async
+    /// The instance is gone: drop whatever is kept for it (connections, pins).
+    func instanceGone(_ id: String) async
+}
+
+extension WorkerExecutor {
+    public func release(_ uuid: String, on instance: Instance) async {}
+    public func instanceGone(_ id: String) async {}
 }
 
 /// What a probe learned.
@@ -27,11 +38,15 @@ public struct FinishedContainer: Sendable, Hashable {
     /// nil when it died without a result (the runner was killed, the node rebooted).
     public var exitCode: Int?
     public var log: String
+    /// Why the runner ended it (max_run_time exceeded, no container runtime): such a container
+    /// is cancelled with this reason rather than completed or retried.
+    public var reason: String?
 
-    public init(uuid: String, exitCode: Int?, log: String) {
+    public init(uuid: String, exitCode: Int?, log: String, reason: String? = nil) {
         self.uuid = uuid
         self.exitCode = exitCode
         self.log = log
+        self.reason = reason
     }
 }
 

@@ -22,12 +22,23 @@ public actor WorkerPool {
         public var shutdownRetry: Double = 60
         /// An instance created this recently may be missing from a list (eventual consistency).
         public var listGrace: Double = 60
+        /// Least time between two cloud listings (0: every round). Clouds bill and throttle
+        /// list calls; workers are probed far more often than the cloud is asked.
+        public var syncInterval: Double = 0
+        /// Least time between two probes of the workers (0: every round).
+        public var probeInterval: Double = 0
+        /// A per-create secret is put in the init script and in a tag, so the executor can tell
+        /// the instance it reaches over SSH is the one the cloud made (when the driver reports no
+        /// host key). `initCommand` is an extra shell line run after it.
+        public var instanceSecrets = false
+        public var initCommand: String?
 
         public init(instanceSetID: String) { self.instanceSetID = instanceSetID }
 
         var setTag: String { tagPrefix + "instance-set" }
         var typeTag: String { tagPrefix + "instance-type" }
         var behaviorTag: String { tagPrefix + "idle-behavior" }
+        public var secretTag: String { tagPrefix + "secret" }
     }
 
     struct Worker {
@@ -62,6 +73,10 @@ public actor WorkerPool {
     var workers: [String: Worker] = [:]
     /// Where containers that just ended ran, until the dispatcher has recorded their cost.
     var ended: [String: (type: String, worker: String, startedAt: Double)] = [:]
+    /// Which worker reported a result, until the dispatcher has recorded it (`release`).
+    var reportedBy: [String: String] = [:]
+    var lastSync = -Double.infinity
+    var lastProbe = -Double.infinity
     public private(set) var backoff = Backoff()
     var accounting = Accounting()
 
@@ -128,6 +143,8 @@ public actor WorkerPool {
     /// "failed" but happened), and drops those the cloud no longer lists. Returns the containers
     /// that were running on dropped instances.
     public func sync(now: Double) async -> [String] {
+        guard now - lastSync >= settings.syncInterval else { return [] }
+        lastSync = now
         let listed: [Instance]
         do {
             listed = try await instanceSet.list(tags: [settings.setTag: settings.instanceSetID])
@@ -154,6 +171,7 @@ public actor WorkerPool {
             lost += w.running.keys
             noteEnded(w.running.keys, on: w)
             workers[id] = nil
+            await executor.instanceGone(id)
             logger.info("instance gone", metadata: ["instance": "\(id)", "containers_lost": "\(w.running.count)"])
         }
         backoff.instanceCountChanged(workers.count)
@@ -164,6 +182,8 @@ public actor WorkerPool {
 
     /// Probes every worker; returns the containers that ended (with or without a result).
     public func probeAll(now: Double) async -> [FinishedContainer] {
+        guard now - lastProbe >= settings.probeInterval else { return [] }
+        lastProbe = now
         // (`ended` below is this round's list; `self.ended` remembers placements.)
         let targets = workers.values.filter { $0.destroyedAt == nil }.map(\.instance)
         let executor = executor
@@ -196,7 +216,12 @@ public actor WorkerPool {
                 for uuid in running where w.running[uuid] == nil { w.running[uuid] = now }  // adopted after a restart
                 if !running.isEmpty { w.everRan = true }
                 let reported = Set(finished.map(\.uuid))
-                for f in finished where w.running[f.uuid] != nil { ended.append(f) }
+                // Every result is passed on, also of containers this pool did not know were
+                // there (they ended while the dispatcher was down): the queue decides.
+                for f in finished {
+                    ended.append(f)
+                    reportedBy[f.uuid] = id
+                }
                 for uuid in w.running.keys where !running.contains(uuid) && !reported.contains(uuid) {
                     ended.append(FinishedContainer(uuid: uuid, exitCode: nil, log: ""))  // vanished without a result
                 }
@@ -219,8 +244,14 @@ public actor WorkerPool {
                                     scratch: type.scratch, addedScratch: type.addedScratch,
                                     gpu: type.gpuCount > 0 ? GPUSpec(count: type.gpuCount, stack: type.gpuStack, vram: type.gpuVRAM) : nil,
                                     preemptible: type.preemptible, price: type.price)
-        let tags = [settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run"]
-        let request = CreateRequest(instanceType: spec, image: settings.image, tags: tags, initScript: settings.initScript,
+        var tags = [settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run"]
+        var initScript = settings.initScript
+        if settings.instanceSecrets {
+            let secret = InitScript.newSecret()
+            tags[settings.secretTag] = secret
+            initScript = InitScript.make(secret: secret, extra: settings.initCommand)
+        }
+        let request = CreateRequest(instanceType: spec, image: settings.image, tags: tags, initScript: initScript,
                                     sshPublicKey: settings.sshPublicKey, count: count)
         do {
             let made = try await instanceSet.create(request)
@@ -245,6 +276,12 @@ public actor WorkerPool {
         workers[workerID]?.gpus[launch.uuid] = launch.gpuDevices
         workers[workerID]?.state = .running
         workers[workerID]?.lastBusy = now
+    }
+
+    /// The result of `uuid` is recorded: the worker that reported it may forget it.
+    public func release(_ uuid: String) async {
+        guard let id = reportedBy.removeValue(forKey: uuid), let w = workers[id], w.destroyedAt == nil else { return }
+        await executor.release(uuid, on: w.instance)
     }
 
     public func stop(_ uuid: String, now: Double) async {

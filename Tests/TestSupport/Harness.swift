@@ -28,6 +28,27 @@ public enum Harness {
         }
     }
 
+    /// Every process below `pid` (children, their children …), from /proc.
+    public static func descendants(of pid: Int32) -> [Int32] {
+        var parent: [Int32: Int32] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = Int32(entry), let stat = FileManager.default.contents(atPath: "/proc/\(entry)/stat") else { continue }
+            // "pid (comm) state ppid …": comm may hold spaces, so read after the last ')'.
+            let text = String(decoding: stat, as: UTF8.self)
+            guard let close = text.lastIndex(of: ")") else { continue }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let ppid = Int32(fields[1]) { parent[child] = ppid }
+        }
+        var found: [Int32] = []
+        var frontier = [pid]
+        while let p = frontier.popLast() {
+            let children = parent.filter { $0.value == p }.map(\.key)
+            found += children
+            frontier += children
+        }
+        return found
+    }
+
     /// Runs a program to completion. `output` is standard output then standard error.
     @discardableResult
     public static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil)

@@ -1,0 +1,100 @@
+import Foundation
+import Synchronization
+
+/// Runs a dispatcher on the wall clock: a round whenever the queue changes, and at least every
+/// `pollInterval` seconds (workers finish and clouds change without telling the queue). Rounds
+/// never overlap; wake-ups that arrive during a round are folded into one more round.
+///
+///     let loop = DispatchLoop(dispatcher: dispatcher, pollInterval: 1)
+///     let task = Task { await loop.run(wakeups: store.changes()) }
+///     task.cancel()    // stops after the round in progress; instances are left for the next start
+public struct DispatchLoop: Sendable {
+    public let dispatcher: Dispatcher
+    public let pollInterval: Double
+
+    public init(dispatcher: Dispatcher, pollInterval: Double) {
+        self.dispatcher = dispatcher
+        self.pollInterval = pollInterval
+    }
+
+    public func run(wakeups: AsyncStream<Void>) async {
+        let signal = WakeSignal()
+        let listener = Task {
+            for await _ in wakeups { signal.fire() }
+        }
+        defer { listener.cancel() }
+        while !Task.isCancelled {
+            await dispatcher.tick(now: Date().timeIntervalSince1970)
+            await signal.wait(timeout: pollInterval)
+        }
+    }
+}
+
+/// A wake-up flag one waiter sleeps on, with a timeout; fires that come while nobody waits are
+/// remembered (once).
+final class WakeSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+        var generation = 0
+    }
+    private let state = Mutex(State())
+
+    func fire() {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { s in
+            guard let w = s.waiter else {
+                s.pending = true
+                return nil
+            }
+            s.waiter = nil
+            return w
+        }
+        waiter?.resume()
+    }
+
+    func wait(timeout: Double) async {
+        let generation: Int? = state.withLock { s in
+            if s.pending {
+                s.pending = false
+                return nil
+            }
+            s.generation += 1
+            return s.generation
+        }
+        guard let generation else { return }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+            self?.expire(generation)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow: Bool = state.withLock { s in
+                    if s.pending || s.generation != generation {
+                        s.pending = false
+                        return true
+                    }
+                    s.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            self.fire()
+        }
+        timer.cancel()
+    }
+
+    /// The timeout of wait number `generation` passed.
+    private func expire(_ generation: Int) {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { s in
+            guard s.generation == generation else { return nil }
+            guard let w = s.waiter else {
+                s.generation += 1  // not waiting yet: the wait sees the new generation and returns
+                return nil
+            }
+            s.waiter = nil
+            return w
+        }
+        waiter?.resume()
+    }
+}

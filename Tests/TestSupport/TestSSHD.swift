@@ -1,0 +1,115 @@
+import Foundation
+
+/// A real OpenSSH sshd on 127.0.0.1 for tests: its own ed25519 host key, one authorized key,
+/// and `CDD_INSTANCE_ROOT` set in every session (as the loopback driver does), logging to a file.
+public final class TestSSHD {
+    public let folder: String
+    public let port: Int
+    public let root: String
+    public let hostPublicKey: String
+    /// The listening sshd.
+    public let pid: Int32
+
+    public init(authorizedKey: String, folder: String = Harness.temporaryFolder()) throws {
+        self.folder = folder
+        port = Harness.freePort()
+        root = folder + "/root"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let keygen = try Harness.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", folder + "/host_ed25519"])
+        guard keygen.status == 0 else { throw HarnessError("ssh-keygen: \(keygen.output)") }
+        hostPublicKey = try String(contentsOfFile: folder + "/host_ed25519.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try (authorizedKey + "\n").write(toFile: folder + "/authorized_keys", atomically: true, encoding: .utf8)
+        chmod(folder + "/authorized_keys", 0o600)
+        let config = """
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(folder)/host_ed25519
+            PidFile \(folder)/sshd.pid
+            AuthorizedKeysFile \(folder)/authorized_keys
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            StrictModes no
+            LogLevel INFO
+            SetEnv CDD_INSTANCE_ROOT=\(root)
+            MaxStartups 100:30:200
+            """
+        try config.write(toFile: folder + "/sshd_config", atomically: true, encoding: .utf8)
+        if getuid() == 0 { try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true) }
+        // sshd daemonizes and writes its pid file; no long-lived Process object is kept
+        // (Foundation's Process on Linux can hang later waits while one runs).
+        let started = try Harness.run("/usr/sbin/sshd", ["-f", folder + "/sshd_config", "-E", folder + "/sshd.log"])
+        guard started.status == 0, Self.waitListening(port),
+              let text = try? String(contentsOfFile: folder + "/sshd.pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { throw HarnessError("sshd did not start: \(started.output)") }
+        self.pid = pid
+    }
+
+    public var log: String { (try? String(contentsOfFile: folder + "/sshd.log", encoding: .utf8)) ?? "" }
+
+    /// How many logins sshd accepted so far.
+    public var acceptedLogins: Int { log.components(separatedBy: "Accepted publickey").count - 1 }
+
+    /// The machine dies: sshd and every session it started are killed at once.
+    public func stop() {
+        let doomed = [pid] + Harness.descendants(of: pid)
+        for p in doomed { kill(p, SIGKILL) }
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    static func waitListening(_ port: Int) -> Bool {
+        for _ in 0..<250 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if rc == 0 { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+}
+
+/// A TCP server that accepts connections and never says a word: an SSH peer that hangs.
+public final class SilentServer {
+    public let port: Int
+    private let fd: Int32
+    private let thread: Thread
+
+    public init() {
+        let port = Harness.freePort()
+        self.port = port
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(fd, 16)
+        let listener = fd
+        thread = Thread {
+            var held: [Int32] = []
+            while true {
+                let c = accept(listener, nil, nil)
+                if c < 0 { break }
+                held.append(c)  // kept open, never written to
+            }
+            held.forEach { close($0) }
+        }
+        thread.start()
+    }
+
+    deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
