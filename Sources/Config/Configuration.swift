@@ -10,6 +10,10 @@ public struct Configuration: Sendable, Equatable {
     public var stateDir: String
     public var queue = QueueSettings()
     public var api = APISettings()
+    public var driver = DriverSettings()
+    public var instanceTypes = InstanceTypeSettings.localDefaults
+    public var scheduling = SchedulingSettings()
+    public var workers = WorkerSettings()
 
     public init(stateDir: String) {
         self.stateDir = stateDir

@@ -1,0 +1,36 @@
+import Foundation
+import JSON
+
+// driver: which driver, where it is, and what it is given.
+extension ConfigReader {
+    mutating func readDriver(_ value: JSONValue?, into driver: inout Configuration.DriverSettings) {
+        if let name = string(value?["name"]) { driver.name = name }
+        if let plugins = path(value?["plugins"]) {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: plugins, isDirectory: &isFolder) && isFolder.boolValue {
+                driver.plugins = plugins
+            } else {
+                problem("driver.plugins", "\(plugins) is not a folder")
+            }
+        }
+        if let config = value?["config"], case .object = config {
+            if finiteNumbers(config, at: "driver.config") { driver.config = config }
+        }
+        if let image = string(value?["image"]) { driver.image = image }
+    }
+
+    /// YAML has .inf and .nan; JSON, which the driver gets, does not.
+    private mutating func finiteNumbers(_ value: JSONValue, at path: String) -> Bool {
+        switch value {
+        case .number(let d) where !d.isFinite:
+            problem(path, "\(d) is not a number JSON can carry")
+            return false
+        case .array(let items):
+            return items.enumerated().map { finiteNumbers($1, at: "\(path)[\($0)]") }.allSatisfy { $0 }
+        case .object(let members):
+            return members.sorted { $0.key < $1.key }.map { finiteNumbers($1, at: "\(path).\($0)") }.allSatisfy { $0 }
+        default:
+            return true
+        }
+    }
+}

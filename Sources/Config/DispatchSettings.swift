@@ -1,0 +1,131 @@
+import JSON
+
+// The settings of the dispatcher loop: the driver, the instance types, the scheduler's limits and
+// how workers are reached. Plain values: Config depends on no other module of the project, the
+// host maps them onto DriverHost, Scheduler and WorkerPool types.
+extension Configuration {
+    public struct DriverSettings: Sendable, Equatable {
+        /// The driver id; the host loads `libcdd_<name>.so`.
+        public var name: String
+        /// The plugins folder (absolute); nil: the host's default.
+        public var plugins: String?
+        /// Passed as JSON to the driver's instance set; nil when the file gives none
+        /// (see `Configuration.effectiveDriverConfig`).
+        public var config: JSONValue?
+        /// The image id passed to create; nil: the driver's default.
+        public var image: String?
+
+        public init(name: String = "loopback", plugins: String? = nil, config: JSONValue? = nil, image: String? = nil) {
+            self.name = name
+            self.plugins = plugins
+            self.config = config
+            self.image = image
+        }
+    }
+
+    /// An instance type as configured (the host maps it to `Scheduler.InstanceType`).
+    public struct InstanceTypeSettings: Sendable, Equatable {
+        public var name: String
+        /// The cloud's name for it.
+        public var providerType: String
+        public var vcpus: Int
+        /// Bytes.
+        public var ram: Int64
+        /// Bytes of local disk, included and added together.
+        public var scratch: Int64
+        /// Bytes of that scratch the driver attaches at create.
+        public var addedScratch: Int64
+        public var gpuCount: Int
+        /// "cuda" or "rocm" when gpuCount > 0, else "".
+        public var gpuStack: String
+        /// Bytes per GPU; 0: not known.
+        public var gpuVRAM: Int64
+        /// Per hour.
+        public var price: Double
+        public var preemptible: Bool
+        public var quotaGroup: String
+
+        public init(name: String, providerType: String? = nil, vcpus: Int, ram: Int64, scratch: Int64 = 0, addedScratch: Int64 = 0,
+                    gpuCount: Int = 0, gpuStack: String = "", gpuVRAM: Int64 = 0, price: Double, preemptible: Bool = false,
+                    quotaGroup: String = "default") {
+            self.name = name
+            self.providerType = providerType ?? name
+            self.vcpus = vcpus
+            self.ram = ram
+            self.scratch = scratch
+            self.addedScratch = addedScratch
+            self.gpuCount = gpuCount
+            self.gpuStack = gpuStack
+            self.gpuVRAM = gpuVRAM
+            self.price = price
+            self.preemptible = preemptible
+            self.quotaGroup = quotaGroup
+        }
+
+        /// The types used when the file lists none: they suit the loopback driver, whose types are free-form.
+        public static let localDefaults: [InstanceTypeSettings] = [
+            InstanceTypeSettings(name: "local-small", vcpus: 1, ram: 1 << 30, price: 0.01),
+            InstanceTypeSettings(name: "local-medium", vcpus: 2, ram: 4 << 30, price: 0.03),
+            InstanceTypeSettings(name: "local-large", vcpus: 4, ram: 8 << 30, price: 0.07),
+        ]
+    }
+
+    /// The scheduler's limits (`Scheduler.Limits`, plus the price factor).
+    public struct SchedulingSettings: Sendable, Equatable {
+        /// A container may get a type costing up to this many times the cheapest one that fits it.
+        public var maxPriceFactor = 1.5
+        public var maxInstances = 64
+        /// Sum of the hourly prices of all instances; nil: no cap.
+        public var maxHourlySpend: Double?
+        public var maxConcurrentCreates = 8
+        public var maxContainersPerInstance = 16
+        /// Seconds.
+        public var idleTimeout = 60.0
+
+        public init() {}
+    }
+
+    /// The container runtime a worker's init script sets up.
+    public enum WorkerRuntime: String, Sendable, Equatable, CaseIterable {
+        case none, docker, podman, auto
+    }
+
+    /// How workers are made, reached and watched. Durations are seconds.
+    public struct WorkerSettings: Sendable, Equatable {
+        public var tagPrefix = "cloud-dispatch-"
+        /// "": what the driver reports for the instance, else root.
+        public var sshUser = ""
+        /// An ed25519 private key (absolute); nil: `Configuration.workerKeyPath`.
+        public var sshKey: String?
+        public var runtime = WorkerRuntime.none
+        /// The runner to deploy (absolute); nil: the one next to the host's executable.
+        public var runnerBinary: String?
+        /// An extra shell line for the instance init script.
+        public var initCommand: String?
+        public var bootTimeout = 600.0
+        /// A ready worker unreachable this long is shut down.
+        public var probeTimeout = 600.0
+        public var shutdownRetry = 60.0
+        public var listGrace = 60.0
+        /// A cancelled container still running after this long gets its worker drained.
+        public var termTimeout = 120.0
+        public var connectTimeout = 10.0
+        public var commandTimeout = 60.0
+        public var probeInterval = 5.0
+        public var maxConcurrentProbes = 20
+        /// How often the dispatcher loop runs without a queue wake-up.
+        public var pollInterval = 1.0
+
+        public init() {}
+    }
+
+    /// The driver's config: as given, else for the loopback driver its state folder under
+    /// state_dir, else an empty object.
+    public var effectiveDriverConfig: JSONValue {
+        if let config = driver.config { return config }
+        return driver.name == "loopback" ? .object(["state_dir": .string(stateDir + "/loopback")]) : .object([:])
+    }
+
+    /// The workers' SSH key: as given, else `<state_dir>/worker_ed25519` (the host makes it when absent).
+    public var workerKeyPath: String { workers.sshKey ?? stateDir + "/worker_ed25519" }
+}
