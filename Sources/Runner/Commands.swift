@@ -159,8 +159,8 @@ struct Commands {
                 var status: Int32 = 0
                 if waitpid(pid, &status, WNOHANG) == pid { helper = nil }
             }
-            if Lock.probe(lock) != .held { ended = true; break }
-            if System.monotonic() >= deadline { break }
+            ended = Lock.probe(lock) != .held
+            if (ended && helper == nil) || System.monotonic() >= deadline { break }
             System.sleep(seconds: 0.02)
         }
         if !ended { System.complain("container \(uuid) is still running after \(Signals.name(signal))") }

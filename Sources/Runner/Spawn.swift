@@ -10,6 +10,7 @@ enum Spawn {
         let pid = fork()
         if pid == 0 {
             Signals.resetForChild()
+            System.closeInheritedFiles(keeping: [])
             let null = open("/dev/null", O_RDWR)
             if null >= 0 { dup2(null, 0); dup2(null, 1); dup2(null, 2) }
             execv(args[0]!, args)

@@ -29,8 +29,12 @@ struct Supervisor {
     /// container runs (or could not start), which lets `--detach` return.
     static func run(spec: Spec, paths: Paths, lockFD: Int32, ready: Int32) -> Never {
         setsid()
+        System.closeInheritedFiles(keeping: [lockFD, ready])
         let null = open("/dev/null", O_RDWR)
         if null >= 0 { dup2(null, 0); dup2(null, 1); dup2(null, 2); if null > 2 { close(null) } }
+        // Whoever started us may have blocked signals (a thread's mask is inherited): unblock,
+        // or SIGCHLD would never arrive.
+        Signals.resetForChild()
         signal(SIGHUP, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         signal(SIGUSR1, SIG_IGN)

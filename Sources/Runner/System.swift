@@ -113,6 +113,26 @@ enum System {
         return nil
     }
 
+    /// Closes every descriptor above 2 except `keep`: a detached process must not hold what its
+    /// parent's parent handed down (an sshd channel, a test harness's exit-watch socket), or
+    /// those wait for it.
+    static func closeInheritedFiles(keeping keep: Set<Int32>) {
+        var open: [Int32] = []
+        if let dir = opendir("/proc/self/fd") {
+            let own = dirfd(dir)
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                }
+                if let fd = Int32(name), fd > 2, fd != own { open.append(fd) }
+            }
+            closedir(dir)
+        } else {
+            open = Array(3..<1024)
+        }
+        for fd in open where !keep.contains(fd) { close(fd) }
+    }
+
     static func setNonBlocking(_ fd: Int32) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
