@@ -27,9 +27,9 @@ struct RunnerNode {
         if let environment { process.environment = environment }
         let io = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: io) }
-        FileManager.default.createFile(atPath: io + "/in", contents: stdin ?? Data())
-        FileManager.default.createFile(atPath: io + "/out", contents: nil)
-        FileManager.default.createFile(atPath: io + "/err", contents: nil)
+        _ = FileManager.default.createFile(atPath: io + "/in", contents: stdin ?? Data())
+        _ = FileManager.default.createFile(atPath: io + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: io + "/err", contents: nil)
         process.standardInput = FileHandle(forReadingAtPath: io + "/in")
         process.standardOutput = FileHandle(forWritingAtPath: io + "/out")
         process.standardError = FileHandle(forWritingAtPath: io + "/err")
