@@ -1,0 +1,83 @@
+import Foundation
+import TestSupport
+
+/// One worker node for a test: the built runner with its own `--root`, and helpers that speak
+/// its contract. `cleanup()` kills whatever is still live and removes the folder.
+struct RunnerNode {
+    static let binary = Harness.buildFolder + "/cloud-dispatch-runner"
+
+    let root: String
+    var environment: [String: String]?
+
+    init(environment: [String: String]? = nil) {
+        root = Harness.temporaryFolder()
+        self.environment = environment
+    }
+
+    var stateFolder: String { root + "/runner" }
+
+    /// Runs the runner with `arguments` after `--root`; `stdin` is fed from a file.
+    @discardableResult
+    func run(_ arguments: [String], stdin: Data? = nil, root explicitRoot: String? = nil) throws
+        -> (status: Int32, stdout: String, stderr: String)
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: RunnerNode.binary)
+        process.arguments = ["--root", explicitRoot ?? root] + arguments
+        if let environment { process.environment = environment }
+        let io = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: io) }
+        _ = FileManager.default.createFile(atPath: io + "/in", contents: stdin ?? Data())
+        _ = FileManager.default.createFile(atPath: io + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: io + "/err", contents: nil)
+        process.standardInput = FileHandle(forReadingAtPath: io + "/in")
+        process.standardOutput = FileHandle(forWritingAtPath: io + "/out")
+        process.standardError = FileHandle(forWritingAtPath: io + "/err")
+        try process.run()
+        process.waitUntilExit()
+        let out = (try? String(contentsOfFile: io + "/out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: io + "/err", encoding: .utf8)) ?? ""
+        return (process.terminationStatus, out, err)
+    }
+
+    static func spec(_ uuid: String, _ command: [String], _ extra: [String: Any] = [:]) -> Data {
+        var spec: [String: Any] = ["uuid": uuid, "command": command]
+        spec.merge(extra) { $1 }
+        return try! JSONSerialization.data(withJSONObject: spec)
+    }
+
+    /// Detaches a container; returns the supervisor's pid (throws unless exit 0).
+    @discardableResult
+    func detach(_ uuid: String, _ command: [String], _ extra: [String: Any] = [:]) throws -> Int32 {
+        let result = try run(["--detach"], stdin: RunnerNode.spec(uuid, command, extra))
+        guard result.status == 0,
+              let reply = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+              reply["uuid"] as? String == uuid, let pid = reply["pid"] as? Int
+        else { throw HarnessError("detach \(uuid): \(result)") }
+        return Int32(pid)
+    }
+
+    func list() -> [String] {
+        let out = (try? run(["--list"]).stdout) ?? ""
+        return out.split(separator: "\n").map(String.init)
+    }
+
+    func status(_ uuid: String) throws -> [String: Any] {
+        let result = try run(["--status", uuid])
+        guard result.status == 0, let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        else { throw HarnessError("status \(uuid): \(result)") }
+        return json
+    }
+
+    /// Waits (bounded) until `--list` shows `line`.
+    func waitFor(_ line: String, seconds: Double = 10) async -> Bool {
+        await Harness.eventually(seconds) { list().contains(line) }
+    }
+
+    func cleanup() {
+        for line in list() where !line.contains(" ") && line != "broken" {
+            _ = try? run(["--kill", "KILL", line])
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
