@@ -14,12 +14,15 @@ start)
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   fi
   mkdir -p "$dir"
-  # setsid: its own process group, so stop can end moto and its reloader-free children together.
-  setsid moto_server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 </dev/null &
+  # Its own session, and an empty signal mask: a parent that blocks SIGTERM in its threads (a
+  # Swift test process does) would otherwise hand that mask down and moto could not be stopped.
+  setsid python3 -c 'import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])' \
+    moto_server -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$dir/moto.pid"
   if [ -n "${MOTO_OWNER_PID:-}" ]; then
-    ( while kill -0 "$MOTO_OWNER_PID" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done; kill "$pid" 2>/dev/null ) \
+    ( while kill -0 "$MOTO_OWNER_PID" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+      kill "$pid" 2>/dev/null; rm -rf "$dir" ) \
       >/dev/null 2>&1 </dev/null &
   fi
   for _ in $(seq 1 300); do

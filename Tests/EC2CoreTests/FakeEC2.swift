@@ -58,6 +58,6 @@ func json(_ data: Data) -> [String: Any] { (try? JSONSerialization.jsonObject(wi
 func ids(_ data: Data) -> [String] { (json(data)["instances"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } }
 
 /// The error `body` throws, nil when it succeeds.
-func failure(_ body: () throws -> Data) -> EC2Error? {
+func failure<T>(_ body: () throws -> T) -> EC2Error? {
     do { _ = try body(); return nil } catch { return error as? EC2Error ?? EC2Error(.internal, "not an EC2Error: \(error)") }
 }

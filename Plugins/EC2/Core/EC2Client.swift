@@ -15,7 +15,7 @@ public final class EC2Client: Sendable {
     let host: String
     let path: String
     let signer: SigV4Signer
-    let credentials: CredentialChain
+    public let credentials: CredentialChain
     let transport: any HTTPTransport
     let timeoutMs: Int
     let throttleRetryMs: Int
