@@ -173,4 +173,29 @@ import Testing
         try destroyAll(set, tags)
         #expect(try list(set, tags).isEmpty)
     }
+
+    /// Round trips through the driver (libcurl keep-alive, SigV4, XML) to moto, printed for
+    /// the record: moto's own speed dominates (see testpeers.md §1.5).
+    @Test func roundTripTimes() throws {
+        let (set, _) = try MotoPeer.set("timing-\(run)", endpoint: try MotoPeer.endpoint())
+        let tags = ["cloud-dispatch-instance-set": "timing-\(run)"]
+        func median(_ n: Int, _ body: () throws -> Void) rethrows -> Double {
+            var samples: [Double] = []
+            for _ in 0..<n {
+                let start = ContinuousClock.now
+                try body()
+                let d = ContinuousClock.now - start
+                samples.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+            }
+            return samples.sorted()[n / 2]
+        }
+        var made: [String] = []
+        let createMs = try median(20) { made += try self.create(set, tags: tags).compactMap { $0["id"] as? String } }
+        let listMs = try median(20) { let n = try self.list(set, tags).count; #expect(n == 20) }
+        let tagMs = try median(20) { _ = try set.setTags(body(["ids": [made[0]], "tags": ["state": "idle"]])) }
+        let destroyMs = try median(1) { _ = try set.destroy(body(["ids": made])) }
+        print(String(format: "moto round trips (median ms): create 1 = %.1f, list 20 = %.1f, set_tags = %.1f, destroy 20 = %.1f",
+                     createMs, listMs, tagMs, destroyMs))
+        #expect(try self.list(set, tags).isEmpty)
+    }
 }

@@ -19,7 +19,7 @@ extension EC2InstanceSet {
                 destroyed += try terminate(batch)
             } catch {
                 firstError = firstError ?? error
-                failed += batch.map { DestroyReply.Failure(id: $0, class: error.errorClass.name, message: error.description) }
+                failed += batch.map { DestroyReply.Failure(id: $0, class: error.errorClass.name, message: String(error.description.prefix(1000))) }
             }
         }
         // Nothing done at all: the call itself failed (auth, throttling …), so say so with its class.
