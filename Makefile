@@ -82,6 +82,7 @@ c-driver-test:
 ec2-test:
 	@rm -rf $(OUT)/ec2-test && mkdir -p $(OUT)/ec2-test/plugins && chmod 755 $(OUT)/ec2-test/plugins
 	$(SWIFT) build --product cdd_ec2
+	$(SWIFT) build --product cloud-dispatch
 	install -m 755 $(BIN)/libcdd_ec2.so $(OUT)/ec2-test/plugins/
 	@trap 'support/moto.sh stop $(OUT)/ec2-test/moto' EXIT; \
 	url=$$(support/moto.sh start $(OUT)/ec2-test/moto auto) || exit 1; echo "moto for the tests: $$url"; \
