@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "cloud-dispatch-runner", targets: ["Runner"]),
         .library(name: "cdd_loopback", type: .dynamic, targets: ["CDDLoopback"]),
         .library(name: "cdd_sim", type: .dynamic, targets: ["CDDSim"]),
+        .library(name: "cdd_ec2", type: .dynamic, targets: ["CDDEC2"]),
         // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
         // folder by accident; tests copy them into temporary folders under driver names.
         .library(name: "fixture_misbehave", type: .dynamic, targets: ["FixtureMisbehave"]),
@@ -107,6 +108,13 @@ let package = Package(
         // A Swift driver: all logic in a Core library (unit-testable), entry points in a thin target.
         .target(name: "SimCore", path: "Plugins/Sim/Core"),
         .target(name: "CDDSim", dependencies: ["PluginABI", "SimCore"], path: "Plugins/Sim/Entry"),
+
+        // The EC2 driver: libcurl (a system library, typed shims for its variadic calls), logic in EC2Core.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "EC2Core", dependencies: ["CCurl"], path: "Plugins/EC2/Core"),
+        .target(name: "CDDEC2", dependencies: ["PluginABI", "EC2Core"], path: "Plugins/EC2/Entry"),
+        .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "PluginABI", "DriverHost", "TestSupport",
+                                                         .product(name: "Logging", package: "swift-log")]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"),

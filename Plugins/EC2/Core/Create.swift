@@ -1,0 +1,90 @@
+import Foundation
+
+/// create: RunInstances with every tag at launch, the SSH key as an imported key pair, and
+/// failover across the configured subnets on errors that concern one subnet.
+extension EC2InstanceSet {
+    public func create(_ body: Data) throws(EC2Error) -> Data {
+        let request = try Payload.decode(CreateRequest.self, body)
+        guard (1...Self.maxCreateCount).contains(request.count) else {
+            throw .invalid("create: count must be from 1 to \(Self.maxCreateCount)")
+        }
+        guard !request.instanceType.providerType.isEmpty else { throw .invalid("create: instance_type.provider_type is empty") }
+        guard let image = request.image ?? config.image, !image.isEmpty else {
+            throw .invalid("create: no image (pass one in the request or set config.image)")
+        }
+        let subnets: [String?] = config.subnetIDs.isEmpty ? [nil] : config.subnetIDs
+        if let token = request.idempotencyToken, let earlier = try launched(by: token, subnets: subnets, tags: request.tags) {
+            log(.info, "create: token already used; returning \(earlier.map(\.id).joined(separator: " "))")
+            return reply(earlier, tags: request.tags)
+        }
+        let keyName = try keyPair(for: request.sshPublicKey)
+        let builder = RunInstancesBuilder(config: config)
+        let first = preferredSubnet.withLock { $0 } % subnets.count
+        var lastError: EC2Error?
+        for attempt in 0..<subnets.count {
+            let index = (first + attempt) % subnets.count
+            let subnet = subnets[index]
+            let token = request.idempotencyToken.map { RunInstancesBuilder.clientToken(setID: setID, token: $0, subnet: subnet) }
+            let params = builder.params(for: request, image: image, subnet: subnet, keyName: keyName, clientToken: token)
+            do throws(EC2Error) {
+                let made = EC2Instance.all(in: try client.call(params))
+                guard !made.isEmpty else { throw EC2Error(.internal, "RunInstances answered without instances") }
+                preferredSubnet.withLock { $0 = index }
+                log(.info, "created \(made.count) \(request.instanceType.providerType) in \(subnet ?? "the default subnet"): "
+                    + made.map(\.id).joined(separator: " "))
+                return reply(made, tags: request.tags)
+            } catch {
+                lastError = error
+                let more = attempt + 1 < subnets.count
+                guard more, ErrorMapping.isSubnetSpecific(error.code) else { throw error }
+                log(.warn, "RunInstances in \(subnet ?? "?") failed (\(error.code)); trying the next subnet")
+            }
+        }
+        throw lastError ?? EC2Error(.internal, "create: no subnet tried")
+    }
+
+    /// Instances launched earlier with this idempotency token (in any subnet), found by the
+    /// request's tags and the client token EC2 keeps on each instance. EC2 itself answers a
+    /// repeated ClientToken with the first launch; this lookup also covers EC2 look-alikes
+    /// that do not (moto) and a token first used in another subnet.
+    func launched(by token: String, subnets: [String?], tags: [String: String]) throws(EC2Error) -> [EC2Instance]? {
+        let tokens = Set(subnets.map { RunInstancesBuilder.clientToken(setID: setID, token: token, subnet: $0) })
+        let found = try describe(tags: tags).filter { tokens.contains($0.clientToken) }
+        return found.isEmpty ? nil : found
+    }
+
+    func reply(_ instances: [EC2Instance], tags: [String: String]) -> Data {
+        // The tags were applied atomically at launch, so they are exactly the request's.
+        Payload.encode(InstancesReply(instances: instances.sorted { $0.id < $1.id }.map {
+            $0.reply(sshUser: config.adminUsername, usePublicIP: config.usePublicIP, tags: tags)
+        }))
+    }
+
+    /// The key pair holding `publicKey`: the configured one, or one imported once for this
+    /// set and tagged with the set id (named after the key's hash, so a repeat import is
+    /// recognised as a duplicate rather than a conflict).
+    func keyPair(for publicKey: String?) throws(EC2Error) -> String? {
+        if let configured = config.keyPairName { return configured }
+        guard let key = publicKey?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else { return nil }
+        if let known = keyPairs.withLock({ $0[key] }) { return known }
+        let fields = key.split(separator: " ")
+        guard fields.count >= 2, fields[0].hasPrefix("ssh-") || fields[0].hasPrefix("ecdsa-") else {
+            throw .invalid("create: ssh_public_key is not an OpenSSH public key")
+        }
+        let name = "cloud-dispatch-\(setID)-" + SHA256.hex(Array("\(fields[0]) \(fields[1])".utf8)).prefix(16)
+        var p = QueryParams(action: "ImportKeyPair")
+        p.set("KeyName", name)
+        p.set("PublicKeyMaterial", Data("\(fields[0]) \(fields[1])".utf8).base64EncodedString())
+        p.set("TagSpecification.1.ResourceType", "key-pair")
+        p.tags("TagSpecification.1.Tag", [Self.setTagKey: setID])
+        do throws(EC2Error) {
+            _ = try client.call(p)
+            log(.info, "imported key pair \(name)")
+        } catch {
+            // A duplicate was imported before, by this or another process of the same set.
+            guard error.code == "InvalidKeyPair.Duplicate" else { throw error }
+        }
+        keyPairs.withLock { $0[key] = name }
+        return name
+    }
+}

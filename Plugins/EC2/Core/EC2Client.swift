@@ -1,0 +1,89 @@
+import Foundation
+
+/// Log levels, as the host's `CDD_LOG_*` numbers them.
+public enum LogLevel: Int32, Sendable { case error = 0, warn, info, debug, trace }
+public typealias Logger = @Sendable (LogLevel, String) -> Void
+
+/// Calls the EC2 Query API: form-encodes the parameters, signs with SigV4, sends, and turns
+/// EC2's XML error envelope into an `EC2Error` with the provider's code and message kept.
+/// No retries here: the host owns retry policy and back-off.
+///
+///     let client = EC2Client(config: config, credentials: chain, transport: curl)
+///     let xml = try client.call(QueryParams(action: "DescribeInstances"))
+public final class EC2Client: Sendable {
+    public let endpoint: String
+    let host: String
+    let path: String
+    let signer: SigV4Signer
+    public let credentials: CredentialChain
+    let transport: any HTTPTransport
+    let timeoutMs: Int
+    let throttleRetryMs: Int
+    let clock: @Sendable () -> Int
+    let log: Logger
+
+    public init(config: EC2Config, credentials: CredentialChain, transport: any HTTPTransport,
+                service: String = "ec2", endpoint: String? = nil,
+                clock: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }, log: @escaping Logger = { _, _ in }) {
+        let url = endpoint ?? config.endpoint
+        self.endpoint = url
+        let parts = URLComponents(string: url)
+        let port = parts?.port.map { ":\($0)" } ?? ""
+        host = (parts?.host ?? "") + port
+        path = (parts?.path).flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        signer = SigV4Signer(service: service, region: config.region)
+        self.credentials = credentials
+        self.transport = transport
+        timeoutMs = config.requestTimeoutMs
+        throttleRetryMs = config.throttleRetryMs
+        self.clock = clock
+        self.log = log
+    }
+
+    /// The signed HTTP request for `params` (exposed so tests can check shapes and signing).
+    public func request(_ params: QueryParams, credentials creds: Credentials) -> HTTPRequest {
+        let body = Array(params.body.utf8)
+        let contentType = ("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        let signed = signer.sign(method: "POST", host: host, path: path, query: [], headers: [contentType],
+                                 body: body, credentials: creds, time: clock())
+        return HTTPRequest(method: "POST", url: endpoint, headers: [("Host", host), contentType] + signed,
+                           body: body, timeoutMs: timeoutMs)
+    }
+
+    public func call(_ params: QueryParams) throws(EC2Error) -> XMLNode {
+        let creds = try credentials.current(transport: transport, now: clock())
+        let start = ContinuousClock.now
+        let response = try transport.send(request(params, credentials: creds))
+        log(.trace, "\(params.action) HTTP \(response.status) in \(ContinuousClock.now - start)")
+        guard (200...299).contains(response.status) else {
+            let error = Self.error(from: response, throttleRetryMs: throttleRetryMs)
+            if error.errorClass == .auth { credentials.invalidate() }
+            throw error
+        }
+        do throws(XMLNode.ParseError) {
+            return try XMLNode.parse(Data(response.body))
+        } catch {
+            throw EC2Error(.internal, "\(params.action): unreadable reply: \(error.description)", httpStatus: response.status)
+        }
+    }
+
+    /// EC2's error envelope (`Response/Errors/Error`, or `ErrorResponse/Error` from the auth
+    /// layer) to an error record; a body that is not XML keeps its first line as the message.
+    public static func error(from response: HTTPResponse, throttleRetryMs: Int) -> EC2Error {
+        var code = "", message = ""
+        if let xml = try? XMLNode.parse(Data(response.body)), let first = xml.descendants("Error").first {
+            code = first.text("Code") ?? ""
+            message = first.text("Message") ?? ""
+        } else {
+            let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+            message = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        }
+        let errorClass = ErrorMapping.classify(code: code, httpStatus: response.status)
+        var retry = 0
+        if errorClass == .rateLimit {
+            retry = response.headers["retry-after"].flatMap { Int($0) }.map { $0 * 1000 } ?? throttleRetryMs
+        }
+        if message.isEmpty { message = "HTTP \(response.status)" }
+        return EC2Error(errorClass, message, code: code, httpStatus: response.status, retryAfterMs: retry)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Synchronization
+
+/// One open instance set: an account and region as configured, and the driver operations on
+/// it, JSON in and JSON out. [thread-safe]: the few caches are behind mutexes.
+///
+///     let set = try EC2InstanceSet.open(setID: "prod-1", config: json, environment: env)
+///     let reply = try set.list(Data(#"{"tags": {"cloud-dispatch-instance-set": "prod-1"}}"#.utf8))
+public final class EC2InstanceSet: Sendable {
+    public static let maxCreateCount = 100
+    /// Tag key put on shared resources (imported key pairs) with the set id.
+    public static let setTagKey = "cloud-dispatch-instance-set"
+
+    public let setID: String
+    public let config: EC2Config
+    public let client: EC2Client
+    let log: Logger
+    let clock: @Sendable () -> Int
+    /// Public key → key pair name, once imported.
+    let keyPairs = Mutex<[String: String]>([:])
+    /// The subnet that last took a launch: tried first next time.
+    let preferredSubnet = Mutex<Int>(0)
+    let catalogue = Mutex<(entries: [CatalogueEntry], at: Int)?>(nil)
+
+    public init(setID: String, config: EC2Config, client: EC2Client, log: @escaping Logger = { _, _ in },
+                clock: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
+        self.setID = setID
+        self.config = config
+        self.client = client
+        self.log = log
+        self.clock = clock
+    }
+
+    /// Parses the config and wires libcurl; no network call (credentials are found on first use).
+    public static func open(setID: String, config text: String, environment: [String: String],
+                            log: @escaping Logger = { _, _ in }) throws(EC2Error) -> EC2InstanceSet {
+        let config = try EC2Config.parse(text, environment: environment)
+        let chain = CredentialChain(settings: config.credentials, environment: environment)
+        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle)
+        let client = EC2Client(config: config, credentials: chain, transport: transport, log: log)
+        log(.info, "instance set \(setID): region \(config.region), endpoint \(config.endpoint)")
+        return EC2InstanceSet(setID: setID, config: config, client: client, log: log)
+    }
+
+    public static func capabilities() -> Data { Payload.encode(CapabilitiesReply()) }
+
+    // MARK: list
+
+    public func list(_ body: Data) throws(EC2Error) -> Data {
+        let request = try Payload.decode(ListRequest.self, body)
+        let found = try describe(tags: request.tags)
+        return Payload.encode(InstancesReply(instances: found.map {
+            $0.reply(sshUser: config.adminUsername, usePublicIP: config.usePublicIP)
+        }))
+    }
+
+    /// Live instances whose tags include every pair of `tags`, across pages. EC2 filters
+    /// server side; the exact match is repeated here because EC2 filter values treat `*` and
+    /// `?` as wildcards.
+    public func describe(tags: [String: String]) throws(EC2Error) -> [EC2Instance] {
+        var filters = tags.keys.sorted().map { ("tag:\($0)", [tags[$0]!]) }
+        filters.append(("instance-state-name", EC2Instance.liveStates))
+        let all = try paged(action: "DescribeInstances", filters: filters, maxResults: config.pageSize, extract: EC2Instance.all)
+        var seen = Set<String>()
+        return all.filter { i in
+            i.isLive && tags.allSatisfy { i.tags[$0.key] == $0.value } && seen.insert(i.id).inserted
+        }
+    }
+
+    /// Follows NextToken at most `max_pages` times (MaxResults left out when nil). A token seen twice, or more pages than
+    /// that, is an error: a partial list would make the host think instances were gone.
+    func paged<T>(action: String, filters: [(String, [String])], extra: [(String, String)] = [],
+                  maxResults: Int?, extract: (XMLNode) -> [T]) throws(EC2Error) -> [T] {
+        var out: [T] = []
+        var token: String?
+        var tokens = Set<String>()
+        for _ in 0..<config.maxPages {
+            var p = QueryParams(action: action)
+            p.filters(filters)
+            for (k, v) in extra { p.set(k, v) }
+            if let maxResults { p.set("MaxResults", String(maxResults)) }
+            if let token { p.set("NextToken", token) }
+            let page = try client.call(p)
+            out += extract(page)
+            guard let next = page.text("nextToken"), !next.isEmpty else { return out }
+            guard tokens.insert(next).inserted else { throw EC2Error(.internal, "\(action): EC2 repeated NextToken \(next)") }
+            token = next
+        }
+        throw EC2Error(.transient, "\(action): more than \(config.maxPages) pages (max_pages); narrower tag filters or a larger page_size needed")
+    }
+
+    // MARK: set_tags
+
+    public func setTags(_ body: Data) throws(EC2Error) -> Data {
+        let request = try Payload.decode(SetTagsRequest.self, body)
+        guard !request.ids.isEmpty else { throw .invalid("set_tags: ids is empty") }
+        if let bad = request.ids.first(where: { !EC2Instance.isWellFormedID($0) }) {
+            throw EC2Error(.notFound, "no instance \(bad) (not an EC2 instance id)", code: "InvalidInstanceID.Malformed")
+        }
+        guard !request.tags.isEmpty else { return Payload.encode(Empty()) }
+        var p = QueryParams(action: "CreateTags")
+        p.list("ResourceId", request.ids)
+        p.tags("Tag", request.tags)
+        _ = try client.call(p)
+        return Payload.encode(Empty())
+    }
+
+    // MARK: quota_group
+
+    public func quotaGroup(_ body: Data) throws(EC2Error) -> Data {
+        let request = try Payload.decode(QuotaGroupRequest.self, body)
+        guard !request.providerType.isEmpty else { throw .invalid("quota_group: provider_type is empty") }
+        return Payload.encode(QuotaGroupReply(group: QuotaGroups.group(for: request.providerType, preemptible: request.preemptible,
+                                                                       overrides: config.quotaGroups)))
+    }
+}

@@ -1,0 +1,37 @@
+/// One HTTP exchange, as the EC2 client and the credential sources see it. The production
+/// transport is libcurl (`CurlTransport`); tests put a recorder in its place to check
+/// request shapes without a network.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    public var timeoutMs: Int
+
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeoutMs: Int = 30_000) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutMs = timeoutMs
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lowercased; the last value wins.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Sends a request. Failures to get any answer (refused, timed out, TLS) throw `transient`.
+/// [thread-safe] [may-block]
+public protocol HTTPTransport: Sendable {
+    func send(_ request: HTTPRequest) throws(EC2Error) -> HTTPResponse
+}
