@@ -4,6 +4,7 @@ import Config
 import Foundation
 import Logging
 import Queue
+import WorkerPool
 
 /// `cloud-dispatch serve`: the daemon.
 struct ServeCommand: AsyncParsableCommand {
@@ -23,6 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Flag(help: "Serve the queue only: create no instances, run no containers.")
+    var noDispatch = false
+
     func run() async throws {
         let logger = Wiring.logger(level: logLevel)
         var settings = try Self.loadConfiguration(config)
@@ -41,6 +45,21 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try await Self.openStore(settings, logger: logger)
         logger.info("queue open", metadata: ["store": "\(settings.queue.store == "sqlite" ? settings.sqlitePath : "postgres")"])
 
+        var dispatching: Task<Void, Never>?
+        if !noDispatch {
+            do {
+                let dispatcher = try await DispatchWiring.dispatcher(settings, store: store, logger: logger)
+                let loop = DispatchLoop(dispatcher: dispatcher, pollInterval: settings.workers.pollInterval)
+                dispatching = Task { await loop.run(wakeups: store.changes()) }
+            } catch {
+                await store.close()
+                printError("cloud-dispatch: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        // Stopping leaves instances and containers as they are: the next start adopts them.
+        defer { dispatching?.cancel() }
+
         let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, logger: logger)
         let host = settings.listenHost
         let app = api.application(host: host, port: settings.listenPort) { port in
@@ -49,10 +68,14 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await app.runService()  // returns on SIGTERM or SIGINT, after in-flight requests
         } catch {
+            dispatching?.cancel()
+            await dispatching?.value
             await store.close()
             printError("cloud-dispatch: \(error)")
             throw ExitCode(1)
         }
+        dispatching?.cancel()
+        await dispatching?.value  // the round in progress ends before the store closes
         await store.close()
         logger.notice("stopped")
     }

@@ -11,7 +11,10 @@ import Testing
         #expect(c == expected)
 
         #expect(c.driver.name == "loopback" && c.driver.config == nil)
-        #expect(c.effectiveDriverConfig == .object(["state_dir": .string("/etc/cd/state/loopback")]))
+        #expect(c.effectiveDriverConfig["state_dir"] == .string("/etc/cd/state/loopback"))
+        guard case .array(let catalogue)? = c.effectiveDriverConfig["instance_types"] else { Issue.record("no catalogue for loopback"); return }
+        #expect(catalogue.map { $0["provider_type"] } == [.string("local-small"), .string("local-medium"), .string("local-large")])
+        #expect(catalogue.first?["ram"] == .integer(1 << 30))
         #expect(c.instanceTypes.map(\.name) == ["local-small", "local-medium", "local-large"])
         #expect(c.instanceTypes.map(\.providerType) == ["local-small", "local-medium", "local-large"])
         #expect(c.instanceTypes.map(\.vcpus) == [1, 2, 4])

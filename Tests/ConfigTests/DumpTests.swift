@@ -79,7 +79,8 @@ import Testing
 
     @Test func unsetSettingsAreExplained() throws {
         let text = ConfigLoader.dump(try #require(config("")))
-        #expect(text.contains("  # config: not set; the driver gets {\"state_dir\": \"/etc/cd/state/loopback\"}\n"))
+        #expect(text.contains("  # config: not set; the driver gets {"))
+        #expect(text.contains("\"state_dir\": \"/etc/cd/state/loopback\""))
         #expect(text.contains("  # ssh_key: not set; the host uses \"/etc/cd/state/worker_ed25519\" (made when absent)\n"))
         #expect(text.contains("""
             instance_types:
