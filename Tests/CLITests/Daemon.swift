@@ -13,13 +13,15 @@ final class Daemon {
     var tokenFile: String { stateDir + "/admin.token" }
     var serverArguments: [String] { ["--server", url, "--token-file", tokenFile] }
 
-    init(stateDir: String, extra: [String] = []) throws {
+    /// Without `dispatch`, the daemon serves the queue only (`--no-dispatch`): containers stay
+    /// where the test puts them.
+    init(stateDir: String, extra: [String] = [], dispatch: Bool = false) throws {
         port = Harness.freePort()
         self.stateDir = stateDir
         logPath = stateDir + ".serve.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Harness.cloudDispatch)
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir] + extra
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir] + extra + (dispatch ? [] : ["--no-dispatch"])
         let log = FileHandle(forWritingAtPath: logPath)
         process.standardOutput = log
         process.standardError = log
@@ -43,6 +45,12 @@ final class Daemon {
     func client() throws -> APIClient {
         let token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         return APIClient(server: URL(string: url)!, token: token)
+    }
+
+    /// The daemon dies at once (SIGKILL): no cleanup of any kind.
+    func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// SIGTERM, then the exit status.

@@ -14,7 +14,9 @@ public enum Harness {
 
     /// A new private temporary folder.
     public static func temporaryFolder() -> String {
-        var template = Array((NSTemporaryDirectory() + "/cdd-test-XXXXXX").utf8CString)
+        // NSTemporaryDirectory() ends with "/": no "//" in paths that tests compare.
+        let base = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
+        var template = Array((base + "/cdd-test-XXXXXX").utf8CString)
         return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
     }
 
@@ -26,6 +28,21 @@ public enum Harness {
             let cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
             return cmdline.contains(text)
         }
+    }
+
+    /// A process's command line, arguments joined by spaces ("" when it is gone).
+    public static func commandLine(_ pid: Int32) -> String {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
+        return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// A process's parent (0 when it is gone).
+    public static func parent(of pid: Int32) -> Int32 {
+        guard let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return 0 }
+        let text = String(decoding: stat, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) ?? 0 : 0
     }
 
     /// Every process below `pid` (children, their children …), from /proc.

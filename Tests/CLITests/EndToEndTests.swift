@@ -1,0 +1,177 @@
+import APIClient
+import Foundation
+import Queue
+import Testing
+import TestSupport
+
+/// The whole system on this machine: `cloud-dispatch serve` with the loopback driver (a real
+/// sshd per instance), the SSH executor and the real runner. Faults are real too: processes
+/// killed, an instance's sshd killed, the daemon killed with SIGKILL.
+@Suite(.serialized) struct EndToEndTests {
+    /// A daemon on the embedded defaults, with short timeouts so a test takes seconds.
+    final class World {
+        let folder = Harness.temporaryFolder()
+        var stateDir: String { folder + "/state" }
+        var configPath: String { folder + "/config.yml" }
+        var daemon: Daemon
+        let client: APIClient
+
+        init() async throws {
+            try """
+                dispatcher_id: e2e
+                scheduling: {idle_timeout: 2s}
+                workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 3s,
+                          connect_timeout: 2s, command_timeout: 10s}
+                """.write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
+            daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", folder + "/config.yml"], dispatch: true)
+            guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
+            client = try daemon.client()
+        }
+
+        /// A new daemon process on the same configuration and state (after a crash).
+        func restart() async throws {
+            daemon = try Daemon(stateDir: stateDir, extra: ["--config", configPath], dispatch: true)
+            guard await daemon.ready() else { throw HarnessError("daemon did not restart: \(daemon.log)") }
+        }
+
+        var currentClient: APIClient { get throws { try daemon.client() } }
+
+        func submit(_ command: [String], vcpus: Int = 1, ram: Int64 = 256 << 20) async throws -> String {
+            var spec = ContainerSpec(command: command)
+            spec.runtimeConstraints.vcpus = vcpus
+            spec.runtimeConstraints.ram = ram
+            return try await currentClient.submit([spec])[0].uuid
+        }
+
+        /// Waits until `uuid` is in `state` (or the time runs out); returns the record.
+        func wait(_ uuid: String, _ states: Set<ContainerState>, seconds: Double = 30) async throws -> Container {
+            let deadline = Date().addingTimeInterval(seconds)
+            var last = try await currentClient.get(uuid)
+            while !states.contains(last.state) && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                last = try await currentClient.get(uuid)
+            }
+            return last
+        }
+
+        /// sshd processes of this daemon's loopback instances.
+        var instanceSSHDs: [Int32] { Harness.processes(mentioning: stateDir + "/loopback").filter { Harness.commandLine($0).hasPrefix("sshd") } }
+
+        /// Processes whose command line mentions `marker` (the containers of a test); their
+        /// children are found with `Harness.descendants`.
+        func containers(_ marker: String) -> [Int32] { Harness.processes(mentioning: marker).filter { !Harness.commandLine($0).contains("cloud-dispatch") } }
+
+        deinit {
+            _ = daemon.stop()
+            // Whatever a failed test left: the instances' sshds and their sessions.
+            for pid in instanceSSHDs { kill(pid, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+    }
+
+    @Test func containersRunToCompletionAndIdleInstancesAreShutDown() async throws {
+        let world = try await World()
+        let ok = try await world.submit(["sh", "-c", "echo hello from the worker"])
+        let failing = try await world.submit(["sh", "-c", "echo about to fail >&2; exit 3"])
+        let big = try await world.submit(["sh", "-c", "echo big"], vcpus: 3, ram: 4 << 30)
+
+        let done = try await world.wait(ok, [.complete, .cancelled])
+        #expect(done.state == .complete)
+        #expect(done.exitCode == 0)
+        #expect(try await world.client.log(ok).contains("hello from the worker"))
+        #expect(done.instance?.hasPrefix("local-small ") == true, "ran on \(done.instance ?? "nothing")")
+        #expect(done.cost > 0)
+
+        let failed = try await world.wait(failing, [.complete, .cancelled])
+        #expect(failed.state == .complete)
+        #expect(failed.exitCode == 3)
+        #expect(try await world.client.log(failing).contains("about to fail"))
+
+        let large = try await world.wait(big, [.complete, .cancelled])
+        #expect(large.exitCode == 0)
+        #expect(large.instance?.hasPrefix("local-large ") == true, "ran on \(large.instance ?? "nothing")")
+
+        // Nothing needs the instances any more: they are shut down after the idle timeout.
+        #expect(await Harness.eventually(20) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
+    }
+
+    @Test func aContainerCancelledWhileRunningIsStoppedOnItsWorker() async throws {
+        let world = try await World()
+        let marker = "cdd-e2e-cancel-\(UInt32.random(in: 0...UInt32.max))"
+        let uuid = try await world.submit(["sh", "-c", "sleep 300; echo \(marker)"])
+        #expect(try await world.wait(uuid, [.running]).state == .running)
+        #expect(await Harness.eventually(10) { !world.containers(marker).isEmpty })
+
+        _ = try await world.client.cancel(uuid, reason: "test: no longer needed")
+        #expect(await Harness.eventually(15) { world.containers(marker).isEmpty }, "the container still runs after its cancel")
+        let record = try await world.client.get(uuid)
+        #expect(record.state == .cancelled)
+    }
+
+    @Test func aRunnerKilledUnderItsContainerIsRequeuedAndRunsAgain() async throws {
+        let world = try await World()
+        let flag = world.folder + "/first-attempt-done"
+        let marker = "cdd-e2e-runner-\(UInt32.random(in: 0...UInt32.max))"
+        // The first attempt sleeps (and is killed with its runner); the second finishes at once.
+        let uuid = try await world.submit(["sh", "-c", "[ -e \(flag) ] && exit 0; touch \(flag); sleep 300; echo \(marker)"])
+        #expect(try await world.wait(uuid, [.running]).state == .running)
+        #expect(await Harness.eventually(10) { !world.containers(marker).isEmpty })
+        for pid in world.containers(marker) {
+            let supervisor = Harness.parent(of: pid)
+            kill(supervisor, SIGKILL)  // the runner dies without writing a result …
+            for p in [pid] + Harness.descendants(of: pid) { kill(p, SIGKILL) }  // … and its container with it
+        }
+        let record = try await world.wait(uuid, [.complete, .cancelled], seconds: 40)
+        #expect(record.state == .complete)
+        #expect(record.exitCode == 0)
+        #expect(record.lockCount == 1, "attempts that ended without a result: \(record.lockCount)")
+        #expect(record.runtimeStatus.warning?.contains("ended without a result") == true, "\(record.runtimeStatus)")
+    }
+
+    @Test func anInstanceThatDiesIsReplacedAndItsContainerRunsAgain() async throws {
+        let world = try await World()
+        let flag = world.folder + "/first-attempt-done"
+        let marker = "cdd-e2e-vm-\(UInt32.random(in: 0...UInt32.max))"
+        let uuid = try await world.submit(["sh", "-c", "[ -e \(flag) ] && exit 0; touch \(flag); sleep 300; echo \(marker)"])
+        let running = try await world.wait(uuid, [.running])
+        #expect(running.state == .running)
+        #expect(await Harness.eventually(10) { !world.containers(marker).isEmpty })
+        let firstInstance = running.instance
+
+        // The VM dies: its sshd with every session, the runner, and what ran on it.
+        let doomed = world.instanceSSHDs.flatMap { [$0] + Harness.descendants(of: $0) }
+            + world.containers(marker).flatMap { [Harness.parent(of: $0), $0] + Harness.descendants(of: $0) }
+        for pid in doomed { kill(pid, SIGKILL) }
+
+        let record = try await world.wait(uuid, [.complete, .cancelled], seconds: 60)
+        #expect(record.state == .complete)
+        #expect(record.exitCode == 0)
+        #expect(record.instance != firstInstance, "ran again on the dead instance")
+        #expect(await Harness.eventually(20) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
+    }
+
+    @Test func aDaemonKilledMidRunAdoptsItsInstancesLosesNothingAndRunsNothingTwice() async throws {
+        let world = try await World()
+        let runs = world.folder + "/runs"
+        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
+        var uuids: [String] = []
+        for i in 0..<4 {
+            uuids.append(try await world.submit(["sh", "-c", "echo run >> \(runs)/\(i); sleep 4"]))
+        }
+        for uuid in uuids { #expect(try await world.wait(uuid, [.running]).state == .running) }
+
+        world.daemon.crash()
+        try await world.restart()
+
+        for uuid in uuids {
+            let record = try await world.wait(uuid, [.complete, .cancelled], seconds: 40)
+            #expect(record.state == .complete, "\(uuid): \(record.state) \(record.runtimeStatus.error ?? "")")
+            #expect(record.exitCode == 0)
+        }
+        for i in 0..<4 {
+            let lines = (try? String(contentsOfFile: "\(runs)/\(i)", encoding: .utf8))?.split(separator: "\n").count ?? 0
+            #expect(lines == 1, "container \(i) ran \(lines) times")
+        }
+        #expect(await Harness.eventually(20) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
+    }
+}
