@@ -131,6 +131,23 @@ public struct Instance: Codable, Sendable, Hashable {
     public var createdAt: String?
     public var price: Double?
     public var extra: JSONValue?
+
+    public init(id: String, providerType: String, state: InstanceState, address: String, sshPort: Int? = nil, sshUser: String? = nil,
+                hostKey: String? = nil, tags: [String: String] = [:], preemptible: Bool? = nil, createdAt: String? = nil,
+                price: Double? = nil, extra: JSONValue? = nil) {
+        self.id = id
+        self.providerType = providerType
+        self.state = state
+        self.address = address
+        self.sshPort = sshPort
+        self.sshUser = sshUser
+        self.hostKey = hostKey
+        self.tags = tags
+        self.preemptible = preemptible
+        self.createdAt = createdAt
+        self.price = price
+        self.extra = extra
+    }
 }
 
 /// What a driver can do.

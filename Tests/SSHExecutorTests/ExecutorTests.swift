@@ -1,0 +1,71 @@
+import DriverHost
+import Foundation
+import Logging
+import Testing
+import TestSupport
+import WorkerPool
+@testable import SSHExecutor
+
+/// The executor against a real sshd and the real runner: deploy, start, probe, result, forget.
+@Suite(.serialized) struct ExecutorTests {
+    let folder = Harness.temporaryFolder()
+
+    func executor(_ key: String) throws -> SSHWorkerExecutor {
+        var settings = SSHWorkerExecutor.Settings(privateKeyPath: key, runnerBinary: Harness.buildFolder + "/cloud-dispatch-runner")
+        settings.defaultUser = NSUserName()
+        settings.connectTimeout = 1
+        settings.commandTimeout = 10
+        return try SSHWorkerExecutor(settings: settings, logger: Logger(label: "test"))
+    }
+
+    func instance(port: Int, hostKey: String?) -> Instance {
+        Instance(id: "i-test", providerType: "t", state: .running, address: "127.0.0.1", sshPort: port, hostKey: hostKey, tags: [:])
+    }
+
+    @Test func startProbeResultAndForget() async throws {
+        let key = try Harness.sshKey(in: folder)
+        let sshd = try TestSSHD(authorizedKey: key.publicKey)
+        let executor = try executor(key.path)
+        let worker = instance(port: sshd.port, hostKey: sshd.hostPublicKey)
+
+        #expect(await executor.probe(worker, now: 0) == .ready(running: [], finished: []))
+        #expect(FileManager.default.isExecutableFile(atPath: sshd.root + "/bin/cloud-dispatch-runner"), "the runner was not deployed")
+
+        let launch = ContainerLaunch(uuid: "ctr-exec-test", command: ["sh", "-c", "echo \"$GREETING\"; sleep 1; exit 5"], image: nil,
+                                     environment: ["GREETING": "hello"], cwd: "/", maxRunTime: 0, gpuDevices: [])
+        try await executor.start(launch, on: worker, now: 0)
+        #expect(await executor.probe(worker, now: 0) == .ready(running: ["ctr-exec-test"], finished: []))
+
+        var result = ProbeResult.unreachable
+        var ended = false
+        for _ in 0..<100 where !ended {
+            result = await executor.probe(worker, now: 0)
+            if case .ready(let running, let finished) = result { ended = running.isEmpty && !finished.isEmpty }
+            if !ended { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(ended)
+        guard case .ready(_, let finished) = result, let f = finished.first else { return }
+        #expect(f.uuid == "ctr-exec-test")
+        #expect(f.exitCode == 5)
+        #expect(f.log.contains("hello"))
+
+        await executor.release("ctr-exec-test", on: worker)
+        #expect(await executor.probe(worker, now: 0) == .ready(running: [], finished: []))
+        #expect(sshd.acceptedLogins == 1, "one connection for every command")
+    }
+
+    @Test func aWorkerThatAcceptsButNeverSpeaksIsUnreachableQuickly() async throws {
+        let key = try Harness.sshKey(in: folder)
+        let silent = SilentServer()
+        let executor = try executor(key.path)
+        let worker = instance(port: silent.port, hostKey: nil)
+        let started = Date()
+        #expect(await executor.probe(worker, now: 0) == .unreachable)
+        #expect(await executor.probe(worker, now: 0) == .unreachable)  // backing off: not even tried
+        #expect(Date().timeIntervalSince(started) < 3)
+        await #expect(throws: PoolError.self) {
+            try await executor.start(ContainerLaunch(uuid: "x", command: ["true"], image: nil, environment: [:], cwd: "/",
+                                                     maxRunTime: 0, gpuDevices: []), on: worker, now: 0)
+        }
+    }
+}
