@@ -42,7 +42,7 @@ runner:
 	@if command -v strip >/dev/null; then strip $(RUNNER_STATIC); fi
 	@echo "$(RUNNER_STATIC): static, $$(stat -c %s $(RUNNER_STATIC)) bytes"
 
-demo: build
+demo: build runner
 	@support/demo.sh $(BIN) $(OUT)
 
 test: deps

@@ -1,40 +1,73 @@
 #!/usr/bin/env bash
-# The main job for a newcomer (run by `make demo` after the build): the drivers, a conformance
-# run of the loopback driver, and a queue session against a real daemon.
+# The main job for a newcomer (run by `make demo` after the build): a daemon on the embedded
+# defaults runs a mixed workload on loopback instances (real sshd processes on this machine,
+# reached over SSH, with the real runner), shows progress, the final table, and the instances
+# it created and shut down. DEMO_KEEP=1 leaves the daemon running for you to use.
 set -euo pipefail
 bin=$1
 out=$2
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
 say() { printf '\n== %s\n' "$*"; }
+cd_() { "$bin/cloud-dispatch" "$@"; }
 
 say "cloud-dispatch drivers"
-"$bin/cloud-dispatch" drivers
+cd_ drivers
 
-say "cloud-dispatch driver-test --driver loopback   (real sshd processes on 127.0.0.1)"
-printf '{"state_dir": "%s/demo-loopback"}\n' "$out" > "$out/loopback.json"
-"$bin/cloud-dispatch" driver-test --driver loopback --config "$out/loopback.json"
-
-say "cloud-dispatch serve --config examples/local.yml"
-rm -rf "$out/local-state"
-"$bin/cloud-dispatch" serve --config examples/local.yml --log-level warning &
+say "cloud-dispatch serve --config examples/demo.yml   (SQLite queue, loopback driver, runtime none)"
+state="$out/demo-state"
+rm -rf "$state"
+log="$out/demo-serve.log"
+cd_ serve --config examples/demo.yml --state-dir "$state" --log-level info >"$log" 2>&1 &
 daemon=$!
-trap 'kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
+stop_daemon() { kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; }
+trap stop_daemon EXIT
 export CLOUD_DISPATCH_SERVER=http://127.0.0.1:8723
-for _ in $(seq 100); do curl -fs $CLOUD_DISPATCH_SERVER/_health >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs $CLOUD_DISPATCH_SERVER/_health; echo
-tok=(--token-file "$out/local-state/admin.token")
+for _ in $(seq 200); do curl -fs $CLOUD_DISPATCH_SERVER/_health >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fs $CLOUD_DISPATCH_SERVER/_health >/dev/null || { echo "the daemon did not start:"; cat "$log"; exit 1; }
+CLOUD_DISPATCH_TOKEN=$(cat "$state/admin.token")
+export CLOUD_DISPATCH_TOKEN
+echo "daemon up (log: $log)"
 
-say "cloud-dispatch submit ..."
-"$bin/cloud-dispatch" submit "${tok[@]}" --vcpus 1 --ram 512MiB -- echo hello
-"$bin/cloud-dispatch" submit "${tok[@]}" --vcpus 2 --ram 2GiB --priority 5 --max-run-time 10m -- sh -c 'sleep 30'
-last=$("$bin/cloud-dispatch" submit "${tok[@]}" --vcpus 4 --ram 8GiB --env MODE=fast -- ./train --epochs 3)
-"$bin/cloud-dispatch" submit "${tok[@]}" --vcpus 0 -- echo "refused: no vCPUs" || true
+say "cloud-dispatch submit ...   (21 containers: small, medium, large; some fail on purpose)"
+for i in $(seq 1 8); do cd_ submit --vcpus 1 --ram 512MiB -- sh -c "echo small job $i; sleep 2" >/dev/null; done
+for i in $(seq 1 6); do cd_ submit --vcpus 2 --ram 2GiB -- sh -c "echo medium job $i; sleep 3" >/dev/null; done
+for i in $(seq 1 3); do cd_ submit --vcpus 4 --ram 6GiB --priority 5 -- sh -c "echo large job $i; sleep 4" >/dev/null; done
+cd_ submit --vcpus 1 --ram 256MiB -- sh -c 'echo "disk full (on purpose)" >&2; exit 2' >/dev/null
+cd_ submit --vcpus 1 --ram 256MiB -- sh -c 'echo "segfault (on purpose)"; kill -SEGV $$' >/dev/null
+cd_ submit --vcpus 1 --ram 256MiB --max-run-time 2s -- sleep 30 >/dev/null
+cd_ submit --vcpus 64 --ram 1GiB -- echo "no instance type has 64 vCPUs" >/dev/null
+echo "submitted 21 containers"
 
-say "cloud-dispatch cancel $last"
-"$bin/cloud-dispatch" cancel "${tok[@]}" "$last" --reason "demo: changed my mind"
+say "progress"
+counts() { cd_ ps --json | python3 -c '
+import collections, json, sys
+c = collections.Counter(x["state"] for x in json.load(sys.stdin))
+print("  ".join(f"{s} {c[s]}" for s in ["Queued", "Locked", "Running", "Complete", "Cancelled"]))'; }
+start=$(date +%s)
+while true; do
+  line=$(counts)
+  printf '%3ss  %s\n' $(( $(date +%s) - start )) "$line"
+  case "$line" in *"Queued 0  Locked 0  Running 0"*) break;; esac
+  [ $(( $(date +%s) - start )) -lt 120 ] || { echo "still not done after 120 s"; exit 1; }
+  sleep 2
+done
 
-say "cloud-dispatch ps"
-"$bin/cloud-dispatch" ps "${tok[@]}"
-echo
-echo "(Containers stay Queued until the scheduler lands; the daemon stops now.)"
+say "cloud-dispatch ps --wide"
+cd_ ps --wide
+
+say "instances: created, then shut down after the idle timeout (10 s)"
+created() { grep -c 'instances created' "$log" || true; }
+gone() { grep -c 'instance shut down' "$log" || true; }
+for _ in $(seq 60); do [ "$(gone)" -ge "$(grep -o 'count=[0-9]*' "$log" | awk -F= '{s+=$2} END {print s+0}')" ] && break; sleep 1; done
+grep -E 'instances created|instance shut down' "$log" | sed -E 's/^[^ ]+ [a-z]+ cloud-dispatch: //; s/ \[WorkerPool\]//'
+echo "sshd processes of demo instances still running: $(pgrep -fc "$state/loopback" || true)"
+
+if [ "${DEMO_KEEP:-}" = 1 ]; then
+  trap - EXIT
+  say "the daemon keeps running (pid $daemon); try:"
+  echo "  export CLOUD_DISPATCH_SERVER=$CLOUD_DISPATCH_SERVER CLOUD_DISPATCH_TOKEN=\$(cat $state/admin.token)"
+  echo "  $bin/cloud-dispatch submit --vcpus 2 --ram 1GiB -- sh -c 'echo hi; sleep 5'"
+  echo "  $bin/cloud-dispatch ps --wide"
+  echo "  kill $daemon    # stops it; instances are adopted at the next start"
+fi

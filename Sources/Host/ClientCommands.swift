@@ -120,6 +120,7 @@ struct PsCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
     @Option(help: "Only this state (repeatable): Queued, Locked, Running, Complete, Cancelled.") var state: [String] = []
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Show where and how long each ran, and its cost.") var wide = false
 
     func run() async throws {
         let states = try state.map { raw -> ContainerState in
@@ -132,6 +133,7 @@ struct PsCommand: AsyncParsableCommand {
         let all = try await clientCall { try await client.listAll(states: states) }
         if json { return try printJSON(all) }
         let now = Date()
+        if wide { return print(Self.wideTable(all, now: now).joined(separator: "\n")) }
         let rows = all.map { c -> [String] in
             let status = c.runtimeStatus.error ?? c.runtimeStatus.schedulingStatus ?? ""
             return [c.uuid, c.state.rawValue, String(c.priority), String(c.runtimeConstraints.vcpus),
@@ -140,6 +142,23 @@ struct PsCommand: AsyncParsableCommand {
         }
         print(TextTable.render(header: ["UUID", "STATE", "PRIO", "VCPUS", "RAM", "AGE", "EXIT", "COMMAND", "STATUS"], rows: rows)
             .joined(separator: "\n"))
+    }
+}
+
+extension PsCommand {
+    /// Wait: submitted → started (or now). Run: started → finished (or now). Type: the
+    /// instance type it ran on.
+    static func wideTable(_ all: [Container], now: Date) -> [String] {
+        let rows = all.map { c -> [String] in
+            let status = c.runtimeStatus.error ?? c.runtimeStatus.schedulingStatus ?? ""
+            let wait = (c.startedAt ?? (c.state.isFinal ? c.finishedAt : nil) ?? now).timeIntervalSince(c.createdAt)
+            let run = c.startedAt.map { (c.finishedAt ?? now).timeIntervalSince($0) }
+            return [c.uuid, c.state.rawValue, String(c.runtimeConstraints.vcpus), Units.describe(bytes: c.runtimeConstraints.ram),
+                    c.instance?.split(separator: " ").first.map(String.init) ?? "", String(format: "%.1fs", wait),
+                    run.map { String(format: "%.1fs", $0) } ?? "", c.exitCode.map(String.init) ?? "",
+                    c.cost > 0 ? String(format: "%.6f", c.cost) : "", c.command.joined(separator: " ").prefix(32).description, status]
+        }
+        return TextTable.render(header: ["UUID", "STATE", "VCPUS", "RAM", "TYPE", "WAIT", "RUN", "EXIT", "COST", "COMMAND", "STATUS"], rows: rows)
     }
 }
 

@@ -67,6 +67,11 @@ struct TCPSocket: ~Copyable {
         while true {
             let rc = poll(&pfd, 1, deadline.pollMilliseconds)
             if rc < 0 && errno == EINTR { continue }
+            // Acknowledge at once: sshd sends a command's last messages (exit status, EOF,
+            // close) as small writes that Nagle holds until our ACK, which Linux would delay
+            // by 40 ms. The flag lasts only until the next receive, so it is set every time.
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), Int32(TCP_QUICKACK), &one, socklen_t(MemoryLayout<Int32>.size))
             return rc > 0
         }
     }

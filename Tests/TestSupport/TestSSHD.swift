@@ -31,7 +31,7 @@ public final class TestSSHD {
             UsePAM no
             StrictModes no
             LogLevel INFO
-            SetEnv CDD_INSTANCE_ROOT=\(root)
+            SetEnv CDD_INSTANCE_ROOT=\(root) SHLVL=1
             MaxStartups 100:30:200
             """
         try config.write(toFile: folder + "/sshd_config", atomically: true, encoding: .utf8)
