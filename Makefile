@@ -13,7 +13,7 @@ SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
 PG_PORT ?= auto
 
-.PHONY: deps build release runner demo test swift-test schema-test openapi-test c-driver-test install install-abi clean
+.PHONY: deps build release runner runner-test ec2-test demo test swift-test schema-test openapi-test c-driver-test install install-abi clean
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -47,7 +47,11 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory swift-test schema-test openapi-test c-driver-test ec2-test
+	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test c-driver-test ec2-test
+
+## The runner's contract tests again, on the static binary that is deployed to workers.
+runner-test: runner
+	CLOUD_DISPATCH_BUILD_DIR=$(CURDIR)/.build-static/release $(SWIFT) test --filter RunnerTests
 
 ## The Swift suites. The store suite runs against a throwaway PostgreSQL cluster on
 ## 127.0.0.1 (unless CLOUD_DISPATCH_TEST_POSTGRES already names a database server).
@@ -113,10 +117,11 @@ install-abi:
 	install -m 644 $(SCHEMA) $(DESTDIR)$(PREFIX)/share/cloud-dispatch/
 	install -m 644 docs/driver-abi.md $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch/
 
-install: release install-abi
+install: release runner install-abi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers
 	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/cloud-dispatch $(DESTDIR)$(PREFIX)/bin/
-	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_loopback.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/
+	install -m 755 $(RUNNER_STATIC) $(DESTDIR)$(PREFIX)/bin/
+	for d in loopback sim ec2; do install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-static out

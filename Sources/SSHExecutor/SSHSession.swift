@@ -36,6 +36,9 @@ final class SSHSession {
             libssh2_session_free(session)
             throw Self.classify(error, user: user)
         }
+        // A keepalive every 15 s when idle, answered by the server: a NAT or firewall in
+        // between never forgets the connection, and a dead peer shows up on the next use.
+        libssh2_keepalive_config(session, 1, 15)
         self.session = session
         self.socket = sock
     }

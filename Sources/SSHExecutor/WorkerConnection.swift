@@ -44,7 +44,15 @@ final class WorkerConnection: @unchecked Sendable {
     }
 
     private func connected(_ target: Target, settings: SSHWorkerExecutor.Settings, logger: Logger) throws(SSHError) -> SSHSession {
-        if let session { return session }
+        if let session {
+            do {
+                try session.keepalive()  // sends only when one is due
+                return session
+            } catch {
+                self.session = nil
+                runnerChecked = false
+            }
+        }
         guard ContinuousClock.now >= retryAt else { throw .backingOff(until: 0) }
         do {
             let session = try SSHSession(host: target.host, port: target.port, user: target.user,
