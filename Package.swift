@@ -86,7 +86,7 @@ let package = Package(
                 resources: [.embedInCode("openapi.json")]),
 
         // The API's client, as the CLI and the tests use it.
-        .target(name: "APIClient", dependencies: ["Queue"]),
+        .target(name: "APIClient", dependencies: ["Queue", "API"]),
 
         // Certifies a driver against the contract (`cloud-dispatch driver-test`).
         .target(name: "DriverConformance", dependencies: ["DriverHost"]),

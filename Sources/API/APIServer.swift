@@ -11,12 +11,16 @@ public struct APIServer: Sendable {
     public var store: any ContainerStore
     public var tokens: TokenTable
     public var maxBodyBytes: Int
+    /// The dispatcher's levers; nil when the process runs none.
+    public var management: (any ManagementService)?
     public var logger: Logger
 
-    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, logger: Logger) {
+    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, management: (any ManagementService)? = nil,
+                logger: Logger) {
         self.store = store
         self.tokens = tokens
         self.maxBodyBytes = maxBodyBytes
+        self.management = management
         self.logger = logger
     }
 
@@ -38,6 +42,7 @@ public struct APIServer: Sendable {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))
         }
         ContainerRoutes(store: store, reader: reader).register(routes)
+        ManagementRoutes(store: store, management: management, reader: reader).register(routes)
         return (router, routes.operations)
     }
 

@@ -16,15 +16,16 @@ final class RouteTable {
         self.reader = reader
     }
 
-    /// `path` is written OpenAPI-style ("/v1/containers/{uuid}"); role nil means public.
+    /// `path` is written OpenAPI-style ("/v1/containers/{uuid}", "/v1/instances/{id}/hold"); the
+    /// handler gets the path's one parameter. Role nil means public.
     func add(_ method: HTTPRequest.Method, _ path: String, role: Role?, _ handler: @escaping Handler) {
         operations.append("\(method.rawValue) \(path)")
-        let routerPath = RouterPath(path.replacingOccurrences(of: "{uuid}", with: ":uuid"))
+        let routerPath = RouterPath(path.replacingOccurrences(of: "{uuid}", with: ":uuid").replacingOccurrences(of: "{id}", with: ":id"))
         let reader = reader
         router.on(routerPath, method: method) { request, context -> Response in
             do {
                 if let role { _ = try reader.authorize(request, role) }
-                return try await handler(request, context.parameters.get("uuid"))
+                return try await handler(request, context.parameters.get("uuid") ?? context.parameters.get("id"))
             } catch let error as APIError {
                 return error.response()
             } catch let error as QueueError {

@@ -102,19 +102,19 @@ public struct APIClient: Sendable {
 
     // MARK: - Plumbing
 
-    private func call<T: Decodable>(_ method: String, _ path: String, query: [URLQueryItem] = [], as: T.Type) async throws -> T {
+    func call<T: Decodable>(_ method: String, _ path: String, query: [URLQueryItem] = [], as: T.Type) async throws -> T {
         let (_, data) = try await send(method, path, query: query, body: nil)
         return try decode(T.self, data)
     }
 
-    private func call<B: Encodable, T: Decodable>(_ method: String, _ path: String, body: B, as: T.Type) async throws -> T {
+    func call<B: Encodable, T: Decodable>(_ method: String, _ path: String, body: B, as: T.Type) async throws -> T {
         let encoded: Data
         do { encoded = try JSONEncoder().encode(body) } catch { throw Failure.transport("cannot encode the request: \(error)") }
         let (_, data) = try await send(method, path, query: [], body: encoded)
         return try decode(T.self, data)
     }
 
-    private func send(_ method: String, _ path: String, query: [URLQueryItem], body: Data?) async throws -> (Int, Data) {
+    func send(_ method: String, _ path: String, query: [URLQueryItem], body: Data?) async throws -> (Int, Data) {
         var components = URLComponents(url: server.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query }
         var request = URLRequest(url: components.url!)
@@ -153,5 +153,5 @@ public struct APIClient: Sendable {
         }
     }
 
-    private func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? s }
+    func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? s }
 }

@@ -9,7 +9,8 @@ struct CloudDispatch: AsyncParsableCommand {
         abstract: "Runs a queue of containers on cloud VMs it creates, reuses and shuts down by itself.",
         subcommands: [
             ServeCommand.self, SubmitCommand.self, PsCommand.self, ShowCommand.self, CancelCommand.self,
-            PriorityCommand.self, LogsCommand.self, DriversCommand.self, DriverTestCommand.self, BenchCommand.self,
+            PriorityCommand.self, LogsCommand.self, InstancesCommand.self, HoldCommand.self, DrainCommand.self, RunCommand.self,
+            KillCommand.self, QueueCommand.self, DriversCommand.self, DriverTestCommand.self, BenchCommand.self,
         ])
 }
 

@@ -46,9 +46,11 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("queue open", metadata: ["store": "\(settings.queue.store == "sqlite" ? settings.sqlitePath : "postgres")"])
 
         var dispatching: Task<Void, Never>?
+        var management: PoolManagement?
         if !noDispatch {
             do {
                 let dispatcher = try await DispatchWiring.dispatcher(settings, store: store, logger: logger)
+                management = PoolManagement(dispatcher: dispatcher)
                 let loop = DispatchLoop(dispatcher: dispatcher, pollInterval: settings.workers.pollInterval)
                 dispatching = Task { await loop.run(wakeups: store.changes()) }
             } catch {
@@ -60,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Stopping leaves instances and containers as they are: the next start adopts them.
         defer { dispatching?.cancel() }
 
-        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, logger: logger)
+        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, management: management, logger: logger)
         let host = settings.listenHost
         let app = api.application(host: host, port: settings.listenPort) { port in
             logger.notice("listening", metadata: ["address": "http://\(host):\(port)"])

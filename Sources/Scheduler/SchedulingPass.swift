@@ -129,13 +129,7 @@ struct PassState {
             case .queued, .locked: return $0.priority > 0
             case .running: return false
             }
-        }.sorted { a, b in
-            let la = a.state == .locked ? 0 : 1, lb = b.state == .locked ? 0 : 1
-            if la != lb { return la < lb }
-            if a.priority != b.priority { return a.priority > b.priority }
-            if a.createdAt != b.createdAt { return a.createdAt < b.createdAt }
-            return a.uuid < b.uuid
-        }
+        }.sorted(by: QueueOrder.waitingFirst)
         var blockedSince: Int?  // position of the first container that could not be served
         for (position, c) in waiting.enumerated() {
             let answer = eligibleTypes(c)

@@ -20,6 +20,8 @@ public final class Dispatcher: Sendable {
     /// Results the store did not take yet (it was unreachable): kept and offered again, so a
     /// finished container is never mistaken for a lost one and run again.
     private let unrecorded = Mutex<[(FinishedContainer, cost: Double)]>([])
+    /// The queue as the last round ordered and judged it (for the operator).
+    private let lastQueue = Mutex<[ScheduledContainer]>([])
 
     public init(id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
                 limits: Limits, logger: Logger) {
@@ -55,7 +57,32 @@ public final class Dispatcher: Sendable {
         let plan = SchedulingPass.plan(containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
                                        backoff: await pool.backoff, now: now)
         await carryOut(plan, containers: Dictionary(containers.map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a }), now: now)
+        remember(demands, plan)
         return plan
+    }
+
+    /// The scheduler's view of the queue after the last round, in its order.
+    public var queue: [ScheduledContainer] { lastQueue.withLock { $0 } }
+
+    private func remember(_ demands: [ContainerDemand], _ plan: Plan) {
+        let view = QueueOrder.sorted(demands).map { d -> ScheduledContainer in
+            let eligible: [String] = if case .eligible(let types) = eligibility.answer(for: d) { types.map(\.name) } else { [] }
+            let state = switch d.state {
+            case .queued: "Queued"
+            case .locked: "Locked"
+            case .running(let worker): "Running on \(worker)"
+            }
+            return ScheduledContainer(uuid: d.uuid, state: state, priority: d.priority, eligibleTypes: eligible, status: plan.statuses[d.uuid])
+        }
+        lastQueue.withLock { $0 = view }
+    }
+
+    /// An operator's kill of an instance: shut down now, its containers back to the queue.
+    public func kill(instance id: String, reason: String, now: Double) async {
+        for uuid in await pool.kill(id, reason: "killed by an operator: \(reason)", now: now) {
+            _ = await pool.takeEndedPlacement(of: uuid)
+            await give(up: uuid, "its instance was killed by an operator: \(reason)", requeue: true)
+        }
     }
 
     /// Queued containers, and those this dispatcher holds (Locked or Running by it).

@@ -117,7 +117,7 @@ public actor WorkerPool {
         ended.removeValue(forKey: uuid)
     }
 
-    private func noteEnded(_ uuids: some Sequence<String>, on w: Worker) {
+    func noteEnded(_ uuids: some Sequence<String>, on w: Worker) {
         for uuid in uuids { if let at = w.running[uuid] { ended[uuid] = (w.typeName, w.instance.id, at) } }
     }
 

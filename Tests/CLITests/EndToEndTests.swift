@@ -174,4 +174,37 @@ import TestSupport
         }
         #expect(await Harness.eventually(20) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
     }
+
+    @Test func anOperatorSeesInstancesAndTheQueueHoldsAndKills() async throws {
+        let world = try await World()
+        let flag = world.folder + "/first-attempt-done"
+        let marker = "cdd-e2e-ops-\(UInt32.random(in: 0...UInt32.max))"
+        let uuid = try await world.submit(["sh", "-c", "[ -e \(flag) ] && exit 0; touch \(flag); sleep 300; echo \(marker)"])
+        #expect(try await world.wait(uuid, [.running]).state == .running)
+
+        let instances = try await world.client.instances()
+        #expect(instances.count == 1)
+        let first = try #require(instances.first)
+        #expect(first.runningContainers == [uuid] && first.workerState == "running" && first.instanceType == "local-small")
+        #expect(try await world.client.schedulerQueue().first { $0.uuid == uuid }?.state == "Running on \(first.id)")
+        let table = try world.daemon.cli(["instances"])
+        #expect(table.status == 0 && table.stdout.contains(first.id), "\(table.output)")
+
+        // Killing the instance sends its container back to the queue; it runs again elsewhere.
+        let kill = try world.daemon.cli(["kill", first.id, "--reason", "test: bad disk"])
+        #expect(kill.status == 0, "\(kill.output)")
+        let record = try await world.wait(uuid, [.complete, .cancelled], seconds: 40)
+        #expect(record.state == .complete && record.exitCode == 0)
+        #expect(record.runtimeStatus.warning?.contains("killed by an operator: test: bad disk") == true, "\(record.runtimeStatus)")
+        #expect(record.instance?.contains(first.id) == false)
+        #expect(await Harness.eventually(10) { world.containers(marker).isEmpty }, "the first attempt still runs on the killed instance")
+
+        // A held instance outlives the idle timeout; back to run, it is shut down.
+        let second = try #require(try await world.client.instances().first { $0.id != first.id })
+        #expect(try world.daemon.cli(["hold", second.id]).status == 0)
+        try await Task.sleep(for: .seconds(4))  // twice the idle timeout
+        #expect(try await world.client.instances().contains { $0.id == second.id && $0.idleBehavior == "hold" })
+        #expect(try world.daemon.cli(["run", second.id]).status == 0)
+        #expect(await Harness.eventually(20) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
+    }
 }

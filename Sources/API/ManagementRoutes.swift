@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import Queue
+
+/// The operator's endpoints (admin token): instances and their idle behaviour, the scheduler's
+/// queue, killing a container with a reason. Without a dispatcher in the process (`serve
+/// --no-dispatch`) the instance and queue endpoints answer 503.
+struct ManagementRoutes: Sendable {
+    let store: any ContainerStore
+    let management: (any ManagementService)?
+    let reader: RequestReader
+
+    struct KillRequest: Codable { var reason: String }
+    struct Instances: Codable { var instances: [InstanceSummary] }
+    struct Queue: Codable { var queue: [QueueEntry] }
+
+    func register(_ routes: RouteTable) {
+        routes.add(.get, "/v1/instances", role: .admin) { _, _ in
+            JSONBody.response(.ok, Instances(instances: try await service().instances()))
+        }
+        for behavior in ["hold", "drain", "run"] {
+            routes.add(.post, "/v1/instances/{id}/\(behavior)", role: .admin) { _, id in
+                do {
+                    return JSONBody.response(.ok, try await service().setIdleBehavior(behavior, instance: id ?? ""))
+                } catch let error as ManagementError {
+                    throw APIError(error)
+                }
+            }
+        }
+        routes.add(.post, "/v1/instances/{id}/kill", role: .admin) { request, id in
+            let body = try await reader.decode(KillRequest.self, request, schema: "KillRequest")
+            do {
+                try await service().kill(instance: id ?? "", reason: body.reason)
+            } catch let error as ManagementError {
+                throw APIError(error)
+            }
+            return JSONBody.response(.accepted, ["id": id ?? "", "state": "shutdown"])
+        }
+        routes.add(.get, "/v1/queue", role: .admin) { _, _ in
+            JSONBody.response(.ok, Queue(queue: try await service().queue()))
+        }
+        routes.add(.post, "/v1/containers/{uuid}/kill", role: .admin) { request, uuid in
+            let body = try await reader.decode(KillRequest.self, request, schema: "KillRequest")
+            return JSONBody.response(.ok, try await store.apply(.cancel(reason: "killed by an operator: \(body.reason)"), to: uuid ?? ""))
+        }
+    }
+
+    private func service() throws -> any ManagementService {
+        guard let management else {
+            throw APIError(.serviceUnavailable, "no_dispatcher", "this daemon runs without a dispatcher (serve --no-dispatch)")
+        }
+        return management
+    }
+}
+
+extension APIError {
+    init(_ error: ManagementError) {
+        switch error {
+        case .unknownInstance(let id): self.init(.notFound, "not_found", "no instance \(id) in this dispatcher's pool")
+        }
+    }
+}
