@@ -113,7 +113,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "EC2Core", dependencies: ["CCurl"], path: "Plugins/EC2/Core"),
         .target(name: "CDDEC2", dependencies: ["PluginABI", "EC2Core"], path: "Plugins/EC2/Entry"),
-        .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "PluginABI", "DriverHost", "TestSupport",
+        .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),

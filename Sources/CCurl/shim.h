@@ -1,6 +1,10 @@
 /* libcurl for Swift. curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot
- * call: these typed wrappers are the only way Swift code reaches them. */
+ * call: these typed wrappers are the only way Swift code reaches them. OpenSSL's libcrypto
+ * (libcurl's own TLS backend, so no new dependency) gives SHA-256 and HMAC for SigV4. */
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 typedef size_t (*ccurl_data_fn)(char *ptr, size_t size, size_t nmemb, void *userdata);
 
