@@ -39,6 +39,13 @@ struct ManagementRoutes: Sendable {
         routes.add(.get, "/v1/queue", role: .admin) { _, _ in
             JSONBody.response(.ok, Queue(queue: try await service().queue()))
         }
+        routes.add(.get, "/v1/containers/{uuid}/explain", role: .submitter) { _, uuid in
+            do {
+                return JSONBody.response(.ok, try await service().explain(uuid ?? ""))
+            } catch let error as ManagementError {
+                throw APIError(error)
+            }
+        }
         routes.add(.post, "/v1/containers/{uuid}/kill", role: .admin) { request, uuid in
             let body = try await reader.decode(KillRequest.self, request, schema: "KillRequest")
             return JSONBody.response(.ok, try await store.apply(.cancel(reason: "killed by an operator: \(body.reason)"), to: uuid ?? ""))
@@ -57,6 +64,8 @@ extension APIError {
     init(_ error: ManagementError) {
         switch error {
         case .unknownInstance(let id): self.init(.notFound, "not_found", "no instance \(id) in this dispatcher's pool")
+        case .unknownContainer(let uuid): self.init(.notFound, "not_found", "no container \(uuid)")
+        case .unavailable(let message): self.init(.serviceUnavailable, "unavailable", message)
         }
     }
 }

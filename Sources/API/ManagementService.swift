@@ -13,10 +13,14 @@ public protocol ManagementService: Sendable {
     func kill(instance id: String, reason: String) async throws(ManagementError)
     /// The scheduler's view of the queue, in its order.
     func queue() async -> [QueueEntry]
+    /// Why a container waits, or why it ended.
+    func explain(_ uuid: String) async throws(ManagementError) -> ContainerExplanation
 }
 
 public enum ManagementError: Error, Sendable, Equatable {
     case unknownInstance(String)
+    case unknownContainer(String)
+    case unavailable(String)
 }
 
 /// One instance, as `GET /v1/instances` shows it.

@@ -26,6 +26,10 @@ extension APIClient {
         return try await call("POST", "/v1/containers/\(escape(uuid))/kill", body: Body(reason: reason), as: Container.self)
     }
 
+    public func explain(_ uuid: String) async throws -> ContainerExplanation {
+        try await call("GET", "/v1/containers/\(escape(uuid))/explain", as: ContainerExplanation.self)
+    }
+
     public func schedulerQueue() async throws -> [QueueEntry] {
         struct View: Decodable { var queue: [QueueEntry] }
         return try await call("GET", "/v1/queue", as: View.self).queue

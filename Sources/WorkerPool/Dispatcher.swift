@@ -130,13 +130,7 @@ public final class Dispatcher: Sendable {
                 state = .running(worker: placement.worker)
             case .complete, .cancelled: continue
             }
-            result.append(ContainerDemand(
-                uuid: c.uuid, state: state, priority: c.priority, createdAt: c.createdAt.timeIntervalSince1970,
-                needs: Resources(vcpus: c.runtimeConstraints.vcpus, ram: c.runtimeConstraints.ram,
-                                 scratch: c.runtimeConstraints.scratch, gpus: c.runtimeConstraints.gpu.count),
-                gpuStack: c.runtimeConstraints.gpu.stack, gpuVRAM: c.runtimeConstraints.gpu.vram,
-                preemptible: c.schedulingParameters.preemptible, allowedTypes: c.schedulingParameters.instanceTypes,
-                shouldStop: c.priority == 0))
+            result.append(Self.demand(of: c, state: state))
         }
         // Running on a worker but no longer ours to run (cancelled, or taken over): stop it.
         let active = Set(result.map(\.uuid))
@@ -162,6 +156,25 @@ public final class Dispatcher: Sendable {
             await record(finished, cost: await costSoFar(finished.uuid, now: now))
         }
     }
+
+    /// The scheduler's view of one container record.
+    static func demand(of c: Container, state: ContainerDemand.State) -> ContainerDemand {
+        ContainerDemand(
+            uuid: c.uuid, state: state, priority: c.priority, createdAt: c.createdAt.timeIntervalSince1970,
+            needs: Resources(vcpus: c.runtimeConstraints.vcpus, ram: c.runtimeConstraints.ram,
+                             scratch: c.runtimeConstraints.scratch, gpus: c.runtimeConstraints.gpu.count),
+            gpuStack: c.runtimeConstraints.gpu.stack, gpuVRAM: c.runtimeConstraints.gpu.vram,
+            preemptible: c.schedulingParameters.preemptible, allowedTypes: c.schedulingParameters.instanceTypes,
+            shouldStop: c.priority == 0)
+    }
+
+    /// Each configured type judged for `c` (eligible or why not, and any back-off on it now).
+    public func verdicts(for c: Container, now: Double) async -> [TypeVerdict] {
+        eligibility.verdicts(for: Self.demand(of: c, state: .queued), backoff: await pool.backoff, now: now)
+    }
+
+    /// The store this dispatcher reads (for an operator's questions about one container).
+    public var queueStore: any ContainerStore { store }
 
     /// Records a container's result; keeps it for the next round if the store is unreachable.
     /// A result the queue refuses (the container was cancelled or finished meanwhile) is

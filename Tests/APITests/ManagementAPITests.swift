@@ -33,6 +33,14 @@ import Testing
             }
         }
 
+        func explain(_ uuid: String) async throws(ManagementError) -> ContainerExplanation {
+            guard uuid == "ctr-b" else { throw .unknownContainer(uuid) }
+            return ContainerExplanation(uuid: "ctr-b", state: "Queued", summary: "waiting for a small instance to boot", priority: 1, position: 2,
+                                        queueLength: 2, schedulingStatus: "waiting for a small instance to boot", attemptsEnded: 0, warning: nil,
+                                        error: nil, instance: nil, exitCode: nil, cost: 0,
+                                        types: [.init(name: "small", price: 0.02, eligible: true, reason: "the cheapest that fits", blocked: nil)])
+        }
+
         func queue() async -> [QueueEntry] {
             [QueueEntry(position: 1, uuid: "ctr-a", state: "Running on i-2", priority: 5, eligibleTypes: ["large"], schedulingStatus: nil),
              QueueEntry(position: 2, uuid: "ctr-b", state: "Queued", priority: 1, eligibleTypes: ["small", "large"],
@@ -95,6 +103,18 @@ import Testing
             #expect(queue.map(\.uuid) == ["ctr-a", "ctr-b"])
             #expect(queue[1].eligibleTypes == ["small", "large"])
             #expect(queue[1].schedulingStatus == "waiting for a small instance to boot")
+        }
+    }
+
+    @Test func explainAnswersSubmittersAndNamesUnknownContainers() async throws {
+        try await withServer(management: FakePool()) { (server) async throws -> Void in
+            let explained = try await server.client(LiveServer.submitterToken).explain("ctr-b")
+            #expect(explained.summary == "waiting for a small instance to boot" && explained.types.first?.eligible == true)
+            let (unknown, body) = try await server.client().raw("GET", "/v1/containers/ctr-zzz/explain")
+            #expect(unknown == 404)
+            #expect(String(decoding: body, as: UTF8.self).contains("no container ctr-zzz"))
+            let (anonymous, _) = try await server.client(nil).raw("GET", "/v1/containers/ctr-b/explain")
+            #expect(anonymous == 401)
         }
     }
 
