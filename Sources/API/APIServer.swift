@@ -30,13 +30,20 @@ public struct APIServer: Sendable {
         let reader = RequestReader(tokens: tokens, maxBodyBytes: maxBodyBytes)
         let routes = RouteTable(router: router, reader: reader)
         let store = store
+        let management = management
+        // 503 when the store fails (nothing works without it); "degraded" when a dispatcher part
+        // does (the API still serves, the cloud or the runner needs a look).
         routes.add(.get, "/_health", role: nil) { _, _ in
             do {
                 _ = try await store.list(ContainerQuery(limit: 1))
-                return JSONBody.response(.ok, ["status": "ok", "store": "ok"])
             } catch {
                 return APIError(.serviceUnavailable, "unavailable", "store: \(error)").response()
             }
+            var parts = await management?.health() ?? ["dispatcher": "not running in this process"]
+            parts["store"] = "ok"
+            let ok = parts.values.allSatisfy { $0 == "ok" || $0.hasPrefix("ok,") || $0.hasPrefix("not running") }
+            parts["status"] = ok ? "ok" : "degraded"
+            return JSONBody.response(.ok, parts)
         }
         routes.add(.get, "/openapi.json", role: nil) { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))

@@ -15,6 +15,8 @@ public protocol ManagementService: Sendable {
     func queue() async -> [QueueEntry]
     /// Why a container waits, or why it ended.
     func explain(_ uuid: String) async throws(ManagementError) -> ContainerExplanation
+    /// The dispatcher's parts, for /_health: "driver" and "runner", each "ok" or what is wrong.
+    func health() async -> [String: String]
 }
 
 public enum ManagementError: Error, Sendable, Equatable {

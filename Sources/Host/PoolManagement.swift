@@ -7,6 +7,8 @@ import WorkerPool
 /// The management API's view of this process's dispatcher.
 struct PoolManagement: ManagementService {
     let dispatcher: Dispatcher
+    /// The runner binary deployed to workers.
+    let runnerPath: String
 
     func instances() async -> [InstanceSummary] {
         let now = Date().timeIntervalSince1970
@@ -52,6 +54,13 @@ struct PoolManagement: ManagementService {
             attemptsEnded: c.lockCount, warning: c.runtimeStatus.warning, error: c.runtimeStatus.error, instance: c.instance,
             exitCode: c.exitCode, cost: c.cost,
             types: verdicts.map { .init(name: $0.type.name, price: $0.type.price, eligible: $0.eligible, reason: $0.reason, blocked: $0.blocked) })
+    }
+
+    func health() async -> [String: String] {
+        var parts: [String: String] = [:]
+        parts["driver"] = await dispatcher.pool.lastListError.map { "failing: \($0)" } ?? "ok"
+        parts["runner"] = FileManager.default.isReadableFile(atPath: runnerPath) ? "ok, \(runnerPath)" : "missing: \(runnerPath) (workers that have it keep it)"
+        return parts
     }
 
     /// One sentence for "why?".

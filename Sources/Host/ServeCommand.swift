@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         if !noDispatch {
             do {
                 let dispatcher = try await DispatchWiring.dispatcher(settings, store: store, logger: logger)
-                management = PoolManagement(dispatcher: dispatcher)
+                management = PoolManagement(dispatcher: dispatcher, runnerPath: try DispatchWiring.runnerBinary(settings))
                 let loop = DispatchLoop(dispatcher: dispatcher, pollInterval: settings.workers.pollInterval)
                 dispatching = Task { await loop.run(wakeups: store.changes()) }
             } catch {

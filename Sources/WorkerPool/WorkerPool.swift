@@ -76,6 +76,8 @@ public actor WorkerPool {
     /// Which worker reported a result, until the dispatcher has recorded it (`release`).
     var reportedBy: [String: String] = [:]
     var lastSync = -Double.infinity
+    /// Why the last cloud listing failed; nil when it worked (for /_health).
+    public private(set) var lastListError: String?
     var lastProbe = -Double.infinity
     public private(set) var backoff = Backoff()
     var accounting = Accounting()
@@ -148,7 +150,9 @@ public actor WorkerPool {
         let listed: [Instance]
         do {
             listed = try await instanceSet.list(tags: [settings.setTag: settings.instanceSetID])
+            lastListError = nil
         } catch {
+            lastListError = "\(error)"
             recordFailure(error, type: nil, now: now)
             logger.warning("instance list failed; keeping the last known view", metadata: ["error": "\(error)"])
             return []

@@ -41,6 +41,8 @@ import Testing
                                         types: [.init(name: "small", price: 0.02, eligible: true, reason: "the cheapest that fits", blocked: nil)])
         }
 
+        func health() async -> [String: String] { ["driver": "failing: loopback.list: transient: busy", "runner": "ok, /bin/true"] }
+
         func queue() async -> [QueueEntry] {
             [QueueEntry(position: 1, uuid: "ctr-a", state: "Running on i-2", priority: 5, eligibleTypes: ["large"], schedulingStatus: nil),
              QueueEntry(position: 2, uuid: "ctr-b", state: "Queued", priority: 1, eligibleTypes: ["small", "large"],
@@ -115,6 +117,19 @@ import Testing
             #expect(String(decoding: body, as: UTF8.self).contains("no container ctr-zzz"))
             let (anonymous, _) = try await server.client(nil).raw("GET", "/v1/containers/ctr-b/explain")
             #expect(anonymous == 401)
+        }
+    }
+
+    @Test func healthNamesAFailingPart() async throws {
+        try await withServer(management: FakePool()) { (server) async throws -> Void in
+            let (status, body) = try await server.client(nil).raw("GET", "/_health")
+            #expect(status == 200)
+            let parts = try JSONDecoder().decode([String: String].self, from: body)
+            #expect(parts == ["status": "degraded", "store": "ok", "driver": "failing: loopback.list: transient: busy", "runner": "ok, /bin/true"])
+        }
+        try await withServer { (server) async throws -> Void in
+            let (_, body) = try await server.client(nil).raw("GET", "/_health")
+            #expect(try JSONDecoder().decode([String: String].self, from: body)["status"] == "ok")
         }
     }
 
