@@ -45,15 +45,21 @@ public struct Eligibility: Sendable {
         }
         // The largest type by RAM, then vCPUs, and each shortfall it has.
         let largest = market.max { ($0.usable.ram, $0.vcpus) < ($1.usable.ram, $1.vcpus) }!
-        let u = largest.usable
+        var short = shortfalls(d, largest)
+        if short.isEmpty { short.append("no single type has all of it") }
+        return "no instance type fits: the largest, \(largest.name), falls short: " + short.joined(separator: ", ")
+    }
+
+    /// What `t` lacks for `d`, need first: "8 vCPUs > 4", "20GiB RAM > 3.8GiB usable".
+    func shortfalls(_ d: ContainerDemand, _ t: InstanceType) -> [String] {
+        let u = t.usable
         var short: [String] = []
         if d.needs.vcpus > u.vcpus { short.append("\(d.needs.vcpus) vCPUs > \(u.vcpus)") }
         if d.needs.ram > u.ram { short.append("\(bytes(d.needs.ram)) RAM > \(bytes(u.ram)) usable") }
         if d.needs.scratch > u.scratch { short.append("\(bytes(d.needs.scratch)) scratch > \(bytes(u.scratch))") }
         if d.needs.gpus > u.gpus { short.append("\(d.needs.gpus) GPUs > \(u.gpus)") }
-        if d.needs.gpus > 0 && d.gpuVRAM > largest.gpuVRAM { short.append("\(bytes(d.gpuVRAM)) VRAM > \(bytes(largest.gpuVRAM))") }
-        if short.isEmpty { short.append("no single type has all of it") }
-        return "no instance type fits: the largest, \(largest.name), falls short: " + short.joined(separator: ", ")
+        if d.needs.gpus > 0 && d.gpuVRAM > t.gpuVRAM { short.append("\(bytes(d.gpuVRAM)) VRAM > \(bytes(t.gpuVRAM))") }
+        return short
     }
 }
 

@@ -28,13 +28,7 @@ extension Eligibility {
         if !d.allowedTypes.isEmpty && !d.allowedTypes.contains(t.name) { return "not in the container's instance_types" }
         if d.preemptible != t.preemptible { return t.preemptible ? "preemptible, and the container is not" : "on-demand, and the container asks for preemptible" }
         if d.needs.gpus > 0 && t.gpuStack != d.gpuStack { return "no \(d.gpuStack) GPUs" }
-        if d.needs.gpus > 0 && t.gpuVRAM < d.gpuVRAM { return "\(bytes(t.gpuVRAM)) VRAM per GPU < \(bytes(d.gpuVRAM))" }
-        let u = t.usable
-        var short: [String] = []
-        if d.needs.vcpus > u.vcpus { short.append("\(u.vcpus) vCPUs < \(d.needs.vcpus)") }
-        if d.needs.ram > u.ram { short.append("\(bytes(u.ram)) usable RAM < \(bytes(d.needs.ram))") }
-        if d.needs.scratch > u.scratch { short.append("\(bytes(u.scratch)) scratch < \(bytes(d.needs.scratch))") }
-        if d.needs.gpus > u.gpus { short.append("\(u.gpus) GPUs < \(d.needs.gpus)") }
+        let short = shortfalls(d, t)
         if !short.isEmpty { return "too small: " + short.joined(separator: ", ") }
         if let cheapest { return "fits, but costs \(t.price)/h, over \(maxPriceFactor)× the cheapest that fits (\(cheapest.name), \(cheapest.price)/h)" }
         return "does not fit"

@@ -22,9 +22,9 @@ import Testing
 
     @Test func everyRefusalNamesItsCause() {
         let big = demand("c", vcpus: 8, ram: 20 * GiB)
-        #expect(verdict(big, "small")?.reason == "too small: 2 vCPUs < 8, 3.8GiB usable RAM < 20GiB")
+        #expect(verdict(big, "small")?.reason == "too small: 8 vCPUs > 2, 20GiB RAM > 3.8GiB usable")
         #expect(verdict(big, "small-spot")?.reason == "preemptible, and the container is not")
-        #expect(verdict(big, "medium")?.reason == "too small: 4 vCPUs < 8, 15.2GiB usable RAM < 20GiB")
+        #expect(verdict(big, "medium")?.reason == "too small: 8 vCPUs > 4, 20GiB RAM > 15.2GiB usable")
         var allowList = demand("c")
         allowList.allowedTypes = ["large"]
         #expect(verdict(allowList, "small")?.reason == "not in the container's instance_types")
