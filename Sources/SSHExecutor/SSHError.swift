@@ -11,8 +11,8 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     case identity(String)
     /// The command did not finish within its deadline.
     case timeout(String)
-    /// In back-off after earlier failures; not tried.
-    case backingOff(until: Double)
+    /// In back-off after earlier failures: not tried for another `seconds`.
+    case backingOff(seconds: Double)
 
     public var description: String {
         switch self {
@@ -21,7 +21,7 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         case .authentication(let m): "authentication: \(m)"
         case .identity(let m): "host identity: \(m)"
         case .timeout(let m): "timed out: \(m)"
-        case .backingOff(let until): "backing off after failures until \(until)"
+        case .backingOff(let seconds): "not tried: backing off after failures for another \(Int(seconds.rounded(.up))) s"
         }
     }
 }

@@ -53,7 +53,10 @@ final class WorkerConnection: @unchecked Sendable {
                 runnerChecked = false
             }
         }
-        guard ContinuousClock.now >= retryAt else { throw .backingOff(until: 0) }
+        let wait = ContinuousClock.now.duration(to: retryAt)
+        guard wait <= .zero else {
+            throw .backingOff(seconds: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+        }
         do {
             let session = try SSHSession(host: target.host, port: target.port, user: target.user,
                                          privateKeyPath: settings.privateKeyPath, connectTimeout: settings.connectTimeout)
