@@ -1,11 +1,12 @@
 import Foundation
+import JSON
 import Synchronization
 
 /// Optional record of every driver call, one JSON object per line, for checking payloads
 /// against the schema with an independent validator (`make test` does) and for debugging a
-/// driver. Enabled by `CLOUD_DISPATCH_DRIVER_TRACE=<file>`. Init scripts are replaced by
-/// their length, as they may carry instance secrets; instance-set configs (credentials) are
-/// never traced.
+/// driver. Enabled by `CLOUD_DISPATCH_DRIVER_TRACE=<file>` (mode 0600). Init scripts are
+/// replaced by their length and tags named `…secret` by "(redacted)", in requests and replies,
+/// as they carry instance secrets; instance-set configs (credentials) are never traced.
 public final class DriverTrace: Sendable {
     public static let environmentVariable = "CLOUD_DISPATCH_DRIVER_TRACE"
     public static let shared: DriverTrace? = ProcessInfo.processInfo.environment[environmentVariable].flatMap(DriverTrace.init(path:))
@@ -21,16 +22,35 @@ public final class DriverTrace: Sendable {
     func record(driver: String, operation: DriverOperation, request: String?, status: ErrorClass?, reply: String?) {
         var entry: [String: Any] = ["driver": driver, "operation": operation.rawValue, "status": status?.name ?? "ok"]
         if let request { entry["request"] = Self.redacted(request) }
-        if let reply { entry["reply"] = reply }
+        if let reply { entry["reply"] = Self.redacted(reply) }
         guard let data = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) else { return }
         handle.withLock { $0.write(data + Data("\n".utf8)) }
     }
 
-    static func redacted(_ request: String) -> String {
-        guard var object = try? JSONSerialization.jsonObject(with: Data(request.utf8)) as? [String: Any],
-              let script = object["init_script"] as? String else { return request }
-        object["init_script"] = "(\(script.utf8.count) bytes)"
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return request }
+    static func redacted(_ payload: String) -> String {
+        guard let value = try? JSONValue(parsing: Data(payload.utf8)) else { return payload }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(scrub(value, in: nil)) else { return payload }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func scrub(_ value: JSONValue, in parent: String?) -> JSONValue {
+        switch value {
+        case .object(let members):
+            var out: [String: JSONValue] = [:]
+            for (key, member) in members {
+                if key == "init_script", case .string(let script) = member {
+                    out[key] = .string("(\(script.utf8.count) bytes)")
+                } else if parent == "tags", key.hasSuffix("secret"), case .string = member {
+                    out[key] = .string("(redacted)")
+                } else {
+                    out[key] = scrub(member, in: key)
+                }
+            }
+            return .object(out)
+        case .array(let items): return .array(items.map { scrub($0, in: parent) })
+        default: return value
+        }
     }
 }
