@@ -52,8 +52,10 @@ enum DispatchWiring {
         pool.probeTimeout = config.workers.probeTimeout
         pool.shutdownRetry = config.workers.shutdownRetry
         pool.listGrace = config.workers.listGrace
+        pool.termTimeout = config.workers.termTimeout
         pool.probeInterval = config.workers.probeInterval
         pool.syncInterval = max(config.workers.probeInterval, 10)
+        if let capabilities = try? await driver.capabilities() { pool.use(capabilities) }  // create/destroy batch sizes
         let types = config.instanceTypes.map(instanceType)
         let workerPool = WorkerPool(settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger)
         let s = config.scheduling

@@ -267,7 +267,7 @@ struct PassState {
             guard s.containers == 0 && s.behavior != .hold else { continue }
             var reason: String?
             switch (s.state, s.behavior) {
-            case (_, .drain): reason = "draining"
+            case (_, .drain) where s.state != .running: reason = "draining"  // once what runs there ended
             case (.idle, _) where now - s.lastBusy >= limits.idleTimeout: reason = "idle for \(Int(now - s.lastBusy))s"
             case (.idle, _) where quotaPressure: reason = "idle while the account is at its quota"
             case (.idle, _), (.booting, _), (.unknown, _):

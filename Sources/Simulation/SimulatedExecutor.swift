@@ -13,6 +13,8 @@ public final class SimulatedExecutor: WorkerExecutor {
     struct Node {
         var bootAt: Double
         var dead = false
+        /// Unreachable until then (a network partition); it keeps running its containers.
+        var cutOffUntil = -Double.infinity
         var broken = false
         var containers: [String: (endAt: Double, exitCode: Int)] = [:]
         var reported: Set<String> = []
@@ -22,6 +24,9 @@ public final class SimulatedExecutor: WorkerExecutor {
         var nodes: [String: Node] = [:]
         var violations: [String] = []
         var starts = 0
+        /// Containers that ignore TERM and KILL (they run to their natural end).
+        var stubborn: Set<String> = []
+        var stopRequests: [String: Int] = [:]
     }
 
     let seed: UInt64
@@ -40,6 +45,18 @@ public final class SimulatedExecutor: WorkerExecutor {
     public var violations: [String] { state.withLock { $0.violations } }
     public var startCount: Int { state.withLock { $0.starts } }
 
+    /// The container ignores stop requests (a process stuck in the kernel): it runs on.
+    public func ignoreStop(_ uuid: String) { state.withLock { _ = $0.stubborn.insert(uuid) } }
+    /// How often a container was asked to stop.
+    public func stopRequests(_ uuid: String) -> Int { state.withLock { $0.stopRequests[uuid, default: 0] } }
+
+    /// The VM is cut off until `until`: probes fail, its containers run on.
+    public func partition(_ instanceID: String, until: Double) { state.withLock { $0.nodes[instanceID]?.cutOffUntil = until } }
+    /// The live instance running `uuid`, if any.
+    public func node(running uuid: String) -> String? {
+        state.withLock { s in s.nodes.first { !$0.value.dead && $0.value.containers[uuid] != nil }?.key }
+    }
+
     /// The VM dies: it stops answering, and what ran on it is lost.
     public func kill(_ instanceID: String) { state.withLock { $0.nodes[instanceID]?.dead = true } }
 
@@ -56,7 +73,7 @@ public final class SimulatedExecutor: WorkerExecutor {
                 s.nodes[instance.id] = Node(bootAt: never ? .infinity : now + delay)
             }
             let node = s.nodes[instance.id]!
-            if node.dead || now < node.bootAt { return .unreachable }
+            if node.dead || now < node.bootAt || now < node.cutOffUntil { return .unreachable }
             if node.broken { return .broken }
             let running = Set(node.containers.filter { $0.value.endAt > now }.map(\.key))
             let finished = node.containers.filter { $0.value.endAt <= now && !node.reported.contains($0.key) }
@@ -85,7 +102,10 @@ public final class SimulatedExecutor: WorkerExecutor {
 
     public func stop(_ uuid: String, on instance: Instance, now: Double) async {
         state.withLock { s in
-            if s.nodes[instance.id]?.containers[uuid] != nil { s.nodes[instance.id]!.containers[uuid] = (now, 143) }
+            s.stopRequests[uuid, default: 0] += 1
+            if s.nodes[instance.id]?.containers[uuid] != nil && !s.stubborn.contains(uuid) {
+                s.nodes[instance.id]!.containers[uuid] = (now, 143)
+            }
         }
     }
 }

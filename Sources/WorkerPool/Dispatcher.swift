@@ -22,6 +22,9 @@ public final class Dispatcher: Sendable {
     private let unrecorded = Mutex<[(FinishedContainer, cost: Double)]>([])
     /// The queue as the last round ordered and judged it (for the operator).
     private let lastQueue = Mutex<[ScheduledContainer]>([])
+    /// Containers this process locked. A container Locked by this dispatcher id but not in here
+    /// was locked before a restart: its start may have reached a worker not heard from yet.
+    private let lockedHere = Mutex<Set<String>>([])
 
     public init(id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
                 limits: Limits, logger: Logger) {
@@ -55,9 +58,13 @@ public final class Dispatcher: Sendable {
         }
         let demands = await demands(for: containers, now: now)
         let plan = SchedulingPass.plan(containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
-                                       backoff: await pool.backoff, now: now)
+                                       backoff: await pool.backoff, creating: await pool.createsInFlight, now: now)
         await carryOut(plan, containers: Dictionary(containers.map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a }), now: now)
         remember(demands, plan)
+        for (uuid, worker) in await pool.overdueStops(now: now) {
+            await give(up: uuid, "did not stop within \(Int(pool.settings.termTimeout))s of being asked to; its instance \(worker) is drained",
+                       requeue: false)
+        }
         return plan
     }
 
@@ -116,8 +123,14 @@ public final class Dispatcher: Sendable {
                 if let placement {  // started before a restart, not yet recorded: adopt it
                     _ = try? await store.apply(.start(by: id, instance: "\(placement.type) \(placement.worker)"), to: c.uuid)
                     state = .running(worker: placement.worker)
-                } else {
+                } else if lockedHere.withLock({ $0.contains(c.uuid) }) {
                     state = .locked
+                } else {
+                    // Locked before a restart and on no worker heard from: leave it alone while
+                    // a worker may still report it (one that never answers is shut down after
+                    // boot_timeout), then give it back to the queue (an attempt counted).
+                    if known { await give(up: c.uuid, "locked before a dispatcher restart and found on no worker", requeue: true) }
+                    continue
                 }
             case .running:
                 guard let placement else {
@@ -132,6 +145,8 @@ public final class Dispatcher: Sendable {
             }
             result.append(Self.demand(of: c, state: state))
         }
+        let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.uuid))
+        lockedHere.withLock { $0.formIntersection(lockedNow) }  // only what is still Locked
         // Running on a worker but no longer ours to run (cancelled, or taken over): stop it.
         let active = Set(result.map(\.uuid))
         for uuid in placements.keys where !active.contains(uuid) {
@@ -226,6 +241,7 @@ public final class Dispatcher: Sendable {
         var lockFailed = false
         do {
             locked = Set(try await store.lock(plan.locks, by: id).map(\.uuid))
+            lockedHere.withLock { $0.formUnion(locked) }
         } catch {
             locked = []
             lockFailed = !plan.locks.isEmpty
@@ -244,11 +260,12 @@ public final class Dispatcher: Sendable {
                 _ = try? await store.apply(.unlock(by: id, reason: "could not start on \(start.worker): \(error)"), to: c.uuid)
             }
         }
-        for (type, count) in plan.creates.sorted(by: { $0.key < $1.key }) where !lockFailed {
-            await pool.create(typeName: type, count: count, now: now)
-        }
-        for shutdown in plan.shutdowns { await pool.shutdown(shutdown.id, reason: shutdown.reason, now: now) }
+        if !lockFailed { await pool.create(plan.creates, maxConcurrent: limits.maxConcurrentCreates, now: now) }
+        await pool.shutdown(plan.shutdowns.map { ($0.id, $0.reason) }, now: now)
         for worker in plan.drains { await pool.setBehavior(worker, .drain) }
-        try? await store.setSchedulingStatus(plan.statuses)
+        // Only statuses that differ from what the queue holds: most waiting containers keep
+        // theirs for many rounds, and the store reads and rewrites a container for each one.
+        let changed = plan.statuses.filter { containers[$0.key]?.runtimeStatus.schedulingStatus != $0.value }
+        try? await store.setSchedulingStatus(changed)
     }
 }

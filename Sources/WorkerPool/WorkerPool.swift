@@ -32,6 +32,16 @@ public actor WorkerPool {
         /// host key). `initCommand` is an extra shell line run after it.
         public var instanceSecrets = false
         public var initCommand: String?
+        /// One token bucket paces every cloud call: this many a second, this many at once.
+        public var cloudRate = 10.0
+        public var cloudBurst = 20.0
+        /// Instances per create call and ids per destroy call (the driver's capabilities; `use`).
+        public var maxCreateCount = 1
+        public var maxDestroyBatch = 1
+        /// A container asked to stop that still runs this long after gets its worker drained.
+        public var termTimeout: Double = 120
+        /// Keep the token time of every cloud call in `cloudCalls.grants` (tests).
+        public var recordCloudCalls = false
 
         public init(instanceSetID: String) { self.instanceSetID = instanceSetID }
 
@@ -53,6 +63,8 @@ public actor WorkerPool {
         var running: [String: Double] = [:]
         var gpus: [String: [Int]] = [:]
         var destroyedAt: Double?
+        /// Billed at its first accepted destroy (a destroy sent again bills nothing).
+        var billed = false
         var everRan = false
     }
 
@@ -78,12 +90,24 @@ public actor WorkerPool {
     var lastSync = -Double.infinity
     /// Why the last cloud listing failed; nil when it worked (for /_health).
     public private(set) var lastListError: String?
+    var listedOnce = false
     var lastProbe = -Double.infinity
-    public private(set) var backoff = Backoff()
+    public internal(set) var backoff = Backoff()
     var accounting = Accounting()
+    let clock: any PoolClock
+    var bucket: TokenBucket
+    var calls = CloudCalls()
+    /// Containers asked to stop, by uuid.
+    var stopping: [String: StopRequest] = [:]
+    /// Create calls under way (the scheduling pass counts them against max_concurrent_creates).
+    public internal(set) var createsInFlight = 0
 
-    public init(settings: Settings, instanceSet: any InstanceSet, executor: any WorkerExecutor, types: [InstanceType], logger: Logger) {
+    public init(settings: Settings, instanceSet: any InstanceSet, executor: any WorkerExecutor, types: [InstanceType], logger: Logger,
+                clock: any PoolClock = WallClock()) {
         self.settings = settings
+        self.clock = clock
+        bucket = TokenBucket(rate: settings.cloudRate, burst: settings.cloudBurst)
+        calls.keepGrants = settings.recordCloudCalls
         self.instanceSet = instanceSet
         self.executor = executor
         self.types = Dictionary(types.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -136,8 +160,11 @@ public actor WorkerPool {
     }
     /// Whether every worker has answered at least once (until then, a container missing from
     /// every worker may still be on one that has not been asked yet).
-    public var allWorkersKnown: Bool { workers.values.allSatisfy { $0.state != .unknown } }
+    /// Needs one successful listing first: before it, the instances are not even known.
+    public var allWorkersKnown: Bool { listedOnce && workers.values.allSatisfy { $0.state != .unknown } }
     public var instanceCount: Int { workers.count }
+    /// The cloud calls made so far.
+    public var cloudCalls: CloudCalls { calls }
 
     // MARK: The cloud's view
 
@@ -148,6 +175,7 @@ public actor WorkerPool {
         guard now - lastSync >= settings.syncInterval else { return [] }
         lastSync = now
         let listed: [Instance]
+        await paced(.list)
         do {
             listed = try await instanceSet.list(tags: [settings.setTag: settings.instanceSetID])
             lastListError = nil
@@ -157,6 +185,7 @@ public actor WorkerPool {
             logger.warning("instance list failed; keeping the last known view", metadata: ["error": "\(error)"])
             return []
         }
+        listedOnce = true
         var seen = Set<String>()
         for instance in listed {
             seen.insert(instance.id)
@@ -196,6 +225,7 @@ public actor WorkerPool {
             return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
         var ended: [FinishedContainer] = []
+        var dark: [(String, String)] = []  // shut down together, in batches
         for (id, result) in results.sorted(by: { $0.key < $1.key }) {
             guard var w = workers[id] else { continue }
             switch result {
@@ -208,7 +238,7 @@ public actor WorkerPool {
                     noteEnded(w.running.keys, on: w)
                     w.running = [:]
                     workers[id] = w
-                    await shutdown(id, reason: ready ? "unreachable for \(Int(now - since))s" : "did not boot within \(Int(limit))s", now: now)
+                    dark.append((id, ready ? "unreachable for \(Int(now - since))s" : "did not boot within \(Int(limit))s"))
                     continue
                 }
             case .broken:
@@ -237,40 +267,11 @@ public actor WorkerPool {
             }
             workers[id] = w
         }
+        await shutdown(dark, now: now)
         return ended
     }
 
     // MARK: Carrying out a plan
-
-    public func create(typeName: String, count: Int, now: Double) async {
-        guard let type = types[typeName] else { return }
-        let spec = InstanceTypeSpec(name: type.name, providerType: type.providerType, vcpus: type.vcpus, ram: type.ram,
-                                    scratch: type.scratch, addedScratch: type.addedScratch,
-                                    gpu: type.gpuCount > 0 ? GPUSpec(count: type.gpuCount, stack: type.gpuStack, vram: type.gpuVRAM) : nil,
-                                    preemptible: type.preemptible, price: type.price)
-        var tags = [settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run"]
-        var initScript = settings.initScript
-        if settings.instanceSecrets {
-            let secret = InitScript.newSecret()
-            tags[settings.secretTag] = secret
-            initScript = InitScript.make(secret: secret, extra: settings.initCommand)
-        }
-        let request = CreateRequest(instanceType: spec, image: settings.image, tags: tags, initScript: initScript,
-                                    sshPublicKey: settings.sshPublicKey, count: count)
-        do {
-            let made = try await instanceSet.create(request)
-            backoff.recordSuccess()
-            for instance in made where workers[instance.id] == nil {
-                accounting.instancesCreated += 1
-                workers[instance.id] = Worker(instance: instance, typeName: type.name, state: .booting, behavior: .run,
-                                              appeared: now, lastBusy: now)
-            }
-            logger.info("instances created", metadata: ["type": "\(type.name)", "count": "\(made.count)"])
-        } catch {
-            recordFailure(error, type: type, now: now)
-            logger.warning("create failed", metadata: ["type": "\(type.name)", "error": "\(error)"])
-        }
-    }
 
     public func start(_ launch: ContainerLaunch, on workerID: String, now: Double) async throws {
         guard let w = workers[workerID], w.destroyedAt == nil else { throw PoolError("worker \(workerID) is gone") }
@@ -288,45 +289,26 @@ public actor WorkerPool {
         await executor.release(uuid, on: w.instance)
     }
 
-    public func stop(_ uuid: String, now: Double) async {
-        guard let w = workers.values.first(where: { $0.running[uuid] != nil }) else { return }
-        await executor.stop(uuid, on: w.instance, now: now)
-    }
-
     public func shutdown(_ id: String, reason: String, now: Double) async {
-        guard let w = workers[id] else { return }
-        do {
-            let result = try await instanceSet.destroy(ids: [id])
-            if result.failed.isEmpty {
-                if workers[id]?.destroyedAt == nil {  // bill once, even when destroy is sent again
-                    let price = types[w.typeName]?.price ?? 0
-                    accounting.billedSeconds += now - w.appeared
-                    accounting.billedCost += price * (now - w.appeared) / 3600
-                    if !w.everRan { accounting.destroyedUnused += 1 }
-                }
-                workers[id]?.state = .shutdown
-                workers[id]?.destroyedAt = now
-                logger.info("instance shut down", metadata: ["instance": "\(id)", "reason": "\(reason)", "type": "\(w.typeName)"])
-            }
-        } catch {
-            recordFailure(error, type: nil, now: now)
-            logger.warning("destroy failed; will retry", metadata: ["instance": "\(id)", "error": "\(error)"])
-        }
+        await shutdown([(id, reason)], now: now)
     }
 
     /// Sends destroy again for instances still listed well after their shutdown.
     public func retryShutdowns(now: Double) async {
+        var again: [(String, String)] = []
         for w in workers.values.sorted(by: { $0.instance.id < $1.instance.id }) {
             if let at = w.destroyedAt, now - at >= settings.shutdownRetry {
                 workers[w.instance.id]?.destroyedAt = nil
-                await shutdown(w.instance.id, reason: "still listed after destroy", now: now)
+                again.append((w.instance.id, "still listed after destroy"))
             }
         }
+        await shutdown(again, now: now)
     }
 
     public func setBehavior(_ id: String, _ behavior: WorkerView.IdleBehavior) async {
         guard workers[id] != nil else { return }
         workers[id]?.behavior = behavior
+        await paced(.setTags)
         do {
             try await instanceSet.setTags(ids: [id], tags: [settings.behaviorTag: behavior.rawValue])
         } catch {

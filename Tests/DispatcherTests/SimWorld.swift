@@ -20,14 +20,22 @@ final class SimWorld {
     let folder = Harness.temporaryFolder()
     let store: SQLiteContainerStore
     let set: any InstanceSet
+    /// What reached the cloud (the pool talks to the sim through it).
+    let cloud: CountingInstanceSet
     let executor: SimulatedExecutor
     let limits: Limits
     let settings: WorkerPool.Settings
     var dispatcher: Dispatcher
-    var now: Double = 1_000_000
+    /// Virtual time: the tests move it, and a pool waiting for cloud-call tokens moves it too.
+    let clock = VirtualClock(start: 1_000_000)
+    var now: Double {
+        get { clock.now }
+        set { clock.now = newValue }
+    }
 
     init(simConfig: String = "{}", seed: UInt64 = 1, limits: Limits = Limits(maxInstances: 20, idleTimeout: 120),
-         bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0, maxAttempts: Int = 5) async throws {
+         bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0, maxAttempts: Int = 5,
+         configure: (inout WorkerPool.Settings) -> Void = { _ in }) async throws {
         store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3", policy: QueuePolicy(maxDispatchAttempts: maxAttempts))
         let plugins = Harness.temporaryFolder()
         try FileManager.default.copyItem(atPath: Harness.buildFolder + "/libcdd_sim.so", toPath: plugins + "/libcdd_sim.so")
@@ -35,25 +43,29 @@ final class SimWorld {
         let report = DriverLoader(pool: BlockingPool(name: "sim", threads: 4), logger: Self.quiet).loadNow(folder: plugins)
         guard let driver = report.driver(id: "sim") else { throw HarnessError("sim driver not loaded: \(report.refused)") }
         set = try await driver.openInstanceSet(id: "sim-test", config: simConfig)
+        cloud = CountingInstanceSet(set)
         executor = SimulatedExecutor(seed: seed, bootDelay: bootDelay, neverBootRate: neverBootRate)
         self.limits = limits
         var settings = WorkerPool.Settings(instanceSetID: "sim-test")
         settings.bootTimeout = 300
         settings.probeTimeout = 120
+        settings.use(try await driver.capabilities())
+        configure(&settings)
         self.settings = settings
-        dispatcher = Self.makeDispatcher(set: set, executor: executor, store: store, settings: settings, limits: limits)
+        dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: store, settings: settings, limits: limits, clock: clock)
     }
 
     static func makeDispatcher(set: any InstanceSet, executor: SimulatedExecutor, store: any ContainerStore,
-                               settings: WorkerPool.Settings, limits: Limits) -> Dispatcher {
-        let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: types, logger: quiet)
+                               settings: WorkerPool.Settings, limits: Limits, clock: VirtualClock) -> Dispatcher {
+        let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: types, logger: quiet, clock: clock)
         return Dispatcher(id: "sim-dispatcher", store: store, pool: pool, types: types, limits: limits, logger: quiet)
     }
 
     /// The dispatcher process dies and a new one starts: nothing survives but the queue, the
     /// cloud and the workers.
     func restartDispatcher(store replacement: (any ContainerStore)? = nil) {
-        dispatcher = Self.makeDispatcher(set: set, executor: executor, store: replacement ?? store, settings: settings, limits: limits)
+        dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: replacement ?? store, settings: settings, limits: limits,
+                                         clock: clock)
     }
 
     /// Submits containers that run `seconds` each (virtual) and exit with `exit`.

@@ -17,8 +17,11 @@ public final class SimCloud: Sendable {
         var order: [String] = []
         var tokens: [String: [String]] = [:]
         var calls = 0
-        var nextID = 1
         var random: SplitMix64
+        /// Creates draw from a stream of their own type and number instances per type, so
+        /// concurrent creates of different types give the same run in any order.
+        var createRandom: [String: SplitMix64] = [:]
+        var created: [String: Int] = [:]
     }
 
     public init(setID: String, config: SimConfig) {
@@ -38,7 +41,10 @@ public final class SimCloud: Sendable {
         }
         let config = config
         let made = try state.withLock { s throws(SimError) -> [InstanceReply] in
-            try Self.throttle(&s, config)
+            let typeIndex = config.instanceTypes.firstIndex { $0.providerType == type }!
+            var random = s.createRandom[type] ?? SplitMix64(seed: config.seed &+ 0x5EED &* UInt64(typeIndex + 1))
+            defer { s.createRandom[type] = random }
+            try Self.throttle(&s.calls, config, &random)
             if let token = request.idempotencyToken, let ids = s.tokens[token] {
                 let existing = ids.compactMap { s.instances[$0] }
                 if !existing.isEmpty { return existing }
@@ -48,14 +54,16 @@ public final class SimCloud: Sendable {
             if allowed < 1 {
                 throw .quota("instance quota \(config.maxInstances) reached (\(s.instances.count) running)")
             }
-            if let rate = config.capacityErrorRate[type], s.random.chance(rate) { throw .capacity("no capacity for \(type)") }
-            if s.random.chance(config.createFailureRate) { throw .transient("simulated create failure") }
+            if let rate = config.capacityErrorRate[type], random.chance(rate) { throw .capacity("no capacity for \(type)") }
+            if random.chance(config.createFailureRate) { throw .transient("simulated create failure") }
             var made: [InstanceReply] = []
             for _ in 0..<allowed {
-                let instance = InstanceReply(id: "sim-\(s.nextID)", providerType: type, tags: request.tags,
+                // sim-N, N unique across types: type i of k numbers i+1, i+1+k, i+1+2k ...
+                let n = s.created[type, default: 0] * config.instanceTypes.count + typeIndex + 1
+                s.created[type, default: 0] += 1
+                let instance = InstanceReply(id: "sim-\(n)", providerType: type, tags: request.tags,
                                              preemptible: request.instanceType.preemptible ?? false,
                                              createdAt: Date().formatted(.iso8601))
-                s.nextID += 1
                 s.instances[instance.id] = instance
                 s.order.append(instance.id)
                 made.append(instance)
@@ -114,8 +122,14 @@ public final class SimCloud: Sendable {
 
     /// A call is throttled with probability `rateLimitRate`.
     private static func throttle(_ s: inout State, _ config: SimConfig) throws(SimError) {
-        s.calls += 1
-        if s.random.chance(config.rateLimitRate) {
+        var random = s.random
+        defer { s.random = random }
+        try throttle(&s.calls, config, &random)
+    }
+
+    private static func throttle(_ calls: inout Int, _ config: SimConfig, _ random: inout SplitMix64) throws(SimError) {
+        calls += 1
+        if random.chance(config.rateLimitRate) {
             throw .rateLimit("simulated throttling", retryAfterMs: config.retryAfterMs)
         }
     }

@@ -1,0 +1,110 @@
+import DriverHost
+import Scheduler
+
+/// Creates and destroys in as few cloud calls as the driver allows: creates split by
+/// `max_create_count` and run up to `maxConcurrent` at once, destroys sent in batches of
+/// `max_destroy_batch`. Every call waits for a token of the shared bucket first.
+extension WorkerPool {
+    /// Creates `count` instances per type name. Results are applied in call order, not arrival
+    /// order, so a simulation replays the same.
+    public func create(_ creates: [String: Int], maxConcurrent: Int, now: Double) async {
+        var batches: [(type: InstanceType, request: CreateRequest)] = []
+        for (name, count) in creates.sorted(by: { $0.key < $1.key }) {
+            guard let type = types[name] else { continue }
+            var left = count
+            while left > 0 {
+                let n = min(left, settings.maxCreateCount)
+                batches.append((type, createRequest(type, count: n)))
+                left -= n
+            }
+        }
+        guard !batches.isEmpty else { return }
+        let set = instanceSet
+        var outcomes: [Int: Result<[Instance], DriverError>] = [:]
+        createsInFlight = batches.count
+        defer { createsInFlight = 0 }
+        await withTaskGroup(of: (Int, Result<[Instance], DriverError>).self) { group in
+            for (i, batch) in batches.enumerated() {
+                if i >= max(1, maxConcurrent), let (j, outcome) = await group.next() { outcomes[j] = outcome }
+                await paced(.create)
+                calls.instancesRequested += batch.request.count
+                let request = batch.request
+                group.addTask {
+                    do throws(DriverError) { return (i, .success(try await set.create(request))) } catch { return (i, .failure(error)) }
+                }
+            }
+            for await (j, outcome) in group { outcomes[j] = outcome }
+        }
+        for (i, batch) in batches.enumerated() {
+            switch outcomes[i] {
+            case .success(let made):
+                backoff.recordSuccess()
+                for instance in made where workers[instance.id] == nil {
+                    accounting.instancesCreated += 1
+                    workers[instance.id] = Worker(instance: instance, typeName: batch.type.name, state: .booting, behavior: .run,
+                                                  appeared: now, lastBusy: now)
+                }
+                logger.info("instances created", metadata: ["type": "\(batch.type.name)", "count": "\(made.count)"])
+            case .failure(let error):
+                recordFailure(error, type: batch.type, now: now)
+                logger.warning("create failed", metadata: ["type": "\(batch.type.name)", "error": "\(error)"])
+            case nil: break
+            }
+        }
+    }
+
+    func createRequest(_ type: InstanceType, count: Int) -> CreateRequest {
+        let spec = InstanceTypeSpec(name: type.name, providerType: type.providerType, vcpus: type.vcpus, ram: type.ram,
+                                    scratch: type.scratch, addedScratch: type.addedScratch,
+                                    gpu: type.gpuCount > 0 ? GPUSpec(count: type.gpuCount, stack: type.gpuStack, vram: type.gpuVRAM) : nil,
+                                    preemptible: type.preemptible, price: type.price)
+        var tags = [settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run"]
+        var initScript = settings.initScript
+        if settings.instanceSecrets {
+            // One secret per call: every instance of a batch shares it (each is tagged with it).
+            let secret = InitScript.newSecret()
+            tags[settings.secretTag] = secret
+            initScript = InitScript.make(secret: secret, extra: settings.initCommand)
+        }
+        return CreateRequest(instanceType: spec, image: settings.image, tags: tags, initScript: initScript,
+                             sshPublicKey: settings.sshPublicKey, count: count)
+    }
+
+    /// Destroys workers, `max_destroy_batch` ids a call; each is billed once and marked shut
+    /// down when the cloud took it (a refused one is tried again by `retryShutdowns`).
+    public func shutdown(_ targets: [(id: String, reason: String)], now: Double) async {
+        let known = targets.filter { workers[$0.id] != nil }
+        var start = 0
+        while start < known.count {
+            let batch = Array(known[start..<min(known.count, start + settings.maxDestroyBatch)])
+            start += batch.count
+            await paced(.destroy)
+            calls.idsDestroyed += batch.count
+            do {
+                let result = try await instanceSet.destroy(ids: batch.map(\.id))
+                let failed = Set(result.failed.map(\.id))
+                for (id, reason) in batch where !failed.contains(id) { markDestroyed(id, reason: reason, now: now) }
+                if let first = result.failed.first {
+                    logger.warning("destroy refused; will retry", metadata: ["instances": "\(failed.sorted())", "error": "\(first.message)"])
+                }
+            } catch {
+                recordFailure(error, type: nil, now: now)
+                logger.warning("destroy failed; will retry", metadata: ["instances": "\(batch.map(\.id))", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func markDestroyed(_ id: String, reason: String, now: Double) {
+        guard let w = workers[id] else { return }
+        if !w.billed {
+            workers[id]?.billed = true
+            let price = types[w.typeName]?.price ?? 0
+            accounting.billedSeconds += now - w.appeared
+            accounting.billedCost += price * (now - w.appeared) / 3600
+            if !w.everRan { accounting.destroyedUnused += 1 }
+        }
+        workers[id]?.state = .shutdown
+        workers[id]?.destroyedAt = now
+        logger.info("instance shut down", metadata: ["instance": "\(id)", "reason": "\(reason)", "type": "\(w.typeName)"])
+    }
+}

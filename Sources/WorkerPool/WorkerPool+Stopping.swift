@@ -1,0 +1,32 @@
+/// Containers asked to stop (cancelled, or priority 0). The stop is sent again every round (the
+/// executor turns repeats into TERM, then KILL); one still running `termTimeout` after the
+/// first request has its worker drained: nothing new lands there, and it is shut down once
+/// empty.
+extension WorkerPool {
+    public func stop(_ uuid: String, now: Double) async {
+        guard let w = workers.values.first(where: { $0.running[uuid] != nil }) else { return }
+        if stopping[uuid] == nil { stopping[uuid] = StopRequest(first: now) }
+        await executor.stop(uuid, on: w.instance, now: now)
+    }
+
+    /// Containers still running `termTimeout` after their first stop request, each reported
+    /// once, with the worker it runs on — now draining.
+    public func overdueStops(now: Double) async -> [(uuid: String, worker: String)] {
+        let placed = placements()
+        stopping = stopping.filter { placed[$0.key] != nil }  // those that ended are done
+        var overdue: [(uuid: String, worker: String)] = []
+        for (uuid, request) in stopping.sorted(by: { $0.key < $1.key })
+        where !request.reported && now - request.first >= settings.termTimeout {
+            stopping[uuid]?.reported = true
+            let worker = placed[uuid]!.worker
+            overdue.append((uuid, worker))
+            if workers[worker]?.behavior == .run { await setBehavior(worker, .drain) }
+        }
+        return overdue
+    }
+}
+
+struct StopRequest {
+    var first: Double
+    var reported = false
+}

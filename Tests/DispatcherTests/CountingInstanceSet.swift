@@ -1,0 +1,66 @@
+import DriverHost
+import Synchronization
+
+/// Wraps the sim's instance set and counts what reaches the cloud, independently of the pool's
+/// own bookkeeping: calls per operation, instances per create, ids per destroy, the most create
+/// calls under way at once. It can also fail the next N list calls (a cloud that is down).
+final class CountingInstanceSet: InstanceSet {
+    struct Counts {
+        var calls: [String: Int] = [:]
+        var createSizes: [Int] = []
+        var destroySizes: [Int] = []
+        var createsNow = 0
+        var mostConcurrentCreates = 0
+        var failLists = 0
+    }
+
+    let inner: any InstanceSet
+    let counts = Mutex(Counts())
+
+    init(_ inner: any InstanceSet) { self.inner = inner }
+
+    var id: String { inner.id }
+    var driverID: String { inner.driverID }
+    var snapshot: Counts { counts.withLock { $0 } }
+    func failNextLists(_ n: Int) { counts.withLock { $0.failLists = n } }
+
+    func create(_ request: CreateRequest) async throws(DriverError) -> [Instance] {
+        counts.withLock { c in
+            c.calls["create", default: 0] += 1
+            c.createSizes.append(request.count)
+            c.createsNow += 1
+            c.mostConcurrentCreates = max(c.mostConcurrentCreates, c.createsNow)
+        }
+        defer { counts.withLock { $0.createsNow -= 1 } }
+        return try await inner.create(request)
+    }
+
+    func list(tags: [String: String]) async throws(DriverError) -> [Instance] {
+        let fail: Bool = counts.withLock { c in
+            c.calls["list", default: 0] += 1
+            defer { c.failLists = max(0, c.failLists - 1) }
+            return c.failLists > 0
+        }
+        if fail { throw DriverError(.transient, "simulated outage", driver: "sim", operation: "list") }
+        return try await inner.list(tags: tags)
+    }
+
+    func destroy(ids: [String]) async throws(DriverError) -> DestroyResult {
+        counts.withLock { c in
+            c.calls["destroy", default: 0] += 1
+            c.destroySizes.append(ids.count)
+        }
+        return try await inner.destroy(ids: ids)
+    }
+
+    func setTags(ids: [String], tags: [String: String]) async throws(DriverError) {
+        counts.withLock { $0.calls["setTags", default: 0] += 1 }
+        try await inner.setTags(ids: ids, tags: tags)
+    }
+
+    func instanceTypes() async throws(DriverError) -> [CatalogInstanceType] { try await inner.instanceTypes() }
+    func quotaGroup(providerType: String, preemptible: Bool) async throws(DriverError) -> String {
+        try await inner.quotaGroup(providerType: providerType, preemptible: preemptible)
+    }
+    func close() async { await inner.close() }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Queue
+import Synchronization
+import Testing
+
+/// A store that loses `start` and `unlock` events: the dispatcher "crashes" between starting a
+/// container on a worker and recording it, so the queue still says Locked.
+final class LosingStartsStore: ContainerStore {
+    let inner: any ContainerStore
+    init(_ inner: any ContainerStore) { self.inner = inner }
+
+    func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
+        switch event {
+        case .start, .unlock: throw .unavailable("the dispatcher died here")
+        default: return try await inner.apply(event, to: uuid)
+        }
+    }
+    func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] { try await inner.submit(specs) }
+    func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
+    func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
+    func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] { try await inner.lock(uuids, by: d) }
+    func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
+    func changes() -> AsyncStream<Void> { inner.changes() }
+    func close() async {}
+}
+
+/// Containers Locked by a dispatcher that restarted, with no worker reporting them yet.
+@Suite struct RestartRaceTests {
+    /// Two idle workers, then a container started on one of them whose start was never recorded.
+    func lockedButRunning(_ world: SimWorld) async throws -> (uuid: String, worker: String) {
+        try await world.submit(2, seconds: 60, vcpus: 2)
+        #expect(try await world.run { try await world.allFinal() })
+        world.restartDispatcher(store: LosingStartsStore(world.store))
+        let uuid = try await world.submit(1, seconds: 1800, vcpus: 2)[0]
+        #expect(try await world.run { world.executor.node(running: uuid) != nil })
+        #expect(try await world.store.get(uuid).state == .locked)
+        return (uuid, world.executor.node(running: uuid)!)
+    }
+
+    @Test func aLockedContainerIsNotStartedElsewhereWhileItsWorkerIsUnheardFrom() async throws {
+        try await withWorld(await SimWorld(limits: .init(maxInstances: 20, idleTimeout: 100_000), bootDelay: 30...30)) { world in
+            let (uuid, worker) = try await lockedButRunning(world)
+            world.executor.partition(worker, until: world.now + 200)
+            world.cloud.failNextLists(3)  // the new dispatcher cannot even list at first
+            world.restartDispatcher()
+            _ = try await world.run(limit: 150) { false }
+            #expect(world.executor.violations.isEmpty, "\(world.executor.violations)")
+            #expect(try await world.store.get(uuid).state == .locked, "not unlocked while its worker may still report it")
+            #expect(try await world.run { try await world.store.get(uuid).state == .running }, "adopted once the worker answers")
+            #expect(try await world.run { try await world.allFinal() })
+            let c = try await world.store.get(uuid)
+            #expect(c.state == .complete && c.lockCount == 0 && c.instance?.hasSuffix(worker) == true)
+            #expect(world.executor.startCount == 3, "started once")
+            #expect(world.executor.violations.isEmpty)
+        }
+    }
+
+    @Test func aStaleLockIsGivenBackOnceEveryWorkerIsKnown() async throws {
+        try await withWorld(await SimWorld(limits: .init(maxInstances: 20, idleTimeout: 100_000), bootDelay: 30...30)) { world in
+            let (uuid, worker) = try await lockedButRunning(world)
+            world.executor.kill(worker)  // it will never answer: shut down after boot_timeout
+            world.restartDispatcher()
+            _ = try await world.run(limit: 250) { false }
+            #expect(try await world.store.get(uuid).state == .locked, "held while a worker is unknown")
+            #expect(try await world.run { try await world.allFinal() })
+            let c = try await world.store.get(uuid)
+            #expect(c.state == .complete && c.lockCount == 1, "unlocked once (an attempt counted), then run")
+            #expect(c.runtimeStatus.warning?.contains("locked before a dispatcher restart") == true, "\(c.runtimeStatus)")
+            #expect(world.executor.violations.isEmpty)
+        }
+    }
+}
