@@ -16,12 +16,17 @@ cd_ drivers
 
 say "cloud-dispatch serve --config examples/demo.yml   (SQLite queue, loopback driver, runtime none)"
 state="$out/demo-state"
+if curl -fs http://127.0.0.1:8723/_health >/dev/null 2>&1; then
+  echo "something already serves 127.0.0.1:8723 (an earlier demo left running? $(pgrep -af 'cloud-dispatch serve' | head -1))"
+  exit 1
+fi
 rm -rf "$state"
 log="$out/demo-serve.log"
 cd_ serve --config examples/demo.yml --state-dir "$state" --log-level info >"$log" 2>&1 &
 daemon=$!
 stop_daemon() { kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; }
 trap stop_daemon EXIT
+trap 'exit 130' INT TERM HUP PIPE   # the EXIT trap still stops the daemon
 export CLOUD_DISPATCH_SERVER=http://127.0.0.1:8723
 for _ in $(seq 200); do curl -fs $CLOUD_DISPATCH_SERVER/_health >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fs $CLOUD_DISPATCH_SERVER/_health >/dev/null || { echo "the daemon did not start:"; cat "$log"; exit 1; }
