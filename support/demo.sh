@@ -22,7 +22,7 @@ if curl -fs http://127.0.0.1:8723/_health >/dev/null 2>&1; then
 fi
 rm -rf "$state"
 log="$out/demo-serve.log"
-cd_ serve --config examples/demo.yml --state-dir "$state" --log-level info >"$log" 2>&1 &
+"$bin/cloud-dispatch" serve --config examples/demo.yml --state-dir "$state" --log-level info >"$log" 2>&1 &
 daemon=$!
 stop_daemon() { kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; }
 trap stop_daemon EXIT
