@@ -62,7 +62,6 @@ say "cloud-dispatch ps --wide"
 cd_ ps --wide
 
 say "instances: created, then shut down after the idle timeout (10 s)"
-created() { grep -c 'instances created' "$log" || true; }
 gone() { grep -c 'instance shut down' "$log" || true; }
 for _ in $(seq 60); do [ "$(gone)" -ge "$(grep -o 'count=[0-9]*' "$log" | awk -F= '{s+=$2} END {print s+0}')" ] && break; sleep 1; done
 grep -E 'instances created|instance shut down' "$log" | sed -E 's/^[^ ]+ [a-z]+ cloud-dispatch: //; s/ \[WorkerPool\]//'
