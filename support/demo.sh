@@ -61,11 +61,14 @@ done
 say "cloud-dispatch ps --wide"
 cd_ ps --wide
 
-say "instances: created, then shut down after the idle timeout (10 s)"
-gone() { grep -c 'instance shut down' "$log" || true; }
-for _ in $(seq 60); do [ "$(gone)" -ge "$(grep -o 'count=[0-9]*' "$log" | awk -F= '{s+=$2} END {print s+0}')" ] && break; sleep 1; done
-grep -E 'instances created|instance shut down' "$log" | sed -E 's/^[^ ]+ [a-z]+ cloud-dispatch: //; s/ \[WorkerPool\]//'
-echo "sshd processes of demo instances still running: $(pgrep -fc "$state/loopback" || true)"
+say "cloud-dispatch instances   (all idle now; each is shut down after 10 s idle)"
+cd_ instances
+for _ in $(seq 60); do [ "$(cd_ instances --json)" = "[]" ] && break; sleep 1; done
+
+say "cloud-dispatch instances   (after the idle timeout)"
+cd_ instances
+created=$(grep -o 'count=[0-9]* type=[a-z-]* \[WorkerPool\] instances created' "$log" | awk -F'[= ]' '{n[$4]+=$2; t+=$2} END {for (k in n) printf "%s %d, ", k, n[k]; printf "%d in all", t}')
+echo "created: $created; shut down: $(grep -c 'instance shut down' "$log"); sshd processes of demo instances left: $(pgrep -fc "$state/loopback" || true)"
 
 if [ "${DEMO_KEEP:-}" = 1 ]; then
   trap - EXIT

@@ -13,6 +13,7 @@ struct InstancesCommand: AsyncParsableCommand {
         let client = try server.client()
         let all = try await clientCall { try await client.instances() }
         if json { return try printJSON(all) }
+        if all.isEmpty { return print("no instances") }
         let now = Date()
         let rows = all.map { i in
             [i.id, i.instanceType, i.providerType, i.address, i.workerState, i.idleBehavior, String(format: "%.4f", i.price),
