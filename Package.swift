@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(name: "Runner", path: "Sources/Runner"),
 
         // Simulated workers on a virtual clock, for policy tests, the soak and benchmarks.
-        .target(name: "Simulation", dependencies: ["WorkerPool", "DriverHost"]),
+        .target(name: "Simulation", dependencies: ["WorkerPool", "DriverHost", "Queue", "Scheduler"]),
 
         // The HTTP API (Hummingbird), described by openapi.json.
         .target(name: "API", dependencies: ["Queue", "JSON", .product(name: "Hummingbird", package: "hummingbird")],

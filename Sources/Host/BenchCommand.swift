@@ -11,7 +11,7 @@ import SQLiteQueue
 /// `cloud-dispatch bench`: benchmarks that print numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self, SchedulerBench.self, CostBench.self, DispatchBench.self, ProbeBench.self])
+        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self, SchedulerBench.self, CostBench.self, DispatchBench.self, ProbeBench.self, SoakBench.self])
 }
 
 /// Submit and lock throughput of a queue store.
@@ -169,7 +169,8 @@ struct CostBench: AsyncParsableCommand {
         ]
         let limits = Limits(maxInstances: 100, maxConcurrentCreates: 20, idleTimeout: 60)
         let pool = WorkerPool(settings: WorkerPool.Settings(instanceSetID: "cost-bench"), instanceSet: set,
-                              executor: SimulatedExecutor(seed: seed, bootDelay: 20...40), types: types, logger: logger)
+                              executor: SimulatedExecutor(seed: seed, bootDelay: 20...40), types: types, logger: logger,
+                              clock: VirtualClock(start: 0))  // cloud-call tokens on virtual time, never real sleeps
         let dispatcher = Dispatcher(id: "bench", store: store, pool: pool, types: types, limits: limits, logger: logger)
         let eligibility = Eligibility(types: types)
 

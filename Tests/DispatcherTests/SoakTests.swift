@@ -5,41 +5,27 @@ import Simulation
 import Testing
 
 /// Hours of operation on a faulty simulated cloud, with the dispatcher killed and restarted
-/// along the way: nothing may be lost, run twice, or left running.
+/// along the way: nothing may be lost, run twice, or left running. `cloud-dispatch bench soak
+/// --count 10000` runs the same at full size.
 @Suite struct SoakTests {
+    static let sim = #"{"seed": 11, "create_failure_rate": 0.1, "capacity_error_rate": {"sim.small": 0.2, "sim.large": 0.3}, "rate_limit_rate": 0.03, "max_instances": 120}"#
+
     @Test(.timeLimit(.minutes(10)))
     func aFaultyDayLosesNothingRunsNothingTwiceAndLeavesNothingRunning() async throws {
-        let sim = #"{"seed": 11, "create_failure_rate": 0.1, "capacity_error_rate": {"sim.small": 0.2, "sim.large": 0.3}, "rate_limit_rate": 0.03, "max_instances": 40}"#
-        let count = Int(ProcessInfo.processInfo.environment["CLOUD_DISPATCH_SOAK_CONTAINERS"] ?? "") ?? 500
-        try await withWorld(await SimWorld(simConfig: sim, seed: 5, limits: Limits(maxInstances: 30, idleTimeout: 120),
+        let count = Int(ProcessInfo.processInfo.environment["CLOUD_DISPATCH_SOAK_CONTAINERS"] ?? "") ?? 2000
+        try await withWorld(await SimWorld(simConfig: Self.sim, seed: 5, limits: Limits(maxInstances: 100, idleTimeout: 120),
                                            neverBootRate: 0.05)) { world in
-            var random = SeededRandom(seed: 99)
-            for batch in 0..<10 {  // arrivals over time, mixed sizes and run times, some failing
-                for _ in 0..<(count / 10) {
-                    let seconds = Int.random(in: 60...3600, using: &random)
-                    let exit = random.next() % 10 == 0 ? 1 : 0
-                    let big = random.next() % 8 == 0
-                    try await world.submit(1, seconds: seconds, exit: exit, vcpus: big ? 8 : Int.random(in: 1...2, using: &random),
-                                           ram: big ? 16 << 30 : 1 << 30, priority: Int.random(in: 1...5, using: &random))
-                }
-                // A batch of ticks, a dead worker or two, and now and then a dispatcher restart.
-                for tick in 0..<60 {
-                    await world.dispatcher.tick(now: world.now)
-                    world.now += 30
-                    if tick % 20 == 7, let victim = world.executor.liveNodes.randomElement(using: &random) { world.executor.kill(victim) }
-                }
-                if batch % 3 == 2 { world.restartDispatcher() }
-            }
-            #expect(try await world.run(step: 30, limit: 400_000) { try await world.allFinal() })
-            let all = try await world.all()
-            #expect(all.count == count / 10 * 10)
-            #expect(all.allSatisfy { $0.state.isFinal }, "no container left behind")
-            let cancelled = all.filter { $0.state == .cancelled }
-            #expect(cancelled.allSatisfy { ($0.runtimeStatus.error ?? "").isEmpty == false }, "every cancellation has a reason")
-            #expect(world.executor.violations.isEmpty, "\(world.executor.violations.prefix(3))")
-            #expect(try await world.run(step: 30) { try await world.listedInstances().isEmpty }, "no tagged instance left")
-            let complete = all.filter { $0.state == .complete }
-            print("soak: \(all.count) containers, \(complete.count) complete (\(complete.filter { $0.exitCode != 0 }.count) with a failing exit code), \(cancelled.count) cancelled, \(all.filter { $0.lockCount > 0 }.count) requeued at least once, \(world.executor.startCount) starts")
+            let report = try await Soak.run(count: count, seed: 99, store: world.store, executor: world.executor, clock: world.clock,
+                                            maxRunTime: 1800, makeDispatcher: {
+                                                world.restartDispatcher()
+                                                return world.dispatcher
+                                            }, listed: { (try? await world.listedInstances().count) ?? -1 })
+            print("soak: \(report)")
+            #expect(report.containers == count / 10 * 10)
+            #expect(report.notFinal == 0, "no container left behind")
+            #expect(report.cancelledWithoutReason == 0, "every cancellation has a reason")
+            #expect(report.violations.isEmpty, "\(report.violations.prefix(3))")
+            #expect(report.instancesLeft == 0, "no tagged instance left")
         }
     }
 }
@@ -67,4 +53,3 @@ import Testing
         #expect(try await run() == first)
     }
 }
-
