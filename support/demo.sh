@@ -68,6 +68,7 @@ for _ in $(seq 60); do [ "$(cd_ instances --json)" = "[]" ] && break; sleep 1; d
 say "cloud-dispatch instances   (after the idle timeout)"
 cd_ instances
 created=$(grep -o 'count=[0-9]* type=[a-z-]* \[WorkerPool\] instances created' "$log" | awk -F'[= ]' '{n[$4]+=$2; t+=$2} END {for (k in n) printf "%s %d, ", k, n[k]; printf "%d in all", t}')
+echo "daemon memory: $(awk '/VmHWM/ {printf "%.0f MiB peak", $2/1024}' /proc/$daemon/status), $(awk '/VmRSS/ {printf "%.0f MiB now", $2/1024}' /proc/$daemon/status)"
 echo "created: $created; shut down: $(grep -c 'instance shut down' "$log"); sshd processes of demo instances left: $(pgrep -fc "$state/loopback" || true)"
 
 if [ "${DEMO_KEEP:-}" = 1 ]; then
