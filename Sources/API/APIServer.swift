@@ -12,12 +12,16 @@ public struct APIServer: Sendable {
     public var tokens: TokenTable
     public var maxBodyBytes: Int
     public var logger: Logger
+    /// The Prometheus text for /metrics; nil: the page is empty (no metrics in this process).
+    public var metrics: (@Sendable () -> String)?
 
-    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, logger: Logger) {
+    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, logger: Logger,
+                metrics: (@Sendable () -> String)? = nil) {
         self.store = store
         self.tokens = tokens
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// The router with every route, and the list of (METHOD path) it serves.
@@ -36,6 +40,12 @@ public struct APIServer: Sendable {
         }
         routes.add(.get, "/openapi.json", role: nil) { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))
+        }
+        // Public, as Prometheus scrapers usually are: counts and sums only, no ids or names of containers.
+        let metrics = metrics
+        routes.add(.get, "/metrics", role: nil) { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics?() ?? "")))
         }
         ContainerRoutes(store: store, reader: reader).register(routes)
         return (router, routes.operations)
