@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The driver ABI: one C header, nothing else.
@@ -66,7 +68,8 @@ let package = Package(
 
         // The instances of an instance set and what runs on them; the dispatcher's loop.
         .target(name: "WorkerPool", dependencies: ["DriverHost", "Scheduler", "Queue",
-                                                   .product(name: "Logging", package: "swift-log")]),
+                                                   .product(name: "Logging", package: "swift-log"),
+                                                   .product(name: "CoreMetrics", package: "swift-metrics")]),
 
         // libssh2, as the system has it (Debian: libssh2-1-dev).
         .systemLibrary(name: "CSSH2", path: "Sources/CSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
@@ -98,6 +101,8 @@ let package = Package(
                 "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
         // Drivers. A C driver is one target; it needs only the ABI header and its C libraries.
@@ -129,7 +134,9 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "DispatcherTests", dependencies: ["WorkerPool", "Simulation", "Scheduler", "Queue", "SQLiteQueue",
-                                                           "DriverHost", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+                                                           "DriverHost", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                                                           .product(name: "Prometheus", package: "swift-prometheus"),
+                                                           .product(name: "CoreMetrics", package: "swift-metrics")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
         .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",

@@ -113,7 +113,9 @@ static cdd_status lb_open_set(void *ctx, const char *set_id, const char *config_
         json_decref(config);
         return lb_fail(err, CDD_E_INVALID, "config must be a JSON object (%s)", config ? "not an object" : jerr.text);
     }
-    static const char *known[] = {"state_dir", "sshd_path", "ssh_keygen_path", "max_instances", "instance_types", NULL};
+    /* api_token stands for a real cloud's credential: accepted and never used or echoed, so a
+     * test can check the host never logs a driver's configuration. */
+    static const char *known[] = {"state_dir", "sshd_path", "ssh_keygen_path", "max_instances", "instance_types", "api_token", NULL};
     const char *key;
     json_t *value;
     json_object_foreach(config, key, value) {
@@ -121,7 +123,7 @@ static cdd_status lb_open_set(void *ctx, const char *set_id, const char *config_
         for (const char **k = known; *k; k++) ok |= strcmp(*k, key) == 0;
         if (!ok) {
             json_decref(config);
-            return lb_fail(err, CDD_E_INVALID, "config: unknown key \"%s\" (known: state_dir, sshd_path, ssh_keygen_path, max_instances, instance_types)", key);
+            return lb_fail(err, CDD_E_INVALID, "config: unknown key \"%s\" (known: state_dir, sshd_path, ssh_keygen_path, max_instances, instance_types, api_token)", key);
         }
     }
     const char *state_dir = json_string_value(json_object_get(config, "state_dir"));

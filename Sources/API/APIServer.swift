@@ -14,14 +14,17 @@ public struct APIServer: Sendable {
     /// The dispatcher's levers; nil when the process runs none.
     public var management: (any ManagementService)?
     public var logger: Logger
+    /// The Prometheus text for /metrics; nil: the page is empty (no metrics in this process).
+    public var metrics: (@Sendable () -> String)?
 
     public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, management: (any ManagementService)? = nil,
-                logger: Logger) {
+                logger: Logger, metrics: (@Sendable () -> String)? = nil) {
         self.store = store
         self.tokens = tokens
         self.maxBodyBytes = maxBodyBytes
         self.management = management
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// The router with every route, and the list of (METHOD path) it serves.
@@ -47,6 +50,12 @@ public struct APIServer: Sendable {
         }
         routes.add(.get, "/openapi.json", role: nil) { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data)))
+        }
+        // Public, as Prometheus scrapers usually are: counts and sums only, no ids or names of containers.
+        let metrics = metrics
+        routes.add(.get, "/metrics", role: nil) { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics?() ?? "")))
         }
         ContainerRoutes(store: store, reader: reader).register(routes)
         ManagementRoutes(store: store, management: management, reader: reader).register(routes)

@@ -13,6 +13,7 @@ extension ConfigLoader {
         let host = config.listenHost.contains(":") ? "[\(config.listenHost)]" : config.listenHost
         y.line("listen", y.string("\(host):\(config.listenPort)"))
         y.line("state_dir", y.string(config.stateDir))
+        y.line("log_format", config.logFormat)
         y.section("queue") { y in
             y.line("store", y.string(redactedStore(config.queue.store)))
             y.line("max_dispatch_attempts", "\(config.queue.maxDispatchAttempts)")

@@ -32,23 +32,40 @@ public enum ConfigLoader {
     }
 
     public static func parse(_ text: String, file: String, folder: String, environment: [String: String]) -> Result<Configuration, Problems> {
-        func fail(_ items: [String]) -> Result<Configuration, Problems> { .failure(Problems(file: file, items: items)) }
+        let (config, problems) = read(text, folder: folder, environment: environment)
+        guard let config, problems.isEmpty else { return .failure(Problems(file: file, items: problems)) }
+        return .success(config)
+    }
+
+    /// Like `load`, but also returns the configuration read despite the problems (nil when the
+    /// file is not readable YAML), so `check-config` can look further: which driver, which files.
+    public static func check(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> (config: Configuration?, problems: Problems)
+    {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            return (nil, Problems(file: path, items: ["cannot read the file"]))
+        }
+        let folder = (URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path)
+        let (config, items) = read(text, folder: folder, environment: environment)
+        return (config, Problems(file: path, items: items))
+    }
+
+    static func read(_ text: String, folder: String, environment: [String: String]) -> (Configuration?, [String]) {
         let value: JSONValue
         do {
             let yaml = try Yams.load(yaml: text)
             value = try yaml.map(jsonValue) ?? .object([:])
         } catch let error as YamlError {
-            return fail(["not valid YAML: \(error)"])
+            return (nil, ["not valid YAML: \(error)"])
         } catch {
-            return fail(["\(error)"])
+            return (nil, ["\(error)"])
         }
         // Both passes always run, so one reading reports every problem: the schema checks shapes,
         // types and ranges; the reader checks what a schema cannot say (sizes, durations, files,
         // duplicates) and reads only values of the right type, so nothing is reported twice.
         var reader = ConfigReader(folder: folder, environment: environment)
         let config = reader.read(value)
-        let problems = schema.validate(value, against: "configuration") + reader.problems
-        return problems.isEmpty ? .success(config) : fail(problems)
+        return (config, schema.validate(value, against: "configuration") + reader.problems)
     }
 
     /// YAML as parsed by Yams, as a JSON value (so the schema can check it).

@@ -5,6 +5,7 @@ import JSON
 extension ConfigReader {
     mutating func readCore(_ value: JSONValue, into config: inout Configuration) {
         if let id = string(value["dispatcher_id"]) { config.dispatcherID = id }
+        if let format = string(value["log_format"]), ["logfmt", "json"].contains(format) { config.logFormat = format }
         if let listen = string(value["listen"]) {
             if let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
                colon != listen.startIndex {

@@ -8,6 +8,8 @@ public struct Configuration: Sendable, Equatable {
     public var listenPort = 8723
     /// Absolute.
     public var stateDir: String
+    /// "logfmt" or "json".
+    public var logFormat = "logfmt"
     public var queue = QueueSettings()
     public var api = APISettings()
     public var driver = DriverSettings()

@@ -8,7 +8,7 @@ struct CloudDispatch: AsyncParsableCommand {
         commandName: "cloud-dispatch",
         abstract: "Runs a queue of containers on cloud VMs it creates, reuses and shuts down by itself.",
         subcommands: [
-            ServeCommand.self, SubmitCommand.self, PsCommand.self, ShowCommand.self, CancelCommand.self,
+            ServeCommand.self, CheckConfigCommand.self, SubmitCommand.self, PsCommand.self, ShowCommand.self, CancelCommand.self,
             PriorityCommand.self, LogsCommand.self, InstancesCommand.self, HoldCommand.self, DrainCommand.self, RunCommand.self,
             KillCommand.self, QueueCommand.self, ExplainCommand.self, DriversCommand.self, DriverTestCommand.self, BenchCommand.self,
         ])

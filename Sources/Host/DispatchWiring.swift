@@ -16,7 +16,8 @@ enum DispatchWiring {
         init(_ description: String) { self.description = description }
     }
 
-    static func dispatcher(_ config: Configuration, store: any ContainerStore, logger: Logger) async throws -> Dispatcher {
+    static func dispatcher(_ config: Configuration, store: any ContainerStore, logger: Logger,
+                           metrics: DispatchMetrics? = nil) async throws -> Dispatcher {
         let folder = PluginsFolder.resolve(flag: config.driver.plugins)
         let loader = DriverLoader(pool: BlockingPool(name: "driver", threads: 8), logger: logger, callTimeout: .seconds(120))
         let report = await loader.load(folder: folder.path)
@@ -25,12 +26,16 @@ enum DispatchWiring {
             throw Failure("no driver \"\(config.driver.name)\" in \(folder.path) (\(folder.source.rawValue))\(refused)")
         }
         let driverConfig = String(decoding: try JSONEncoder().encode(config.effectiveDriverConfig), as: UTF8.self)
-        let instanceSet: any InstanceSet
+        var instanceSet: any InstanceSet
         do {
             instanceSet = try await driver.openInstanceSet(id: config.dispatcherID, config: driverConfig)
         } catch {
             throw Failure("driver \(config.driver.name) refused its configuration: \(error)")
         }
+        if let metrics { instanceSet = MeteredInstanceSet(instanceSet, metrics: metrics) }
+        // Every line of the pool and the executor names the driver.
+        var logger = logger
+        logger[metadataKey: "driver"] = "\(driver.info.id)"
 
         let key = try workerKey(config.workerKeyPath)
         var ssh = SSHWorkerExecutor.Settings(privateKeyPath: config.workerKeyPath, runnerBinary: try runnerBinary(config))
@@ -48,6 +53,20 @@ enum DispatchWiring {
         pool.sshPublicKey = key
         pool.instanceSecrets = true
         pool.initCommand = config.workers.initCommand
+        applyTimeouts(config, to: &pool)
+        if let capabilities = try? await driver.capabilities() { pool.use(capabilities) }  // create/destroy batch sizes
+        let types = config.instanceTypes.map(instanceType)
+        let workerPool = WorkerPool(settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger)
+        let s = config.scheduling
+        let limits = limits(config)
+        logger.notice("dispatching", metadata: ["driver": "\(driver.info.id)", "instance_set": "\(config.dispatcherID)",
+                                                "types": "\(types.map(\.name).joined(separator: ","))", "runtime": "\(ssh.runtime)"])
+        return Dispatcher(id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: s.maxPriceFactor,
+                          limits: limits, logger: logger, metrics: metrics)
+    }
+
+    /// The pool's timeouts and intervals (also what a reload changes).
+    static func applyTimeouts(_ config: Configuration, to pool: inout WorkerPool.Settings) {
         pool.bootTimeout = config.workers.bootTimeout
         pool.probeTimeout = config.workers.probeTimeout
         pool.shutdownRetry = config.workers.shutdownRetry
@@ -55,16 +74,12 @@ enum DispatchWiring {
         pool.termTimeout = config.workers.termTimeout
         pool.probeInterval = config.workers.probeInterval
         pool.syncInterval = max(config.workers.probeInterval, 10)
-        if let capabilities = try? await driver.capabilities() { pool.use(capabilities) }  // create/destroy batch sizes
-        let types = config.instanceTypes.map(instanceType)
-        let workerPool = WorkerPool(settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger)
+    }
+
+    static func limits(_ config: Configuration) -> Limits {
         let s = config.scheduling
-        let limits = Limits(maxInstances: s.maxInstances, maxHourlySpend: s.maxHourlySpend, maxConcurrentCreates: s.maxConcurrentCreates,
-                            maxContainersPerInstance: s.maxContainersPerInstance, idleTimeout: s.idleTimeout)
-        logger.notice("dispatching", metadata: ["driver": "\(driver.info.id)", "instance_set": "\(config.dispatcherID)",
-                                                "types": "\(types.map(\.name).joined(separator: ","))", "runtime": "\(ssh.runtime)"])
-        return Dispatcher(id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: s.maxPriceFactor,
-                          limits: limits, logger: logger)
+        return Limits(maxInstances: s.maxInstances, maxHourlySpend: s.maxHourlySpend, maxConcurrentCreates: s.maxConcurrentCreates,
+                      maxContainersPerInstance: s.maxContainersPerInstance, idleTimeout: s.idleTimeout)
     }
 
     static func instanceType(_ t: Configuration.InstanceTypeSettings) -> InstanceType {

@@ -24,21 +24,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Log format: logfmt or json (default: the configuration's log_format).")
+    var logFormat: StructuredLogHandler.Format?
+
     @Flag(help: "Serve the queue only: create no instances, run no containers.")
     var noDispatch = false
 
+    @Flag(help: "Print the effective configuration, every default filled in, and exit.")
+    var dumpConfig = false
+
     func run() async throws {
-        let logger = Wiring.logger(level: logLevel)
         var settings = try Self.loadConfiguration(config)
-        if let stateDir { settings.stateDir = URL(fileURLWithPath: stateDir).standardizedFileURL.path }
-        if let listen {
-            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
-                printError("--listen must be HOST:PORT")
-                throw ExitCode(2)
-            }
-            settings.listenHost = String(listen[..<colon])
-            settings.listenPort = port
-        }
+        let overrides = try commandLineOverrides()
+        overrides(&settings)
+        if dumpConfig { return print(ConfigLoader.dump(settings), terminator: "") }
+        let logger = Wiring.logger(level: logLevel, format: logFormat ?? StructuredLogHandler.Format(rawValue: settings.logFormat) ?? .logfmt)
+        let (registry, metrics) = Wiring.metrics()
         try FileManager.default.createDirectory(atPath: settings.stateDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let tokens = try Self.tokens(settings, logger: logger)
@@ -46,13 +47,15 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("queue open", metadata: ["store": "\(settings.queue.store == "sqlite" ? settings.sqlitePath : "postgres")"])
 
         var dispatching: Task<Void, Never>?
+        var dispatcher: Dispatcher?
         var management: PoolManagement?
         if !noDispatch {
             do {
-                let dispatcher = try await DispatchWiring.dispatcher(settings, store: store, logger: logger)
-                management = PoolManagement(dispatcher: dispatcher, runnerPath: try DispatchWiring.runnerBinary(settings))
-                let loop = DispatchLoop(dispatcher: dispatcher, pollInterval: settings.workers.pollInterval)
+                let made = try await DispatchWiring.dispatcher(settings, store: store, logger: logger, metrics: metrics)
+                management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings))
+                let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval)
                 dispatching = Task { await loop.run(wakeups: store.changes()) }
+                dispatcher = made
             } catch {
                 await store.close()
                 printError("cloud-dispatch: \(error)")
@@ -61,11 +64,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Stopping leaves instances and containers as they are: the next start adopts them.
         defer { dispatching?.cancel() }
+        let reloader = ConfigReloader(path: config ?? Self.defaultPath, current: settings, dispatcher: dispatcher, metrics: metrics,
+                                      logger: logger, overrides: overrides)
+        let signals = ServeSignals(reloader: reloader, dispatching: dispatching, logger: logger)
+        defer { signals.cancel() }
 
-        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, management: management, logger: logger)
+        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, management: management, logger: logger,
+                            metrics: { registry.emitToString() })
         let host = settings.listenHost
         let app = api.application(host: host, port: settings.listenPort) { port in
             logger.notice("listening", metadata: ["address": "http://\(host):\(port)"])
+            SystemdNotify.send("READY=1\nSTATUS=serving on \(host):\(port)")
         }
         do {
             try await app.runService()  // returns on SIGTERM or SIGINT, after in-flight requests
@@ -76,16 +85,40 @@ struct ServeCommand: AsyncParsableCommand {
             printError("cloud-dispatch: \(error)")
             throw ExitCode(1)
         }
+        SystemdNotify.send("STOPPING=1")  // also when stopped by other means than a signal
         dispatching?.cancel()
         await dispatching?.value  // the round in progress ends before the store closes
         await store.close()
         logger.notice("stopped")
     }
 
+    static let defaultPath = "/etc/cloud-dispatch/config.yml"
+
+    /// --state-dir and --listen, checked once, applied to the file's settings (and again on reload).
+    func commandLineOverrides() throws -> @Sendable (inout Configuration) -> Void {
+        let stateDir = stateDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        var address: (String, Int)?
+        if let listen {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+                printError("--listen must be HOST:PORT")
+                throw ExitCode(2)
+            }
+            address = (String(listen[..<colon]), port)
+        }
+        let chosen = address
+        return { settings in
+            if let stateDir { settings.stateDir = stateDir }
+            if let (host, port) = chosen {
+                settings.listenHost = host
+                settings.listenPort = port
+            }
+        }
+    }
+
     /// The configuration file, or the embedded defaults when none is given and the default
     /// path does not exist.
     static func loadConfiguration(_ path: String?) throws -> Configuration {
-        let chosen = path ?? "/etc/cloud-dispatch/config.yml"
+        let chosen = path ?? defaultPath
         if path == nil && !FileManager.default.fileExists(atPath: chosen) {
             return Configuration(stateDir: FileManager.default.currentDirectoryPath + "/cloud-dispatch-state")
         }

@@ -14,9 +14,12 @@ public final class Dispatcher: Sendable {
     public let id: String
     let store: any ContainerStore
     public let pool: WorkerPool
-    let eligibility: Eligibility
-    let limits: Limits
     let logger: Logger
+    public let metrics: DispatchMetrics?
+    /// Types and limits: replaced whole by `reconfigure`, read once per round.
+    private let policy: Mutex<(eligibility: Eligibility, limits: Limits)>
+    var eligibility: Eligibility { policy.withLock { $0.eligibility } }
+    public var limits: Limits { policy.withLock { $0.limits } }
     /// Results the store did not take yet (it was unreachable): kept and offered again, so a
     /// finished container is never mistaken for a lost one and run again.
     private let unrecorded = Mutex<[(FinishedContainer, cost: Double)]>([])
@@ -27,13 +30,20 @@ public final class Dispatcher: Sendable {
     private let lockedHere = Mutex<Set<String>>([])
 
     public init(id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
-                limits: Limits, logger: Logger) {
+                limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil) {
         self.id = id
         self.store = store
         self.pool = pool
-        self.eligibility = Eligibility(types: types, maxPriceFactor: maxPriceFactor)
-        self.limits = limits
+        self.policy = Mutex((Eligibility(types: types, maxPriceFactor: maxPriceFactor), limits))
         self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// New instance types, limits and pool settings (a configuration reload), from the next
+    /// round on. Instances and containers stay; those of a type no longer listed are drained.
+    public func reconfigure(types: [InstanceType], maxPriceFactor: Double, limits: Limits, poolSettings: WorkerPool.Settings) async {
+        await pool.reconfigure(settings: poolSettings, types: types)
+        policy.withLock { $0 = (Eligibility(types: types, maxPriceFactor: maxPriceFactor), limits) }
     }
 
     /// One round. Failures of single steps are logged and retried on the next round; nothing
@@ -57,6 +67,7 @@ public final class Dispatcher: Sendable {
             return Plan()
         }
         let demands = await demands(for: containers, now: now)
+        let (eligibility, limits) = policy.withLock { $0 }
         let plan = SchedulingPass.plan(containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
                                        backoff: await pool.backoff, creating: await pool.createsInFlight, now: now)
         await carryOut(plan, containers: Dictionary(containers.map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a }), now: now)
@@ -64,6 +75,9 @@ public final class Dispatcher: Sendable {
         for (uuid, worker) in await pool.overdueStops(now: now) {
             await give(up: uuid, "did not stop within \(Int(pool.settings.termTimeout))s of being asked to; its instance \(worker) is drained",
                        requeue: false)
+        }
+        if let metrics {
+            metrics.roundEnded(now: now, snapshot: await pool.snapshot(now: now), demands: demands, plan: plan, limits: limits)
         }
         return plan
     }

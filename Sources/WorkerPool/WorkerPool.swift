@@ -77,10 +77,10 @@ public actor WorkerPool {
         public var billedCost = 0.0
     }
 
-    public let settings: Settings
+    public private(set) var settings: Settings
     let instanceSet: any InstanceSet
     let executor: any WorkerExecutor
-    let types: [String: InstanceType]
+    private(set) var types: [String: InstanceType]
     let logger: Logger
     var workers: [String: Worker] = [:]
     /// Where containers that just ended ran, until the dispatcher has recorded their cost.
@@ -112,6 +112,14 @@ public actor WorkerPool {
         self.executor = executor
         self.types = Dictionary(types.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.logger = logger
+    }
+
+    /// New timeouts and intervals, and new types (a configuration reload). Types no longer
+    /// configured are kept for the instances that still have them (their price, for the bill).
+    public func reconfigure(settings: Settings, types: [InstanceType]) {
+        self.settings = settings
+        let fresh = Dictionary(types.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.types = fresh.merging(self.types) { new, _ in new }
     }
 
     // MARK: What the scheduler sees

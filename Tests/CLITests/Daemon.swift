@@ -15,7 +15,7 @@ final class Daemon {
 
     /// Without `dispatch`, the daemon serves the queue only (`--no-dispatch`): containers stay
     /// where the test puts them.
-    init(stateDir: String, extra: [String] = [], dispatch: Bool = false) throws {
+    init(stateDir: String, extra: [String] = [], dispatch: Bool = false, environment: [String: String] = [:]) throws {
         port = Harness.freePort()
         self.stateDir = stateDir
         logPath = stateDir + ".serve.log"
@@ -26,6 +26,7 @@ final class Daemon {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         try process.run()
     }
 
