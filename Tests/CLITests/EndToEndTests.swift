@@ -218,4 +218,23 @@ import TestSupport
         #expect(try world.daemon.cli(["run", second.id]).status == 0)
         #expect(await Harness.eventually(20) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
     }
+
+    @Test func aGracefulStopLeavesInstancesRunningForTheNextStart() async throws {
+        let world = try await World()
+        let runs = world.folder + "/runs"
+        let uuid = try await world.submit(["sh", "-c", "echo run >> \(runs); sleep 3"])
+        #expect(try await world.wait(uuid, [.running]).state == .running)
+        let before = world.instanceSSHDs
+        #expect(before.count == 1)
+
+        #expect(world.daemon.stop() == 0, "SIGTERM should end the daemon cleanly")
+        #expect(world.instanceSSHDs == before, "a graceful stop shut instances down")
+
+        try await world.restart()
+        let record = try await world.wait(uuid, [.complete, .cancelled], seconds: 30)
+        #expect(record.state == .complete && record.exitCode == 0)
+        let lines = (try? String(contentsOfFile: runs, encoding: .utf8))?.split(separator: "\n").count ?? 0
+        #expect(lines == 1, "ran \(lines) times")
+        #expect(await Harness.eventually(20) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
+    }
 }
