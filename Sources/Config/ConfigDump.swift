@@ -55,6 +55,8 @@ extension ConfigLoader {
                 y.comment("config: not set; the driver gets \(y.flow(config.effectiveDriverConfig))")
             }
             if let image = d.image { y.line("image", y.string(image)) } else { y.comment("image: not set (the driver's default)") }
+            y.line("calls_per_second", "\(d.callsPerSecond)")
+            y.line("call_burst", "\(d.callBurst)")
         }
     }
 

@@ -17,6 +17,12 @@ extension ConfigReader {
             if finiteNumbers(config, at: "driver.config") { driver.config = config }
         }
         if let image = string(value?["image"]) { driver.image = image }
+        switch value?["calls_per_second"] {
+        case .integer(let n)?: driver.callsPerSecond = Double(n)
+        case .number(let d)?: driver.callsPerSecond = d
+        default: break
+        }
+        if case .integer(let n)? = value?["call_burst"] { driver.callBurst = Int(n) }
     }
 
     /// YAML has .inf and .nan; JSON, which the driver gets, does not.

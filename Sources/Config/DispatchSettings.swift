@@ -14,6 +14,10 @@ extension Configuration {
         public var config: JSONValue?
         /// The image id passed to create; nil: the driver's default.
         public var image: String?
+        /// Cloud calls (create, list, destroy, set_tags) per second, sustained, and the burst
+        /// allowed above it: one budget for every call, so the cloud never throttles us.
+        public var callsPerSecond = 10.0
+        public var callBurst = 20
 
         public init(name: String = "loopback", plugins: String? = nil, config: JSONValue? = nil, image: String? = nil) {
             self.name = name

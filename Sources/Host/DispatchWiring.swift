@@ -55,6 +55,8 @@ enum DispatchWiring {
         pool.initCommand = config.workers.initCommand
         applyTimeouts(config, to: &pool)
         if let capabilities = try? await driver.capabilities() { pool.use(capabilities) }  // create/destroy batch sizes
+        pool.cloudRate = config.driver.callsPerSecond
+        pool.cloudBurst = Double(config.driver.callBurst)
         let types = config.instanceTypes.map(instanceType)
         let workerPool = WorkerPool(settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger)
         let s = config.scheduling

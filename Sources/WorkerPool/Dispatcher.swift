@@ -76,6 +76,7 @@ public final class Dispatcher: Sendable {
             await give(up: uuid, "did not stop within \(Int(pool.settings.termTimeout))s of being asked to; its instance \(worker) is drained",
                        requeue: false)
         }
+        await pool.shutDownStuckWorkers(now: now)
         if let metrics {
             metrics.roundEnded(now: now, snapshot: await pool.snapshot(now: now), demands: demands, plan: plan, limits: limits)
         }

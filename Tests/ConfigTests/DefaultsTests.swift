@@ -59,6 +59,8 @@ import Testing
               plugins: plugins
               config: {region: eu-west-1, subnets: [a, b], retries: 3, ratio: 0.5, nested: {enabled: true}}
               image: ami-123
+              calls_per_second: 2.5
+              call_burst: 5
             instance_types:
               - name: small
                 vcpus: 2
@@ -101,10 +103,13 @@ import Testing
             """
         let c = try #require(config(yaml, folder: dir.path))
         #expect(c.stateDir == dir.path + "/state")
-        #expect(c.driver == .init(name: "ec2", plugins: dir.path + "/plugins", config: .object([
+        var driver = Configuration.DriverSettings(name: "ec2", plugins: dir.path + "/plugins", config: .object([
             "region": .string("eu-west-1"), "subnets": .array([.string("a"), .string("b")]), "retries": .integer(3),
             "ratio": .number(0.5), "nested": .object(["enabled": .bool(true)]),
-        ]), image: "ami-123"))
+        ]), image: "ami-123")
+        driver.callsPerSecond = 2.5
+        driver.callBurst = 5
+        #expect(c.driver == driver)
         #expect(c.instanceTypes == [
             .init(name: "small", vcpus: 2, ram: 4 * GiB, price: 0.1),
             .init(name: "gpu.large", providerType: "g5.2xlarge", vcpus: 8, ram: 32 * GiB, scratch: 450_000_000_000, addedScratch: 100 * GiB,

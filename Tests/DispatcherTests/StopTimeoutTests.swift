@@ -30,6 +30,20 @@ import Testing
         }
     }
 
+    @Test func aWorkerWhoseContainerNeverDiesIsShutDownAfterTwiceTheTermTimeout() async throws {
+        try await withWorld(await SimWorld(bootDelay: 30...30) { $0.termTimeout = 120 }) { world in
+            let uuid = try await world.submit(1, seconds: 1_000_000)[0]
+            #expect(try await world.run { try await world.store.get(uuid).state == .running })
+            world.executor.ignoreStop(uuid)
+            _ = try await world.store.apply(.cancel(reason: "user"), to: uuid)
+            let askedAt = world.now
+            #expect(try await world.run { try await world.listedInstances().isEmpty }, "a VM kept forever for a container that will not die")
+            #expect(world.now - askedAt >= 240, "not before twice term_timeout (\(world.now - askedAt) s)")
+            #expect(try await world.store.get(uuid).state == .cancelled)
+            #expect(try await world.store.get(uuid).runtimeStatus.error == "user", "the user's reason stands")
+        }
+    }
+
     @Test func aContainerThatStopsInTimeLeavesItsWorkerInService() async throws {
         try await withWorld(await SimWorld()) { world in
             let uuid = try await world.submit(1, seconds: 1200)[0]
