@@ -16,8 +16,15 @@ final class CountingInstanceSet: InstanceSet {
 
     let inner: any InstanceSet
     let counts = Mutex(Counts())
+    /// Instances the cloud has and we did not destroy: one missing from a list was taken back
+    /// by the cloud (a spot reclaim), and `vanished` is told, so the simulated VM dies too.
+    private let alive = Mutex(Set<String>())
+    private let vanished: @Sendable (String) -> Void
 
-    init(_ inner: any InstanceSet) { self.inner = inner }
+    init(_ inner: any InstanceSet, vanished: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.inner = inner
+        self.vanished = vanished
+    }
 
     var id: String { inner.id }
     var driverID: String { inner.driverID }
@@ -32,7 +39,9 @@ final class CountingInstanceSet: InstanceSet {
             c.mostConcurrentCreates = max(c.mostConcurrentCreates, c.createsNow)
         }
         defer { counts.withLock { $0.createsNow -= 1 } }
-        return try await inner.create(request)
+        let made = try await inner.create(request)
+        alive.withLock { $0.formUnion(made.map(\.id)) }
+        return made
     }
 
     func list(tags: [String: String]) async throws(DriverError) -> [Instance] {
@@ -42,7 +51,14 @@ final class CountingInstanceSet: InstanceSet {
             return c.failLists > 0
         }
         if fail { throw DriverError(.transient, "simulated outage", driver: "sim", operation: "list") }
-        return try await inner.list(tags: tags)
+        let listed = try await inner.list(tags: tags)
+        let gone: Set<String> = alive.withLock { known in
+            let gone = known.subtracting(listed.map(\.id))
+            known.subtract(gone)
+            return gone
+        }
+        for id in gone.sorted() { vanished(id) }
+        return listed
     }
 
     func destroy(ids: [String]) async throws(DriverError) -> DestroyResult {
@@ -50,7 +66,9 @@ final class CountingInstanceSet: InstanceSet {
             c.calls["destroy", default: 0] += 1
             c.destroySizes.append(ids.count)
         }
-        return try await inner.destroy(ids: ids)
+        let result = try await inner.destroy(ids: ids)
+        alive.withLock { $0.subtract(result.destroyed) }
+        return result
     }
 
     func setTags(ids: [String], tags: [String: String]) async throws(DriverError) {

@@ -25,6 +25,7 @@ final class SimWorld {
     let executor: SimulatedExecutor
     let limits: Limits
     let settings: WorkerPool.Settings
+    let types: [InstanceType]
     var dispatcher: Dispatcher
     /// Virtual time: the tests move it, and a pool waiting for cloud-call tokens moves it too.
     let clock = VirtualClock(start: 1_000_000)
@@ -34,8 +35,9 @@ final class SimWorld {
     }
 
     init(simConfig: String = "{}", seed: UInt64 = 1, limits: Limits = Limits(maxInstances: 20, idleTimeout: 120),
-         bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0, maxAttempts: Int = 5,
+         bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0, maxAttempts: Int = 5, types: [InstanceType] = SimWorld.types,
          configure: (inout WorkerPool.Settings) -> Void = { _ in }) async throws {
+        self.types = types
         store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3", policy: QueuePolicy(maxDispatchAttempts: maxAttempts))
         let plugins = Harness.temporaryFolder()
         try FileManager.default.copyItem(atPath: Harness.buildFolder + "/libcdd_sim.so", toPath: plugins + "/libcdd_sim.so")
@@ -43,8 +45,9 @@ final class SimWorld {
         let report = DriverLoader(pool: BlockingPool(name: "sim", threads: 4), logger: Self.quiet).loadNow(folder: plugins)
         guard let driver = report.driver(id: "sim") else { throw HarnessError("sim driver not loaded: \(report.refused)") }
         set = try await driver.openInstanceSet(id: "sim-test", config: simConfig)
-        cloud = CountingInstanceSet(set)
-        executor = SimulatedExecutor(seed: seed, bootDelay: bootDelay, neverBootRate: neverBootRate)
+        let executor = SimulatedExecutor(seed: seed, bootDelay: bootDelay, neverBootRate: neverBootRate)
+        self.executor = executor
+        cloud = CountingInstanceSet(set) { executor.kill($0) }  // a VM the cloud took back is dead
         self.limits = limits
         var settings = WorkerPool.Settings(instanceSetID: "sim-test")
         settings.bootTimeout = 300
@@ -52,11 +55,11 @@ final class SimWorld {
         settings.use(try await driver.capabilities())
         configure(&settings)
         self.settings = settings
-        dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: store, settings: settings, limits: limits, clock: clock)
+        dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: store, settings: settings, limits: limits, clock: clock, types: types)
     }
 
     static func makeDispatcher(set: any InstanceSet, executor: SimulatedExecutor, store: any ContainerStore,
-                               settings: WorkerPool.Settings, limits: Limits, clock: VirtualClock) -> Dispatcher {
+                               settings: WorkerPool.Settings, limits: Limits, clock: VirtualClock, types: [InstanceType]) -> Dispatcher {
         let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: types, logger: quiet, clock: clock)
         return Dispatcher(id: "sim-dispatcher", store: store, pool: pool, types: types, limits: limits, logger: quiet)
     }
@@ -65,7 +68,7 @@ final class SimWorld {
     /// cloud and the workers.
     func restartDispatcher(store replacement: (any ContainerStore)? = nil) {
         dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: replacement ?? store, settings: settings, limits: limits,
-                                         clock: clock)
+                                         clock: clock, types: types)
     }
 
     /// Submits containers that run `seconds` each (virtual) and exit with `exit`.

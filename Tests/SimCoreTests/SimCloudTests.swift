@@ -7,9 +7,9 @@ import Testing
         SimCloud(setID: "t", config: try SimConfig.parse(Data(config.utf8)))
     }
 
-    func create(_ cloud: SimCloud, type: String = "sim.small", count: Int = 1, token: String? = nil) throws -> [String] {
+    func create(_ cloud: SimCloud, type: String = "sim.small", count: Int = 1, token: String? = nil, spot: Bool = false) throws -> [String] {
         let tokenPart = token.map { #", "idempotency_token": "\#($0)""# } ?? ""
-        let reply = try cloud.create(Data(#"{"instance_type": {"provider_type": "\#(type)", "preemptible": false}, "tags": {"a": "1"}, "count": \#(count)\#(tokenPart)}"#.utf8))
+        let reply = try cloud.create(Data(#"{"instance_type": {"provider_type": "\#(type)", "preemptible": \#(spot)}, "tags": {"a": "1"}, "count": \#(count)\#(tokenPart)}"#.utf8))
         let object = try JSONSerialization.jsonObject(with: reply) as! [String: Any]
         return (object["instances"] as! [[String: Any]]).map { $0["id"] as! String }
     }
@@ -26,6 +26,22 @@ import Testing
 
         let throttled = try cloud(#"{"rate_limit_rate": 1, "retry_after_ms": 250}"#)
         #expect(throws: SimError.rateLimit("simulated throttling", retryAfterMs: 250)) { try create(throttled) }
+    }
+
+    @Test func spotInstancesAreReclaimedAndOnDemandOnesAreNot() throws {
+        func listed(_ c: SimCloud) throws -> Set<String> {
+            let object = try JSONSerialization.jsonObject(with: try c.list(Data(#"{"tags": {}}"#.utf8))) as! [String: Any]
+            return Set((object["instances"] as! [[String: Any]]).map { $0["id"] as! String })
+        }
+        let c = try cloud(#"{"spot_reclaim_rate": 0.3}"#)
+        let spot = try create(c, count: 10, spot: true)
+        let onDemand = try create(c, count: 10)
+        var remaining = Set(spot)
+        for _ in 0..<30 { remaining = try listed(c).intersection(spot) }
+        #expect(remaining.isEmpty, "after 30 listings at 0.3 each, \(remaining.count) spot instances survive")
+        #expect(try listed(c) == Set(onDemand))
+        #expect(c.reclaimedCount == 10)
+        #expect(throws: SimError.self) { try cloud(#"{"spot_reclaim_rate": 1.5}"#) }
     }
 
     @Test func theSameSeedGivesTheSameFaults() throws {

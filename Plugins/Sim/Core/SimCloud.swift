@@ -22,6 +22,7 @@ public final class SimCloud: Sendable {
         /// concurrent creates of different types give the same run in any order.
         var createRandom: [String: SplitMix64] = [:]
         var created: [String: Int] = [:]
+        var reclaimed = 0
     }
 
     public init(setID: String, config: SimConfig) {
@@ -79,10 +80,24 @@ public final class SimCloud: Sendable {
         let config = config
         let found = try state.withLock { s throws(SimError) -> [InstanceReply] in
             try Self.throttle(&s, config)
+            Self.reclaimSpot(&s, config)
             return s.order.compactMap { s.instances[$0] }.filter { i in filter.allSatisfy { i.tags[$0.key] == $0.value } }
         }
         return Payload.encode(InstancesReply(instances: found))
     }
+
+    /// The cloud takes preemptible instances back, each with `spotReclaimRate` per listing.
+    private static func reclaimSpot(_ s: inout State, _ config: SimConfig) {
+        guard config.spotReclaimRate > 0 else { return }
+        let reclaimed = Set(s.order.filter { s.instances[$0]?.preemptible == true && s.random.chance(config.spotReclaimRate) })
+        guard !reclaimed.isEmpty else { return }
+        for id in reclaimed { s.instances[id] = nil }
+        s.order.removeAll { reclaimed.contains($0) }
+        s.reclaimed += reclaimed.count
+    }
+
+    /// How many instances the cloud has reclaimed so far.
+    public var reclaimedCount: Int { state.withLock { $0.reclaimed } }
 
     public func destroy(_ json: Data) throws(SimError) -> Data {
         let ids = try Payload.decode(DestroyRequest.self, json).ids

@@ -32,6 +32,9 @@ public struct SimConfig: Sendable, Equatable, Decodable {
     /// Probability that a call is throttled, with this retry hint.
     public var rateLimitRate = 0.0
     public var retryAfterMs = 1000
+    /// Probability, per listing, that each preemptible instance has been reclaimed (it is gone
+    /// from that list on). The host lists on its clock, so this is a rate in virtual time.
+    public var spotReclaimRate = 0.0
 
     public init() {}
 
@@ -43,6 +46,7 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         case capacityErrorRate = "capacity_error_rate"
         case rateLimitRate = "rate_limit_rate"
         case retryAfterMs = "retry_after_ms"
+        case spotReclaimRate = "spot_reclaim_rate"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -55,6 +59,7 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         capacityErrorRate = try c.decodeIfPresent([String: Double].self, forKey: .capacityErrorRate) ?? [:]
         rateLimitRate = try c.decodeIfPresent(Double.self, forKey: .rateLimitRate) ?? 0
         retryAfterMs = try c.decodeIfPresent(Int.self, forKey: .retryAfterMs) ?? d.retryAfterMs
+        spotReclaimRate = try c.decodeIfPresent(Double.self, forKey: .spotReclaimRate) ?? 0
     }
 
     /// Parses the config object, naming the first bad key.
@@ -73,7 +78,7 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         if config.instanceTypes.isEmpty || config.instanceTypes.contains(where: { $0.providerType.isEmpty || $0.vcpus < 1 || $0.ram < 1 }) {
             throw .invalid("config.instance_types: each needs provider_type, vcpus ≥ 1 and ram ≥ 1")
         }
-        let rates = [config.createFailureRate, config.rateLimitRate] + Array(config.capacityErrorRate.values)
+        let rates = [config.createFailureRate, config.rateLimitRate, config.spotReclaimRate] + Array(config.capacityErrorRate.values)
         if rates.contains(where: { !(0...1).contains($0) }) { throw .invalid("config: failure rates are probabilities from 0 to 1") }
         if config.maxInstances < 0 || config.retryAfterMs < 0 {
             throw .invalid("config: max_instances and retry_after_ms must not be negative")
