@@ -26,7 +26,19 @@ import Testing
         let request = CreateRequest(instanceType: smallType, tags: ["t": "ssh"],
                                     initScript: "echo booted > \"$CDD_INSTANCE_ROOT/booted\"", sshPublicKey: key.publicKey)
         let instance = try #require(try await set.create(request).first)
-        defer { Task { _ = try? await set.destroy(ids: [instance.id]) } }
+        // Destroyed before the test ends, whatever happens (a Task left in a defer would run
+        // after the state folder is gone, and leak the instance's sshd).
+        do {
+            try await checkLogin(instance, key: key, state: state)
+        } catch {
+            _ = try? await set.destroy(ids: [instance.id])
+            throw error
+        }
+        _ = try await set.destroy(ids: [instance.id])
+        #expect(Harness.processes(mentioning: state).isEmpty, "sshd processes left behind")
+    }
+
+    func checkLogin(_ instance: Instance, key: (path: String, publicKey: String), state: String) async throws {
         let hostKey = try #require(instance.hostKey)
         #expect(hostKey.hasPrefix("ssh-ed25519 "))
 
