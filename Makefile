@@ -127,6 +127,9 @@ install: release runner install-abi
 	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/cloud-dispatch $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(RUNNER_STATIC) $(DESTDIR)$(PREFIX)/bin/
 	for d in loopback sim ec2; do install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch
+	sed 's|/usr/local|$(PREFIX)|g' support/cloud-dispatch.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cloud-dispatch.service
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch/
 
 clean:
 	rm -rf .build .build-static out

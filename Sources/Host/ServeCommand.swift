@@ -81,13 +81,15 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             dispatching?.cancel()
             await dispatching?.value
+            await dispatcher?.pool.close()
             await store.close()
             printError("cloud-dispatch: \(error)")
             throw ExitCode(1)
         }
         SystemdNotify.send("STOPPING=1")  // also when stopped by other means than a signal
         dispatching?.cancel()
-        await dispatching?.value  // the round in progress ends before the store closes
+        await dispatching?.value  // the round in progress ends before the driver and the store close
+        await dispatcher?.pool.close()
         await store.close()
         logger.notice("stopped")
     }

@@ -313,6 +313,12 @@ public actor WorkerPool {
         await shutdown(again, now: now)
     }
 
+    /// Closes the driver's instance set when the dispatcher stops; its instances are untouched
+    /// (the next start adopts them).
+    public func close() async {
+        await instanceSet.close()
+    }
+
     public func setBehavior(_ id: String, _ behavior: WorkerView.IdleBehavior) async {
         guard workers[id] != nil else { return }
         workers[id]?.behavior = behavior
