@@ -152,17 +152,10 @@ struct CostBench: AsyncParsableCommand {
     @OptionGroup var options: DriverOptions
 
     func run() async throws {
-        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
-        let (_, report) = await Wiring.loadDrivers(options, logger: logger)
-        guard let sim = report.driver(id: "sim") else {
-            printError("the sim driver (libcdd_sim.so) is not in the plugins folder")
-            throw ExitCode(2)
-        }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cdd-cost-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3")
-        let set = try await sim.openInstanceSet(id: "cost-bench", config: #"{"seed": \#(seed)}"#)
+        let bench = try await SimBench(name: "cost", options: options)
+        defer { bench.removeFolder() }
+        let (logger, store) = (bench.logger, bench.store)
+        let set = try await bench.sim.openInstanceSet(id: "cost-bench", config: #"{"seed": \#(seed)}"#)
         let types = [
             InstanceType(name: "small", providerType: "sim.small", vcpus: 2, ram: 4 << 30, scratch: 50 << 30, price: 0.10),
             InstanceType(name: "large", providerType: "sim.large", vcpus: 16, ram: 64 << 30, scratch: 400 << 30, price: 0.80),

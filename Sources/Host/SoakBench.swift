@@ -1,4 +1,5 @@
 import ArgumentParser
+import DriverHost
 import Foundation
 import Logging
 import Scheduler
@@ -18,16 +19,9 @@ struct SoakBench: AsyncParsableCommand {
     @OptionGroup var options: DriverOptions
 
     func run() async throws {
-        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
-        let (_, report) = await Wiring.loadDrivers(options, logger: logger)
-        guard let sim = report.driver(id: "sim") else {
-            printError("the sim driver (libcdd_sim.so) is not in the plugins folder")
-            throw ExitCode(2)
-        }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cdd-soak-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3")
+        let bench = try await SimBench(name: "soak", options: options)
+        defer { bench.removeFolder() }
+        let (logger, store, sim) = (bench.logger, bench.store, bench.sim)
         let config = #"{"seed": \#(seed), "create_failure_rate": 0.1, "capacity_error_rate": {"sim.small": 0.2, "sim.large": 0.3}, "rate_limit_rate": 0.03, "max_instances": \#(maxInstances * 6 / 5)}"#
         let set = try await sim.openInstanceSet(id: "soak-bench", config: config)
         var settings = WorkerPool.Settings(instanceSetID: "soak-bench")
@@ -53,4 +47,27 @@ struct SoakBench: AsyncParsableCommand {
         print(ok ? "PASS" : "FAIL")
         if !ok { throw ExitCode(1) }
     }
+}
+
+/// What the benchmarks on the sim cloud share: a quiet logger, the sim driver from the plugins
+/// folder, and a fresh SQLite queue in a temporary folder.
+struct SimBench {
+    let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+    let sim: NativeDriver
+    let folder: String
+    let store: SQLiteContainerStore
+
+    init(name: String, options: DriverOptions) async throws {
+        let (_, report) = await Wiring.loadDrivers(options, logger: logger)
+        guard let sim = report.driver(id: "sim") else {
+            printError("the sim driver (libcdd_sim.so) is not in the plugins folder")
+            throw ExitCode(2)
+        }
+        self.sim = sim
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cdd-\(name)-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3")
+    }
+
+    func removeFolder() { try? FileManager.default.removeItem(atPath: folder) }
 }

@@ -70,22 +70,10 @@ struct LogLine {
         return "{" + parts.joined(separator: ",") + "}"
     }
 
-    /// Bare when it is one plain word, else quoted with \" \\ \n escaped.
+    /// Bare when it is one plain word, else quoted with JSON's escapes (which logfmt readers take).
     static func logfmtValue(_ s: String) -> String {
         let plain = !s.isEmpty && s.unicodeScalars.allSatisfy { $0.value > 0x20 && $0 != "=" && $0 != "\"" && $0 != "\\" && $0.value != 0x7f }
-        if plain { return s }
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
+        return plain ? s : jsonString(s)
     }
 
     static func logfmtKey(_ s: String) -> String {
