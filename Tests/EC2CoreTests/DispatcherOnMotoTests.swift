@@ -17,7 +17,6 @@ extension MotoScenarioTests {
     /// What the test saw while it polled.
     struct Watch {
         var firstSeen: [String: Date] = [:]
-        var lastSeen: [String: Date] = [:]
         var types: Set<String> = []
         var containerStates: Set<ContainerState> = []
         var listed: Set<String> = []
@@ -69,9 +68,9 @@ extension MotoScenarioTests {
                 w.gone.count >= 2
             }
             #expect(cycled, "instances seen: \(watch.firstSeen.keys.sorted()), still listed: \(watch.listed.sorted())\n\(daemon.log.suffix(4000))")
+            // The reason the daemon logged proves the boot timeout shut each one down (how long the
+            // observer happened to see it listed depends on its polling, not on the dispatcher).
             for id in watch.gone {
-                let seen = watch.lastSeen[id]!.timeIntervalSince(watch.firstSeen[id]!)
-                #expect(seen >= 1.5, "\(id) was destroyed \(seen) s after it was first listed, before the 3 s boot timeout")
                 let reason = daemon.log.split(separator: "\n").first { $0.contains(id) && $0.contains("instance shut down") }
                 #expect(reason?.contains("did not boot within 3s") == true, "\(id): \(reason ?? "no shutdown logged")")
             }
@@ -127,7 +126,6 @@ extension MotoScenarioTests {
             watch.listed = Set(listed.map(\.id))
             for instance in listed {
                 if watch.firstSeen[instance.id] == nil { watch.firstSeen[instance.id] = now }
-                watch.lastSeen[instance.id] = now
                 watch.types.insert(instance.providerType)
             }
             for uuid in uuids { watch.containerStates.insert(try await client.get(uuid).state) }
