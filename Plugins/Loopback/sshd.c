@@ -100,7 +100,8 @@ int lb_start_instance_sshd(cdd_instance_set *set, const char *id, const char *di
             snprintf(why, why_size, "sshd exited with status %d (see %s)", rc, log_path);
             continue; /* most likely the port was taken in between: try another */
         }
-        for (int i = 0; i < 200 && lb_read_pid(pid_path) < 0; i++) sleep_ms(10);
+        /* The daemon child writes it after the parent exits; a loaded machine can take a while. */
+        for (int i = 0; i < 1000 && lb_read_pid(pid_path) < 0; i++) sleep_ms(10);
         if (lb_read_pid(pid_path) < 0) {
             snprintf(why, why_size, "sshd wrote no pid file (see %s)", log_path);
             continue;

@@ -12,7 +12,6 @@ public final class TestSSHD {
 
     public init(authorizedKey: String, folder: String = Harness.temporaryFolder()) throws {
         self.folder = folder
-        port = Harness.freePort()
         root = folder + "/root"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let keygen = try Harness.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", folder + "/host_ed25519"])
@@ -20,6 +19,23 @@ public final class TestSSHD {
         hostPublicKey = try String(contentsOfFile: folder + "/host_ed25519.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         try (authorizedKey + "\n").write(toFile: folder + "/authorized_keys", atomically: true, encoding: .utf8)
         chmod(folder + "/authorized_keys", 0o600)
+        if getuid() == 0 { try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true) }
+        // A free port can be taken by someone else before sshd binds it: try a few.
+        var failure = ""
+        for _ in 0..<5 {
+            let port = Harness.freePort()
+            if let pid = try Self.start(folder: folder, root: root, port: port, failure: &failure) {
+                self.port = port
+                self.pid = pid
+                return
+            }
+        }
+        throw HarnessError("sshd did not start: \(failure)")
+    }
+
+    /// Starts sshd on `port`; its pid once it listens and has written its pid file, else nil
+    /// with what went wrong in `failure`.
+    private static func start(folder: String, root: String, port: Int, failure: inout String) throws -> Int32? {
         let config = """
             Port \(port)
             ListenAddress 127.0.0.1
@@ -35,14 +51,29 @@ public final class TestSSHD {
             MaxStartups 100:30:200
             """
         try config.write(toFile: folder + "/sshd_config", atomically: true, encoding: .utf8)
-        if getuid() == 0 { try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true) }
+        try? FileManager.default.removeItem(atPath: folder + "/sshd.pid")
         // sshd daemonizes and writes its pid file; no long-lived Process object is kept
         // (Foundation's Process on Linux can hang later waits while one runs).
         let started = try Harness.run("/usr/sbin/sshd", ["-f", folder + "/sshd_config", "-E", folder + "/sshd.log"])
-        guard started.status == 0, Self.waitListening(port),
-              let text = try? String(contentsOfFile: folder + "/sshd.pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        else { throw HarnessError("sshd did not start: \(started.output)") }
-        self.pid = pid
+        let log = { (try? String(contentsOfFile: folder + "/sshd.log", encoding: .utf8)) ?? "" }
+        guard started.status == 0 else {
+            failure = "exit \(started.status): \(started.output) \(log())"
+            return nil
+        }
+        // The daemon's child writes the pid file after the parent has exited, so wait for it.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: folder + "/sshd.pid", encoding: .utf8),
+               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                if waitListening(port) { return pid }
+                kill(pid, SIGKILL)
+                failure = "not listening on \(port): \(log())"
+                return nil
+            }
+            usleep(10_000)
+        }
+        failure = "no pid file after 10 s: \(log())"
+        return nil
     }
 
     public var log: String { (try? String(contentsOfFile: folder + "/sshd.log", encoding: .utf8)) ?? "" }

@@ -62,12 +62,15 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, status, body, headers=()):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (the timeout tests do that on purpose)
 
     def body(self):
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
