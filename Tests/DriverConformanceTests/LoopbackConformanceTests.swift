@@ -78,7 +78,7 @@ import Testing
 
         let result = try await set.destroy(ids: [instance.id])
         #expect(result.destroyed == [instance.id] && result.failed.isEmpty)
-        #expect(await Harness.eventually(2) { Harness.processes(mentioning: marker).isEmpty }, "detached process killed")
+        #expect(await Harness.eventually(10) { Harness.processes(mentioning: marker).isEmpty }, "detached process killed")
         #expect(Harness.processes(mentioning: state).isEmpty, "sshd killed")
         #expect(try await set.list(tags: [:]).isEmpty)
     }

@@ -39,7 +39,7 @@ import TestSupport
         #expect(throws: SSHError.timeout("waiting for the command to finish")) {
             _ = try session.run("sleep 30", timeout: 0.5)
         }
-        #expect(Date().timeIntervalSince(started) < 3)
+        #expect(Date().timeIntervalSince(started) < 10, "bounded by the timeout, not by the peer")
     }
 
     @Test func aPeerThatNeverSpeaksSSHTimesOut() throws {
@@ -49,7 +49,7 @@ import TestSupport
         #expect(throws: SSHError.timeout("handshake")) {
             _ = try SSHSession(host: "127.0.0.1", port: silent.port, user: "root", privateKeyPath: key.path, connectTimeout: 0.5)
         }
-        #expect(Date().timeIntervalSince(started) < 3)
+        #expect(Date().timeIntervalSince(started) < 10, "bounded by the timeout, not by the peer")
     }
 
     @Test func aRefusedKeyIsAnAuthenticationError() throws {

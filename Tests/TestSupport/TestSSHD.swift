@@ -115,6 +115,10 @@ public final class SilentServer {
     public let port: Int
     private let fd: Int32
     private let thread: Thread
+    private let accepts = AcceptCount()
+
+    /// How many connections it accepted so far.
+    public var acceptedConnections: Int { accepts.value }
 
     public init() {
         let port = Harness.freePort()
@@ -130,12 +134,14 @@ public final class SilentServer {
         _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         listen(fd, 16)
         let listener = fd
+        let accepts = accepts
         thread = Thread {
             var held: [Int32] = []
             while true {
                 let c = accept(listener, nil, nil)
                 if c < 0 { break }
                 held.append(c)  // kept open, never written to
+                accepts.increment()
             }
             held.forEach { close($0) }
         }
@@ -143,4 +149,11 @@ public final class SilentServer {
     }
 
     deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
+
+private final class AcceptCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
 }
