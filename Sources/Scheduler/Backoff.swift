@@ -3,13 +3,25 @@
 ///
 ///     var backoff = Backoff()
 ///     backoff.record(.capacityType, type: t, now: now)    // this type, for capacityTTL
-///     backoff.blocked(t, now: now)                        // "no capacity for m5.large until 12:03:10"
+///     backoff.blocked(t, now: now)                        // "no cloud capacity for m5.large until 12:03:10"
+///
+/// Capacity is the cloud's, so it is keyed by provider type, not by the operator's name for it
+/// (two configured types on one provider type share a shortage), and spot and on-demand are kept
+/// apart: clouds run them as separate pools, and a shortage in one says nothing of the other.
 public struct Backoff: Sendable, Hashable {
-    /// Capacity shortages, by instance-type name (spot and on-demand types are separate names).
-    public var typeUntil: [String: Double] = [:]
-    /// Capacity shortages, by quota group.
-    public var groupUntil: [String: Double] = [:]
-    /// No creates at all until then (global capacity, rate limit, unclassified errors).
+    /// A scope of cloud capacity in one market: a provider type or a quota group.
+    public struct CapacityKey: Sendable, Hashable {
+        public var scope: String
+        public var spot: Bool
+    }
+
+    /// Capacity shortages, by provider type and market.
+    public var typeUntil: [CapacityKey: Double] = [:]
+    /// Capacity shortages, by quota group and market.
+    public var groupUntil: [CapacityKey: Double] = [:]
+    /// No capacity anywhere in a market (the key says whether spot) until then.
+    public var marketUntil: [Bool: Double] = [:]
+    /// No creates at all until then (rate limit, unclassified errors).
     public var allUntil: Double?
     public var allReason = ""
     /// At cloud quota: no creates while the instance count is at least this.
@@ -32,9 +44,9 @@ public struct Backoff: Sendable, Hashable {
     /// Records a failed create of `type`.
     public mutating func record(_ cause: Cause, type: InstanceType, now: Double) {
         switch cause {
-        case .capacityType: typeUntil[type.name] = now + capacityTTL
-        case .capacityFamily: groupUntil[type.quotaGroup] = now + capacityTTL
-        case .capacityGlobal: pauseAll(until: now + capacityTTL, "no cloud capacity")
+        case .capacityType: typeUntil[CapacityKey(scope: type.providerType, spot: type.preemptible)] = now + capacityTTL
+        case .capacityFamily: groupUntil[CapacityKey(scope: type.quotaGroup, spot: type.preemptible)] = now + capacityTTL
+        case .capacityGlobal: marketUntil[type.preemptible] = now + capacityTTL
         case .quota(let count):
             quotaAtCount = count
             if count == 0 {  // nothing to wait for: the account allows nothing right now
@@ -61,9 +73,14 @@ public struct Backoff: Sendable, Hashable {
     /// Why `type` may not be created now, or nil.
     public func blocked(_ type: InstanceType, now: Double) -> String? {
         if let until = allUntil, until > now { return "\(allReason); backing off until \(clock(until))" }
-        if let until = typeUntil[type.name], until > now { return "no cloud capacity for \(type.name) until \(clock(until))" }
-        if let until = groupUntil[type.quotaGroup], until > now {
-            return "no cloud capacity for the \(type.quotaGroup) family until \(clock(until))"
+        let market = type.preemptible ? "spot capacity" : "cloud capacity"
+        if let until = marketUntil[type.preemptible], until > now { return "no \(market) anywhere until \(clock(until))" }
+        if let until = typeUntil[CapacityKey(scope: type.providerType, spot: type.preemptible)], until > now {
+            let name = type.name == type.providerType ? type.name : "\(type.name) (\(type.providerType))"
+            return "no \(market) for \(name) until \(clock(until))"
+        }
+        if let until = groupUntil[CapacityKey(scope: type.quotaGroup, spot: type.preemptible)], until > now {
+            return "no \(market) for the \(type.quotaGroup) family until \(clock(until))"
         }
         return nil
     }

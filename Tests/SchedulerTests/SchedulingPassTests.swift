@@ -161,6 +161,30 @@ func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: 
         #expect(later.creates == ["small": 1], "the capacity back-off has a TTL")
     }
 
+    @Test func capacityIsTheCloudsPerProviderTypeAndMarket() {
+        let smallB = InstanceType(name: "small-b", providerType: "small", vcpus: 2, ram: 4 * GiB, price: 0.11)
+        var backoff = Backoff()
+        backoff.record(.capacityType, type: small, now: 90)
+        #expect(backoff.blocked(smallB, now: 100) == "no cloud capacity for small-b (small) until 00:02:30",
+                "another name for the same provider type has no capacity either")
+        #expect(backoff.blocked(smallSpot, now: 100) == nil, "spot is a separate pool")
+        let p = plan([demand("spot", preemptible: true), demand("on-demand")], types: [small, smallSpot, medium], factor: 2.5,
+                     backoff: backoff)
+        #expect(p.creates == ["small-spot": 1, "medium": 1])
+
+        backoff.record(.capacityGlobal, type: smallSpot, now: 90)
+        #expect(backoff.blocked(smallSpot, now: 100) == "no spot capacity anywhere until 00:02:30")
+        #expect(backoff.blocked(medium, now: 100) == nil, "a spot shortage leaves on-demand alone")
+        #expect(backoff.blocked(smallSpot, now: 151) == nil, "with a TTL")
+
+        let familyA = InstanceType(name: "fa", vcpus: 2, ram: 4 * GiB, price: 0.1, quotaGroup: "f")
+        let familyB = InstanceType(name: "fb", vcpus: 4, ram: 8 * GiB, price: 0.2, quotaGroup: "f")
+        let familyBSpot = InstanceType(name: "fb-spot", providerType: "fb", vcpus: 4, ram: 8 * GiB, price: 0.06, preemptible: true, quotaGroup: "f")
+        backoff.record(.capacityFamily, type: familyA, now: 120)
+        #expect(backoff.blocked(familyB, now: 160) == "no cloud capacity for the f family until 00:03:00")
+        #expect(backoff.blocked(familyBSpot, now: 160) == nil)
+    }
+
     @Test func backOffExplainsItself() {
         var backoff = Backoff()
         backoff.record(.rateLimit(retryAfter: 30), type: small, now: 100)
