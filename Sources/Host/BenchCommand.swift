@@ -198,7 +198,8 @@ struct CostBench: AsyncParsableCommand {
         }
         let bill = await pool.accounting(now: now)
         print("containers: \(count), simulated \(String(format: "%.1f", now / 3600)) h")
-        print("instances created: \(bill.instancesCreated), destroyed without running anything: \(bill.destroyedUnused)")
+        print("instances created: \(bill.instancesCreated), destroyed without running anything: \(bill.destroyedUnused)"
+              + " (\(String(format: "%.2f", bill.unusedSeconds / 3600)) VM-hours, \(String(format: "%.2f", 100 * bill.unusedSeconds / bill.billedSeconds))% of the bill)")
         print("billed: \(String(format: "%.1f", bill.billedSeconds / 3600)) VM-hours, \(String(format: "%.2f", bill.billedCost)) in price units")
         print("container-hours run: \(String(format: "%.1f", containerSeconds / 3600))")
         print("lower bound (run time × cheapest fitting price): \(String(format: "%.2f", lowerBound))")

@@ -101,7 +101,10 @@ extension WorkerPool {
             let price = types[w.typeName]?.price ?? 0
             accounting.billedSeconds += now - w.appeared
             accounting.billedCost += price * (now - w.appeared) / 3600
-            if !w.everRan { accounting.destroyedUnused += 1 }
+            if !w.everRan {
+                accounting.destroyedUnused += 1
+                accounting.unusedSeconds += now - w.appeared
+            }
         }
         workers[id]?.state = .shutdown
         workers[id]?.destroyedAt = now

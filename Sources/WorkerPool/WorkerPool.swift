@@ -73,6 +73,8 @@ public actor WorkerPool {
         public var instancesCreated = 0
         /// Destroyed without ever running a container (churn).
         public var destroyedUnused = 0
+        /// The part of `billedSeconds` those instances account for.
+        public var unusedSeconds = 0.0
         public var billedSeconds = 0.0
         public var billedCost = 0.0
     }
