@@ -218,16 +218,21 @@ public final class PostgresContainerStore: ContainerStore {
 
     public func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError) {
         guard !statuses.isEmpty else { return }
+        // One statement, the JSON set in place; rows another transaction holds are skipped
+        // (their status is written again next round) rather than waited for.
         let uuids = Array(statuses.keys)
+        let values = uuids.map { statuses[$0]! }
         let logger = logger
         try await transaction { db in
-            let current = try await Self.fetch(db, """
-                SELECT doc FROM containers WHERE uuid = ANY(\(uuids)) AND state IN ('Queued', 'Locked') FOR UPDATE SKIP LOCKED
+            try await db.query("""
+                WITH wanted AS (SELECT * FROM unnest(\(uuids)::text[], \(values)::text[]) AS w(uuid, status)),
+                     target AS (SELECT c.uuid FROM containers c JOIN wanted USING (uuid)
+                                WHERE c.state IN ('Queued', 'Locked')
+                                  AND (c.doc::jsonb #>> '{runtime_status,scheduling_status}') IS DISTINCT FROM wanted.status
+                                FOR UPDATE OF c SKIP LOCKED)
+                UPDATE containers SET doc = jsonb_set(doc::jsonb, '{runtime_status,scheduling_status}', to_jsonb(wanted.status))::text
+                FROM wanted WHERE containers.uuid = wanted.uuid AND containers.uuid IN (SELECT uuid FROM target)
                 """, logger: logger)
-            for var c in current where c.runtimeStatus.schedulingStatus != statuses[c.uuid] {
-                c.runtimeStatus.schedulingStatus = statuses[c.uuid]
-                try await db.query("UPDATE containers SET doc = \(ContainerCodec.encode(c)) WHERE uuid = \(c.uuid)", logger: logger)
-            }
         }
     }
 

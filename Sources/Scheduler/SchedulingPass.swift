@@ -158,12 +158,21 @@ struct PassState {
             case .refused(let reason, let quota):
                 if blockedSince == nil { blockedSince = position }
                 let ahead = position - blockedSince!
-                plan.statuses[c.uuid] = reason + (ahead > 0 ? "; \(ahead) waiting ahead of it" : "")
+                plan.statuses[c.uuid] = reason + (ahead > 0 ? "; \(Self.rounded(ahead)) waiting ahead of it" : "")
                 if quota && locked {
                     plan.unlocks.append(.init(id: c.uuid, reason: "the cloud account is at its instance quota"))
                 }
             }
         }
+    }
+
+    /// A count of containers ahead, exact below 100 and to two digits above ("54000+"): deep in
+    /// a long queue the status then changes only now and then, and every change is a write.
+    static func rounded(_ n: Int) -> String {
+        guard n >= 100 else { return "\(n)" }
+        var unit = 1
+        while n / unit >= 100 { unit *= 10 }
+        return "\(n / unit * unit)+"
     }
 
     mutating func eligibleTypes(_ c: ContainerDemand) -> Eligibility.Answer {

@@ -61,7 +61,7 @@ public final class Dispatcher: Sendable {
         for (finished, cost) in retry { await record(finished, cost: cost) }
         for finished in ended { await settle(finished, now: now) }
 
-        let containers: [Container]
+        let containers: [ActiveContainer]
         do { containers = try await activeContainers() } catch {
             logger.error("cannot read the queue; skipping this round", metadata: ["error": "\(error)"])
             return Plan()
@@ -70,7 +70,8 @@ public final class Dispatcher: Sendable {
         let (eligibility, limits) = policy.withLock { $0 }
         let plan = SchedulingPass.plan(containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
                                        backoff: await pool.backoff, creating: await pool.createsInFlight, now: now)
-        await carryOut(plan, containers: Dictionary(containers.map { ($0.uuid, $0) }, uniquingKeysWith: { a, _ in a }), now: now)
+        let statuses = Dictionary(containers.map { ($0.demand.uuid, $0.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
+        await carryOut(plan, statuses: statuses, now: now)
         remember(demands, plan)
         for (uuid, worker) in await pool.overdueStops(now: now) {
             await give(up: uuid, "did not stop within \(Int(pool.settings.termTimeout))s of being asked to; its instance \(worker) is drained",
@@ -107,60 +108,77 @@ public final class Dispatcher: Sendable {
         }
     }
 
+    /// What a round needs of an active container. The full record (command, environment,
+    /// log) is read again only for the few that start: a round holds the whole queue, and
+    /// at 100,000 containers the records would be most of the daemon's memory.
+    struct ActiveContainer: Sendable {
+        var state: ContainerState
+        var schedulingStatus: String?
+        /// The scheduler's view, its state still to be settled against the workers.
+        var demand: ContainerDemand
+    }
+
     /// Queued containers, and those this dispatcher holds (Locked or Running by it).
-    func activeContainers() async throws(QueueError) -> [Container] {
-        var all: [Container] = []
+    func activeContainers() async throws(QueueError) -> [ActiveContainer] {
+        var all: [ActiveContainer] = []
         var after: String?
         repeat {
             let page = try await store.list(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
-            all += page.items.filter { $0.state == .queued || $0.lockedBy == id }
+            for c in page.items where c.state == .queued || c.lockedBy == id {
+                all.append(ActiveContainer(state: c.state, schedulingStatus: c.runtimeStatus.schedulingStatus,
+                                           demand: Self.demand(of: c, state: .queued)))
+            }
             after = page.next
         } while after != nil
         return all
     }
 
     /// The scheduler's view of the containers, with what the workers say runs where.
-    func demands(for containers: [Container], now: Double) async -> [ContainerDemand] {
+    func demands(for containers: [ActiveContainer], now: Double) async -> [ContainerDemand] {
         var result: [ContainerDemand] = []
+        result.reserveCapacity(containers.count)
         let known = await pool.allWorkersKnown
         let placements = await pool.placements()
         for c in containers {
-            let placement = placements[c.uuid]
+            let uuid = c.demand.uuid
+            let placement = placements[uuid]
             let state: ContainerDemand.State
             switch c.state {
             case .queued:
                 if placement != nil {  // an old copy still runs somewhere: stop it before it runs twice
-                    await pool.stop(c.uuid, now: now)
+                    await pool.stop(uuid, now: now)
                     continue
                 }
                 state = .queued
             case .locked:
                 if let placement {  // started before a restart, not yet recorded: adopt it
-                    _ = try? await store.apply(.start(by: id, instance: "\(placement.type) \(placement.worker)"), to: c.uuid)
+                    _ = try? await store.apply(.start(by: id, instance: "\(placement.type) \(placement.worker)"), to: uuid)
                     state = .running(worker: placement.worker)
-                } else if lockedHere.withLock({ $0.contains(c.uuid) }) {
+                } else if lockedHere.withLock({ $0.contains(uuid) }) {
                     state = .locked
                 } else {
                     // Locked before a restart and on no worker heard from: leave it alone while
                     // a worker may still report it (one that never answers is shut down after
                     // boot_timeout), then give it back to the queue (an attempt counted).
-                    if known { await give(up: c.uuid, "locked before a dispatcher restart and found on no worker", requeue: true) }
+                    if known { await give(up: uuid, "locked before a dispatcher restart and found on no worker", requeue: true) }
                     continue
                 }
             case .running:
                 guard let placement else {
-                    let waiting = unrecorded.withLock { $0.contains { $0.0.uuid == c.uuid } }
+                    let waiting = unrecorded.withLock { $0.contains { $0.0.uuid == uuid } }
                     if known && !waiting {
-                        await give(up: c.uuid, "its instance no longer reports it running", requeue: true)
+                        await give(up: uuid, "its instance no longer reports it running", requeue: true)
                     }
                     continue
                 }
                 state = .running(worker: placement.worker)
             case .complete, .cancelled: continue
             }
-            result.append(Self.demand(of: c, state: state))
+            var demand = c.demand
+            demand.state = state
+            result.append(demand)
         }
-        let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.uuid))
+        let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.demand.uuid))
         lockedHere.withLock { $0.formIntersection(lockedNow) }  // only what is still Locked
         // Running on a worker but no longer ours to run (cancelled, or taken over): stop it.
         let active = Set(result.map(\.uuid))
@@ -244,7 +262,8 @@ public final class Dispatcher: Sendable {
         return price * max(0, now - p.startedAt) / 3600
     }
 
-    func carryOut(_ plan: Plan, containers: [String: Container], now: Double) async {
+    /// `statuses`: the scheduling status each active container has in the queue.
+    func carryOut(_ plan: Plan, statuses: [String: String?], now: Double) async {
         for cancel in plan.cancels {
             _ = try? await store.apply(.cancel(reason: "cannot run: \(cancel.reason)"), to: cancel.id)
         }
@@ -263,7 +282,13 @@ public final class Dispatcher: Sendable {
             logger.warning("could not lock containers; creating nothing this round", metadata: ["error": "\(error)"])
         }
         for start in plan.starts where !start.needsLock || locked.contains(start.uuid) {
-            guard let c = containers[start.uuid] else { continue }
+            let c: Container
+            do { c = try await store.get(start.uuid) } catch {
+                // Still Locked by us: the next round plans its start again.
+                logger.warning("cannot read a container to start it", metadata: ["container": "\(start.uuid)", "error": "\(error)"])
+                continue
+            }
+            guard c.state == .locked, c.lockedBy == id else { continue }  // cancelled meanwhile
             let launch = ContainerLaunch(uuid: c.uuid, command: c.command, image: c.containerImage, environment: c.environment,
                                          cwd: c.cwd, maxRunTime: c.schedulingParameters.maxRunTime, gpuDevices: start.gpuDevices)
             do {
@@ -280,7 +305,7 @@ public final class Dispatcher: Sendable {
         for worker in plan.drains { await pool.setBehavior(worker, .drain) }
         // Only statuses that differ from what the queue holds: most waiting containers keep
         // theirs for many rounds, and the store reads and rewrites a container for each one.
-        let changed = plan.statuses.filter { containers[$0.key]?.runtimeStatus.schedulingStatus != $0.value }
+        let changed = plan.statuses.filter { statuses[$0.key] != .some($0.value) }
         try? await store.setSchedulingStatus(changed)
     }
 }

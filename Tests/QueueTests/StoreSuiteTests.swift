@@ -171,6 +171,16 @@ import Testing
             try await store.setSchedulingStatus([waiting.uuid: "waiting for a small instance to boot", done.uuid: "x", "ctr-none": "y"])
             #expect(try await store.get(waiting.uuid).runtimeStatus.schedulingStatus == "waiting for a small instance to boot")
             #expect(try await store.get(done.uuid).runtimeStatus.schedulingStatus == nil)
+            // Set in place in the stored JSON: odd characters survive, the rest of the record is
+            // untouched, and a later transition still reads and writes it whole.
+            let odd = #"at "max_instances" (3) \ é/ü; 1200+ waiting ahead of it"#
+            try await store.setSchedulingStatus([waiting.uuid: odd])
+            let read = try await store.get(waiting.uuid)
+            #expect(read.runtimeStatus.schedulingStatus == odd)
+            #expect(read.command == waiting.command && read.environment == waiting.environment && read.createdAt == waiting.createdAt)
+            let locked = try await store.lock([waiting.uuid], by: "d1")
+            #expect(locked.first?.state == .locked)
+            #expect(try await store.get(waiting.uuid).runtimeStatus.schedulingStatus == odd)
         }
     }
 

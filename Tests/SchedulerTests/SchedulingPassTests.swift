@@ -112,6 +112,18 @@ func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: 
         #expect(q.statuses["old-low"] == "at max_instances (1); 1 waiting ahead of it")
     }
 
+    @Test func deepInALongQueueThePositionIsRoundedSoTheStatusRarelyChanges() {
+        let waiting = (0..<1500).map { demand("c\($0)", at: Double($0)) }
+        let p = plan(waiting, limits: Limits(maxInstances: 0))
+        #expect(p.statuses["c99"] == "at max_instances (0); 99 waiting ahead of it")
+        #expect(p.statuses["c100"] == "at max_instances (0); 100+ waiting ahead of it")
+        #expect(p.statuses["c1234"] == "at max_instances (0); 1200+ waiting ahead of it")
+        // Thirty starts ahead of it later, the status of a container far back is the same: no write.
+        let later = plan(Array(waiting.dropFirst(30)), limits: Limits(maxInstances: 0))
+        #expect(later.statuses["c1234"] == p.statuses["c1234"])
+        #expect(later.statuses["c50"] == "at max_instances (0); 20 waiting ahead of it")
+    }
+
     @Test func priorityZeroWaitsAndRunningOnesAreStopped() {
         let p = plan([demand("zero", priority: 0), demand("r", .running(worker: "w"), priority: 0, stop: true)], [worker("w", small, .running)])
         #expect(p.locks.isEmpty && p.creates.isEmpty && p.statuses.isEmpty)
