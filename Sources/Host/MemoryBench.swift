@@ -29,7 +29,7 @@ struct MemoryBench: AsyncParsableCommand {
         let clock = VirtualClock(start: 1_000_000)
         let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: [type], logger: bench.logger, clock: clock)
         let dispatcher = Dispatcher(id: "memory", store: bench.store, pool: pool, types: [type],
-                                    limits: Limits(maxInstances: instances, maxConcurrentCreates: 64, idleTimeout: 3600), logger: bench.logger)
+                                    limits: Limits(maxInstances: instances, maxConcurrentCreates: 1000, idleTimeout: 3600), logger: bench.logger)
 
         let total = instances + queued
         var submitted = 0
@@ -49,6 +49,11 @@ struct MemoryBench: AsyncParsableCommand {
             lastRound = ContinuousClock.now - started
             rounds += 1
             clock.now += 30
+            if rounds % 5 == 0 {
+                print("round \(rounds): \(await pool.instanceCount) instances, \(executor.startCount) started, "
+                      + "round \(lastRound.milliseconds) ms, RSS \(ResidentMemory.now().mib) MiB")
+                fflush(nil)
+            }
             if executor.startCount >= instances, await pool.instanceCount >= instances { break }
         }
         let running = executor.startCount
