@@ -23,8 +23,10 @@ public final class Dispatcher: Sendable {
     /// Results the store did not take yet (it was unreachable): kept and offered again, so a
     /// finished container is never mistaken for a lost one and run again.
     private let unrecorded = Mutex<[(FinishedContainer, cost: Double)]>([])
-    /// The queue as the last round ordered and judged it (for the operator).
-    private let lastQueue = Mutex<[ScheduledContainer]>([])
+    /// The last round's view of the queue and what it told each container, from which the
+    /// operator's view is built when asked for (not every round: at 100,000 containers that
+    /// would be most of a round's work).
+    private let lastRound = Mutex<(demands: [ContainerDemand], statuses: [String: String])>(([], [:]))
     /// Containers this process locked. A container Locked by this dispatcher id but not in here
     /// was locked before a restart: its start may have reached a worker not heard from yet.
     private let lockedHere = Mutex<Set<String>>([])
@@ -72,7 +74,7 @@ public final class Dispatcher: Sendable {
                                        backoff: await pool.backoff, creating: await pool.createsInFlight, now: now)
         let statuses = Dictionary(containers.map { ($0.demand.uuid, $0.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
         await carryOut(plan, statuses: statuses, now: now)
-        remember(demands, plan)
+        lastRound.withLock { $0 = (demands, plan.statuses) }
         for (uuid, worker) in await pool.overdueStops(now: now) {
             await give(up: uuid, "did not stop within \(Int(pool.settings.termTimeout))s of being asked to; its instance \(worker) is drained",
                        requeue: false)
@@ -85,19 +87,18 @@ public final class Dispatcher: Sendable {
     }
 
     /// The scheduler's view of the queue after the last round, in its order.
-    public var queue: [ScheduledContainer] { lastQueue.withLock { $0 } }
-
-    private func remember(_ demands: [ContainerDemand], _ plan: Plan) {
-        let view = QueueOrder.sorted(demands).map { d -> ScheduledContainer in
+    public var queue: [ScheduledContainer] {
+        let (demands, statuses) = lastRound.withLock { $0 }
+        let eligibility = self.eligibility
+        return QueueOrder.sorted(demands).map { d -> ScheduledContainer in
             let eligible: [String] = if case .eligible(let types) = eligibility.answer(for: d) { types.map(\.name) } else { [] }
             let state = switch d.state {
             case .queued: "Queued"
             case .locked: "Locked"
             case .running(let worker): "Running on \(worker)"
             }
-            return ScheduledContainer(uuid: d.uuid, state: state, priority: d.priority, eligibleTypes: eligible, status: plan.statuses[d.uuid])
+            return ScheduledContainer(uuid: d.uuid, state: state, priority: d.priority, eligibleTypes: eligible, status: statuses[d.uuid])
         }
-        lastQueue.withLock { $0 = view }
     }
 
     /// An operator's kill of an instance: shut down now, its containers back to the queue.

@@ -47,9 +47,10 @@ public final class DispatchMetrics: Sendable {
             }
         }
         let created = Dictionary(demands.map { ($0.uuid, $0.createdAt) }, uniquingKeysWith: { a, _ in a })
+        let workers = Dictionary(snapshot.workers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for start in plan.starts {
             // Started this very round (a start that failed left no placement).
-            guard let worker = snapshot.workers.first(where: { $0.id == start.worker }), worker.running[start.uuid] == now,
+            guard let worker = workers[start.worker], worker.running[start.uuid] == now,
                   let at = created[start.uuid] else { continue }
             Recorder(label: Name.queueToStart, dimensions: [], aggregate: true, factory: factory).record(max(0, now - at))
         }
