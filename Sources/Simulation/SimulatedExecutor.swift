@@ -27,6 +27,9 @@ public final class SimulatedExecutor: WorkerExecutor {
         /// Containers that ignore TERM and KILL (they run to their natural end).
         var stubborn: Set<String> = []
         var stopRequests: [String: Int] = [:]
+        /// Every node each container was started on, so a second copy is found without
+        /// looking at every node.
+        var startedOn: [String: [String]] = [:]
     }
 
     let seed: UInt64
@@ -87,11 +90,12 @@ public final class SimulatedExecutor: WorkerExecutor {
     public func start(_ launch: ContainerLaunch, on instance: Instance, now: Double) async throws {
         try state.withLock { s throws(PoolError) in
             guard let node = s.nodes[instance.id], !node.dead, now >= node.bootAt else { throw PoolError("\(instance.id) is not ready") }
-            for (id, other) in s.nodes where !other.dead {
-                if let c = other.containers[launch.uuid], c.endAt > now {
+            for id in s.startedOn[launch.uuid, default: []] {
+                if let other = s.nodes[id], !other.dead, let c = other.containers[launch.uuid], c.endAt > now {
                     s.violations.append("\(launch.uuid) started on \(instance.id) while running on \(id)")
                 }
             }
+            s.startedOn[launch.uuid, default: []].append(instance.id)
             let seconds = launch.command.count > 1 ? Double(launch.command[1]) ?? 60 : 60
             let exitCode = launch.command.count > 2 ? Int(launch.command[2]) ?? 0 : 0
             s.nodes[instance.id]!.containers[launch.uuid] = (now + seconds, exitCode)

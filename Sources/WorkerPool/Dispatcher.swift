@@ -293,8 +293,7 @@ public final class Dispatcher: Sendable {
             let launch = ContainerLaunch(uuid: c.uuid, command: c.command, image: c.containerImage, environment: c.environment,
                                          cwd: c.cwd, maxRunTime: c.schedulingParameters.maxRunTime, gpuDevices: start.gpuDevices)
             do {
-                try await pool.start(launch, on: start.worker, now: now)
-                let type = await pool.placement(of: c.uuid)?.type ?? "?"
+                let type = try await pool.start(launch, on: start.worker, now: now)
                 _ = try await store.apply(.start(by: id, instance: "\(type) \(start.worker)"), to: c.uuid)
             } catch {
                 logger.warning("start failed", metadata: ["container": "\(c.uuid)", "worker": "\(start.worker)", "error": "\(error)"])

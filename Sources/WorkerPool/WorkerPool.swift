@@ -133,13 +133,8 @@ public actor WorkerPool {
         }
     }
 
-    /// Which worker runs `uuid`, with its type and when the container started there.
-    public func placement(of uuid: String) -> (worker: String, type: String, startedAt: Double)? {
-        for w in workers.values { if let at = w.running[uuid] { return (w.instance.id, w.typeName, at) } }
-        return nil
-    }
-
-    /// Every running container's placement, at once (one actor hop for the whole queue).
+    /// Which worker runs each running container, with its type and when it started there
+    /// (all at once: one actor hop for the whole queue).
     public func placements() -> [String: (worker: String, type: String, startedAt: Double)] {
         var all: [String: (worker: String, type: String, startedAt: Double)] = [:]
         for w in workers.values {
@@ -283,7 +278,9 @@ public actor WorkerPool {
 
     // MARK: Carrying out a plan
 
-    public func start(_ launch: ContainerLaunch, on workerID: String, now: Double) async throws {
+    /// Starts a container on a worker; returns the worker's instance type.
+    @discardableResult
+    public func start(_ launch: ContainerLaunch, on workerID: String, now: Double) async throws -> String {
         guard let w = workers[workerID], w.destroyedAt == nil else { throw PoolError("worker \(workerID) is gone") }
         try await executor.start(launch, on: w.instance, now: now)
         workers[workerID]?.running[launch.uuid] = now
@@ -291,6 +288,7 @@ public actor WorkerPool {
         workers[workerID]?.gpus[launch.uuid] = launch.gpuDevices
         workers[workerID]?.state = .running
         workers[workerID]?.lastBusy = now
+        return w.typeName
     }
 
     /// The result of `uuid` is recorded: the worker that reported it may forget it.
