@@ -229,14 +229,22 @@ public final class Dispatcher: Sendable {
     /// A result the queue refuses (the container was cancelled or finished meanwhile) is
     /// dropped: the worker may forget it either way.
     func record(_ finished: FinishedContainer, cost: Double) async {
+        let complete = Event.complete(by: id, exitCode: finished.exitCode ?? -1, log: finished.log, cost: cost)
         do {
-            _ = try await store.apply(.complete(by: id, exitCode: finished.exitCode ?? -1, log: finished.log, cost: cost), to: finished.uuid)
+            _ = try await store.apply(complete, to: finished.uuid)
         } catch {
-            logger.warning("could not record a result", metadata: ["container": "\(finished.uuid)", "error": "\(error)"])
             if case .unavailable = error {
+                logger.warning("could not record a result; will retry", metadata: ["container": "\(finished.uuid)", "error": "\(error)"])
                 unrecorded.withLock { $0.append((finished, cost)) }
                 return
             }
+            if case .invalidTransition(_, from: .locked, _) = error, let instance = await pool.reporter(of: finished.uuid),
+               (try? await store.apply(.start(by: id, instance: instance), to: finished.uuid)) != nil {
+                // Started, and ended, before a restart that lost the record of its start: it
+                // ran once, so its result stands (else the stale-lock rule would run it again).
+                return await record(finished, cost: cost)
+            }
+            logger.warning("a result the queue refused", metadata: ["container": "\(finished.uuid)", "error": "\(error)"])
         }
         await pool.release(finished.uuid)
     }

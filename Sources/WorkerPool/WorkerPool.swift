@@ -291,6 +291,12 @@ public actor WorkerPool {
         return w.typeName
     }
 
+    /// The instance ("type id") whose worker reported a result for `uuid`, until it is released.
+    public func reporter(of uuid: String) -> String? {
+        guard let id = reportedBy[uuid], let w = workers[id] else { return nil }
+        return "\(w.typeName) \(id)"
+    }
+
     /// The result of `uuid` is recorded: the worker that reported it may forget it.
     public func release(_ uuid: String) async {
         guard let id = reportedBy.removeValue(forKey: uuid), let w = workers[id], w.destroyedAt == nil else { return }

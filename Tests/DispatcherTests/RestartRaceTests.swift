@@ -27,11 +27,11 @@ final class LosingStartsStore: ContainerStore {
 /// Containers Locked by a dispatcher that restarted, with no worker reporting them yet.
 @Suite struct RestartRaceTests {
     /// Two idle workers, then a container started on one of them whose start was never recorded.
-    func lockedButRunning(_ world: SimWorld) async throws -> (uuid: String, worker: String) {
+    func lockedButRunning(_ world: SimWorld, seconds: Int = 1800) async throws -> (uuid: String, worker: String) {
         try await world.submit(2, seconds: 60, vcpus: 2)
         #expect(try await world.run { try await world.allFinal() })
         world.restartDispatcher(store: LosingStartsStore(world.store))
-        let uuid = try await world.submit(1, seconds: 1800, vcpus: 2)[0]
+        let uuid = try await world.submit(1, seconds: seconds, vcpus: 2)[0]
         #expect(try await world.run { world.executor.node(running: uuid) != nil })
         #expect(try await world.store.get(uuid).state == .locked)
         return (uuid, world.executor.node(running: uuid)!)
@@ -52,6 +52,19 @@ final class LosingStartsStore: ContainerStore {
             #expect(c.state == .complete && c.lockCount == 0 && c.instance?.hasSuffix(worker) == true)
             #expect(world.executor.startCount == 3, "started once")
             #expect(world.executor.violations.isEmpty)
+        }
+    }
+
+    @Test func aContainerThatEndedWhileItsStartWasUnrecordedKeepsItsResult() async throws {
+        try await withWorld(await SimWorld(limits: .init(maxInstances: 20, idleTimeout: 100_000), bootDelay: 30...30)) { world in
+            let (uuid, worker) = try await lockedButRunning(world, seconds: 100)
+            world.executor.partition(worker, until: world.now + 300)  // it ends before anyone hears of it
+            world.restartDispatcher()
+            #expect(try await world.run { try await world.allFinal() })
+            let c = try await world.store.get(uuid)
+            #expect(c.state == .complete && c.exitCode == 0 && c.lockCount == 0, "\(c.state) \(c.lockCount)")
+            #expect(c.instance?.hasSuffix(worker) == true)
+            #expect(world.executor.startCount == 3, "not run again")
         }
     }
 
