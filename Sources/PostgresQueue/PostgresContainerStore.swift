@@ -182,6 +182,33 @@ public final class PostgresContainerStore: ContainerStore {
         return ContainerPage(items: items, next: more ? items.last?.uuid : nil)
     }
 
+    public func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage {
+        let states = query.states.isEmpty ? ContainerState.allCases.map(\.rawValue) : query.states.map(\.rawValue).sorted()
+        let minPriority = query.minPriority ?? Int.min
+        let maxPriority = query.maxPriority ?? Int.max
+        let after = query.after ?? ""
+        let limit = query.limit + 1
+        let logger = logger
+        var items = try await withClient { client in
+            var found: [ContainerSummary] = []
+            let rows = try await client.query("""
+                SELECT json_build_object('uuid', uuid, 'state', state, 'priority', priority, 'locked_by', locked_by,
+                                         'created_at', d -> 'created_at', 'runtime_constraints', d -> 'runtime_constraints',
+                                         'scheduling_parameters', d -> 'scheduling_parameters',
+                                         'scheduling_status', d #> '{runtime_status,scheduling_status}')::text
+                FROM (SELECT uuid, state, priority, locked_by, doc::jsonb AS d FROM containers
+                      WHERE state = ANY(\(states)) AND priority >= \(minPriority) AND priority <= \(maxPriority) AND uuid > \(after)
+                      ORDER BY uuid LIMIT \(limit)) AS page
+                ORDER BY uuid
+                """, logger: logger)
+            for try await doc in rows.decode(String.self) { found.append(try ContainerSummary.decode(doc)) }
+            return found
+        }
+        let more = items.count > query.limit
+        if more { items.removeLast() }
+        return ContainerSummaryPage(items: items, next: more ? items.last?.uuid : nil)
+    }
+
     public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
         let maxAttempts = policy.maxDispatchAttempts
         let logger = logger

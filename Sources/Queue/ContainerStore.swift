@@ -22,6 +22,9 @@ public protocol ContainerStore: Sendable {
     /// One page of containers in submit order.
     func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage
 
+    /// The same page as `list`, with only what scheduling needs of each container.
+    func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage
+
     /// Applies one event to one container (see `Transition`).
     func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container
 

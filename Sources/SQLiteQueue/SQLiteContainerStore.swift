@@ -96,6 +96,35 @@ public final class SQLiteContainerStore: ContainerStore {
     }
 
     public func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage {
+        let (sql, arguments) = Self.select("doc", query)
+        let docs = try await read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+        var items = try docs.map { doc throws(QueueError) in try decode(doc) }
+        let more = items.count > query.limit
+        if more { items.removeLast() }
+        return ContainerPage(items: items, next: more ? items.last?.uuid : nil)
+    }
+
+    public func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage {
+        let (sql, arguments) = Self.select("""
+            json_object('uuid', uuid, 'state', state, 'priority', priority, 'locked_by', locked_by,
+                        'created_at', doc -> '$.created_at', 'runtime_constraints', doc -> '$.runtime_constraints',
+                        'scheduling_parameters', doc -> '$.scheduling_parameters',
+                        'scheduling_status', doc -> '$.runtime_status.scheduling_status')
+            """, query)
+        let docs = try await read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+        var items: [ContainerSummary] = []
+        items.reserveCapacity(docs.count)
+        for doc in docs {
+            do { items.append(try ContainerSummary.decode(doc)) } catch { throw .unavailable("a stored container does not decode: \(error)") }
+        }
+        let more = items.count > query.limit
+        if more { items.removeLast() }
+        return ContainerSummaryPage(items: items, next: more ? items.last?.uuid : nil)
+    }
+
+    /// `SELECT what FROM containers` for one page of `query`, in submit order, one row past the
+    /// page (to know whether another follows).
+    private static func select(_ what: String, _ query: ContainerQuery) -> (String, StatementArguments) {
         var clauses: [String] = []
         var arguments: [any DatabaseValueConvertible] = []
         if !query.states.isEmpty {
@@ -105,14 +134,9 @@ public final class SQLiteContainerStore: ContainerStore {
         if let min = query.minPriority { clauses.append("priority >= ?"); arguments.append(min) }
         if let max = query.maxPriority { clauses.append("priority <= ?"); arguments.append(max) }
         if let after = query.after { clauses.append("uuid > ?"); arguments.append(after) }
-        let sql = "SELECT doc FROM containers" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
+        let sql = "SELECT \(what) FROM containers" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
             + " ORDER BY uuid LIMIT \(query.limit + 1)"
-        let bound = StatementArguments(arguments.map { $0.databaseValue })
-        let docs = try await read { db in try String.fetchAll(db, sql: sql, arguments: bound) }
-        var items = try docs.map { doc throws(QueueError) in try decode(doc) }
-        let more = items.count > query.limit
-        if more { items.removeLast() }
-        return ContainerPage(items: items, next: more ? items.last?.uuid : nil)
+        return (sql, StatementArguments(arguments.map { $0.databaseValue }))
     }
 
     public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {

@@ -109,9 +109,8 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// What a round needs of an active container. The full record (command, environment,
-    /// log) is read again only for the few that start: a round holds the whole queue, and
-    /// at 100,000 containers the records would be most of the daemon's memory.
+    /// What a round keeps of an active container (read as a `ContainerSummary`: the full
+    /// record, with command, environment and log, is read only for the few that start).
     struct ActiveContainer: Sendable {
         var state: ContainerState
         var schedulingStatus: String?
@@ -124,10 +123,9 @@ public final class Dispatcher: Sendable {
         var all: [ActiveContainer] = []
         var after: String?
         repeat {
-            let page = try await store.list(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
+            let page = try await store.summaries(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
             for c in page.items where c.state == .queued || c.lockedBy == id {
-                all.append(ActiveContainer(state: c.state, schedulingStatus: c.runtimeStatus.schedulingStatus,
-                                           demand: Self.demand(of: c, state: .queued)))
+                all.append(ActiveContainer(state: c.state, schedulingStatus: c.schedulingStatus, demand: Self.demand(of: c, state: .queued)))
             }
             after = page.next
         } while after != nil
@@ -206,8 +204,8 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// The scheduler's view of one container record.
-    static func demand(of c: Container, state: ContainerDemand.State) -> ContainerDemand {
+    /// The scheduler's view of one container.
+    static func demand(of c: ContainerSummary, state: ContainerDemand.State) -> ContainerDemand {
         ContainerDemand(
             uuid: c.uuid, state: state, priority: c.priority, createdAt: c.createdAt.timeIntervalSince1970,
             needs: Resources(vcpus: c.runtimeConstraints.vcpus, ram: c.runtimeConstraints.ram,
@@ -219,7 +217,7 @@ public final class Dispatcher: Sendable {
 
     /// Each configured type judged for `c` (eligible or why not, and any back-off on it now).
     public func verdicts(for c: Container, now: Double) async -> [TypeVerdict] {
-        eligibility.verdicts(for: Self.demand(of: c, state: .queued), backoff: await pool.backoff, now: now)
+        eligibility.verdicts(for: Self.demand(of: ContainerSummary(c), state: .queued), backoff: await pool.backoff, now: now)
     }
 
     /// The store this dispatcher reads (for an operator's questions about one container).

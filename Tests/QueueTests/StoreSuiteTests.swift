@@ -164,6 +164,43 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func summariesPageLikeListAndCarryWhatSchedulingNeeds(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var gpu = spec(priority: 7, vcpus: 4)
+            gpu.runtimeConstraints.gpu = GPURequirement(count: 2, stack: "cuda", vram: 16 << 30)
+            gpu.runtimeConstraints.scratch = 100 << 30
+            gpu.schedulingParameters = SchedulingParameters(preemptible: true, maxRunTime: 600, instanceTypes: ["big", "bigger"])
+            let made = try await store.submit([gpu] + (0..<11).map { spec(priority: $0 % 3) })
+            _ = try await store.lock([made[1].uuid], by: "d1")
+            _ = try await store.apply(.cancel(reason: "x"), to: made[2].uuid)
+            try await store.setSchedulingStatus([made[0].uuid: "at max_instances (3); 100+ waiting ahead of it"])
+            for query in [ContainerQuery(limit: 5), ContainerQuery(states: [.queued, .locked], limit: 4), ContainerQuery(minPriority: 1, limit: 3)] {
+                var fromList: [ContainerSummary] = []
+                var fromSummaries: [ContainerSummary] = []
+                var cursor: String?
+                repeat {
+                    var q = query
+                    q.after = cursor
+                    let page = try await store.summaries(q)
+                    let listed = try await store.list(q)
+                    #expect(page.next == listed.next)
+                    fromSummaries += page.items
+                    fromList += listed.items.map(ContainerSummary.init)
+                    cursor = page.next
+                } while cursor != nil
+                #expect(fromSummaries == fromList)
+                #expect(!fromSummaries.isEmpty)
+            }
+            let first = try await store.summaries(ContainerQuery(limit: 1)).items[0]
+            #expect(first.uuid == made[0].uuid && first.priority == 7 && first.state == .queued && first.lockedBy == nil)
+            #expect(first.runtimeConstraints == gpu.runtimeConstraints && first.schedulingParameters == gpu.schedulingParameters)
+            #expect(first.schedulingStatus == "at max_instances (3); 100+ waiting ahead of it")
+            #expect(first.createdAt == made[0].createdAt)
+            #expect(try await store.summaries(ContainerQuery(states: [.locked])).items.map(\.lockedBy) == ["d1"])
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func schedulingStatusIsRecordedForWaitingContainersOnly(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let waiting = try await store.submit([spec()])[0]
