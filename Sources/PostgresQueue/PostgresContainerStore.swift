@@ -164,11 +164,7 @@ public final class PostgresContainerStore: ContainerStore {
     }
 
     public func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage {
-        let states = query.states.isEmpty ? ContainerState.allCases.map(\.rawValue) : query.states.map(\.rawValue).sorted()
-        let minPriority = query.minPriority ?? Int.min
-        let maxPriority = query.maxPriority ?? Int.max
-        let after = query.after ?? ""
-        let limit = query.limit + 1
+        let (states, minPriority, maxPriority, after, limit) = Self.bounds(query)
         let logger = logger
         var items = try await withClient { client in
             try await Self.fetch(client, """
@@ -183,11 +179,7 @@ public final class PostgresContainerStore: ContainerStore {
     }
 
     public func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage {
-        let states = query.states.isEmpty ? ContainerState.allCases.map(\.rawValue) : query.states.map(\.rawValue).sorted()
-        let minPriority = query.minPriority ?? Int.min
-        let maxPriority = query.maxPriority ?? Int.max
-        let after = query.after ?? ""
-        let limit = query.limit + 1
+        let (states, minPriority, maxPriority, after, limit) = Self.bounds(query)
         let logger = logger
         var items = try await withClient { client in
             var found: [ContainerSummary] = []
@@ -207,6 +199,12 @@ public final class PostgresContainerStore: ContainerStore {
         let more = items.count > query.limit
         if more { items.removeLast() }
         return ContainerSummaryPage(items: items, next: more ? items.last?.uuid : nil)
+    }
+
+    /// One page of `query` in SQL terms, one row past the page (to know whether another follows).
+    private static func bounds(_ query: ContainerQuery) -> (states: [String], minPriority: Int, maxPriority: Int, after: String, limit: Int) {
+        (query.states.isEmpty ? ContainerState.allCases.map(\.rawValue) : query.states.map(\.rawValue).sorted(),
+         query.minPriority ?? Int.min, query.maxPriority ?? Int.max, query.after ?? "", query.limit + 1)
     }
 
     public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
