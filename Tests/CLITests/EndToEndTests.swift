@@ -20,8 +20,8 @@ import TestSupport
             try """
                 dispatcher_id: e2e
                 scheduling: {idle_timeout: 2s}
-                workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 3s,
-                          connect_timeout: 2s, command_timeout: 10s}
+                workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 6s,
+                          connect_timeout: 4s, command_timeout: 10s}
                 """.write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
             daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", folder + "/config.yml"], dispatch: true)
             guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }

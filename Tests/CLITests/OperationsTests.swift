@@ -36,8 +36,8 @@ import TestSupport
                     instance_types: [{provider_type: local-small, vcpus: 2, ram: 2147483648, scratch: 0, price: 0.01}]
                 instance_types: [{name: local-small, vcpus: 2, ram: 2GiB, price: 0.01}]
                 scheduling: \(scheduling)
-                workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 5s,
-                          connect_timeout: 2s, command_timeout: 10s}
+                workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 6s,
+                          connect_timeout: 4s, command_timeout: 10s}
                 """.write(toFile: configPath, atomically: true, encoding: .utf8)
         }
 

@@ -59,8 +59,9 @@ import Testing
     @Test func aCancelledWaiterNeverRunsItsWork() async throws {
         let pool = BlockingPool(name: "cancel", threads: 1)
         let ran = Shared(false)
-        let blocker = Task { try await pool.run { _ = usleep(200_000) } }
-        try await Task.sleep(for: .milliseconds(20))
+        let blocking = Shared(false)
+        let blocker = Task { try await pool.run { blocking.withLock { $0 = true }; _ = usleep(200_000) } }
+        for _ in 0..<500 where !blocking.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
         let waiter = Task { try await pool.run { ran.withLock { $0 = true } } }
         waiter.cancel()
         await #expect(throws: BlockingPool.Failure.cancelled) { try await waiter.value }

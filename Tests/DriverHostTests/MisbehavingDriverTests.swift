@@ -107,7 +107,8 @@ import Testing
         let (set, folder) = try await openSet(mode: "sleep", extra: #", "sleep_ms": 200"#)
         defer { folder.remove() }
         async let listing = set.list(tags: [:])
-        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<500 where set.callsInFlight == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(set.callsInFlight == 1, "the listing is in the driver")
         await set.close()
         #expect(try await listing.isEmpty, "the call in flight completed before close_set ran")
         await #expect { try await set.list(tags: [:]) } throws: { ($0 as? DriverError)?.message == "instance set test is closed" }

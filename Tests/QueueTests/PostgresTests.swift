@@ -39,7 +39,14 @@ import Testing
 
     @Test func aSubmitThroughOneWakesTheOther() async throws {
         let (a, b) = try await twoStores()
-        try await Task.sleep(for: .milliseconds(300))  // b's LISTEN is up (its first wake-up already sent)
+        // b's LISTEN comes up in the background, with a wake-up of its own: wait for that (a
+        // submit before it would not be heard), then a submit through a must wake b.
+        var up = false
+        for _ in 0..<20 where !up {
+            let early = b.changes()
+            _ = try await a.submit([spec()])
+            up = await yields(early, within: 1)
+        }
         let wakeups = b.changes()
         let started = ContinuousClock.now
         _ = try await a.submit([spec()])

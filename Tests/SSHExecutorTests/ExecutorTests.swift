@@ -10,10 +10,10 @@ import WorkerPool
 @Suite(.serialized) struct ExecutorTests {
     let folder = Harness.temporaryFolder()
 
-    func executor(_ key: String) throws -> SSHWorkerExecutor {
+    func executor(_ key: String, connectTimeout: Double = 10) throws -> SSHWorkerExecutor {
         var settings = SSHWorkerExecutor.Settings(privateKeyPath: key, runnerBinary: Harness.buildFolder + "/cloud-dispatch-runner")
         settings.defaultUser = NSUserName()
-        settings.connectTimeout = 1
+        settings.connectTimeout = connectTimeout
         settings.commandTimeout = 10
         return try SSHWorkerExecutor(settings: settings, logger: Logger(label: "test"))
     }
@@ -31,10 +31,15 @@ import WorkerPool
         #expect(await executor.probe(worker, now: 0) == .ready(running: [], finished: []))
         #expect(FileManager.default.isExecutableFile(atPath: sshd.root + "/bin/cloud-dispatch-runner"), "the runner was not deployed")
 
-        let launch = ContainerLaunch(uuid: "ctr-exec-test", command: ["sh", "-c", "echo \"$GREETING\"; sleep 1; exit 5"], image: nil,
-                                     environment: ["GREETING": "hello"], cwd: "/", maxRunTime: 0, gpuDevices: [])
+        // The container runs until the test lets it end, so the probe sees it running however
+        // slow the machine is (a fixed sleep was outrun on a loaded CI machine).
+        let release = folder + "/let-it-end"
+        let launch = ContainerLaunch(uuid: "ctr-exec-test",
+                                     command: ["sh", "-c", "echo \"$GREETING\"; i=0; while [ ! -e \(release) ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; exit 5"],
+                                     image: nil, environment: ["GREETING": "hello"], cwd: "/", maxRunTime: 0, gpuDevices: [])
         try await executor.start(launch, on: worker, now: 0)
         #expect(await executor.probe(worker, now: 0) == .ready(running: ["ctr-exec-test"], finished: []))
+        FileManager.default.createFile(atPath: release, contents: nil)
 
         var result = ProbeResult.unreachable
         var ended = false
@@ -57,7 +62,7 @@ import WorkerPool
     @Test func aWorkerThatAcceptsButNeverSpeaksIsUnreachableQuickly() async throws {
         let key = try Harness.sshKey(in: folder)
         let silent = SilentServer()
-        let executor = try executor(key.path)
+        let executor = try executor(key.path, connectTimeout: 1)
         let worker = instance(port: silent.port, hostKey: nil)
         #expect(await executor.probe(worker, now: 0) == .unreachable)
         #expect(await executor.probe(worker, now: 0) == .unreachable)

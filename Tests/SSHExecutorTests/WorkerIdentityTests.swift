@@ -13,8 +13,8 @@ import TestSupport
 
     func settings(_ key: String) -> SSHWorkerExecutor.Settings {
         var s = SSHWorkerExecutor.Settings(privateKeyPath: key, runnerBinary: "/bin/true")
-        s.connectTimeout = 2
-        s.commandTimeout = 5
+        s.connectTimeout = 10  // a real sshd on a loaded machine; failures here are refusals, not waits
+        s.commandTimeout = 10
         return s
     }
 
