@@ -249,7 +249,7 @@ public final class PostgresContainerStore: ContainerStore {
         let values = uuids.map { statuses[$0]! }
         let logger = logger
         try await transaction { db in
-            try await db.query("""
+            _ = try await db.query("""
                 WITH wanted AS (SELECT * FROM unnest(\(uuids)::text[], \(values)::text[]) AS w(uuid, status)),
                      target AS (SELECT c.uuid FROM containers c JOIN wanted USING (uuid)
                                 WHERE c.state IN ('Queued', 'Locked')
