@@ -65,6 +65,7 @@ public final class Dispatcher: Sendable {
 
         let containers: [ActiveContainer]
         do { containers = try await activeContainers() } catch {
+            if Task.isCancelled { return Plan() }  // the dispatcher is stopping: not a queue fault
             logger.error("cannot read the queue; skipping this round", metadata: ["error": "\(error)"])
             return Plan()
         }
