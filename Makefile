@@ -47,12 +47,16 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test c-driver-test ec2-test soak-test
+	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test c-driver-test ec2-test soak-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
 soak-test:
 	$(BIN)/cloud-dispatch bench soak --count 10000 --max-instances 300
+
+## The README's first command, so it stays true: fails if a container does not end or an instance is left.
+demo-test: runner
+	@support/demo.sh $(BIN) $(OUT)
 
 ## The runner's contract tests again, on the static binary that is deployed to workers.
 runner-test: runner

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 mkdir -p "$out"
 say() { printf '\n== %s\n' "$*"; }
 cd_() { "$bin/cloud-dispatch" "$@"; }
+no_instances() { [ "$(cd_ instances --json | tr -d '[:space:]')" = "[]" ]; }
 
 say "cloud-dispatch drivers"
 cd_ drivers
@@ -63,13 +64,19 @@ cd_ ps --wide
 
 say "cloud-dispatch instances   (all idle now; each is shut down after 10 s idle)"
 cd_ instances
-for _ in $(seq 60); do [ "$(cd_ instances --json)" = "[]" ] && break; sleep 1; done
+for _ in $(seq 60); do no_instances && break; sleep 1; done
 
 say "cloud-dispatch instances   (after the idle timeout)"
 cd_ instances
-created=$(grep -o 'count=[0-9]* type=[a-z-]* \[WorkerPool\] instances created' "$log" | awk -F'[= ]' '{n[$4]+=$2; t+=$2} END {for (k in n) printf "%s %d, ", k, n[k]; printf "%d in all", t}')
+# From the daemon's logfmt lines: msg="instances created" count=N ... type=T
+created=$(awk '/msg="instances created"/ {c = 0; t = ""
+    for (i = 1; i <= NF; i++) { if ($i ~ /^count=/) c = substr($i, 7); if ($i ~ /^type=/) t = substr($i, 6) }
+    n[t] += c; all += c}
+  END {for (k in n) printf "%s %d, ", k, n[k]; printf "%d in all", all}' "$log")
 echo "daemon memory: $(awk '/VmHWM/ {printf "%.0f MiB peak", $2/1024}' /proc/$daemon/status), $(awk '/VmRSS/ {printf "%.0f MiB now", $2/1024}' /proc/$daemon/status)"
-echo "created: $created; shut down: $(grep -c 'instance shut down' "$log"); sshd processes of demo instances left: $(pgrep -fc "$state/loopback" || true)"
+left=$(pgrep -fc "$state/loopback" || true)
+echo "created: $created; shut down: $(grep -c 'instance shut down' "$log"); sshd processes of demo instances left: $left"
+[ "$left" = 0 ] && no_instances || { echo "instances were left running"; exit 1; }
 
 if [ "${DEMO_KEEP:-}" = 1 ]; then
   trap - EXIT
