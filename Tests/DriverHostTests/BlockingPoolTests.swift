@@ -12,7 +12,7 @@ import Testing
         let pool = BlockingPool(name: "probe", threads: 8)
         let release = DispatchSemaphore(value: 0)
         let blocked = (0..<8).map { _ in Task { try await pool.run { release.wait() } } }
-        for _ in 0..<250 where pool.busy < 8 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<3000 where pool.busy < 8 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(pool.busy == 8)
         #expect(await Task.detached { 40 + 2 }.value == 42)
         for _ in 0..<8 { release.signal() }
@@ -42,7 +42,7 @@ import Testing
         let release = DispatchSemaphore(value: 0)
         let hung = Task { try await pool.run(timeout: .seconds(1)) { release.wait() } }
         // Once the call is inside the pool (the pool's only thread is busy) ...
-        for _ in 0..<250 where pool.busy == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<3000 where pool.busy == 0 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(pool.busy == 1)
         // ... it times out for its caller, but its thread stays busy until it returns,
         await #expect(throws: BlockingPool.Failure.timedOut) { try await hung.value }
@@ -61,7 +61,7 @@ import Testing
         let ran = Shared(false)
         let blocking = Shared(false)
         let blocker = Task { try await pool.run { blocking.withLock { $0 = true }; _ = usleep(200_000) } }
-        for _ in 0..<500 where !blocking.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<6000 where !blocking.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
         let waiter = Task { try await pool.run { ran.withLock { $0 = true } } }
         waiter.cancel()
         await #expect(throws: BlockingPool.Failure.cancelled) { try await waiter.value }

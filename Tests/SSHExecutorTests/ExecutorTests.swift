@@ -43,7 +43,7 @@ import WorkerPool
 
         var result = ProbeResult.unreachable
         var ended = false
-        for _ in 0..<100 where !ended {
+        for _ in 0..<600 where !ended {
             result = await executor.probe(worker, now: 0)
             if case .ready(let running, let finished) = result { ended = running.isEmpty && !finished.isEmpty }
             if !ended { try await Task.sleep(for: .milliseconds(100)) }
