@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The `cloud-dispatch` executable itself, as an operator runs it.
-@Suite struct DriverCommandTests {
+@Suite(.serialized) struct DriverCommandTests {  // waits on CLI processes synchronously
     static var executable: String { Harness.cloudDispatch }
 
     func pluginsFolder(_ files: [(String, String)]) throws -> String {

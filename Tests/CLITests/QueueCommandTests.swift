@@ -8,7 +8,7 @@ import Logging
 import Testing
 
 /// The daemon and the queue CLI, as separate processes, as an operator uses them.
-@Suite struct QueueCommandTests {
+@Suite(.serialized) struct QueueCommandTests {  // waits on CLI processes synchronously
     @Test func theCLIDrivesARunningDaemon() async throws {
         let folder = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -4,7 +4,9 @@ import TestSupport
 
 /// The runner contract the host depends on (docs/runner.md), end to end against the built
 /// binary: every test gets its own `--root` and kills what it started.
-@Suite struct ContractTests {
+/// Serialized: each test waits on runner processes synchronously, and in parallel they held both
+/// of the cooperative pool's threads (2 cores), starving the other suites.
+@Suite(.serialized) struct ContractTests {
     @Test func lifecycleFromDetachToForget() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
