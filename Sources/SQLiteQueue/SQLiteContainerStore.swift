@@ -112,11 +112,7 @@ public final class SQLiteContainerStore: ContainerStore {
                         'scheduling_status', doc -> '$.runtime_status.scheduling_status')
             """, query)
         let docs = try await read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
-        var items: [ContainerSummary] = []
-        items.reserveCapacity(docs.count)
-        for doc in docs {
-            do { items.append(try ContainerSummary.decode(doc)) } catch { throw .unavailable("a stored container does not decode: \(error)") }
-        }
+        var items = try docs.map { doc throws(QueueError) in try decode(doc, with: ContainerSummary.decode) }
         let more = items.count > query.limit
         if more { items.removeLast() }
         return ContainerSummaryPage(items: items, next: more ? items.last?.uuid : nil)
@@ -199,8 +195,10 @@ public final class SQLiteContainerStore: ContainerStore {
             """, arguments: [c.state.rawValue, c.priority, c.lockedBy, Timestamp.format(c.modifiedAt), ContainerCodec.encode(c), c.uuid])
     }
 
-    private func decode(_ doc: String) throws(QueueError) -> Container {
-        do { return try ContainerCodec.decode(doc) } catch { throw .unavailable("a stored container does not decode: \(error)") }
+    private func decode(_ doc: String) throws(QueueError) -> Container { try decode(doc, with: ContainerCodec.decode) }
+
+    private func decode<T>(_ doc: String, with reader: (String) throws -> T) throws(QueueError) -> T {
+        do { return try reader(doc) } catch { throw .unavailable("a stored container does not decode: \(error)") }
     }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(QueueError) -> T {

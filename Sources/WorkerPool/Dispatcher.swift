@@ -311,7 +311,7 @@ public final class Dispatcher: Sendable {
         await pool.shutdown(plan.shutdowns.map { ($0.id, $0.reason) }, now: now)
         for worker in plan.drains { await pool.setBehavior(worker, .drain) }
         // Only statuses that differ from what the queue holds: most waiting containers keep
-        // theirs for many rounds, and the store reads and rewrites a container for each one.
+        // theirs for many rounds, and each change is a write.
         let changed = plan.statuses.filter { statuses[$0.key] != .some($0.value) }
         try? await store.setSchedulingStatus(changed)
     }

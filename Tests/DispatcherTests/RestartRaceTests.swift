@@ -24,6 +24,26 @@ final class LosingStartsStore: ContainerStore {
     func close() async {}
 }
 
+/// A store where a user cancels every container the moment the dispatcher has locked it.
+final class CancelAfterLockStore: ContainerStore {
+    let inner: any ContainerStore
+    init(_ inner: any ContainerStore) { self.inner = inner }
+
+    func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] {
+        let locked = try await inner.lock(uuids, by: d)
+        for c in locked { _ = try await inner.apply(.cancel(reason: "cancelled by its user"), to: c.uuid) }
+        return locked
+    }
+    func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container { try await inner.apply(event, to: uuid) }
+    func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] { try await inner.submit(specs) }
+    func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
+    func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
+    func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage { try await inner.summaries(query) }
+    func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
+    func changes() -> AsyncStream<Void> { inner.changes() }
+    func close() async {}
+}
+
 /// Containers Locked by a dispatcher that restarted, with no worker reporting them yet.
 @Suite struct RestartRaceTests {
     /// Two idle workers, then a container started on one of them whose start was never recorded.
@@ -65,6 +85,20 @@ final class LosingStartsStore: ContainerStore {
             #expect(c.state == .complete && c.exitCode == 0 && c.lockCount == 0, "\(c.state) \(c.lockCount)")
             #expect(c.instance?.hasSuffix(worker) == true)
             #expect(world.executor.startCount == 3, "not run again")
+        }
+    }
+
+    @Test func aContainerCancelledBetweenLockAndStartIsNotStarted() async throws {
+        try await withWorld(await SimWorld(limits: .init(maxInstances: 20, idleTimeout: 60), bootDelay: 30...30)) { world in
+            try await world.submit(1, seconds: 60, vcpus: 2)
+            #expect(try await world.run { try await world.allFinal() })  // an idle worker is ready
+            world.restartDispatcher(store: CancelAfterLockStore(world.store))
+            let uuid = try await world.submit(1, seconds: 600, vcpus: 2)[0]
+            #expect(try await world.run { try await world.allFinal() })
+            let c = try await world.store.get(uuid)
+            #expect(c.state == .cancelled && c.runtimeStatus.error == "cancelled by its user", "\(c.state) \(c.runtimeStatus)")
+            #expect(world.executor.startCount == 1, "only the first container started")
+            #expect(try await world.run { await world.dispatcher.pool.instanceCount == 0 }, "its idle worker is shut down")
         }
     }
 
