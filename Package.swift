@@ -129,8 +129,11 @@ let package = Package(
         .testTarget(name: "DriverHostTests", dependencies: ["DriverHost", "JSON", "TestSupport"]),
         .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "APIClient", "Queue", "SQLiteQueue", "PostgresQueue",
+                                                   .product(name: "PostgresNIO", package: "postgres-nio"),
                                                    .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue", "TestSupport"]),
+        .testTarget(name: "QueueTests", dependencies: ["Queue", "SQLiteQueue", "PostgresQueue", "TestSupport",
+                                                     .product(name: "GRDB", package: "GRDB.swift"),
+                                                     .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
         .testTarget(name: "DispatcherTests", dependencies: ["WorkerPool", "Simulation", "Scheduler", "Queue", "SQLiteQueue",
@@ -141,6 +144,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
         .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
+        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON",
+                                                   .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

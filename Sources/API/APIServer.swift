@@ -16,9 +16,12 @@ public struct APIServer: Sendable {
     public var logger: Logger
     /// The Prometheus text for /metrics; nil: the page is empty (no metrics in this process).
     public var metrics: (@Sendable () -> String)?
+    /// Whether the store takes writes, for /_health; nil: not watched in this process.
+    public var writeProbe: StoreWriteProbe?
 
     public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, management: (any ManagementService)? = nil,
-                logger: Logger, metrics: (@Sendable () -> String)? = nil) {
+                logger: Logger, metrics: (@Sendable () -> String)? = nil, writeProbe: StoreWriteProbe? = nil) {
+        self.writeProbe = writeProbe
         self.store = store
         self.tokens = tokens
         self.maxBodyBytes = maxBodyBytes
@@ -34,8 +37,10 @@ public struct APIServer: Sendable {
         let routes = RouteTable(router: router, reader: reader)
         let store = store
         let management = management
-        // 503 when the store fails (nothing works without it); "degraded" when a dispatcher part
-        // does (the API still serves, the cloud or the runner needs a look).
+        // 503 when the store cannot be read (nothing works without it); "degraded" when it
+        // cannot be written (submits fail, reads still serve) or a dispatcher part fails (the
+        // cloud, the runner or the lease needs a look).
+        let writeProbe = writeProbe
         routes.add(.get, "/_health", role: nil) { _, _ in
             do {
                 _ = try await store.list(ContainerQuery(limit: 1))
@@ -43,7 +48,11 @@ public struct APIServer: Sendable {
                 return APIError(.serviceUnavailable, "unavailable", "store: \(error)").response()
             }
             var parts = await management?.health() ?? ["dispatcher": "not running in this process"]
-            parts["store"] = "ok"
+            if case .failing(let since, let reason) = writeProbe?.status {
+                parts["store"] = "writes failing since \(Timestamp.format(since)): \(reason)"
+            } else {
+                parts["store"] = "ok"
+            }
             let ok = parts.values.allSatisfy { $0 == "ok" || $0.hasPrefix("ok,") || $0.hasPrefix("not running") }
             parts["status"] = ok ? "ok" : "degraded"
             return JSONBody.response(.ok, parts)

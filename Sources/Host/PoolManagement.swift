@@ -9,6 +9,8 @@ struct PoolManagement: ManagementService {
     let dispatcher: Dispatcher
     /// The runner binary deployed to workers.
     let runnerPath: String
+    /// This daemon's right to act as its dispatcher id.
+    let lease: any DispatcherLease
 
     func instances() async -> [InstanceSummary] {
         let now = Date().timeIntervalSince1970
@@ -59,6 +61,7 @@ struct PoolManagement: ManagementService {
     func health() async -> [String: String] {
         var parts: [String: String] = [:]
         parts["driver"] = await dispatcher.pool.lastListError.map { "failing: \($0)" } ?? "ok"
+        parts["lease"] = lease.problem ?? "ok"
         parts["runner"] = FileManager.default.isReadableFile(atPath: runnerPath) ? "ok, \(runnerPath)" : "missing: \(runnerPath) (workers that have it keep it)"
         return parts
     }

@@ -46,17 +46,26 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try await Self.openStore(settings, logger: logger)
         logger.info("queue open", metadata: ["store": "\(settings.queue.store == "sqlite" ? settings.sqlitePath : "postgres")"])
 
+        let writeProbe = StoreWriteProbe(store: store)
+        let probing = Task { await writeProbe.run(every: .seconds(5)) }
+        defer { probing.cancel() }
+
         var dispatching: Task<Void, Never>?
         var dispatcher: Dispatcher?
         var management: PoolManagement?
+        var lease: (any DispatcherLease)?
         if !noDispatch {
             do {
+                // Before the driver is opened: a second daemon on this id must not touch its instances.
+                let held = try await store.acquireLease(for: settings.dispatcherID, holder: .thisProcess)
+                lease = held
                 let made = try await DispatchWiring.dispatcher(settings, store: store, logger: logger, metrics: metrics)
-                management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings))
-                let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval)
+                management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings), lease: held)
+                let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval, lease: held)
                 dispatching = Task { await loop.run(wakeups: store.changes()) }
                 dispatcher = made
             } catch {
+                await lease?.release()
                 await store.close()
                 printError("cloud-dispatch: \(error)")
                 throw ExitCode(1)
@@ -64,13 +73,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Stopping leaves instances and containers as they are: the next start adopts them.
         defer { dispatching?.cancel() }
+        // Another daemon acted as this id while our lease was lost: stop (exit 1) rather than act
+        // on a stale view; a restart rebuilds it from the queue and the cloud.
+        let takeover = TakeoverWatch(lease: lease)
+        defer { takeover.cancel() }
         let reloader = ConfigReloader(path: config ?? Self.defaultPath, current: settings, dispatcher: dispatcher, metrics: metrics,
                                       logger: logger, overrides: overrides)
         let signals = ServeSignals(reloader: reloader, dispatching: dispatching, logger: logger)
         defer { signals.cancel() }
 
         let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, management: management, logger: logger,
-                            metrics: { registry.emitToString() })
+                            metrics: { registry.emitToString() }, writeProbe: writeProbe)
         let host = settings.listenHost
         let app = api.application(host: host, port: settings.listenPort) { port in
             logger.notice("listening", metadata: ["address": "http://\(host):\(port)"])
@@ -82,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             dispatching?.cancel()
             await dispatching?.value
             await dispatcher?.pool.close()
+            await lease?.release()
             await store.close()
             printError("cloud-dispatch: \(error)")
             throw ExitCode(1)
@@ -90,7 +104,12 @@ struct ServeCommand: AsyncParsableCommand {
         dispatching?.cancel()
         await dispatching?.value  // the round in progress ends before the driver and the store close
         await dispatcher?.pool.close()
+        await lease?.release()
         await store.close()
+        if let reason = takeover.reason {
+            printError("cloud-dispatch: \(reason); stopped")
+            throw ExitCode(1)
+        }
         logger.notice("stopped")
     }
 

@@ -14,13 +14,15 @@ public final class PostgresContainerStore: ContainerStore {
     static let channel = "cloud_dispatch_queue"
 
     let client: PostgresClient
+    let url: PostgresURL
     let policy: QueuePolicy
     let logger: Logger
     let notifier = ChangeNotifier()
     private let tasks: [Task<Void, Never>]
 
-    private init(client: PostgresClient, policy: QueuePolicy, logger: Logger, tasks: [Task<Void, Never>]) {
+    private init(client: PostgresClient, url: PostgresURL, policy: QueuePolicy, logger: Logger, tasks: [Task<Void, Never>]) {
         self.client = client
+        self.url = url
         self.policy = policy
         self.logger = logger
         self.tasks = tasks
@@ -48,7 +50,7 @@ public final class PostgresContainerStore: ContainerStore {
         }
         let notifier = ChangeNotifier()
         let listener = Task { await listen(client, notifier: notifier, logger: logger) }
-        let store = PostgresContainerStore(client: client, policy: policy, logger: logger, tasks: [runner, listener])
+        let store = PostgresContainerStore(client: client, url: parsed, policy: policy, logger: logger, tasks: [runner, listener])
         store.bridge(notifier)
         return store
     }
@@ -67,6 +69,17 @@ public final class PostgresContainerStore: ContainerStore {
                 doc text NOT NULL
             );
             CREATE INDEX containers_by_state ON containers (state, uuid);
+            """),
+        (2, """
+            CREATE TABLE health_probe (id integer PRIMARY KEY, probed_at timestamptz NOT NULL);
+            CREATE TABLE dispatcher_leases (
+                dispatcher_id text PRIMARY KEY,
+                lock_key integer GENERATED ALWAYS AS IDENTITY UNIQUE,
+                host text,
+                pid integer,
+                since timestamptz,
+                epoch bigint NOT NULL DEFAULT 0
+            );
             """),
     ]
 
@@ -262,6 +275,19 @@ public final class PostgresContainerStore: ContainerStore {
     }
 
     public func changes() -> AsyncStream<Void> { notifier.stream() }
+
+    public func probeWrite() async throws(QueueError) {
+        let logger = logger
+        try await transaction { db in
+            _ = try await db.query("""
+                INSERT INTO health_probe (id, probed_at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET probed_at = now()
+                """, logger: logger)
+        }
+    }
+
+    public func acquireLease(for dispatcher: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
+        try await PostgresLease.acquire(url: url, dispatcher: dispatcher, holder: holder, logger: logger)
+    }
 
     public func close() async {
         notifier.finish()

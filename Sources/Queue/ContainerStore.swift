@@ -39,6 +39,14 @@ public protocol ContainerStore: Sendable {
     /// process, so the scheduler need not poll.
     func changes() -> AsyncStream<Void>
 
+    /// Writes a scratch row and commits it: throws when the store cannot take writes now (see
+    /// `StoreWriteProbe`). Touches no container.
+    func probeWrite() async throws(QueueError)
+
+    /// Takes the one lease on `dispatcher` for this process's life, or throws `conflict` naming
+    /// who holds it (see `DispatcherLease`).
+    func acquireLease(for dispatcher: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease
+
     /// Releases connections and locks. The store is unusable afterwards.
     func close() async
 }

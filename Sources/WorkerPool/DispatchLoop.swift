@@ -1,20 +1,25 @@
 import Foundation
+import Queue
 import Synchronization
 
 /// Runs a dispatcher on the wall clock: a round whenever the queue changes, and at least every
 /// `pollInterval` seconds (workers finish and clouds change without telling the queue). Rounds
-/// never overlap; wake-ups that arrive during a round are folded into one more round.
+/// never overlap; wake-ups that arrive during a round are folded into one more round. While the
+/// daemon does not hold the lease on its dispatcher id, no round runs: another daemon may be
+/// acting on the same instances and containers.
 ///
-///     let loop = DispatchLoop(dispatcher: dispatcher, pollInterval: 1)
+///     let loop = DispatchLoop(dispatcher: dispatcher, pollInterval: 1, lease: lease)
 ///     let task = Task { await loop.run(wakeups: store.changes()) }
 ///     task.cancel()    // stops after the round in progress; instances are left for the next start
 public struct DispatchLoop: Sendable {
     public let dispatcher: Dispatcher
     public let pollInterval: Double
+    public let lease: (any DispatcherLease)?
 
-    public init(dispatcher: Dispatcher, pollInterval: Double) {
+    public init(dispatcher: Dispatcher, pollInterval: Double, lease: (any DispatcherLease)? = nil) {
         self.dispatcher = dispatcher
         self.pollInterval = pollInterval
+        self.lease = lease
     }
 
     public func run(wakeups: AsyncStream<Void>) async {
@@ -24,7 +29,11 @@ public struct DispatchLoop: Sendable {
         }
         defer { listener.cancel() }
         while !Task.isCancelled {
-            await dispatcher.tick(now: Date().timeIntervalSince1970)
+            if lease?.problem != nil {
+                dispatcher.metrics?.roundSkipped()  // the lease logs its loss and its return
+            } else {
+                await dispatcher.tick(now: Date().timeIntervalSince1970)
+            }
             await signal.wait(timeout: pollInterval)
         }
     }

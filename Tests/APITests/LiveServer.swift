@@ -13,12 +13,15 @@ final class LiveServer: Sendable {
 
     let url: URL
     let store: SQLiteContainerStore
+    /// What /_health knows of the store's writes; probed when a test says so.
+    let writeProbe: StoreWriteProbe
     private let task: Task<Void, any Error>
     private let folder: String
 
-    private init(url: URL, store: SQLiteContainerStore, task: Task<Void, any Error>, folder: String) {
+    private init(url: URL, store: SQLiteContainerStore, writeProbe: StoreWriteProbe, task: Task<Void, any Error>, folder: String) {
         self.url = url
         self.store = store
+        self.writeProbe = writeProbe
         self.task = task
         self.folder = folder
     }
@@ -32,13 +35,15 @@ final class LiveServer: Sendable {
             .init(name: "ops", role: .admin, secret: adminToken),
         ])
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        let server = APIServer(store: store, tokens: tokens, maxBodyBytes: maxBodyBytes, management: management, logger: logger)
+        let writeProbe = StoreWriteProbe(store: store)
+        let server = APIServer(store: store, tokens: tokens, maxBodyBytes: maxBodyBytes, management: management, logger: logger,
+                               writeProbe: writeProbe)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application(host: "127.0.0.1", port: 0) { port in continuation.yield(port) }
         let task = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        return LiveServer(url: URL(string: "http://127.0.0.1:\(port)")!, store: store, task: task, folder: folder)
+        return LiveServer(url: URL(string: "http://127.0.0.1:\(port)")!, store: store, writeProbe: writeProbe, task: task, folder: folder)
     }
 
     func client(_ token: String? = LiveServer.adminToken) -> APIClient { APIClient(server: url, token: token) }

@@ -16,13 +16,14 @@ import TestSupport
         var daemon: Daemon
         let client: APIClient
 
-        init() async throws {
-            try """
-                dispatcher_id: e2e
-                scheduling: {idle_timeout: 2s}
-                workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 6s,
-                          connect_timeout: 4s, command_timeout: 10s}
-                """.write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
+        static let shortTimeouts = """
+            workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 6s,
+                      connect_timeout: 4s, command_timeout: 10s}
+            """
+
+        /// `config` is the YAML besides the workers' short timeouts.
+        init(config: String = "dispatcher_id: e2e\nscheduling: {idle_timeout: 2s}") async throws {
+            try (config + "\n" + Self.shortTimeouts).write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
             daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", folder + "/config.yml"], dispatch: true)
             guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
             client = try daemon.client()

@@ -31,6 +31,10 @@ final class FlakyStore: ContainerStore {
     }
     func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
     func changes() -> AsyncStream<Void> { inner.changes() }
+    func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
+    func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
+        try await inner.acquireLease(for: d, holder: holder)
+    }
     func close() async {}
 }
 

@@ -113,13 +113,13 @@ public enum Harness {
     }
 
     /// Polls `condition` every 20 ms for up to `seconds`.
-    public static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+    public static func eventually(_ seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if condition() { return true }
+            if await condition() { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return condition()
+        return await condition()
     }
 }
 

@@ -35,6 +35,11 @@ public final class DispatchMetrics: Sendable {
         Counter(label: Name.configReloads, dimensions: [("result", applied ? "applied" : "refused")], factory: factory).increment()
     }
 
+    /// A round not run because this daemon does not hold its dispatcher id's lease.
+    public func roundSkipped() {
+        Counter(label: Name.roundsSkipped, dimensions: [("reason", "lease")], factory: factory).increment()
+    }
+
     /// Refreshes every gauge and records what happened since the last round: boots that ended,
     /// containers that started. `demands` is the queue as this round's scheduling pass saw it.
     public func roundEnded(now: Double, snapshot: PoolSnapshot, demands: [ContainerDemand], plan: Plan, limits: Limits) {

@@ -4,6 +4,7 @@ extension DispatchMetrics {
         static let p = "cloud_dispatch_"
         public static let driverOperations = p + "driver_operations_total"
         public static let configReloads = p + "config_reloads_total"
+        public static let roundsSkipped = p + "rounds_skipped_total"
         public static let bootOutcomes = p + "boot_outcomes_total"
         public static let timeToSSH = p + "instances_time_to_ssh_seconds"
         public static let timeToReady = p + "instances_time_to_ready_seconds"

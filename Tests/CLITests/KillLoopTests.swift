@@ -1,0 +1,90 @@
+import APIClient
+import Foundation
+import Queue
+import TestSupport
+import Testing
+
+/// `kill -9` of the daemon, again and again while it runs a queue on loopback VMs: nothing
+/// acknowledged is lost, nothing runs twice, nothing is left running. On both stores.
+@Suite(.serialized) struct KillLoopTests {
+    enum Store: String, CaseIterable, CustomTestStringConvertible {
+        case sqlite, postgres
+        var testDescription: String { rawValue }
+    }
+
+    static let containers = 60
+    static let kills = 10
+
+    @Test(arguments: Store.allCases)
+    func tenKillsMidRunLoseNothingAndRunNothingTwice(store: Store) async throws {
+        let queue = store == .sqlite ? "sqlite" : try await PostgresScratch.database()
+        // Few instances, so the queue takes long enough to be killed in the middle ten times.
+        let world = try await EndToEndTests.World(config: """
+            dispatcher_id: kill-loop
+            queue: {store: "\(queue)"}
+            scheduling: {idle_timeout: 2s, max_instances: 4, max_containers_per_instance: 2}
+            """)
+        let runs = world.folder + "/runs"
+        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
+        var specs: [ContainerSpec] = []
+        for i in 0..<Self.containers {
+            var spec = ContainerSpec(command: ["sh", "-c", "echo run >> \(runs)/\(i); sleep 1"])
+            spec.runtimeConstraints.vcpus = 1
+            spec.runtimeConstraints.ram = 256 << 20
+            specs.append(spec)
+        }
+        let uuids = try await world.currentClient.submit(specs).map(\.uuid)
+        #expect(uuids.count == Self.containers)
+
+        var kills = 0
+        var finalAtLastKill = -1
+        while kills < Self.kills {
+            // Mid-run: something runs now, and something ended since the last kill.
+            let progressed = try await world.until(seconds: 120) { counts in
+                counts.running > 0 && counts.final > finalAtLastKill
+            }
+            guard let counts = progressed, counts.final < Self.containers else { break }
+            finalAtLastKill = counts.final
+            world.daemon.crash()
+            kills += 1
+            try await world.restart()
+        }
+        #expect(kills == Self.kills, "the queue ended after \(kills) kills")
+
+        for uuid in uuids {
+            let record = try await world.wait(uuid, [.complete, .cancelled], seconds: 120)
+            #expect(record.state == .complete && record.exitCode == 0,
+                    "\(uuid): \(record.state) exit \(record.exitCode ?? -1) \(record.runtimeStatus.error ?? "")")
+        }
+        var ranTwice: [Int] = []
+        for i in 0..<Self.containers {
+            let lines = (try? String(contentsOfFile: "\(runs)/\(i)", encoding: .utf8))?.split(separator: "\n").count ?? 0
+            if lines != 1 { ranTwice.append(i) }
+        }
+        #expect(ranTwice.isEmpty, "containers that did not run exactly once: \(ranTwice)")
+        #expect(await Harness.eventually(60) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
+        print("kill loop (\(store.rawValue)): \(kills) kills, \(Self.containers) containers, all complete once")
+    }
+}
+
+extension EndToEndTests.World {
+    struct Counts {
+        var running = 0
+        var final = 0
+    }
+
+    /// Polls the queue until `condition` holds (the counts it was true for) or the time runs out (nil).
+    func until(seconds: Double, _ condition: (Counts) -> Bool) async throws -> Counts? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            var counts = Counts()
+            for c in try await currentClient.listAll() {
+                if c.state == .running { counts.running += 1 }
+                if c.state.isFinal { counts.final += 1 }
+            }
+            if condition(counts) || counts.final == KillLoopTests.containers { return counts }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+}
