@@ -45,7 +45,12 @@ import Testing
         guard await first.ready() else { throw HarnessError("the first daemon did not start: \(first.log)") }
 
         let second = try setup.daemon("b")
-        #expect(await Harness.eventually(60) { !second.process.isRunning }, "a second daemon on the same id kept running")
+        guard await Harness.eventually(60, { !second.process.isRunning }) else {
+            _ = second.stop()
+            first.crash()
+            Issue.record("a second daemon on the same id kept running: \(second.log)")
+            return
+        }
         #expect(second.process.terminationStatus == 1)
         let host = ProcessInfo.processInfo.hostName
         #expect(second.log.contains("dispatcher id \"twin\" is in use by cloud-dispatch pid \(first.process.processIdentifier) on \(host) since"),
