@@ -24,6 +24,8 @@ public final class SSHWorkerExecutor: WorkerExecutor {
         public var connectTimeout = 10.0
         public var commandTimeout = 60.0
         public var maxConcurrentProbes = 20
+        /// Wait after a first failed connection attempt; it doubles with each further failure.
+        public var firstReconnectDelay = 0.5
         /// Longest wait between two connection attempts to a worker that does not answer.
         public var maxReconnectDelay = 10.0
         /// A container still running this long after its first TERM gets KILL.

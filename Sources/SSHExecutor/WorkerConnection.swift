@@ -67,7 +67,7 @@ final class WorkerConnection: @unchecked Sendable {
         } catch {
             failures += 1
             // 0.5 s, 1 s, 2 s … up to the cap: prompt while a worker boots, cheap when it is gone.
-            let delay = min(settings.maxReconnectDelay, 0.25 * Double(1 << min(failures, 10)))
+            let delay = min(settings.maxReconnectDelay, settings.firstReconnectDelay * Double(1 << min(failures - 1, 10)))
             retryAt = ContinuousClock.now + .milliseconds(Int64(delay * 1000))
             throw error
         }

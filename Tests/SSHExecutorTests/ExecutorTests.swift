@@ -10,10 +10,12 @@ import WorkerPool
 @Suite(.serialized) struct ExecutorTests {
     let folder = Harness.temporaryFolder()
 
-    func executor(_ key: String, connectTimeout: Double = 10) throws -> SSHWorkerExecutor {
+    func executor(_ key: String, connectTimeout: Double = 10, reconnectDelay: Double = 0.5) throws -> SSHWorkerExecutor {
         var settings = SSHWorkerExecutor.Settings(privateKeyPath: key, runnerBinary: Harness.buildFolder + "/cloud-dispatch-runner")
         settings.defaultUser = NSUserName()
         settings.connectTimeout = connectTimeout
+        settings.firstReconnectDelay = reconnectDelay
+        settings.maxReconnectDelay = max(settings.maxReconnectDelay, reconnectDelay)
         settings.commandTimeout = 10
         return try SSHWorkerExecutor(settings: settings, logger: Logger(label: "test"))
     }
@@ -62,7 +64,8 @@ import WorkerPool
     @Test func aWorkerThatAcceptsButNeverSpeaksIsUnreachableQuickly() async throws {
         let key = try Harness.sshKey(in: folder)
         let silent = SilentServer()
-        let executor = try executor(key.path, connectTimeout: 1)
+        // A back-off far longer than a loaded machine can take between the two probes.
+        let executor = try executor(key.path, connectTimeout: 1, reconnectDelay: 600)
         let worker = instance(port: silent.port, hostKey: nil)
         #expect(await executor.probe(worker, now: 0) == .unreachable)
         #expect(await executor.probe(worker, now: 0) == .unreachable)
