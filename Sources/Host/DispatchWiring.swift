@@ -76,6 +76,9 @@ enum DispatchWiring {
         pool.termTimeout = config.workers.termTimeout
         pool.probeInterval = config.workers.probeInterval
         pool.syncInterval = max(config.workers.probeInterval, 10)
+        // Twice the fleet may fail to boot in an hour before every create stops: room for one
+        // bad wave and its retries, not for a night of them.
+        pool.maxBootFailuresPerHour = max(10, 2 * config.scheduling.maxInstances)
     }
 
     static func limits(_ config: Configuration) -> Limits {

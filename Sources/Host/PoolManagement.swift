@@ -62,6 +62,7 @@ struct PoolManagement: ManagementService {
         var parts: [String: String] = [:]
         parts["driver"] = await dispatcher.pool.lastListError.map { "failing: \($0)" } ?? "ok"
         parts["lease"] = lease.problem ?? "ok"
+        parts["boot"] = await dispatcher.pool.backoff.boot.problem(now: Date().timeIntervalSince1970) ?? "ok"
         parts["runner"] = FileManager.default.isReadableFile(atPath: runnerPath) ? "ok, \(runnerPath)" : "missing: \(runnerPath) (workers that have it keep it)"
         return parts
     }

@@ -28,6 +28,8 @@ public struct Backoff: Sendable, Hashable {
     public var quotaAtCount: Int?
     /// Consecutive unclassified failures, for the exponential delay.
     public var failures = 0
+    /// Instances that did not boot, by configured type.
+    public var boot = BootFailures()
 
     public var capacityTTL: Double = 60
     public var maxDelay: Double = 300
@@ -73,6 +75,7 @@ public struct Backoff: Sendable, Hashable {
     /// Why `type` may not be created now, or nil.
     public func blocked(_ type: InstanceType, now: Double) -> String? {
         if let until = allUntil, until > now { return "\(allReason); backing off until \(clock(until))" }
+        if let why = boot.blocked(type.name, now: now) { return why }
         let market = type.preemptible ? "spot capacity" : "cloud capacity"
         if let until = marketUntil[type.preemptible], until > now { return "no \(market) anywhere until \(clock(until))" }
         if let until = typeUntil[CapacityKey(scope: type.providerType, spot: type.preemptible)], until > now {

@@ -248,6 +248,10 @@ struct PassState {
                 reasons.append(why)
                 continue
             }
+            if backoff.boot.trialOnly(t.name) && plan.creates[t.name, default: 0] >= 1 {
+                reasons.append("\(t.name) did not boot before; one trial instance is being created")
+                continue
+            }
             plan.creates[t.name, default: 0] += 1
             instanceCount += 1
             hourlySpend += t.price

@@ -30,18 +30,17 @@ public final class SimulatedExecutor: WorkerExecutor {
         /// Every node each container was started on, so a second copy is found without
         /// looking at every node.
         var startedOn: [String: [String]] = [:]
+        var neverBootRate: Double
     }
 
     let seed: UInt64
     let bootDelay: ClosedRange<Double>
-    let neverBootRate: Double
     private let state: Mutex<State>
 
     public init(seed: UInt64, bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0) {
         self.seed = seed
         self.bootDelay = bootDelay
-        self.neverBootRate = neverBootRate
-        state = Mutex(State())
+        state = Mutex(State(neverBootRate: neverBootRate))
     }
 
     /// Every time a container was found running on two workers at once.
@@ -60,6 +59,9 @@ public final class SimulatedExecutor: WorkerExecutor {
         state.withLock { s in s.nodes.first { !$0.value.dead && $0.value.containers[uuid] != nil }?.key }
     }
 
+    /// From now on, this share of new instances never boots (an image fixed, or broken).
+    public func setNeverBootRate(_ rate: Double) { state.withLock { $0.neverBootRate = rate } }
+
     /// The VM dies: it stops answering, and what ran on it is lost.
     public func kill(_ instanceID: String) { state.withLock { $0.nodes[instanceID]?.dead = true } }
 
@@ -71,7 +73,7 @@ public final class SimulatedExecutor: WorkerExecutor {
             if s.nodes[instance.id] == nil {
                 // Drawn from the instance id, not a shared sequence: probes run concurrently.
                 var random = SeededRandom(seed: seed ^ fnv1a(instance.id))
-                let never = random.chance(neverBootRate)
+                let never = random.chance(s.neverBootRate)
                 let delay = Double.random(in: bootDelay, using: &random)
                 s.nodes[instance.id] = Node(bootAt: never ? .infinity : now + delay)
             }

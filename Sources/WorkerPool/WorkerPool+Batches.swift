@@ -39,6 +39,7 @@ extension WorkerPool {
             switch outcomes[i] {
             case .success(let made):
                 backoff.recordSuccess()
+                if !made.isEmpty && backoff.boot.trialOnly(batch.type.name) { backoff.boot.trialCreated(batch.type.name) }
                 for instance in made where workers[instance.id] == nil {
                     accounting.instancesCreated += 1
                     workers[instance.id] = Worker(instance: instance, typeName: batch.type.name, state: .booting, behavior: .run,
