@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func deepNestingIsRefused() {
-        let yaml = "x: " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        let yaml = "x: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         #expect(problems(yaml) == ["not accepted as YAML: nested more than 64 levels deep"])
     }
 
