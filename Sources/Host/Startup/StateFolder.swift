@@ -31,7 +31,7 @@ enum StateFolder {
                 }
                 return nil
             }
-            guard errno == ENOENT else { return "\(current): \(String(cString: strerror(errno)))" }
+            guard errno == ENOENT || errno == ENOTDIR else { return "\(current): \(String(cString: strerror(errno)).lowercased())" }
             let parent = (current as NSString).deletingLastPathComponent
             if parent == current || parent.isEmpty { return "\(absolute) cannot be made" }
             current = parent
