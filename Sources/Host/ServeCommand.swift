@@ -90,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
             await dispatching?.value
             await dispatcher?.pool.close()
             await store.close()
-            printError("cloud-dispatch: \(error)")
+            printError(origins.message(for: ListenCheck.explain(error, host: host, port: settings.listenPort)))
             throw ExitCode(1)
         }
         SystemdNotify.send("STOPPING=1")  // also when stopped by other means than a signal

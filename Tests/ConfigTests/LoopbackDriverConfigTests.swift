@@ -25,6 +25,14 @@ import Testing
         #expect(c.effectiveDriverConfig["state_dir"] == .string("/etc/cd/state/loopback"))
     }
 
+    @Test func theDumpShowsWhatIsFilledIn() throws {
+        let c = try #require(config("driver: {config: {state_dir: /srv/lb, api_token: hunter2hunter2}}"))
+        let dump = ConfigLoader.dump(c)
+        #expect(dump.contains("# filled in, the driver gets "), "\(dump)")
+        #expect(dump.contains("\"provider_type\": \"local-small\""), "\(dump)")
+        #expect(!dump.contains("hunter2hunter2"))
+    }
+
     @Test func anotherDriversConfigIsPassedUntouched() throws {
         let c = try #require(config("driver: {name: sim, config: {state_dir: rel}}"))
         #expect(c.effectiveDriverConfig == .object(["state_dir": .string("rel")]))

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Whether the API's address can be bound, tried before the daemon opens its store or creates
 /// an instance, so a busy port is reported at once, with the address and where it was set.
@@ -27,5 +28,14 @@ enum ListenCheck {
             return "\(host):\(port): \(String(cString: strerror(errno)).lowercased())"
         }
         return nil
+    }
+}
+
+extension ListenCheck {
+    /// The server's own bind failure (the address taken between the check and the bind), in the
+    /// same words as `problem`, without the socket call NIO names; any other error as it is.
+    static func explain(_ error: any Error, host: String, port: Int) -> any Error {
+        guard let io = error as? IOError else { return error }
+        return SettingProblem("listen", "\(host):\(port): \(String(cString: strerror(io.errnoCode)).lowercased())")
     }
 }
