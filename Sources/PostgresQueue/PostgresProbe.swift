@@ -31,6 +31,9 @@ extension PostgresContainerStore {
     /// A connection failure in the operator's words ("connection refused"), without the socket
     /// call it came from.
     static func describeConnection(_ error: any Error) -> String {
+        if let psql = error as? PSQLError, psql.code == .sslUnsupported {
+            return "the server does not offer TLS, which sslmode=require asks for"
+        }
         if let psql = error as? PSQLError, psql.serverInfo?[.message] == nil, let underlying = psql.underlying {
             return describeConnection(underlying)
         }

@@ -110,6 +110,18 @@ import TestSupport
         #expect(!run.output.contains("hunter2secret"))
     }
 
+    /// Against the test server (`make swift-test` starts one; it has no TLS).
+    @Test(.enabled(if: PostgresScratch.serverURL != nil)) func checkConfigConnectsToARunningPostgreSQL() throws {
+        let f = Folder()
+        let url = try #require(PostgresScratch.serverURL)
+        try f.write("queue: {store: \"\(url)\"}")
+        let run = try f.checkConfig()
+        #expect(run.status == 0, "\(run.output)")
+
+        try f.write("queue: {store: \"\(url.replacingOccurrences(of: "sslmode=disable", with: "sslmode=require"))\"}")
+        #expect(try f.checkConfig().stdout.contains("the server does not offer TLS, which sslmode=require asks for"))
+    }
+
     @Test func serveNamesTheSettingOfAStateFolderThatIsAFile() throws {
         let f = Folder()
         let file = f.path + "/afile"
