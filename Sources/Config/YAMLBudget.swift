@@ -5,7 +5,8 @@ import CYaml
 /// YAML aliases let a few hundred bytes stand for billions of nodes ("billion laughs"): Yams
 /// expands every alias when it builds values (47 s and 1.2 GB at 6 levels), and it has no limit
 /// of its own. So libyaml's event stream is walked first — linear in the text — counting each
-/// node as often as aliases repeat it, and the document is refused as soon as a limit is passed.
+/// node, and each scalar's bytes, as often as aliases repeat it; the document is refused as soon
+/// as a limit is passed.
 ///
 ///     if let problem = YAMLBudget.problem(in: text) { return (nil, [problem]) }
 ///     let value = try Yams.load(yaml: text)
@@ -14,6 +15,9 @@ enum YAMLBudget {
     static let maxBytes = 1 << 20
     /// Nodes once every alias is expanded (examples/local.yml has about 150).
     static let maxNodes = 100_000
+    /// Scalar bytes once every alias is expanded: a long string repeated by aliases costs its
+    /// length each time it is hashed or checked.
+    static let maxExpandedBytes = 8 << 20
     /// Nested sequences and mappings: Yams builds values recursively.
     static let maxDepth = 64
 
@@ -38,44 +42,53 @@ enum YAMLBudget {
         }
     }
 
+    /// What a node stands for once its aliases are expanded.
+    private struct Size {
+        var nodes: Int
+        var bytes: Int
+    }
+
     /// The expanded size of every open collection, and of every anchored node seen so far.
     private struct Walk {
-        /// Open sequences and mappings, innermost last: nodes so far (itself included), its anchor.
-        var open: [(nodes: Int, anchor: String?)] = []
-        var anchored: [String: Int] = [:]
-        var total = 0
+        /// Open sequences and mappings, innermost last: size so far (itself included), its anchor.
+        var open: [(size: Size, anchor: String?)] = []
+        var anchored: [String: Size] = [:]
+        var total = Size(nodes: 0, bytes: 0)
 
         mutating func take(_ event: yaml_event_t) -> String? {
             switch event.type {
             case YAML_SCALAR_EVENT:
-                return add(1, anchor: name(event.data.scalar.anchor))
+                return add(Size(nodes: 1, bytes: event.data.scalar.length), anchor: name(event.data.scalar.anchor))
             case YAML_ALIAS_EVENT:
                 // An undefined alias counts 1 here; Yams refuses it.
-                return add(name(event.data.alias.anchor).flatMap { anchored[$0] } ?? 1, anchor: nil)
+                return add(name(event.data.alias.anchor).flatMap { anchored[$0] } ?? Size(nodes: 1, bytes: 0), anchor: nil)
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                 if open.count >= YAMLBudget.maxDepth { return "nested more than \(YAMLBudget.maxDepth) levels deep" }
                 let anchor = event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor
-                open.append((1, name(anchor)))
+                open.append((Size(nodes: 1, bytes: 0), name(anchor)))
                 return nil
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let closed = open.popLast() else { return nil }
-                return add(closed.nodes, anchor: closed.anchor)
+                return add(closed.size, anchor: closed.anchor)
             default:
                 return nil
             }
         }
 
-        /// A complete node of `nodes` expanded nodes, added to the collection that holds it.
-        private mutating func add(_ nodes: Int, anchor: String?) -> String? {
-            if let anchor { anchored[anchor] = nodes }
-            // Every count stays at most maxNodes, so the sums cannot overflow.
-            if open.isEmpty {
-                total += nodes
-            } else {
-                open[open.count - 1].nodes += nodes
-            }
-            if total > YAMLBudget.maxNodes || (open.last?.nodes ?? 0) > YAMLBudget.maxNodes {
+        /// A complete node of `size` (expanded), added to the collection that holds it.
+        private mutating func add(_ size: Size, anchor: String?) -> String? {
+            if let anchor { anchored[anchor] = size }
+            // Every size stays within the limits, so the sums cannot overflow.
+            var holder = open.last?.size ?? total
+            holder.nodes += size.nodes
+            holder.bytes += size.bytes
+            if open.isEmpty { total = holder } else { open[open.count - 1].size = holder }
+            if holder.nodes > YAMLBudget.maxNodes {
                 return "more than \(YAMLBudget.maxNodes) values once aliases (*name) are expanded; "
+                    + "aliases may repeat a value, not multiply a document"
+            }
+            if holder.bytes > YAMLBudget.maxExpandedBytes {
+                return "more than \(YAMLBudget.maxExpandedBytes) bytes of text once aliases (*name) are expanded; "
                     + "aliases may repeat a value, not multiply a document"
             }
             return nil

@@ -24,6 +24,13 @@ import Testing
         #expect(elapsed < .milliseconds(250), "took \(elapsed)")
     }
 
+    @Test func aLongStringRepeatedByAliasesIsRefused() {
+        // 600 KB of text, which 20 aliases make 12 MB.
+        let yaml = "a: &a \"" + String(repeating: "x", count: 600_000) + "\"\nb: [" + Array(repeating: "*a", count: 20).joined(separator: ",") + "]\n"
+        #expect(problems(yaml) == ["not accepted as YAML: more than 8388608 bytes of text once aliases (*name) are expanded; "
+                                   + "aliases may repeat a value, not multiply a document"])
+    }
+
     @Test func aliasesThatRepeatAValueStillWork() {
         // An anchor reused a few times is ordinary YAML: only the expanded size is bounded.
         let yaml = """
