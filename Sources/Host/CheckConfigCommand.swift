@@ -21,7 +21,11 @@ struct CheckConfigCommand: AsyncParsableCommand {
     func run() async throws {
         let (config, problems) = ConfigLoader.check(path: file)
         var items = problems.items
-        if let config { items += await HostChecks.problems(config, origins: SettingOrigins(file: file)).map(\.description) }
+        if let config {
+            // A type the file got wrong is not read, so the read list's indexes would not be the file's.
+            let typesAsWritten = !items.contains { $0.hasPrefix("instance_types") }
+            items += await HostChecks.problems(config, origins: SettingOrigins(file: file), catalogue: typesAsWritten).map(\.description)
+        }
         guard items.isEmpty else {
             for item in items { print("\(file): \(item)") }
             print("\(items.count) problem\(items.count == 1 ? "" : "s")")
@@ -38,11 +42,11 @@ struct CheckConfigCommand: AsyncParsableCommand {
 /// What only the host can check, in the order `serve` meets it: the state folder, the store,
 /// the driver (opened, its config and catalogue checked), the runner, the worker key.
 enum HostChecks {
-    static func problems(_ config: Configuration, origins: SettingOrigins) async -> [SettingProblem] {
+    static func problems(_ config: Configuration, origins: SettingOrigins, catalogue: Bool = true) async -> [SettingProblem] {
         var found: [SettingProblem] = []
         if let problem = StateFolder.check(config.stateDir) { found.append(SettingProblem("state_dir", problem)) }
         found += await StoreCheck.problems(config)
-        found += await DriverTrial.problems(config, origins: origins)
+        found += await DriverTrial.problems(config, origins: origins, catalogue: catalogue)
         if config.workers.runnerBinary == nil {
             let path = PluginsFolder.executableFolder() + "/cloud-dispatch-runner"
             if !FileManager.default.isReadableFile(atPath: path) {

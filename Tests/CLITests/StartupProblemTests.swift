@@ -58,6 +58,15 @@ import TestSupport
         #expect(run.stdout.contains("\(f.config): instance_types[1].provider_type: \"local-small\" (local-small) is not in the sim driver's catalogue (offered: sim.large, sim.small)"),
                 "\(run.output)")
         #expect(!run.stdout.contains("instance_types[0]"))
+
+        // A type the file got wrong is not read: the catalogue is not checked against indexes that moved.
+        try f.write("""
+            driver: {name: sim}
+            instance_types: [{name: a, vcpus: 1, ram: 1GiB}, {name: b, provider_type: x, vcpus: 1, ram: 1GiB, price: 1}]
+            """)
+        let wrong = try f.checkConfig()
+        #expect(wrong.stdout.contains("instance_types[0].price: missing"), "\(wrong.output)")
+        #expect(!wrong.stdout.contains("instance_types[0].provider_type"), "\(wrong.output)")
     }
 
     /// examples/local.yml's alternative: a loopback config giving only state_dir.

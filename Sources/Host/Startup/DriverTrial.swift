@@ -10,7 +10,8 @@ import Logging
 /// its state: under a throwaway instance-set id, and for the loopback driver (whose set is a
 /// folder it makes and sweeps) in a throwaway state folder, removed after.
 enum DriverTrial {
-    static func problems(_ config: Configuration, origins: SettingOrigins) async -> [SettingProblem] {
+    /// `catalogue`: also check each configured type against the driver's catalogue.
+    static func problems(_ config: Configuration, origins: SettingOrigins, catalogue: Bool) async -> [SettingProblem] {
         var problems: [SettingProblem] = []
         var driverConfig = config.effectiveDriverConfig
         var scratch: String?
@@ -26,7 +27,7 @@ enum DriverTrial {
         do {
             let opened = try await DriverOpening.open(config, setID: "check-config-\(getpid())", driverConfig: driverConfig, origins: origins,
                                                       logger: quiet, pool: BlockingPool(name: "check", threads: 1), callTimeout: .seconds(30))
-            problems += await CatalogueCheck.problems(config.instanceTypes, in: opened)
+            if catalogue { problems += await CatalogueCheck.problems(config.instanceTypes, in: opened) }
             await opened.instanceSet.close()
         } catch {
             problems.append(error)
