@@ -96,6 +96,10 @@ import TestSupport
         let run = try f.checkConfig()
         #expect(run.status == 1)
         #expect(run.stdout.contains("\(f.config): state_dir: \(file) is a file, not a folder"), "\(run.output)")
+        #expect(run.stdout.hasSuffix("1 problem\n"), "one cause, one line: \(run.output)")
+
+        try f.write("driver: {config: {state_dir: afile/lb}}")
+        #expect(try f.checkConfig().stdout.contains("driver.config.state_dir: \(file)/lb cannot be made: \(file) is a file, not a folder"))
 
         try f.write("state_dir: \(file)/below")
         #expect(try f.checkConfig().stdout.contains("state_dir: \(file)/below cannot be made: \(file) is a file, not a folder"))

@@ -16,7 +16,10 @@ enum DriverTrial {
         var driverConfig = config.effectiveDriverConfig
         var scratch: String?
         if config.driver.name == "loopback", case .object(var members) = driverConfig, case .string(let dir)? = members["state_dir"] {
-            if dir.hasPrefix("/"), let problem = StateFolder.check(dir) { problems.append(SettingProblem("driver.config.state_dir", problem)) }
+            // The default one is under state_dir, which is checked by itself.
+            if config.driver.config?["state_dir"] != nil, dir.hasPrefix("/"), let problem = StateFolder.check(dir) {
+                problems.append(SettingProblem("driver.config.state_dir", problem))
+            }
             let folder = FileManager.default.temporaryDirectory.path + "/cloud-dispatch-check-\(getpid())"
             members["state_dir"] = .string(folder)
             driverConfig = .object(members)
