@@ -13,7 +13,7 @@ SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
 PG_PORT ?= auto
 
-.PHONY: deps build release runner runner-test soak-test ec2-test demo test swift-test schema-test openapi-test c-driver-test install install-abi clean
+.PHONY: deps build release runner runner-test soak-test ec2-test demo test swift-test schema-test openapi-test c-driver-test examples-test install install-abi clean
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -47,12 +47,17 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test c-driver-test ec2-test soak-test demo-test
+	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test c-driver-test ec2-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
 soak-test:
 	$(BIN)/cloud-dispatch bench soak --count 10000 --max-instances 300
+
+## Every example configuration, and each "#alt" alternative it offers, passes check-config and
+## serves (started with its driver, /_health ok, stopped cleanly).
+examples-test: runner
+	@support/test-examples.sh $(BIN) $(OUT)
 
 ## The README's first command, so it stays true: fails if a container does not end or an instance is left.
 demo-test: runner

@@ -51,6 +51,8 @@ extension ConfigLoader {
             if let plugins = d.plugins { y.line("plugins", y.string(plugins)) } else { y.comment("plugins: not set (the host's default folder)") }
             if let c = d.config {
                 y.line("config", y.flow(redactedSecrets(c)))
+                let effective = config.effectiveDriverConfig
+                if effective != c { y.comment("filled in, the driver gets \(y.flow(redactedSecrets(effective)))") }
             } else {
                 y.comment("config: not set; the driver gets \(y.flow(config.effectiveDriverConfig))")
             }

@@ -24,8 +24,10 @@ public enum ConfigLoader {
     }()
 
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Result<Configuration, Problems> {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            return .failure(Problems(file: path, items: ["cannot read the file"]))
+        let text: String
+        switch readText(path) {
+        case .success(let read): text = read
+        case .failure(let problems): return .failure(problems)
         }
         let folder = (URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path)
         return parse(text, file: path, folder: folder, environment: environment)
@@ -42,15 +44,34 @@ public enum ConfigLoader {
     public static func check(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
         -> (config: Configuration?, problems: Problems)
     {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            return (nil, Problems(file: path, items: ["cannot read the file"]))
+        let text: String
+        switch readText(path) {
+        case .success(let read): text = read
+        case .failure(let problems): return (nil, problems)
         }
         let folder = (URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path)
         let (config, items) = read(text, folder: folder, environment: environment)
         return (config, Problems(file: path, items: items))
     }
 
+    /// The file's text; one larger than a configuration can be is not read at all.
+    static func readText(_ path: String) -> Result<String, Problems> {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return .failure(Problems(file: path, items: ["cannot read the file: \(String(cString: strerror(errno)))"]))
+        }
+        if info.st_mode & S_IFMT == S_IFDIR { return .failure(Problems(file: path, items: ["is a folder, not a file"])) }
+        if Int(info.st_size) > YAMLBudget.maxBytes {
+            return .failure(Problems(file: path, items: ["the file has \(info.st_size) bytes; a configuration has at most \(YAMLBudget.maxBytes)"]))
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            return .failure(Problems(file: path, items: ["cannot read the file as UTF-8 text"]))
+        }
+        return .success(text)
+    }
+
     static func read(_ text: String, folder: String, environment: [String: String]) -> (Configuration?, [String]) {
+        if let problem = YAMLBudget.problem(in: text) { return (nil, ["not accepted as YAML: \(problem)"]) }
         let value: JSONValue
         do {
             let yaml = try Yams.load(yaml: text)

@@ -14,7 +14,7 @@ extension ConfigReader {
             }
         }
         if let config = value?["config"], case .object = config {
-            if finiteNumbers(config, at: "driver.config") { driver.config = config }
+            if finiteNumbers(config, at: "driver.config") { driver.config = resolvingLoopbackPaths(config, driver: driver.name) }
         }
         if let image = string(value?["image"]) { driver.image = image }
         switch value?["calls_per_second"] {

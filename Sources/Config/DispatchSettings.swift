@@ -123,21 +123,6 @@ extension Configuration {
         public init() {}
     }
 
-    /// The driver's config: as given, else for the loopback driver its state folder under
-    /// state_dir, else an empty object.
-    public var effectiveDriverConfig: JSONValue {
-        if let config = driver.config { return config }
-        guard driver.name == "loopback" else { return .object([:]) }
-        // Loopback "instances" take any shape: its catalogue is the configured types.
-        var seen = Set<String>()
-        let catalogue: [JSONValue] = instanceTypes.compactMap { t in
-            guard seen.insert(t.providerType).inserted else { return nil }
-            return .object(["provider_type": .string(t.providerType), "vcpus": .integer(Int64(t.vcpus)), "ram": .integer(t.ram),
-                            "scratch": .integer(t.scratch), "price": .number(t.price)])
-        }
-        return .object(["state_dir": .string(stateDir + "/loopback"), "instance_types": .array(catalogue)])
-    }
-
     /// The workers' SSH key: as given, else `<state_dir>/worker_ed25519` (the host makes it when absent).
     public var workerKeyPath: String { workers.sshKey ?? stateDir + "/worker_ed25519" }
 }

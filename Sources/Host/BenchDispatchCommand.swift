@@ -111,11 +111,10 @@ struct ProbeBench: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let config = Configuration(stateDir: folder)
-        let report = await DriverLoader(pool: BlockingPool(name: "driver", threads: 4), logger: logger).load(folder: PluginsFolder.resolve(flag: nil).path)
-        guard let loopback = report.driver(id: "loopback") else { throw ValidationError("no loopback driver beside this executable") }
         guard case .object(var driverConfig) = config.effectiveDriverConfig else { throw ValidationError("unexpected loopback config") }
         driverConfig["max_instances"] = .integer(Int64(count))
-        let set = try await loopback.openInstanceSet(id: "bench-probe", config: String(decoding: try JSONEncoder().encode(JSONValue.object(driverConfig)), as: UTF8.self))
+        let set = try await DriverOpening.open(config, setID: "bench-probe", driverConfig: .object(driverConfig), origins: SettingOrigins(),
+                                               logger: logger, pool: BlockingPool(name: "driver", threads: 4)).instanceSet
         let publicKey = try DispatchWiring.workerKey(config.workerKeyPath)
         var settings = SSHWorkerExecutor.Settings(privateKeyPath: config.workerKeyPath, runnerBinary: runner ?? DispatchBench.defaultRunner())
         settings.maxConcurrentProbes = concurrency

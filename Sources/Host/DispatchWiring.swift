@@ -11,26 +11,15 @@ import WorkerPool
 /// Builds the dispatcher a configuration describes: its driver and instance set, the SSH
 /// executor and its key, the pool, the instance types and limits.
 enum DispatchWiring {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
-    }
-
-    static func dispatcher(_ config: Configuration, store: any ContainerStore, logger: Logger,
+    static func dispatcher(_ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
                            metrics: DispatchMetrics? = nil) async throws -> Dispatcher {
-        let folder = PluginsFolder.resolve(flag: config.driver.plugins)
-        let loader = DriverLoader(pool: BlockingPool(name: "driver", threads: 8), logger: logger, callTimeout: .seconds(120))
-        let report = await loader.load(folder: folder.path)
-        guard let driver = report.driver(id: config.driver.name) else {
-            let refused = report.refused.map { "\n  refused \($0)" }.joined()
-            throw Failure("no driver \"\(config.driver.name)\" in \(folder.path) (\(folder.source.rawValue))\(refused)")
-        }
-        let driverConfig = String(decoding: try JSONEncoder().encode(config.effectiveDriverConfig), as: UTF8.self)
-        var instanceSet: any InstanceSet
-        do {
-            instanceSet = try await driver.openInstanceSet(id: config.dispatcherID, config: driverConfig)
-        } catch {
-            throw Failure("driver \(config.driver.name) refused its configuration: \(error)")
+        let opened = try await DriverOpening.open(config, setID: config.dispatcherID, driverConfig: config.effectiveDriverConfig,
+                                                  origins: origins, logger: logger)
+        let driver = opened.driver
+        var instanceSet = opened.instanceSet
+        // Not fatal: a catalogue call may fail for a moment; creates of these types would fail every time.
+        for problem in await CatalogueCheck.problems(config.instanceTypes, in: opened) {
+            logger.warning("instance type cannot be created", metadata: ["problem": "\(origins.describe(problem))"])
         }
         if let metrics { instanceSet = MeteredInstanceSet(instanceSet, metrics: metrics) }
         // Every line of the pool and the executor names the driver.
@@ -97,7 +86,7 @@ enum DispatchWiring {
     static func runnerBinary(_ config: Configuration) throws -> String {
         let path = config.workers.runnerBinary ?? PluginsFolder.executableFolder() + "/cloud-dispatch-runner"
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw Failure("no runner at \(path): build it (make runner) or set workers.runner_binary")
+            throw SettingProblem("workers.runner_binary", "no runner at \(path): build it (make runner) or set workers.runner_binary")
         }
         return path
     }
@@ -109,12 +98,12 @@ enum DispatchWiring {
             keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
             keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-C", "cloud-dispatch worker key", "-f", path]
             keygen.standardInput = FileHandle.nullDevice
-            try keygen.run()
+            do { try keygen.run() } catch { throw SettingProblem("workers.ssh_key", "cannot run /usr/bin/ssh-keygen to make \(path)") }
             keygen.waitUntilExit()
-            guard keygen.terminationStatus == 0 else { throw Failure("ssh-keygen could not make \(path)") }
+            guard keygen.terminationStatus == 0 else { throw SettingProblem("workers.ssh_key", "ssh-keygen could not make \(path)") }
         }
         guard let text = try? String(contentsOfFile: path + ".pub", encoding: .utf8) else {
-            throw Failure("cannot read the public key \(path).pub")
+            throw SettingProblem("workers.ssh_key", "cannot read the public key \(path).pub")
         }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -40,10 +40,17 @@ struct ServeCommand: AsyncParsableCommand {
         if dumpConfig { return print(ConfigLoader.dump(settings), terminator: "") }
         let logger = Wiring.logger(level: logLevel, format: logFormat ?? StructuredLogHandler.Format(rawValue: settings.logFormat) ?? .logfmt)
         let (registry, metrics) = Wiring.metrics()
-        try FileManager.default.createDirectory(atPath: settings.stateDir, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        let origins = settingOrigins
+        do {
+            try StateFolder.prepare(settings.stateDir)
+            // Before the store opens or an instance is made.
+            if let busy = ListenCheck.problem(host: settings.listenHost, port: settings.listenPort) { throw SettingProblem("listen", busy) }
+        } catch {
+            printError(origins.message(for: error))
+            throw ExitCode(1)
+        }
         let tokens = try Self.tokens(settings, logger: logger)
-        let store = try await Self.openStore(settings, logger: logger)
+        let store = try await Self.openStore(settings, origins: origins, logger: logger)
         logger.info("queue open", metadata: ["store": "\(settings.queue.store == "sqlite" ? settings.sqlitePath : "postgres")"])
 
         let writeProbe = StoreWriteProbe(store: store)
@@ -59,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
                 // Before the driver is opened: a second daemon on this id must not touch its instances.
                 let held = try await store.acquireLease(for: settings.dispatcherID, holder: .thisProcess)
                 lease = held
-                let made = try await DispatchWiring.dispatcher(settings, store: store, logger: logger, metrics: metrics)
+                let made = try await DispatchWiring.dispatcher(settings, origins: origins, store: store, logger: logger, metrics: metrics)
                 management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings), lease: held)
                 let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval, lease: held)
                 dispatching = Task { await loop.run(wakeups: store.changes()) }
@@ -67,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 await lease?.release()
                 await store.close()
-                printError("cloud-dispatch: \(error)")
+                printError(origins.message(for: error))
                 throw ExitCode(1)
             }
         }
@@ -97,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
             await dispatcher?.pool.close()
             await lease?.release()
             await store.close()
-            printError("cloud-dispatch: \(error)")
+            printError(origins.message(for: ListenCheck.explain(error, host: host, port: settings.listenPort)))
             throw ExitCode(1)
         }
         SystemdNotify.send("STOPPING=1")  // also when stopped by other means than a signal
@@ -164,7 +171,7 @@ struct ServeCommand: AsyncParsableCommand {
         return TokenTable(entries)
     }
 
-    static func openStore(_ settings: Configuration, logger: Logger) async throws -> any ContainerStore {
+    static func openStore(_ settings: Configuration, origins: SettingOrigins, logger: Logger) async throws -> any ContainerStore {
         let policy = QueuePolicy(maxDispatchAttempts: settings.queue.maxDispatchAttempts)
         do {
             if settings.queue.store == "sqlite" {
@@ -172,7 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             return try await PostgresQueue.PostgresContainerStore.open(url: settings.queue.store, policy: policy, logger: logger)
         } catch {
-            printError("cloud-dispatch: \(error)")
+            printError(origins.message(for: SettingProblem("queue.store", StoreCheck.problemText(error))))
             throw ExitCode(1)
         }
     }

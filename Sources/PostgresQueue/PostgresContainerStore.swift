@@ -32,14 +32,7 @@ public final class PostgresContainerStore: ContainerStore {
     public static func open(url: String, policy: QueuePolicy = QueuePolicy(), logger: Logger = Logger(label: "queue")) async throws(QueueError) -> PostgresContainerStore {
         let parsed: PostgresURL
         do { parsed = try PostgresURL(url) } catch { throw .unavailable(error.description) }
-        // One direct connection first: the pool would retry quietly for a minute, where an
-        // operator wants "connection refused" or "password authentication failed" at once.
-        do {
-            let probe = try await PostgresConnection.connect(configuration: parsed.connectionConfiguration(), id: 0, logger: logger)
-            try await probe.close()
-        } catch {
-            throw .unavailable("cannot connect to queue database \(parsed): \(Self.describe(error))")
-        }
+        try await connectOnce(parsed, logger: logger)
         let client = PostgresClient(configuration: parsed.clientConfiguration(), backgroundLogger: logger)
         let runner = Task { await client.run() }
         do {

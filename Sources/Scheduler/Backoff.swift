@@ -40,7 +40,9 @@ public struct Backoff: Sendable, Hashable {
         case capacityType, capacityFamily, capacityGlobal
         case quota(instanceCount: Int)
         case rateLimit(retryAfter: Double?)
-        case other
+        /// Any other failure, with the error as the cloud gave it: the status says why creating
+        /// stopped (an `invalid` create fails the same way every time until the operator acts).
+        case other(String)
     }
 
     /// Records a failed create of `type`.
@@ -58,9 +60,9 @@ public struct Backoff: Sendable, Hashable {
         case .rateLimit(let retryAfter):
             failures += 1
             pauseAll(until: now + (retryAfter ?? delay()), "rate-limited by the cloud")
-        case .other:
+        case .other(let error):
             failures += 1
-            pauseAll(until: now + delay(), "create failed")
+            pauseAll(until: now + delay(), "cloud call failed: \(error)")
         }
     }
 

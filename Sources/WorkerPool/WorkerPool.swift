@@ -339,14 +339,14 @@ public actor WorkerPool {
     /// Turns a driver error into back-off by cause.
     func recordFailure(_ error: any Error, type: InstanceType?, now: Double) {
         let t = type ?? InstanceType(name: "*", vcpus: 1, ram: 1, price: 0)
-        guard let e = error as? DriverError else { return backoff.record(.other, type: t, now: now) }
+        guard let e = error as? DriverError else { return backoff.record(.other("\(error)"), type: t, now: now) }
         switch e.errorClass {
         case .capacityType: backoff.record(.capacityType, type: t, now: now)
         case .capacityFamily: backoff.record(.capacityFamily, type: t, now: now)
         case .capacityGlobal: backoff.record(.capacityGlobal, type: t, now: now)
         case .quota: backoff.record(.quota(instanceCount: workers.count), type: t, now: now)
         case .rateLimit: backoff.record(.rateLimit(retryAfter: e.retryAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }), type: t, now: now)
-        default: backoff.record(.other, type: t, now: now)
+        default: backoff.record(.other("\(e)"), type: t, now: now)
         }
     }
 }

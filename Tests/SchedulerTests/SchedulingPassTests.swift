@@ -205,6 +205,15 @@ func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: 
         #expect(p.statuses["a"]?.contains("rate-limited by the cloud; backing off until 00:02:10") == true)
     }
 
+    /// A create refused as `invalid` fails the same way every round: the status says why.
+    @Test func aFailedCreateNamesTheCloudsError() {
+        var backoff = Backoff()
+        backoff.record(.other("loopback.create: invalid: unknown type \"local-small\""), type: small, now: 100)
+        let p = plan([demand("a")], backoff: backoff, now: 100)
+        #expect(p.statuses["a"]?.contains("cloud call failed: loopback.create: invalid: unknown type \"local-small\"; backing off until") == true,
+                "\(p.statuses)")
+    }
+
     @Test func atQuotaLockedContainersAreGivenBackAndIdleInstancesGo() {
         var backoff = Backoff()
         backoff.record(.quota(instanceCount: 2), type: small, now: 50)

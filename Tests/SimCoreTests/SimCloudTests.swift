@@ -66,6 +66,8 @@ import Testing
         (#"{"seed": "x"}"#, "config: seed:"),
         (#"{"create_failure_rate": 2}"#, "config: failure rates are probabilities from 0 to 1"),
         (#"{"instance_types": []}"#, "config.instance_types: each needs provider_type"),
+        (#"{"instance_types": [{"provider_type": "a", "vcpus": 1, "ram": 1, "spot_prise": 0.1}]}"#,
+         "config.instance_types[0]: unknown key \"spot_prise\""),
         ("[]", "config must be a JSON object"),
     ])
     func badConfigsNameTheProblem(config: String, message: String) {

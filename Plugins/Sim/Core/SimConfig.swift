@@ -11,7 +11,7 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         public var price: Double?
         public var spotPrice: Double?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case vcpus, ram, scratch, price
             case providerType = "provider_type"
             case spotPrice = "spot_price"
@@ -71,6 +71,15 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         if let unknown = keys.keys.sorted().first(where: { !known.contains($0) }) {
             throw .invalid("config: unknown key \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
         }
+        // Inside a type too: a misspelt "spot_prise" would otherwise be dropped without a word.
+        if let types = try? JSONDecoder().decode(OptionalTypes.self, from: json).instanceTypes {
+            let knownType = Set(InstanceType.CodingKeys.allCases.map(\.rawValue))
+            for (i, type) in types.enumerated() {
+                if let unknown = type.keys.sorted().first(where: { !knownType.contains($0) }) {
+                    throw .invalid("config.instance_types[\(i)]: unknown key \"\(unknown)\" (known: \(knownType.sorted().joined(separator: ", ")))")
+                }
+            }
+        }
         let config: SimConfig
         do { config = try JSONDecoder().decode(SimConfig.self, from: json) } catch {
             throw .invalid("config: \(describe(error))")
@@ -85,6 +94,12 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         }
         return config
     }
+}
+
+/// The members of each configured type, when `instance_types` is a list of objects (only to list their keys).
+private struct OptionalTypes: Decodable {
+    var instanceTypes: [[String: AnyJSON]]?
+    enum CodingKeys: String, CodingKey { case instanceTypes = "instance_types" }
 }
 
 /// Any JSON value (only to list an object's keys).
