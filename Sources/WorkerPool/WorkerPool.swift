@@ -42,6 +42,9 @@ public actor WorkerPool {
         public var termTimeout: Double = 120
         /// Keep the token time of every cloud call in `cloudCalls.grants` (tests).
         public var recordCloudCalls = false
+        /// Instances that did not boot, per hour and whatever their type, past which nothing is
+        /// created (0: no ceiling; see `BootFailures`).
+        public var maxBootFailuresPerHour = 0
 
         public init(instanceSetID: String) { self.instanceSetID = instanceSetID }
 
@@ -114,12 +117,16 @@ public actor WorkerPool {
         self.executor = executor
         self.types = Dictionary(types.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.logger = logger
+        backoff.boot.maxPerHour = settings.maxBootFailuresPerHour
     }
 
     /// New timeouts and intervals, and new types (a configuration reload). Types no longer
     /// configured are kept for the instances that still have them (their price, for the bill).
     public func reconfigure(settings: Settings, types: [InstanceType]) {
         self.settings = settings
+        // The image, the network or the user may be fixed: types that did not boot get a new chance.
+        backoff.boot.reset()
+        backoff.boot.maxPerHour = settings.maxBootFailuresPerHour
         let fresh = Dictionary(types.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.types = fresh.merging(self.types) { new, _ in new }
     }
@@ -239,6 +246,7 @@ public actor WorkerPool {
                 let since = ready ? (w.lastAnswer ?? w.appeared) : w.appeared
                 let limit = ready ? settings.probeTimeout : settings.bootTimeout
                 if w.behavior != .hold && now - since >= limit {
+                    if !ready { noteBootFailure(w, cause: "no answer over SSH within boot_timeout (\(Int(limit))s)", now: now) }
                     ended += w.running.keys.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
                     noteEnded(w.running.keys, on: w)
                     w.running = [:]
@@ -251,6 +259,7 @@ public actor WorkerPool {
                 if w.behavior == .run { await setBehavior(id, .drain) }
                 w.behavior = w.behavior == .run ? .drain : w.behavior
             case .ready(let running, let finished):
+                if w.lastAnswer == nil { backoff.boot.booted(w.typeName) }
                 w.lastAnswer = now
                 for uuid in running where w.running[uuid] == nil { w.running[uuid] = now }  // adopted after a restart
                 if !running.isEmpty { w.everRan = true }
@@ -333,6 +342,16 @@ public actor WorkerPool {
             try await instanceSet.setTags(ids: [id], tags: [settings.behaviorTag: behavior.rawValue])
         } catch {
             logger.warning("could not tag idle behavior", metadata: ["instance": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// An instance of ours never answered: its type backs off (see `BootFailures`).
+    func noteBootFailure(_ w: Worker, cause: String, now: Double) {
+        let metadata: Logger.Metadata = ["instance": "\(w.instance.id)", "type": "\(w.typeName)", "cause": "\(cause)"]
+        if backoff.boot.failed(w.typeName, cause: cause, now: now) {
+            logger.error("instance type not booting: creates of it back off", metadata: metadata)
+        } else {
+            logger.warning("instance did not boot", metadata: metadata)
         }
     }
 
