@@ -47,7 +47,9 @@ enum DispatchWiring {
         pool.cloudRate = config.driver.callsPerSecond
         pool.cloudBurst = Double(config.driver.callBurst)
         let types = config.instanceTypes.map(instanceType)
-        let workerPool = WorkerPool(settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger)
+        // Both stores keep create intents; a store that did not would leave creates unrecorded.
+        let workerPool = WorkerPool(settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger,
+                                    intents: store as? any CreateIntentLog)
         let s = config.scheduling
         let limits = limits(config)
         logger.notice("dispatching", metadata: ["driver": "\(driver.info.id)", "instance_set": "\(config.dispatcherID)",

@@ -35,7 +35,7 @@ struct SoakBench: AsyncParsableCommand {
         let result = try await Soak.run(count: count, seed: seed, store: store, executor: executor, clock: clock, maxRunTime: 1800,
                                         makeDispatcher: {
                                             let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: Soak.types,
-                                                                  logger: logger, clock: clock)
+                                                                  logger: logger, clock: clock, intents: store)
                                             return Dispatcher(id: "soak", store: store, pool: pool, types: Soak.types, limits: limits, logger: logger)
                                         }, listed: { (try? await set.list(tags: ["cloud-dispatch-instance-set": "soak-bench"]).count) ?? -1 })
         let wall = ContinuousClock.now - started

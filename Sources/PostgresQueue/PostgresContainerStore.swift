@@ -74,6 +74,17 @@ public final class PostgresContainerStore: ContainerStore {
                 epoch bigint NOT NULL DEFAULT 0
             );
             """),
+        (3, """
+            CREATE TABLE create_intents (
+                token text PRIMARY KEY,
+                instance_set text NOT NULL,
+                type_name text NOT NULL,
+                count integer NOT NULL,
+                secret text,
+                created_at timestamptz NOT NULL
+            );
+            CREATE INDEX create_intents_by_set ON create_intents (instance_set, created_at);
+            """),
     ]
 
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
@@ -312,7 +323,7 @@ public final class PostgresContainerStore: ContainerStore {
             """, logger: logger)
     }
 
-    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(QueueError) -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(QueueError) -> T {
         do {
             return try await client.withTransaction(logger: logger) { db in try await body(db) }
         } catch let error as QueueError {
@@ -325,7 +336,7 @@ public final class PostgresContainerStore: ContainerStore {
         }
     }
 
-    private func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws(QueueError) -> T {
+    func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws(QueueError) -> T {
         do {
             return try await body(client)
         } catch let error as QueueError {

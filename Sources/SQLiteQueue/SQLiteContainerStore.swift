@@ -78,6 +78,19 @@ public final class SQLiteContainerStore: ContainerStore {
         m.registerMigration("v2: health probe") { db in
             try db.execute(sql: "CREATE TABLE health_probe (id INTEGER PRIMARY KEY, probed_at TEXT NOT NULL)")
         }
+        m.registerMigration("v3: create intents") { db in
+            try db.execute(sql: """
+                CREATE TABLE create_intents (
+                    token TEXT PRIMARY KEY NOT NULL,
+                    instance_set TEXT NOT NULL,
+                    type_name TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    secret TEXT,
+                    created_at TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX create_intents_by_set ON create_intents (instance_set, created_at);
+                """)
+        }
         return m
     }
 
@@ -231,7 +244,7 @@ public final class SQLiteContainerStore: ContainerStore {
         do { return try reader(doc) } catch { throw .unavailable("a stored container does not decode: \(error)") }
     }
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(QueueError) -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(QueueError) -> T {
         do {
             return try await database.write(body)
         } catch let error as QueueError {
@@ -241,7 +254,7 @@ public final class SQLiteContainerStore: ContainerStore {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(QueueError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(QueueError) -> T {
         do {
             return try await database.read(body)
         } catch {

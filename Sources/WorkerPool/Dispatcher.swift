@@ -53,6 +53,7 @@ public final class Dispatcher: Sendable {
     @discardableResult
     public func tick(now: Double) async -> Plan {
         let lost = await pool.sync(now: now)
+        await pool.retryIntents(now: now)  // creates whose answer was lost, before any new one
         let ended = await pool.probeAll(now: now) + lost.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
         await pool.retryShutdowns(now: now)
         let retry: [(FinishedContainer, cost: Double)] = unrecorded.withLock { pending in

@@ -1,74 +1,67 @@
 import DriverHost
+import Queue
 import Scheduler
 
 /// Creates and destroys in as few cloud calls as the driver allows: creates split by
 /// `max_create_count` and run up to `maxConcurrent` at once, destroys sent in batches of
 /// `max_destroy_batch`. Every call waits for a token of the shared bucket first.
 extension WorkerPool {
-    /// Creates `count` instances per type name. Results are applied in call order, not arrival
-    /// order, so a simulation replays the same.
+    /// Creates `count` instances per type name, each call under a durable intent (see
+    /// `CreateIntent`). Results are applied in call order, not arrival order, so a simulation
+    /// replays the same.
     public func create(_ creates: [String: Int], maxConcurrent: Int, now: Double) async {
-        var batches: [(type: InstanceType, request: CreateRequest)] = []
+        guard await loadIntents(now: now) else { return }
+        var batches: [(type: InstanceType, count: Int)] = []
         for (name, count) in creates.sorted(by: { $0.key < $1.key }) {
             guard let type = types[name] else { continue }
             var left = count
             while left > 0 {
                 let n = min(left, settings.maxCreateCount)
-                batches.append((type, createRequest(type, count: n)))
+                batches.append((type, n))
                 left -= n
             }
         }
         guard !batches.isEmpty else { return }
         let set = instanceSet
+        var sent: [(intent: CreateIntent, type: InstanceType)] = []
         var outcomes: [Int: Result<[Instance], DriverError>] = [:]
-        createsInFlight = batches.count
-        defer { createsInFlight = 0 }
         await withTaskGroup(of: (Int, Result<[Instance], DriverError>).self) { group in
-            for (i, batch) in batches.enumerated() {
-                if i >= max(1, maxConcurrent), let (j, outcome) = await group.next() { outcomes[j] = outcome }
+            for batch in batches {
+                if sent.count >= max(1, maxConcurrent), let (j, outcome) = await group.next() { outcomes[j] = outcome }
+                guard let intent = await recordIntent(type: batch.type, count: batch.count, now: now) else { continue }
                 await paced(.create)
-                calls.instancesRequested += batch.request.count
-                let request = batch.request
+                calls.instancesRequested += batch.count
+                let request = createRequest(batch.type, intent)
+                let i = sent.count
+                sent.append((intent, batch.type))
                 group.addTask {
                     do throws(DriverError) { return (i, .success(try await set.create(request))) } catch { return (i, .failure(error)) }
                 }
             }
             for await (j, outcome) in group { outcomes[j] = outcome }
         }
-        for (i, batch) in batches.enumerated() {
-            switch outcomes[i] {
-            case .success(let made):
-                backoff.recordSuccess()
-                if !made.isEmpty && backoff.boot.trialOnly(batch.type.name) { backoff.boot.trialCreated(batch.type.name) }
-                for instance in made where workers[instance.id] == nil {
-                    accounting.instancesCreated += 1
-                    workers[instance.id] = Worker(instance: instance, typeName: batch.type.name, state: .booting, behavior: .run,
-                                                  appeared: now, lastBusy: now)
-                }
-                logger.info("instances created", metadata: ["type": "\(batch.type.name)", "count": "\(made.count)"])
-            case .failure(let error):
-                recordFailure(error, type: batch.type, now: now)
-                logger.warning("create failed", metadata: ["type": "\(batch.type.name)", "error": "\(error)"])
-            case nil: break
-            }
+        for (i, call) in sent.enumerated() {
+            guard let outcome = outcomes[i] else { continue }
+            await apply(outcome, of: call.intent, type: call.type, now: now)
         }
     }
 
-    func createRequest(_ type: InstanceType, count: Int) -> CreateRequest {
+    /// The driver request for an intent: the same every time it is sent (token, tags, secret).
+    func createRequest(_ type: InstanceType, _ intent: CreateIntent) -> CreateRequest {
         let spec = InstanceTypeSpec(name: type.name, providerType: type.providerType, vcpus: type.vcpus, ram: type.ram,
                                     scratch: type.scratch, addedScratch: type.addedScratch,
                                     gpu: type.gpuCount > 0 ? GPUSpec(count: type.gpuCount, stack: type.gpuStack, vram: type.gpuVRAM) : nil,
                                     preemptible: type.preemptible, price: type.price)
-        var tags = [settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run"]
+        var tags = [settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run",
+                    intentTag: intent.token]
         var initScript = settings.initScript
-        if settings.instanceSecrets {
-            // One secret per call: every instance of a batch shares it (each is tagged with it).
-            let secret = InitScript.newSecret()
+        if let secret = intent.secret {
+            // One secret per intent: every instance of it shares it (each is tagged with it).
             tags[settings.secretTag] = secret
             initScript = InitScript.make(secret: secret, extra: settings.initCommand)
         }
         return CreateRequest(instanceType: spec, image: settings.image, tags: tags, initScript: initScript,
-                             sshPublicKey: settings.sshPublicKey, count: count)
+                             sshPublicKey: settings.sshPublicKey, count: intent.count, idempotencyToken: intent.token)
     }
 
     /// Destroys workers, `max_destroy_batch` ids a call; each is billed once and marked shut

@@ -1,4 +1,5 @@
 import DriverHost
+import Queue
 import Logging
 import Scheduler
 
@@ -45,6 +46,10 @@ public actor WorkerPool {
         /// Instances that did not boot, per hour and whatever their type, past which nothing is
         /// created (0: no ceiling; see `BootFailures`).
         public var maxBootFailuresPerHour = 0
+        /// A create whose answer was lost is sent again (same token) this often, and given up
+        /// after `intentExpiry` without an answer.
+        public var intentRetry: Double = 30
+        public var intentExpiry: Double = 3600
 
         public init(instanceSetID: String) { self.instanceSetID = instanceSetID }
 
@@ -104,12 +109,18 @@ public actor WorkerPool {
     var calls = CloudCalls()
     /// Containers asked to stop, by uuid.
     var stopping: [String: StopRequest] = [:]
-    /// Create calls under way (the scheduling pass counts them against max_concurrent_creates).
-    public internal(set) var createsInFlight = 0
+    /// Creates not settled yet: under way, or their answer lost (the scheduling pass counts them
+    /// against max_concurrent_creates).
+    public var createsInFlight: Int { openIntents.count }
+    /// Where create intents are recorded (the queue's store); nil: in memory only (tests).
+    let intentLog: (any CreateIntentLog)?
+    var openIntents: [String: OpenIntent] = [:]
+    var intentsLoaded = false
 
     public init(settings: Settings, instanceSet: any InstanceSet, executor: any WorkerExecutor, types: [InstanceType], logger: Logger,
-                clock: any PoolClock = WallClock()) {
+                clock: any PoolClock = WallClock(), intents: (any CreateIntentLog)? = nil) {
         self.settings = settings
+        intentLog = intents
         self.clock = clock
         bucket = TokenBucket(rate: settings.cloudRate, burst: settings.cloudBurst)
         calls.keepGrants = settings.recordCloudCalls
@@ -137,7 +148,7 @@ public actor WorkerPool {
         workers.values.sorted { $0.instance.id < $1.instance.id }.map { w in
             WorkerView(id: w.instance.id, typeName: w.typeName, state: w.state, idleBehavior: w.behavior, lastBusy: w.lastBusy,
                        gpuDevicesInUse: Set(w.gpus.values.flatMap { $0 }), fresh: !w.everRan)
-        }
+        } + pendingViews()
     }
 
     /// Which worker runs each running container, with its type and when it started there
@@ -186,6 +197,7 @@ public actor WorkerPool {
     public func sync(now: Double) async -> [String] {
         guard now - lastSync >= settings.syncInterval else { return [] }
         lastSync = now
+        _ = await loadIntents(now: now)  // before the listing: instances of open intents are ours to claim
         let listed: [Instance]
         await paced(.list)
         do {
@@ -205,6 +217,10 @@ public actor WorkerPool {
                 workers[instance.id]!.instance = instance
                 continue
             }
+            if let claimed = claimListed(instance, now: now) {
+                workers[instance.id] = claimed
+                continue
+            }
             let typeName = instance.tags[settings.typeTag] ?? "?"
             let behavior = instance.tags[settings.behaviorTag].flatMap(WorkerView.IdleBehavior.init(rawValue:)) ?? .run
             workers[instance.id] = Worker(instance: instance, typeName: typeName, state: .unknown, behavior: behavior,
@@ -219,6 +235,7 @@ public actor WorkerPool {
             await executor.instanceGone(id)
             logger.info("instance gone", metadata: ["instance": "\(id)", "containers_lost": "\(w.running.count)"])
         }
+        await settleListed(listed)
         backoff.instanceCountChanged(workers.count)
         return lost
     }

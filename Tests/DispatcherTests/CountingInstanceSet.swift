@@ -12,6 +12,10 @@ final class CountingInstanceSet: InstanceSet {
         var createsNow = 0
         var mostConcurrentCreates = 0
         var failLists = 0
+        /// Create calls that act, then lose their answer (a connection reset after the cloud acted).
+        var loseCreateAnswers = 0
+        /// The most instances the cloud had at once.
+        var mostAlive = 0
     }
 
     let inner: any InstanceSet
@@ -30,6 +34,7 @@ final class CountingInstanceSet: InstanceSet {
     var driverID: String { inner.driverID }
     var snapshot: Counts { counts.withLock { $0 } }
     func failNextLists(_ n: Int) { counts.withLock { $0.failLists = n } }
+    func loseNextCreateAnswers(_ n: Int) { counts.withLock { $0.loseCreateAnswers = n } }
 
     func create(_ request: CreateRequest) async throws(DriverError) -> [Instance] {
         counts.withLock { c in
@@ -40,7 +45,13 @@ final class CountingInstanceSet: InstanceSet {
         }
         defer { counts.withLock { $0.createsNow -= 1 } }
         let made = try await inner.create(request)
-        alive.withLock { $0.formUnion(made.map(\.id)) }
+        let count = alive.withLock { $0.formUnion(made.map(\.id)); return $0.count }
+        let lose: Bool = counts.withLock { c in
+            c.mostAlive = max(c.mostAlive, count)
+            defer { c.loseCreateAnswers = max(0, c.loseCreateAnswers - 1) }
+            return c.loseCreateAnswers > 0
+        }
+        if lose { throw DriverError(.transient, "connection reset after the cloud acted", driver: "sim", operation: "create") }
         return made
     }
 

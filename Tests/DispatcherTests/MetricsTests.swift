@@ -16,7 +16,7 @@ import WorkerPool
         factory.valueHistogramBuckets = DispatchMetrics.histogramBuckets
         let metrics = DispatchMetrics(factory: factory)
         let pool = WorkerPool(settings: world.settings, instanceSet: MeteredInstanceSet(world.set, metrics: metrics),
-                              executor: world.executor, types: SimWorld.types, logger: SimWorld.quiet)
+                              executor: world.executor, types: SimWorld.types, logger: SimWorld.quiet, intents: world.store)
         world.dispatcher = Dispatcher(id: "sim-dispatcher", store: world.store, pool: pool, types: SimWorld.types,
                                       limits: limits ?? world.limits, logger: SimWorld.quiet, metrics: metrics)
         return registry

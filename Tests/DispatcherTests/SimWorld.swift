@@ -60,7 +60,8 @@ final class SimWorld {
 
     static func makeDispatcher(set: any InstanceSet, executor: SimulatedExecutor, store: any ContainerStore,
                                settings: WorkerPool.Settings, limits: Limits, clock: VirtualClock, types: [InstanceType]) -> Dispatcher {
-        let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: types, logger: quiet, clock: clock)
+        let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: types, logger: quiet, clock: clock,
+                              intents: store as? any CreateIntentLog)
         return Dispatcher(id: "sim-dispatcher", store: store, pool: pool, types: types, limits: limits, logger: quiet)
     }
 

@@ -60,7 +60,7 @@ import Testing
         await #expect { _ = try await PostgresContainerStore.open(url: "postgres://cd@127.0.0.1:1/queue?sslmode=disable") } throws: { error in
             let text = (error as? QueueError)?.description ?? ""
             return text.hasPrefix("queue store unavailable: cannot connect to queue database postgres://cd@127.0.0.1:1/queue")
-                && text.contains("Connection refused")
+                && text.lowercased().contains("connection refused")
         }
     }
 

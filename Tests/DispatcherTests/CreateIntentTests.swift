@@ -1,0 +1,47 @@
+import DriverHost
+import Foundation
+import Queue
+import Scheduler
+import Testing
+import WorkerPool
+
+/// One set of instances per create intent, whatever is lost: the cloud's answer, or the whole
+/// dispatcher between the call and its answer.
+@Suite struct CreateIntentTests {
+    @Test func lostAnswersNeverMakeMoreInstancesThanMaxInstances() async throws {
+        // The cloud is listed once a minute, as in production (where rounds come every second).
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 8, idleTimeout: 120), configure: { $0.syncInterval = 60 })) { world in
+            world.cloud.loseNextCreateAnswers(1_000)  // every create acts, and its answer is lost
+            let uuids = try await world.submit(40, seconds: 120)
+            _ = try await world.run { await world.dispatcher.pool.views().count >= 8 }
+            world.cloud.loseNextCreateAnswers(0)
+            #expect(try await world.run { try await world.allFinal() })
+            for uuid in uuids { #expect(try await world.store.get(uuid).state == .complete) }
+            let counts = world.cloud.snapshot
+            #expect(counts.mostAlive <= 8, "the cloud held \(counts.mostAlive) instances with max_instances 8")
+            #expect(world.executor.violations.isEmpty, "\(world.executor.violations)")
+            #expect(try await world.store.openIntents(instanceSet: "sim-test").isEmpty, "intents left open")
+        }
+    }
+
+    @Test func aDispatcherThatDiesBetweenTheCallAndItsAnswerMakesNoSecondSet() async throws {
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 120))) { world in
+            world.cloud.loseNextCreateAnswers(1_000)
+            try await world.submit(4, seconds: 60)
+            await world.dispatcher.tick(now: world.now)  // the creates act; their answers are lost
+            let made = world.cloud.snapshot.createSizes.reduce(0, +)
+            #expect(made >= 1)
+            #expect(try await !world.store.openIntents(instanceSet: "sim-test").isEmpty, "the intents are on record")
+
+            world.cloud.loseNextCreateAnswers(0)
+            world.restartDispatcher()  // kill -9: nothing survives but the queue, the cloud and the workers
+            #expect(try await world.run { try await world.allFinal() })
+            let counts = world.cloud.snapshot
+            #expect(counts.mostAlive <= 4, "the cloud held \(counts.mostAlive) instances with max_instances 4")
+            let listed = try await world.listedInstances()
+            let perIntent = Dictionary(grouping: listed, by: { $0.tags["cloud-dispatch-intent"] ?? "none" }).mapValues(\.count)
+            #expect(perIntent.values.allSatisfy { $0 <= 4 }, "\(perIntent)")
+            #expect(try await world.store.openIntents(instanceSet: "sim-test").isEmpty, "intents left open")
+        }
+    }
+}
