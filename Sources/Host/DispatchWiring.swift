@@ -41,6 +41,7 @@ enum DispatchWiring {
         var ssh = SSHWorkerExecutor.Settings(privateKeyPath: config.workerKeyPath, runnerBinary: try runnerBinary(config))
         if !config.workers.sshUser.isEmpty { ssh.defaultUser = config.workers.sshUser }
         ssh.runtime = config.workers.runtime.rawValue
+        ssh.runAs = config.workers.runAs
         ssh.connectTimeout = config.workers.connectTimeout
         ssh.commandTimeout = config.workers.commandTimeout
         ssh.maxConcurrentProbes = config.workers.maxConcurrentProbes
@@ -106,6 +107,7 @@ enum DispatchWiring {
             keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
             keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-C", "cloud-dispatch worker key", "-f", path]
             keygen.standardInput = FileHandle.nullDevice
+            keygen.environment = ChildEnvironment.scrubbed()
             try keygen.run()
             keygen.waitUntilExit()
             guard keygen.terminationStatus == 0 else { throw Failure("ssh-keygen could not make \(path)") }
