@@ -94,12 +94,12 @@ import TestSupport
         }
         #expect(record.state == .complete && record.exitCode == 0, "\(record)\n\(daemon.log)")
         let log = try await client.log(uuid)
-        #expect(log.contains("uid=\(nobody.pointee.pw_uid) groups=\(nobody.pointee.pw_gid)\n"), log)
+        #expect(log.contains("uid=\(nobody.pointee.pw_uid) groups=\(nobody.pointee.pw_gid)\n"), "\(log)")
         #expect(log.contains("ls=2"), "the state folder is closed to the container: \(log)")
 
         // (The instance's own folder goes when it is shut down: the init command writes here.)
         let initEnvironment = try String(contentsOfFile: folder + "/init.env", encoding: .utf8)
-        #expect(initEnvironment.contains("CDD_INSTANCE_ROOT="), initEnvironment)
+        #expect(initEnvironment.contains("CDD_INSTANCE_ROOT="), "\(initEnvironment)")
         for (name, value) in secrets {
             #expect(!log.contains(name) && !log.contains(value), "\(name) reached the container")
             #expect(!initEnvironment.contains(name) && !initEnvironment.contains(value), "\(name) reached the init command")

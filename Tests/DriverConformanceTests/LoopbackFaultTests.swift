@@ -75,7 +75,7 @@ import Testing
         let written = state + "/session/instances/\(id)/root/init.env"
         #expect(await Harness.eventually(30) { FileManager.default.fileExists(atPath: written) }, "the init script ran")
         let seen = try String(contentsOfFile: written, encoding: .utf8)
-        #expect(seen.contains("CDD_INSTANCE_ID=\(id)") && seen.contains("PATH="), seen)
+        #expect(seen.contains("CDD_INSTANCE_ID=\(id)") && seen.contains("PATH="), "\(seen)")
         for (name, value) in secrets {
             #expect(!seen.contains(name) && !seen.contains(value), "\(name) reached the init script")
         }

@@ -56,7 +56,7 @@ import TestSupport
         let log = status["log_tail"] as? String ?? ""
         #expect(status["exit_code"] as? Int == 0, "\(status)")
         #expect(log.hasPrefix("\(user.uid)\n\(user.gid)\n\(user.gid)\ncwd=/ home="), "ids, groups and folder: \(log)")
-        #expect(log.contains("cat=1") && log.contains("ls=2") && log.contains("Permission denied"), log)
+        #expect(log.contains("cat=1") && log.contains("ls=2") && log.contains("Permission denied"), "\(log)")
         #expect(!log.contains(secret), "the other container's environment leaked: \(log)")
         // The runner, not the container, writes the log.
         let owner = try FileManager.default.attributesOfItem(atPath: node.stateFolder + "/guest-1.log")[.ownerAccountID] as? Int
