@@ -13,6 +13,17 @@ import TestSupport
         ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? -1
     }
 
+    /// The exit status of a daemon that should refuse to start; nil, with the daemon stopped,
+    /// when it still runs after `seconds` (it accepted what it should have refused).
+    static func refusal(_ daemon: Daemon, seconds: Double = 30) async -> Int32? {
+        guard await Harness.eventually(seconds, { !daemon.process.isRunning }) else {
+            _ = daemon.stop()
+            return nil
+        }
+        daemon.process.waitUntilExit()
+        return daemon.process.terminationStatus
+    }
+
     @Test func anOpenStateFolderIsMadePrivateAndTheNewTokenIsTheOwnersOnly() async throws {
         let folder = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -35,8 +46,7 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
         chown(state, 65534, 65534)
         let daemon = try Daemon(stateDir: state)
-        daemon.process.waitUntilExit()
-        #expect(daemon.process.terminationStatus == 1)
+        #expect(await Self.refusal(daemon) == 1)
         let owner = getpwuid(65534).map { String(cString: $0.pointee.pw_name) + " (uid 65534)" } ?? "uid 65534"
         #expect(daemon.log.contains("cloud-dispatch: the state folder \(state) is owned by \(owner), not by "), "\(daemon.log)")
         #expect(!FileManager.default.fileExists(atPath: state + "/queue.sqlite3"), "nothing is written there")
@@ -51,8 +61,7 @@ import TestSupport
         _ = FileManager.default.createFile(atPath: state + "/admin.token", contents: Data((secret + "\n").utf8))
         chmod(state + "/admin.token", 0o644)
         let daemon = try Daemon(stateDir: state)
-        daemon.process.waitUntilExit()
-        #expect(daemon.process.terminationStatus == 1)
+        #expect(await Self.refusal(daemon) == 1)
         #expect(daemon.log.contains("cloud-dispatch: \(state)/admin.token is readable or writable by group or others; run chmod 600"), "\(daemon.log)")
         #expect(!daemon.log.contains(secret), "the token was logged")
     }
