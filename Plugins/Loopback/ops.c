@@ -253,8 +253,11 @@ cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd
             char *dir = lb_instance_dir(set, id);
             char *started = dir ? lb_strdup_printf("%s/init.started", dir) : NULL;
             /* once per instance, even when an idempotent repeat returns it again */
-            if (started && access(started, F_OK) != 0 && lb_write_file_atomic(started, "", 0600) == 0)
-                lb_run_init_script(id, dir, script);
+            if (started && access(started, F_OK) != 0) {
+                /* an instance that never boots is shut down by the host's boot timeout: say why */
+                if (lb_write_file_atomic(started, "", 0600) != 0 || lb_run_init_script(id, dir, script) != 0)
+                    lb_log(set, CDD_LOG_ERROR, "instance %s: its init script could not be started: %s", id, strerror(errno));
+            }
             free(started);
             free(dir);
         }

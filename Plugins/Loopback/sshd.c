@@ -274,20 +274,25 @@ int lb_stop_instance(const char *id, const char *dir) {
 }
 
 /* Run the init script once, detached, the way a booting VM would: in its own session, with
- * the instance's environment, output in init.log. The intermediate shell exits at once so
- * the host is left with no child to reap. */
-void lb_run_init_script(const char *id, const char *dir, const char *script) {
-    if (!script || !*script) return;
+ * the instance's variables and none of the host's (lb_child_environment), output in
+ * init.log. The intermediate shell exits at once so the host is left with no child to reap. */
+int lb_run_init_script(const char *id, const char *dir, const char *script) {
+    if (!script || !*script) return 0;
     char *id_var = lb_strdup_printf("CDD_INSTANCE_ID=%s", id);
     char *root_var = lb_strdup_printf("CDD_INSTANCE_ROOT=%s/root", dir);
     char *log_path = lb_strdup_printf("%s/init.log", dir);
     const char *extra[] = {id_var, root_var, NULL};
     char **env = (id_var && root_var) ? lb_child_environment(extra) : NULL;
+    int rc = -1;
     if (env && log_path) {
         const char *argv[] = {"/bin/sh", "-c", "cd \"$CDD_INSTANCE_ROOT\" && setsid /bin/sh -c \"$1\" </dev/null >\"$2\" 2>&1 &",
                               "cdd-init", script, log_path, NULL};
-        lb_run(argv, env, NULL);
+        rc = lb_run(argv, env, NULL);
+        if (rc > 0) errno = ECHILD; /* the shell ran but could not start it (no root folder) */
     }
+    int saved = errno;
     lb_free_environment(env);
     free(id_var); free(root_var); free(log_path);
+    errno = saved;
+    return rc == 0 ? 0 : -1;
 }

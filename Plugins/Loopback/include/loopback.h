@@ -60,7 +60,7 @@ int lb_start_instance_sshd(cdd_instance_set *set, const char *id, const char *di
                            char *why, size_t why_size);
 int lb_instance_running(const char *dir); /* 1 also when it cannot be told */
 int lb_stop_instance(const char *id, const char *dir); /* 0: verified gone; -1: errno */
-void lb_run_init_script(const char *id, const char *dir, const char *script);
+int lb_run_init_script(const char *id, const char *dir, const char *script); /* 0, or -1 (errno) */
 
 /* util.c: files and processes */
 char *lb_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
