@@ -6,15 +6,19 @@ import Testing
 /// (Tests/CHarness/loopback_session.c, built here with cc) loads the driver in a process of
 /// its own and runs a script of steps.
 @Suite(.serialized) struct LoopbackFaultTests {
-    /// Builds the session program once per test (a fraction of a second).
-    static func sessionProgram() throws -> String {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let output = Harness.temporaryFolder() + "/loopback_session"
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// Builds one of Tests/CHarness with cc (a fraction of a second); `extra`: more flags and sources.
+    static func program(_ name: String, extra: [String] = []) throws -> String {
+        let output = Harness.temporaryFolder() + "/" + name
         let built = try Harness.run("/usr/bin/cc", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-I", repository + "/Sources/PluginABI/include",
-                                                    repository + "/Tests/CHarness/loopback_session.c", "-ldl", "-o", output])
+                                                    repository + "/Tests/CHarness/\(name).c"] + extra + ["-ldl", "-o", output])
         guard built.status == 0 else { throw HarnessError("cc: \(built.output)") }
         return output
     }
+
+    static func sessionProgram() throws -> String { try program("loopback_session") }
 
     /// One line per step: (status, text).
     static func session(_ state: String, _ steps: [String], environment: [String: String] = [:]) throws -> [(step: String, status: Int, text: String)] {
@@ -79,5 +83,28 @@ import Testing
         for (name, value) in secrets {
             #expect(!seen.contains(name) && !seen.contains(value), "\(name) reached the init script")
         }
+    }
+
+    /// Issue 11 (review): two error messages were formatted from strings borrowed from a JSON
+    /// object already released. The driver is built here from its sources with
+    /// AddressSanitizer, which stops the process at such a read.
+    @Test func errorMessagesQuoteTheRequestWithoutReadingFreedMemory() throws {
+        let state = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let loopback = Self.repository + "/Plugins/Loopback"
+        let sources = try FileManager.default.contentsOfDirectory(atPath: loopback).filter { $0.hasSuffix(".c") }.map { loopback + "/" + $0 }
+        let driver = Harness.temporaryFolder() + "/libcdd_loopback_asan.so"
+        let built = try Harness.run("/usr/bin/cc", ["-std=c11", "-g", "-fsanitize=address", "-shared", "-fPIC", "-Wno-unused-parameter",
+                                                    "-I", Self.repository + "/Sources/PluginABI/include", "-I", loopback + "/include"]
+                                                   + sources + ["-ljansson", "-o", driver])
+        try #require(built.status == 0, "cc: \(built.output)")
+        let program = try Self.program("loopback_error_messages", extra: ["-g", "-fsanitize=address"])
+        var environment = ProcessInfo.processInfo.environment
+        environment["ASAN_OPTIONS"] = "detect_leaks=0"
+        let run = try Harness.run(program, [driver, state], environment: environment)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(!run.output.contains("AddressSanitizer"), "\(run.output)")
+        #expect(run.stdout.contains(#"open_set 1 config: unknown key "colour_of_the_instances""#), "\(run.stdout)")
+        #expect(run.stdout.contains(#"quota_group 1 provider_type: unknown type "no-such-type-anywhere""#), "\(run.stdout)")
     }
 }
