@@ -121,9 +121,10 @@ static cdd_status lb_open_set(void *ctx, const char *set_id, const char *config_
     json_object_foreach(config, key, value) {
         int ok = 0;
         for (const char **k = known; *k; k++) ok |= strcmp(*k, key) == 0;
-        if (!ok) {
+        if (!ok) { /* format before the release: `key` belongs to `config` */
+            cdd_status status = lb_fail(err, CDD_E_INVALID, "config: unknown key \"%s\" (known: state_dir, sshd_path, ssh_keygen_path, max_instances, instance_types, api_token)", key);
             json_decref(config);
-            return lb_fail(err, CDD_E_INVALID, "config: unknown key \"%s\" (known: state_dir, sshd_path, ssh_keygen_path, max_instances, instance_types, api_token)", key);
+            return status;
         }
     }
     const char *state_dir = json_string_value(json_object_get(config, "state_dir"));
@@ -186,6 +187,10 @@ static cdd_status lb_open_set(void *ctx, const char *set_id, const char *config_
  * idempotency tokens older than a day. */
 static void sweep_trash(cdd_instance_set *set) {
     int lock = lb_lock_set(set);
+    if (lock < 0) { /* best effort: the next open sweeps */
+        lb_unlock_set(set, lock);
+        return;
+    }
     char *tokens = lb_strdup_printf("%s/tokens", set->dir);
     DIR *t = tokens ? opendir(tokens) : NULL;
     struct dirent *e;
@@ -202,10 +207,8 @@ static void sweep_trash(cdd_instance_set *set) {
     while (d && (e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, "trash-", 6) != 0) continue;
         char *path = lb_strdup_printf("%s/%s", set->dir, e->d_name);
-        if (path) {
-            lb_stop_instance(e->d_name + 6, path);
-            lb_rm_rf(path);
-        }
+        /* a trash folder whose processes cannot be shown gone stays for the next sweep */
+        if (path && lb_stop_instance(e->d_name + 6, path) == 0) lb_rm_rf(path);
         free(path);
     }
     if (d) closedir(d);

@@ -95,7 +95,11 @@ static json_t *create_one(cdd_instance_set *set, json_t *req, const char *provid
         snprintf(why, why_size, "cannot write the instance record: %s", strerror(errno));
         json_decref(record);
         record = NULL;
-        lb_stop_instance(id, dir);
+        if (lb_stop_instance(id, dir) != 0) { /* keep its folder: it says which sshd lives */
+            lb_log(set, CDD_LOG_ERROR, "instance %s: its sshd could not be shown stopped (%s); see %s", id, strerror(errno), dir);
+            free(dir);
+            dir = NULL;
+        }
         goto fail;
     }
     free(host_key);
@@ -174,10 +178,21 @@ cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd
     }
 
     int lock = lb_lock_set(set);
+    if (lock < 0) {
+        status = lb_fail(err, CDD_E_TRANSIENT, "cannot lock the instance set %s: %s", set->dir, strerror(errno));
+        lb_unlock_set(set, lock);
+        json_decref(req);
+        return status;
+    }
     char *token_path = token ? lb_strdup_printf("%s/tokens/%s", set->dir, token) : NULL;
     json_t *made = NULL;
+    int looked = 1; /* a token file that cannot be read must not pass for a first call */
     if (token_path) {
         char *previous = lb_read_file(token_path, 1 << 20);
+        if (!previous && errno != ENOENT) {
+            looked = 0;
+            status = lb_fail(err, CDD_E_TRANSIENT, "cannot read idempotency token %s: %s", token, strerror(errno));
+        }
         json_t *ids = previous ? json_loads(previous, 0, NULL) : NULL;
         free(previous);
         if (json_is_array(ids)) made = records_for_ids(set, ids); /* a repeat: same instances */
@@ -187,10 +202,11 @@ cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd
             made = NULL;
         }
     }
-    if (!made) {
-        json_t *existing = lb_all_records(set);
+    json_t *existing = made || !looked ? NULL : lb_all_records(set);
+    if (!made && looked && !existing) {
+        status = lb_fail(err, CDD_E_TRANSIENT, "cannot read the instance records: %s", strerror(errno));
+    } else if (!made && looked) {
         size_t have = json_array_size(existing);
-        json_decref(existing);
         if ((json_int_t)have + count > set->max_instances) {
             status = lb_fail(err, CDD_E_QUOTA, "max_instances is %d and %zu exist", set->max_instances, have);
         } else {
@@ -223,6 +239,7 @@ cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd
                 lb_log(set, CDD_LOG_WARN, "made %zu of %lld instances: %s", json_array_size(made), (long long)count, why);
         }
     }
+    json_decref(existing);
     lb_unlock_set(set, lock);
     free(token_path);
 
@@ -236,8 +253,11 @@ cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd
             char *dir = lb_instance_dir(set, id);
             char *started = dir ? lb_strdup_printf("%s/init.started", dir) : NULL;
             /* once per instance, even when an idempotent repeat returns it again */
-            if (started && access(started, F_OK) != 0 && lb_write_file_atomic(started, "", 0600) == 0)
-                lb_run_init_script(id, dir, script);
+            if (started && access(started, F_OK) != 0) {
+                /* an instance that never boots is shut down by the host's boot timeout: say why */
+                if (lb_write_file_atomic(started, "", 0600) != 0 || lb_run_init_script(id, dir, script) != 0)
+                    lb_log(set, CDD_LOG_ERROR, "instance %s: its init script could not be started: %s", id, strerror(errno));
+            }
             free(started);
             free(dir);
         }
@@ -258,6 +278,11 @@ cdd_status lb_list(cdd_instance_set *set, const char *request, char **out, cdd_e
         return lb_fail(err, CDD_E_INVALID, "tags: required object of string values");
     }
     json_t *all = lb_all_records(set);
+    if (!all) {
+        status = lb_fail(err, CDD_E_TRANSIENT, "cannot read the instance records: %s", strerror(errno));
+        json_decref(req);
+        return status;
+    }
     json_t *matching = json_array();
     size_t i;
     json_t *record;
@@ -291,8 +316,14 @@ cdd_status lb_destroy(cdd_instance_set *set, const char *request, char **out, cd
         json_decref(req);
         return lb_fail(err, CDD_E_INVALID, "ids: required array of 1 to %d instance ids", LOOPBACK_MAX_DESTROY);
     }
-    json_t *destroyed = json_array(), *failed = json_array();
     int lock = lb_lock_set(set);
+    if (lock < 0) {
+        status = lb_fail(err, CDD_E_TRANSIENT, "cannot lock the instance set %s: %s", set->dir, strerror(errno));
+        lb_unlock_set(set, lock);
+        json_decref(req);
+        return status;
+    }
+    json_t *destroyed = json_array(), *failed = json_array();
     size_t i;
     json_t *id_j;
     json_array_foreach(ids, i, id_j) {
@@ -303,11 +334,19 @@ cdd_status lb_destroy(cdd_instance_set *set, const char *request, char **out, cd
         }
         char *dir = lb_instance_dir(set, id);
         char *trash = lb_strdup_printf("%s/trash-%s", set->dir, id);
-        /* Stop everything first, then rename away and delete: a crash part-way leaves either
-         * a listed, stopped instance (destroy again) or a trash folder open_set sweeps. */
-        if (dir && trash) lb_stop_instance(id, dir);
-        if (dir && trash && (rename(dir, trash) == 0 || errno == ENOENT)) {
-            lb_rm_rf(trash);
+        /* Stop everything and see it gone, then rename away and delete: a crash part-way
+         * leaves either a listed instance (destroy again) or a trash folder open_set sweeps.
+         * An instance whose processes cannot be shown gone keeps its folder and is reported
+         * failed (transient), so a list still shows it and the next destroy tries again. */
+        if (!dir || !trash) {
+            json_array_append_new(failed, json_pack("{s:s, s:s, s:s}", "id", id, "class", "transient", "message", "out of memory"));
+        } else if (lb_stop_instance(id, dir) != 0) {
+            char message[256];
+            snprintf(message, sizeof message, "its sshd could not be shown stopped: %s", strerror(errno));
+            json_array_append_new(failed, json_pack("{s:s, s:s, s:s}", "id", id, "class", "transient", "message", message));
+        } else if (rename(dir, trash) == 0 || errno == ENOENT) {
+            if (lb_rm_rf(trash) != 0) /* stopped and unlisted: open_set sweeps the rest */
+                lb_log(set, CDD_LOG_WARN, "instance %s is stopped but %s is left: %s", id, trash, strerror(errno));
             json_array_append(destroyed, id_j);
         } else {
             json_array_append_new(failed, json_pack("{s:s, s:s, s:s}", "id", id, "class", "internal",
@@ -332,10 +371,11 @@ cdd_status lb_set_tags(cdd_instance_set *set, const char *request, char **out, c
         return lb_fail(err, CDD_E_INVALID, "ids (array of instance ids) and tags (object of strings) are required");
     }
     int lock = lb_lock_set(set);
-    status = CDD_OK;
+    status = lock < 0 ? lb_fail(err, CDD_E_TRANSIENT, "cannot lock the instance set %s: %s", set->dir, strerror(errno)) : CDD_OK;
     size_t i;
     json_t *id_j;
     json_array_foreach(ids, i, id_j) { /* check all first: all or nothing */
+        if (status != CDD_OK) break;
         json_t *record = lb_read_record(set, json_string_value(id_j));
         if (!record) {
             status = lb_fail(err, CDD_E_NOT_FOUND, "no instance %s", json_string_value(id_j));
@@ -373,9 +413,10 @@ cdd_status lb_quota_group(cdd_instance_set *set, const char *request, char **out
         json_decref(req);
         return lb_fail(err, CDD_E_INVALID, "provider_type (string) and preemptible (boolean) are required");
     }
-    int known = catalogue_entry(set, type) != NULL;
+    /* format before the release: `type` belongs to `req` */
+    status = catalogue_entry(set, type) ? CDD_OK : lb_fail(err, CDD_E_INVALID, "provider_type: unknown type \"%s\"", type);
     json_decref(req);
-    if (!known) return lb_fail(err, CDD_E_INVALID, "provider_type: unknown type \"%s\"", type);
+    if (status != CDD_OK) return status;
     /* Every loopback instance shares one machine: one group. */
     return lb_reply(json_pack("{s:s}", "group", "local"), out, err);
 }

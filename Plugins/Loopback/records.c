@@ -68,31 +68,57 @@ json_t *lb_public_instance(cdd_instance_set *set, json_t *record) {
                      "created_at", json_object_get(record, "created_at"));
 }
 
+/* Every record, or NULL with errno when the folder or a record could not be read: an empty
+ * answer for "no descriptor left" would tell the host its instances are gone. */
 json_t *lb_all_records(cdd_instance_set *set) {
     json_t *all = json_array();
     char *path = lb_strdup_printf("%s/instances", set->dir);
     DIR *d = path ? opendir(path) : NULL;
     free(path);
-    if (!d) return all;
+    if (!all || !d) {
+        int saved = errno;
+        json_decref(all);
+        if (d) closedir(d);
+        errno = saved;
+        return NULL;
+    }
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    int failed = 0;
+    while (!failed && (e = readdir(d)) != NULL) {
         if (!lb_valid_instance_id(e->d_name)) continue;
+        errno = 0;
         json_t *record = lb_read_record(set, e->d_name);
         if (record) json_array_append_new(all, record);
+        else failed = lb_cannot_look(errno); /* absent or damaged is skipped, as before */
     }
+    int saved = errno;
     closedir(d);
+    if (failed) {
+        json_decref(all);
+        errno = saved;
+        return NULL;
+    }
     return all;
 }
 
 /* Mutations hold the in-process mutex and an flock on <set>/lock, so the daemon and the
- * conformance kit (another process) can share a state folder. */
+ * conformance kit (another process) can share a state folder. A negative fd (errno set)
+ * means no flock is held: the caller fails rather than mutate unlocked; it still calls
+ * lb_unlock_set, which releases the mutex. */
 int lb_lock_set(cdd_instance_set *set) {
     pthread_mutex_lock(&set->lock);
     char *path = lb_strdup_printf("%s/lock", set->dir);
     int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
     free(path);
     if (fd >= 0) {
-        while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {}
+        int rc;
+        while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {}
+        if (rc != 0) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            fd = -1;
+        }
     }
     return fd;
 }

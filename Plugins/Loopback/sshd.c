@@ -80,7 +80,7 @@ int lb_start_instance_sshd(cdd_instance_set *set, const char *id, const char *di
     if (geteuid() == 0) lb_mkdirs("/run/sshd", 0755); /* sshd's privilege-separation folder */
     marker = lb_strdup_printf("CDD_INSTANCE_ID=%s", id);
     const char *extra[] = {marker, NULL};
-    env = marker ? lb_environment_with(extra) : NULL;
+    env = marker ? lb_child_environment(extra) : NULL;
     if (!env) { snprintf(why, why_size, "out of memory"); goto done; }
 
     for (int attempt = 0; attempt < 5 && ok != 0; attempt++) {
@@ -101,8 +101,8 @@ int lb_start_instance_sshd(cdd_instance_set *set, const char *id, const char *di
             continue; /* most likely the port was taken in between: try another */
         }
         /* The daemon child writes it after the parent exits; a loaded machine can take a while. */
-        for (int i = 0; i < 1000 && lb_read_pid(pid_path) < 0; i++) sleep_ms(10);
-        if (lb_read_pid(pid_path) < 0) {
+        for (int i = 0; i < 1000 && lb_read_pid(pid_path) <= 0; i++) sleep_ms(10);
+        if (lb_read_pid(pid_path) <= 0) {
             snprintf(why, why_size, "sshd wrote no pid file (see %s)", log_path);
             continue;
         }
@@ -124,51 +124,70 @@ static int contains(const char *text, size_t len, const char *needle) {
     return 0;
 }
 
-/* The live sshd of an instance, or -1: the pid file's process, if its command line names
- * this instance's config (a recycled pid does not; sshd rewrites its title but keeps the
- * path in it). */
-static pid_t instance_sshd(const char *dir) {
+/* The live sshd of an instance: 0 with *out its pid (or -1 when none lives), -1 with errno
+ * when that cannot be known (the pid file or /proc unreadable: no descriptors left, say). The
+ * pid file's process counts only if its command line names this instance's config (a recycled
+ * pid does not; sshd rewrites its title but keeps the path in it); a zombie has none, so a
+ * killed sshd counts as gone even before it is reaped. */
+static int instance_sshd(const char *dir, pid_t *out) {
+    *out = -1;
     char *pid_path = lb_strdup_printf("%s/sshd.pid", dir);
-    pid_t pid = pid_path ? lb_read_pid(pid_path) : -1;
+    if (!pid_path) return -1;
+    pid_t pid = lb_read_pid(pid_path);
     free(pid_path);
-    if (pid <= 0 || kill(pid, 0) != 0) return -1;
+    if (pid < 0) return -1;
+    if (pid == 0 || (kill(pid, 0) != 0 && errno == ESRCH)) return 0;
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/%d/cmdline", (int)pid);
     size_t len = 0;
     char *cmdline = lb_read_file_len(proc, 8192, &len);
+    if (!cmdline) return lb_cannot_look(errno) ? -1 : 0; /* ENOENT, ESRCH: it just ended */
     char *config = lb_strdup_printf("%s/sshd_config", dir);
-    int found = cmdline && config && contains(cmdline, len, config);
-    free(config);
+    int found = config && contains(cmdline, len, config);
     free(cmdline);
-    return found ? pid : -1;
+    if (!config) return -1;
+    free(config);
+    if (found) *out = pid;
+    return 0;
 }
 
-int lb_instance_running(const char *dir) { return instance_sshd(dir) > 0; }
+/* Unknown counts as running: "stopped" would tell the host the instance is gone. */
+int lb_instance_running(const char *dir) {
+    pid_t pid;
+    return instance_sshd(dir, &pid) != 0 || pid > 0;
+}
 
 typedef struct proc_entry {
     pid_t pid, ppid;
     int marked; /* carries CDD_INSTANCE_ID=<id> */
 } proc_entry;
 
-/* A snapshot of every process with its parent and whether it carries the marker. */
-static size_t snapshot(proc_entry **out, const char *marker) {
+/* A snapshot of every process with its parent and whether it carries the marker. Returns
+ * the count, or -1 with errno when /proc could not be read (a process that ends meanwhile,
+ * or whose environment is not ours to read, is no failure). */
+static ssize_t snapshot(proc_entry **out, const char *marker) {
     size_t n = 0, cap = 256;
+    *out = NULL;
     proc_entry *all = malloc(cap * sizeof *all);
+    if (!all) return -1;
     DIR *proc = opendir("/proc");
-    if (!all || !proc) {
-        if (proc) closedir(proc);
-        *out = all;
-        return 0;
+    if (!proc) {
+        free(all);
+        return -1;
     }
     struct dirent *e;
     char path[64];
-    while ((e = readdir(proc)) != NULL) {
+    int failed = 0;
+    while (!failed && (e = readdir(proc)) != NULL) {
         char *endp;
         long pid = strtol(e->d_name, &endp, 10);
         if (*endp || pid <= 1) continue;
         snprintf(path, sizeof path, "/proc/%ld/stat", pid);
         char *stat = lb_read_file(path, 4096);
-        if (!stat) continue;
+        if (!stat) {
+            failed = lb_cannot_look(errno);
+            continue;
+        }
         /* the parent pid is the 2nd field after the ")" that closes the command name */
         char *close = strrchr(stat, ')');
         int ppid = -1;
@@ -177,70 +196,103 @@ static size_t snapshot(proc_entry **out, const char *marker) {
         snprintf(path, sizeof path, "/proc/%ld/environ", pid);
         size_t len = 0;
         char *env = lb_read_file_len(path, 1 << 20, &len);
+        if (!env && lb_cannot_look(errno)) {
+            failed = 1;
+            continue;
+        }
         int marked = 0;
         for (char *p = env; p && p < env + len && !marked; p += strlen(p) + 1) /* NUL-separated */
             marked = strcmp(p, marker) == 0;
         free(env);
         if (n == cap) {
             proc_entry *bigger = realloc(all, (cap *= 2) * sizeof *all);
-            if (!bigger) break;
+            if (!bigger) { failed = 1; errno = ENOMEM; continue; }
             all = bigger;
         }
         all[n++] = (proc_entry){(pid_t)pid, (pid_t)ppid, marked};
     }
+    int saved = errno;
     closedir(proc);
+    if (failed) {
+        free(all);
+        errno = saved;
+        return -1;
+    }
     *out = all;
-    return n;
+    return (ssize_t)n;
+}
+
+static double monotonic_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Tear an instance down the way a cloud does: every process of it dies at once — its sshd,
  * everything below it, and anything that carries its id but left the tree (a detached
- * runner). The set is computed before killing, since killing reparents children. */
-void lb_stop_instance(const char *id, const char *dir) {
+ * runner). The set is computed before killing, since killing reparents children. Returns 0
+ * only once a full look finds none of them alive; -1 with errno when one could not look
+ * (EMFILE...) or something survived LB_STOP_PATIENCE seconds (ETIMEDOUT): the caller must
+ * then keep the instance, or it would leave an sshd no list shows. */
+#define LB_STOP_PATIENCE 5.0
+int lb_stop_instance(const char *id, const char *dir) {
     char *marker = lb_strdup_printf("CDD_INSTANCE_ID=%s", id);
-    if (!marker) return;
+    if (!marker) return -1;
     pid_t self = getpid();
-    for (int round = 0; round < 10; round++) { /* repeat: a process may fork while we look */
-        pid_t listener = instance_sshd(dir);
+    double deadline = monotonic_seconds() + LB_STOP_PATIENCE;
+    int rc = -1;
+    for (;;) { /* repeat: a process may fork while we look, and SIGKILL takes a moment */
+        pid_t listener;
         proc_entry *all = NULL;
-        size_t n = snapshot(&all, marker);
-        char *doomed = calloc(n + 1, 1);
-        for (size_t i = 0; doomed && i < n; i++) doomed[i] = all[i].marked || all[i].pid == listener;
+        ssize_t n = instance_sshd(dir, &listener) == 0 ? snapshot(&all, marker) : -1;
+        if (n < 0) break;
+        char *doomed = calloc((size_t)n + 1, 1);
+        if (!doomed) { free(all); break; }
+        for (ssize_t i = 0; i < n; i++) doomed[i] = all[i].marked || all[i].pid == listener;
         /* close over descendants */
-        for (int changed = 1; doomed && changed; ) {
+        for (int changed = 1; changed; ) {
             changed = 0;
-            for (size_t i = 0; i < n; i++) {
+            for (ssize_t i = 0; i < n; i++) {
                 if (doomed[i]) continue;
-                for (size_t j = 0; j < n; j++)
+                for (ssize_t j = 0; j < n; j++)
                     if (doomed[j] && all[j].pid == all[i].ppid) { doomed[i] = 1; changed = 1; break; }
             }
         }
-        int killed = 0;
-        for (size_t i = 0; doomed && i < n; i++)
-            if (doomed[i] && all[i].pid != self && kill(all[i].pid, SIGKILL) == 0) killed++;
+        int alive = listener > 0;
+        for (ssize_t i = 0; i < n; i++)
+            if (doomed[i] && all[i].pid != self && (kill(all[i].pid, SIGKILL) == 0 || errno != ESRCH)) alive = 1;
         free(doomed);
         free(all);
-        if (!killed) break;
+        if (!alive) { rc = 0; break; }
+        if (monotonic_seconds() >= deadline) { errno = ETIMEDOUT; break; }
         sleep_ms(20);
     }
+    int saved = errno;
     free(marker);
+    errno = saved;
+    return rc;
 }
 
 /* Run the init script once, detached, the way a booting VM would: in its own session, with
- * the instance's environment, output in init.log. The intermediate shell exits at once so
- * the host is left with no child to reap. */
-void lb_run_init_script(const char *id, const char *dir, const char *script) {
-    if (!script || !*script) return;
+ * the instance's variables and none of the host's (lb_child_environment), output in
+ * init.log. The intermediate shell exits at once so the host is left with no child to reap. */
+int lb_run_init_script(const char *id, const char *dir, const char *script) {
+    if (!script || !*script) return 0;
     char *id_var = lb_strdup_printf("CDD_INSTANCE_ID=%s", id);
     char *root_var = lb_strdup_printf("CDD_INSTANCE_ROOT=%s/root", dir);
     char *log_path = lb_strdup_printf("%s/init.log", dir);
     const char *extra[] = {id_var, root_var, NULL};
-    char **env = (id_var && root_var) ? lb_environment_with(extra) : NULL;
+    char **env = (id_var && root_var) ? lb_child_environment(extra) : NULL;
+    int rc = -1;
     if (env && log_path) {
         const char *argv[] = {"/bin/sh", "-c", "cd \"$CDD_INSTANCE_ROOT\" && setsid /bin/sh -c \"$1\" </dev/null >\"$2\" 2>&1 &",
                               "cdd-init", script, log_path, NULL};
-        lb_run(argv, env, NULL);
+        rc = lb_run(argv, env, NULL);
+        if (rc > 0) errno = ECHILD; /* the shell ran but could not start it (no root folder) */
     }
+    int saved = errno;
     lb_free_environment(env);
     free(id_var); free(root_var); free(log_path);
+    errno = saved;
+    return rc == 0 ? 0 : -1;
 }

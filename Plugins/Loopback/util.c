@@ -16,8 +16,6 @@
 
 #include "loopback.h"
 
-extern char **environ;
-
 char *lb_strdup_printf(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -130,9 +128,12 @@ int lb_free_port(void) {
 }
 
 /* Run a program to completion; its stdout and stderr go to output_path (or /dev/null).
- * Returns its exit status, or -1 when it could not run or was killed. posix_spawn is safe in
- * the host's multi-threaded process, unlike a hand-rolled fork. */
+ * Its environment is `envp`, or with NULL the scrubbed one of lb_child_environment: never the
+ * host's own. Returns its exit status, or -1 when it could not run or was killed. posix_spawn
+ * is safe in the host's multi-threaded process, unlike a hand-rolled fork. */
 int lb_run(const char *const argv[], char *const envp[], const char *output_path) {
+    char **scrubbed = envp ? NULL : lb_child_environment(NULL);
+    if (!envp && !scrubbed) return -1;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -143,8 +144,9 @@ int lb_run(const char *const argv[], char *const envp[], const char *output_path
      * long-lived children such as an instance's sshd. */
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &actions, NULL, (char *const *)argv, envp ? envp : environ);
+    int rc = posix_spawn(&pid, argv[0], &actions, NULL, (char *const *)argv, envp ? envp : scrubbed);
     posix_spawn_file_actions_destroy(&actions);
+    lb_free_environment(scrubbed);
     if (rc != 0) { errno = rc; return -1; }
     int status;
     while (waitpid(pid, &status, 0) < 0) {
@@ -153,24 +155,44 @@ int lb_run(const char *const argv[], char *const envp[], const char *output_path
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-char **lb_environment_with(const char *const extra[]) {
-    size_t n = 0, k = 0;
-    while (environ[n]) n++;
-    while (extra[k]) k++;
-    char **env = calloc(n + k + 1, sizeof *env);
+/* What a child keeps of the host's environment: enough to find programs and speak the
+ * locale, nothing else. The host's environment may hold its secrets (an API token given
+ * through a variable, a cloud's credentials), and the children here are an instance's sshd,
+ * its init script and whatever those start. */
+static const char *const inherited[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", NULL};
+static const char default_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+char **lb_child_environment(const char *const extra[]) {
+    size_t k = 0, kept = 0;
+    while (extra && extra[k]) k++;
+    char **env = calloc(k + sizeof inherited / sizeof *inherited + 1, sizeof *env);
     if (!env) return NULL;
-    size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        /* leave out inherited variables the extra list overrides */
-        const char *eq = strchr(environ[i], '=');
-        size_t name_len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
-        int overridden = 0;
-        for (size_t j = 0; j < k; j++)
-            if (strncmp(extra[j], environ[i], name_len) == 0 && extra[j][name_len] == '=') overridden = 1;
-        if (!overridden) env[out++] = strdup(environ[i]);
+    int has_path = 0;
+    for (const char *const *name = inherited; *name; name++) {
+        const char *value = getenv(*name);
+        if (!value) continue;
+        if (!(env[kept++] = lb_strdup_printf("%s=%s", *name, value))) goto oom;
+        has_path |= strcmp(*name, "PATH") == 0;
     }
-    for (size_t i = 0; i < k; i++) env[out++] = strdup(extra[i]);
+    if (!has_path && !(env[kept++] = strdup(default_path))) goto oom;
+    for (size_t i = 0; i < k; i++) {
+        /* an extra variable replaces an inherited one of the same name */
+        const char *eq = strchr(extra[i], '=');
+        size_t n = eq ? (size_t)(eq - extra[i]) : strlen(extra[i]);
+        for (size_t j = 0; j < kept; j++) {
+            if (strncmp(env[j], extra[i], n) == 0 && env[j][n] == '=') {
+                free(env[j]);
+                env[j] = env[--kept];
+                env[kept] = NULL;
+                break;
+            }
+        }
+        if (!(env[kept++] = strdup(extra[i]))) goto oom;
+    }
     return env;
+oom:
+    lb_free_environment(env);
+    return NULL;
 }
 
 void lb_free_environment(char **env) {
@@ -179,10 +201,12 @@ void lb_free_environment(char **env) {
     free(env);
 }
 
+int lb_cannot_look(int error) { return error == EMFILE || error == ENFILE || error == ENOMEM || error == EIO; }
+
 pid_t lb_read_pid(const char *path) {
     char *text = lb_read_file(path, 64);
-    if (!text) return -1;
+    if (!text) return errno == ENOENT ? 0 : -1;
     long pid = strtol(text, NULL, 10);
     free(text);
-    return pid > 1 ? (pid_t)pid : -1;
+    return pid > 1 ? (pid_t)pid : 0;
 }

@@ -96,6 +96,7 @@ extension ConfigLoader {
                 y.comment("runner_binary: not set (the one next to the host's executable)")
             }
             if let line = w.initCommand { y.line("init_command", y.string(line)) } else { y.comment("init_command: not set") }
+            if let user = w.runAs { y.line("run_as", y.string(user)) } else { y.comment("run_as: not set (containers run as the runner's user)") }
             for (key, seconds) in [("boot_timeout", w.bootTimeout), ("probe_timeout", w.probeTimeout), ("shutdown_retry", w.shutdownRetry),
                                    ("list_grace", w.listGrace), ("term_timeout", w.termTimeout), ("connect_timeout", w.connectTimeout),
                                    ("command_timeout", w.commandTimeout), ("probe_interval", w.probeInterval)] {

@@ -11,6 +11,7 @@ extension ConfigReader {
             w.runnerBinary = runner
         }
         if let line = string(value?["init_command"]) { w.initCommand = line }
+        if let user = string(value?["run_as"]) { w.runAs = user }
 
         let durations: [(String, WritableKeyPath<Configuration.WorkerSettings, Double>, Bool)] = [
             ("boot_timeout", \.bootTimeout, true), ("probe_timeout", \.probeTimeout, true),

@@ -98,8 +98,8 @@ struct ConfigReader {
             problem(at, "cannot read \(path)")
             return false
         }
-        if `private` && info.st_mode & 0o077 != 0 {
-            problem(at, "\(path) is readable or writable by group or others; run chmod 600")
+        if `private` && PrivateFile.isExposed(mode: info.st_mode) {
+            problem(at, PrivateFile.exposedMessage(path))
             return false
         }
         return true

@@ -106,6 +106,9 @@ extension Configuration {
         public var runnerBinary: String?
         /// An extra shell line for the instance init script.
         public var initCommand: String?
+        /// The user plain-process containers run as on workers (a name, or uid[:gid]); nil: the
+        /// runner's own user. Passed to the runner in each spec (`run_as`).
+        public var runAs: String?
         public var bootTimeout = 600.0
         /// A ready worker unreachable this long is shut down.
         public var probeTimeout = 600.0

@@ -30,6 +30,7 @@ enum DispatchWiring {
         var ssh = SSHWorkerExecutor.Settings(privateKeyPath: config.workerKeyPath, runnerBinary: try runnerBinary(config))
         if !config.workers.sshUser.isEmpty { ssh.defaultUser = config.workers.sshUser }
         ssh.runtime = config.workers.runtime.rawValue
+        ssh.runAs = config.workers.runAs
         ssh.connectTimeout = config.workers.connectTimeout
         ssh.commandTimeout = config.workers.commandTimeout
         ssh.maxConcurrentProbes = config.workers.maxConcurrentProbes
@@ -100,6 +101,7 @@ enum DispatchWiring {
             keygen.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
             keygen.arguments = ["-q", "-t", "ed25519", "-N", "", "-C", "cloud-dispatch worker key", "-f", path]
             keygen.standardInput = FileHandle.nullDevice
+            keygen.environment = ChildEnvironment.scrubbed()
             do { try keygen.run() } catch { throw SettingProblem("workers.ssh_key", "cannot run /usr/bin/ssh-keygen to make \(path)") }
             keygen.waitUntilExit()
             guard keygen.terminationStatus == 0 else { throw SettingProblem("workers.ssh_key", "ssh-keygen could not make \(path)") }

@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         let (registry, metrics) = Wiring.metrics()
         let origins = settingOrigins
         do {
-            try StateFolder.prepare(settings.stateDir)
+            try StateFolder.prepare(settings.stateDir, logger: logger)
             // Before the store opens or an instance is made.
             if let busy = ListenCheck.problem(host: settings.listenHost, port: settings.listenPort) { throw SettingProblem("listen", busy) }
         } catch {
@@ -164,7 +164,8 @@ struct ServeCommand: AsyncParsableCommand {
         var entries = settings.api.tokens.map { TokenTable.Entry(name: $0.name, role: Role(rawValue: $0.role) ?? .submitter, secret: $0.secret) }
         if entries.isEmpty {
             let path = settings.stateDir + "/admin.token"
-            let secret = try LocalToken.readOrCreate(path)
+            let secret: String
+            do { secret = try LocalToken.readOrCreate(path) } catch { printError("cloud-dispatch: \(error)"); throw ExitCode(1) }
             entries.append(TokenTable.Entry(name: "local-admin", role: .admin, secret: secret))
             logger.notice("no tokens configured: using the local admin token", metadata: ["file": "\(path)"])
         }
@@ -187,24 +188,3 @@ struct ServeCommand: AsyncParsableCommand {
 
 import PostgresQueue
 import SQLiteQueue
-
-/// The token file made for a local setup.
-enum LocalToken {
-    static func readOrCreate(_ path: String) throws -> String {
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
-            return existing.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        var bytes = [UInt8](repeating: 0, count: 24)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        let secret = "cd_" + bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-        guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            printError("cannot write \(path)")
-            throw ExitCode(1)
-        }
-        return secret
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
-}

@@ -34,7 +34,7 @@ struct Commands {
             return Exit.usage
         }
         guard paths.ensureFolder() else {
-            System.complain("cannot create the state folder \(paths.folder): \(System.errorText())")
+            System.complain("cannot create the state folder \(paths.folder) or make it private (0700): \(System.errorText())")
             return Exit.failure
         }
         let uuid = spec.uuid
@@ -105,7 +105,7 @@ struct Commands {
             let text = String(decoding: marker, as: UTF8.self)
             return text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
         }
-        guard paths.ensureFolder() else { return "cannot create the state folder \(paths.folder)" }
+        guard paths.ensureFolder() else { return "cannot create the state folder \(paths.folder) or make it private (0700)" }
         guard access(paths.folder, W_OK | X_OK) == 0 else { return "the state folder \(paths.folder) is not writable" }
         return nil
     }

@@ -1,6 +1,6 @@
 /// How a spec becomes a process on this node: the argv, the environment to add, the folder
-/// to start in, and which container runtime (if any) runs it. A pure decision, so it is
-/// unit-tested without starting anything.
+/// to start in, which container runtime (if any) runs it, and for a plain process the account
+/// it runs as (`run_as`). A pure decision, so it is unit-tested without starting anything.
 ///
 ///     Launch.plan(spec, stateFolder: "/var/lib/cloud-dispatch/runner", find: System.findOnPath)
 ///     // image + docker → ["/usr/bin/docker", "run", "--rm", "--name", "cdd-c1", "--init", …, "IMAGE", "cmd"]
@@ -17,12 +17,27 @@ enum Launch: Equatable, Sendable {
         var cwd: String
         /// "docker" or "podman", nil for a plain process.
         var runtime: String?
+        /// The account a plain process runs as; nil: the runner's own.
+        var account: RunAs.Account? = nil
     }
 
-    static func plan(_ spec: Spec, stateFolder: String, find: (String) -> String?) -> Launch {
+    /// `user` resolves `run_as`. It applies to plain processes only: docker and podman need
+    /// the runner's rights to reach their daemon, and their containers do not see this
+    /// node's files anyway. A plain process under `run_as` starts in `/` (the state folder
+    /// is closed to it) with the account's HOME, USER and LOGNAME.
+    static func plan(_ spec: Spec, stateFolder: String, find: (String) -> String?,
+                     user: (String) -> Result<RunAs.Account, RunAs.Problem> = { RunAs.resolve($0) }) -> Launch {
         guard let image = spec.image, spec.runtime != .none else {
-            return .run(Command(argv: spec.command, environment: spec.environment.map { "\($0)=\($1)" },
-                                cwd: spec.cwd ?? stateFolder, runtime: nil))
+            let environment = spec.environment.map { "\($0)=\($1)" }
+            guard let name = spec.runAs else {
+                return .run(Command(argv: spec.command, environment: environment, cwd: spec.cwd ?? stateFolder, runtime: nil))
+            }
+            switch user(name) {
+            case .failure(let problem): return .refuse(problem.description)
+            case .success(let account):
+                return .run(Command(argv: spec.command, environment: account.environment + environment, cwd: spec.cwd ?? "/",
+                                    runtime: nil, account: account))
+            }
         }
         let name: String
         let path: String

@@ -20,8 +20,15 @@ struct Paths: Sendable {
         folder = base == "/" ? "/runner" : base + "/runner"
     }
 
-    /// Creates the state folder (0700) when it is missing; false when that is impossible.
-    func ensureFolder() -> Bool { System.makeFolders(folder, mode: 0o700) }
+    /// Creates the state folder (0700) when it is missing, and tightens it to 0700 when it is
+    /// wider (it holds every container's spec, environment included); false when either is
+    /// impossible.
+    func ensureFolder() -> Bool {
+        guard System.makeFolders(folder, mode: 0o700) else { return false }
+        var st = stat()
+        guard stat(folder, &st) == 0 else { return false }
+        return st.st_mode & 0o077 == 0 || chmod(folder, 0o700) == 0
+    }
 
     /// The node-is-broken marker; its content is the reason.
     var brokenMarker: String { folder + "/broken" }

@@ -3,7 +3,8 @@
 /// later inside the supervisor.
 ///
 ///     {"uuid": "c1", "command": ["sh", "-c", "exit 7"], "environment": {"A": "1"},
-///      "cwd": null, "image": null, "max_run_time": 0, "gpu_devices": [], "runtime": "none"}
+///      "cwd": null, "image": null, "max_run_time": 0, "gpu_devices": [], "runtime": "none",
+///      "run_as": "nobody"}
 ///
 /// Unknown keys are ignored; missing optional keys take their defaults.
 struct Spec: Equatable, Sendable {
@@ -19,10 +20,12 @@ struct Spec: Equatable, Sendable {
     var maxRunTime: Int
     var gpuDevices: [Int]
     var runtime: Runtime
+    /// The user a plain process runs as (`RunAs`); nil: the runner's own.
+    var runAs: String?
 
     static func == (a: Spec, b: Spec) -> Bool {
         a.uuid == b.uuid && a.command == b.command && a.image == b.image && a.cwd == b.cwd
-            && a.maxRunTime == b.maxRunTime && a.gpuDevices == b.gpuDevices && a.runtime == b.runtime
+            && a.maxRunTime == b.maxRunTime && a.gpuDevices == b.gpuDevices && a.runtime == b.runtime && a.runAs == b.runAs
             && a.environment.map { $0.0 } == b.environment.map { $0.0 }
             && a.environment.map { $0.1 } == b.environment.map { $0.1 }
     }
@@ -95,6 +98,11 @@ struct Spec: Equatable, Sendable {
             }
             runtime = value
         default: throw Problem(description: "\"runtime\" must be a string")
+        }
+
+        runAs = try Spec.optionalString(json, "run_as")
+        if let runAs, !RunAs.isValid(runAs) {
+            throw Problem(description: "\"run_as\" must be a user name or uid[:gid], got \(JSON.string(runAs).text)")
         }
     }
 

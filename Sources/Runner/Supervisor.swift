@@ -87,6 +87,7 @@ struct Supervisor {
         let argv = command.argv.map { strdup($0) } + [nil]
         let environment = command.environment.map { strdup($0) }
         let cwd = command.cwd
+        let account = command.account
         let pid = fork()
         if pid == 0 {
             setpgid(0, 0)
@@ -95,7 +96,10 @@ struct Supervisor {
             dup2(output.write, 2)
             for case let variable? in environment { putenv(variable) }
             var failure: (UInt8, Int32)
-            if chdir(cwd) != 0 {
+            // The account first, so the working folder is checked with its rights.
+            if let account, case let code = RunAs.become(account), code != 0 {
+                failure = (3, code)
+            } else if chdir(cwd) != 0 {
                 failure = (1, errno)
             } else {
                 execvp(argv[0]!, argv)
@@ -128,6 +132,9 @@ struct Supervisor {
         if message[0] == 1 {
             return (-1, code == ENOENT ? "working directory \(cwd) does not exist"
                                        : "cannot use working directory \(cwd): \(System.errorText(code))")
+        }
+        if message[0] == 3, let account {
+            return (-1, "cannot run as uid \(account.uid) gid \(account.gid): \(System.errorText(code)) (run_as needs the runner to run as root)")
         }
         return (-1, "cannot start \(JSON.string(command.argv[0]).text): \(System.errorText(code))")
     }

@@ -77,13 +77,15 @@ enum RunnerCommand {
         var maxRunTime: Int
         var gpuDevices: [Int]
         var runtime: String
+        /// Left out when nil (the runner's own user).
+        var runAs: String?
 
         enum CodingKeys: String, CodingKey {
             case uuid, command, image, environment, cwd, runtime
-            case maxRunTime = "max_run_time", gpuDevices = "gpu_devices"
+            case maxRunTime = "max_run_time", gpuDevices = "gpu_devices", runAs = "run_as"
         }
 
-        init(_ launch: ContainerLaunch, runtime: String) {
+        init(_ launch: ContainerLaunch, runtime: String, runAs: String? = nil) {
             uuid = launch.uuid
             command = launch.command
             image = launch.image
@@ -92,6 +94,7 @@ enum RunnerCommand {
             maxRunTime = launch.maxRunTime
             gpuDevices = launch.gpuDevices
             self.runtime = runtime
+            self.runAs = runAs
         }
     }
 }

@@ -21,6 +21,8 @@ public final class SSHWorkerExecutor: WorkerExecutor {
         public var defaultUser = "root"
         /// none | docker | podman | auto (passed to the runner with each container).
         public var runtime = "none"
+        /// The user plain-process containers run as (name or uid[:gid]); nil: the runner's.
+        public var runAs: String?
         public var connectTimeout = 10.0
         public var commandTimeout = 60.0
         public var maxConcurrentProbes = 20
@@ -105,7 +107,7 @@ public final class SSHWorkerExecutor: WorkerExecutor {
     }
 
     public func start(_ launch: ContainerLaunch, on instance: Instance, now: Double) async throws {
-        let spec = try JSONEncoder().encode(RunnerCommand.Spec(launch, runtime: settings.runtime))
+        let spec = try JSONEncoder().encode(RunnerCommand.Spec(launch, runtime: settings.runtime, runAs: settings.runAs))
         let outcome = await onWorker(instance, commands) { session, connection throws(SSHError) -> String? in
             try self.ensureRunner(session, connection, instance)
             let out = try session.run(RunnerCommand.runner(["--detach"]), stdin: [UInt8](spec), timeout: self.settings.commandTimeout)

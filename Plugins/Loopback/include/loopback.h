@@ -58,9 +58,9 @@ void lb_unlock_set(cdd_instance_set *set, int fd);
 int lb_start_instance_sshd(cdd_instance_set *set, const char *id, const char *dir,
                            const char *authorized_key, int *out_port, char **out_host_key,
                            char *why, size_t why_size);
-int lb_instance_running(const char *dir);
-void lb_stop_instance(const char *id, const char *dir);
-void lb_run_init_script(const char *id, const char *dir, const char *script);
+int lb_instance_running(const char *dir); /* 1 also when it cannot be told */
+int lb_stop_instance(const char *id, const char *dir); /* 0: verified gone; -1: errno */
+int lb_run_init_script(const char *id, const char *dir, const char *script); /* 0, or -1 (errno) */
 
 /* util.c: files and processes */
 char *lb_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -72,8 +72,13 @@ int lb_rm_rf(const char *path);
 int lb_random_hex(char *out, size_t bytes); /* out has room for 2*bytes+1 */
 int lb_free_port(void);
 int lb_run(const char *const argv[], char *const envp[], const char *output_path);
-char **lb_environment_with(const char *const extra[]); /* NULL-terminated, malloc'd */
+/* The environment of every child: PATH, HOME, LANG, LC_ALL, TZ of the host, plus `extra`
+ * ("NAME=value", NULL-terminated, may be NULL); malloc'd, NULL when out of memory. */
+char **lb_child_environment(const char *const extra[]);
 void lb_free_environment(char **env);
+/* > 1: the pid in the file; 0: no file or no pid in it; -1: unreadable (errno). */
 pid_t lb_read_pid(const char *path);
+/* An errno that means "could not look" (no descriptors, no memory), not "nothing there". */
+int lb_cannot_look(int error);
 
 #endif
