@@ -11,17 +11,20 @@ public struct APIServer: Sendable {
     public var store: any ContainerStore
     public var tokens: TokenTable
     public var maxBodyBytes: Int
+    /// Read and idle timeouts and the connection cap.
+    public var limits: ConnectionLimits
     /// The dispatcher's levers; nil when the process runs none.
     public var management: (any ManagementService)?
     public var logger: Logger
     /// The Prometheus text for /metrics; nil: the page is empty (no metrics in this process).
     public var metrics: (@Sendable () -> String)?
 
-    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, management: (any ManagementService)? = nil,
-                logger: Logger, metrics: (@Sendable () -> String)? = nil) {
+    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, limits: ConnectionLimits = ConnectionLimits(),
+                management: (any ManagementService)? = nil, logger: Logger, metrics: (@Sendable () -> String)? = nil) {
         self.store = store
         self.tokens = tokens
         self.maxBodyBytes = maxBodyBytes
+        self.limits = limits
         self.management = management
         self.logger = logger
         self.metrics = metrics
@@ -30,6 +33,7 @@ public struct APIServer: Sendable {
     /// The router with every route, and the list of (METHOD path) it serves.
     public func makeRouter() -> (Router<APIContext>, [String]) {
         let router = Router(context: APIContext.self)
+        router.add(middleware: UnroutedRequests())
         let reader = RequestReader(tokens: tokens, maxBodyBytes: maxBodyBytes)
         let routes = RouteTable(router: router, reader: reader)
         let store = store
@@ -59,6 +63,7 @@ public struct APIServer: Sendable {
         }
         ContainerRoutes(store: store, reader: reader).register(routes)
         ManagementRoutes(store: store, management: management, reader: reader).register(routes)
+        routes.finish()
         return (router, routes.operations)
     }
 
@@ -68,7 +73,8 @@ public struct APIServer: Sendable {
     {
         let (router, _) = makeRouter()
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "cloud-dispatch"),
+            router: router, server: .guardedHTTP1(limits),
+            configuration: .init(address: .hostname(host, port: port), serverName: "cloud-dispatch"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) }, logger: logger)
     }
 }
