@@ -33,7 +33,6 @@ public struct APIServer: Sendable {
     /// The router with every route, and the list of (METHOD path) it serves.
     public func makeRouter() -> (Router<APIContext>, [String]) {
         let router = Router(context: APIContext.self)
-        router.add(middleware: UnroutedRequests())
         let reader = RequestReader(tokens: tokens, maxBodyBytes: maxBodyBytes)
         let routes = RouteTable(router: router, reader: reader)
         let store = store

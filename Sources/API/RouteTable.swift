@@ -3,7 +3,7 @@ import Queue
 
 /// Registers routes on the router and remembers them, so a test can compare the served API
 /// with the OpenAPI document. Each route states the role it needs; authorization happens
-/// before the handler runs. `finish()` answers every other method on a known path with 405.
+/// before the handler runs. `finish()` answers any other method on a known path with 405.
 final class RouteTable {
     typealias Handler = @Sendable (Request, String?) async throws -> Response
 
@@ -15,9 +15,6 @@ final class RouteTable {
         self.router = router
         self.reader = reader
     }
-
-    /// The methods a client may try; those a known path does not serve get 405 and `Allow`.
-    static let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace, .connect]
 
     /// `path` is written OpenAPI-style ("/v1/containers/{uuid}", "/v1/instances/{id}/hold"); the
     /// handler gets the path's one parameter. Role nil means public.
@@ -40,23 +37,15 @@ final class RouteTable {
         }
     }
 
-    /// Registers 405 for each method a known path does not serve; call after the last `add`.
+    /// Answers what no route matches: 405 for a known path, 404 otherwise. Call after the last
+    /// `add` (a router middleware added then wraps only the not-found case).
     func finish() {
         var served: [String: [String]] = [:]
         for operation in operations {
             let parts = operation.split(separator: " ", maxSplits: 1).map(String.init)
             served[parts[1], default: []].append(parts[0])
         }
-        for (path, methods) in served {
-            let allow = methods.sorted().joined(separator: ", ")
-            for method in Self.methods where !methods.contains(method.rawValue) {
-                router.on(Self.routerPath(path), method: method) { request, _ -> Response in
-                    var response = APIError(.methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not served on \(path); use \(allow)").response()
-                    response.headers[.allow] = allow
-                    return response
-                }
-            }
-        }
+        router.add(middleware: UnroutedRequests(served: served.mapValues { $0.sorted() }))
     }
 
     static func routerPath(_ path: String) -> RouterPath {
@@ -64,15 +53,45 @@ final class RouteTable {
     }
 }
 
-/// A path no route matches gets the API's error shape (Hummingbird's own 404 has none).
+/// A request no route matches: on a known path (any method, even one HTTP does not define yet)
+/// 405 with `Allow`, else 404; both in the API's error shape (Hummingbird's own 404 has none).
 struct UnroutedRequests: RouterMiddleware {
     typealias Context = APIContext
+
+    /// OpenAPI-style path → the methods served there.
+    let served: [String: [String]]
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
-            return APIError(.notFound, "not_found", "no such path: \(request.uri.path)").response()
+            guard let allowed = allowedMethods(request.uri.path) else {
+                return APIError(.notFound, "not_found", "no such path: \(request.uri.path)").response()
+            }
+            let allow = allowed.joined(separator: ", ")
+            var response = APIError(.methodNotAllowed, "method_not_allowed",
+                                    "\(request.method.rawValue) is not served on \(request.uri.path); use \(allow)").response()
+            response.headers[.allow] = allow
+            return response
         }
+    }
+
+    /// The methods of the path that matches, the one with the most literal segments winning as in
+    /// the router ("/v1/containers/lock" before "/v1/containers/{uuid}"); nil when none does.
+    func allowedMethods(_ path: String) -> [String]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        var best: (literals: Int, methods: [String])?
+        for (template, methods) in served {
+            let parts = template.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == segments.count else { continue }
+            var literals = 0
+            let matches = zip(parts, segments).allSatisfy { part, segment in
+                if part.hasPrefix("{") { return !segment.isEmpty }
+                literals += 1
+                return part == segment
+            }
+            if matches && literals > (best?.literals ?? -1) { best = (literals, methods) }
+        }
+        return best?.methods
     }
 }

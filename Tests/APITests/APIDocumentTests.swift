@@ -95,7 +95,7 @@ import Testing
             }
             for (template, served) in byPath.sorted(by: { $0.key < $1.key }) {
                 let path = template.replacingOccurrences(of: "{uuid}", with: "ctr-x").replacingOccurrences(of: "{id}", with: "i-x")
-                for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"] where !served.contains(method) {
+                for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY"] where !served.contains(method) {
                     let request = "\(method) \(path) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(LiveServer.adminToken)\r\nConnection: close\r\n\r\n"
                     let (text, _) = try await raw.exchange(request, bound: .seconds(30))
                     let head = text.lowercased()
