@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         if dumpConfig { return print(ConfigLoader.dump(settings), terminator: "") }
         let logger = Wiring.logger(level: logLevel, format: logFormat ?? StructuredLogHandler.Format(rawValue: settings.logFormat) ?? .logfmt)
         let (registry, metrics) = Wiring.metrics()
-        OpenFileLimit.check(settings, logger: logger)
+        let maxConnections = OpenFileLimit.check(settings, logger: logger)
         try FileManager.default.createDirectory(atPath: settings.stateDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let tokens = try Self.tokens(settings, logger: logger)
@@ -70,8 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = ServeSignals(reloader: reloader, dispatching: dispatching, logger: logger)
         defer { signals.cancel() }
 
-        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, limits: ConnectionLimits(settings.api),
-                            management: management, logger: logger,
+        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes,
+                            limits: ConnectionLimits(settings.api, maxConnections: maxConnections), management: management, logger: logger,
                             metrics: { registry.emitToString() })
         let host = settings.listenHost
         let app = api.application(host: host, port: settings.listenPort) { port in
