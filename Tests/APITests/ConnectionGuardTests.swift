@@ -26,6 +26,16 @@ import Testing
         }
     }
 
+    /// A later request on a kept-alive connection, sent right behind the first (pipelined),
+    /// gets its own deadline from its head.
+    @Test func aLaterRequestsStalledBodyIsClosedAfterTheReadTimeout() async throws {
+        try await withServer(limits: ConnectionLimits(readTimeout: .seconds(1), idleTimeout: Self.never)) { (server) async throws -> Void in
+            let (text, closed) = try await RawSockets(port: server.port).exchange(Self.health + Self.partialBody, bound: .seconds(30))
+            #expect(text.hasPrefix("HTTP/1.1 200"), "\(text)")
+            #expect(closed)
+        }
+    }
+
     @Test func anIdleKeptAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
         try await withServer(limits: ConnectionLimits(readTimeout: Self.never, idleTimeout: .seconds(1))) { (server) async throws -> Void in
             let (text, closed) = try await RawSockets(port: server.port).exchange(Self.health, bound: .seconds(30))

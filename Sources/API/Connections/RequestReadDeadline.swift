@@ -3,23 +3,18 @@ import NIOHTTPTypes
 
 /// Closes a connection whose request is not read in full within `ConnectionLimits.readTimeout`:
 /// counted from the opening of the connection for its first request and from the head of each
-/// later one, so a client that stalls or trickles its headers or body cannot hold the
-/// connection. Between requests the idle timeout applies instead (Hummingbird's own).
-final class RequestReadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
+/// later one (pipelined or not), so a client that stalls or trickles its headers or body cannot
+/// hold the connection. Between requests the idle timeout applies instead (Hummingbird's own).
+final class RequestReadDeadline: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
-
-    private enum State { case reading, answering, betweenRequests }
 
     private let timeout: TimeAmount
-    private var state = State.reading
+    /// A request has begun (or the connection is new) and its end is not read yet.
+    private var reading = true
     private var deadline: Scheduled<Void>?
 
-    init(timeout: Duration) {
-        self.timeout = TimeAmount(timeout)
-    }
+    init(timeout: Duration) { self.timeout = TimeAmount(timeout) }
 
     func handlerAdded(context: ChannelHandlerContext) { arm(context) }
 
@@ -27,11 +22,11 @@ final class RequestReadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head where state == .betweenRequests:
-            state = .reading
+        case .head where !reading:
+            reading = true
             arm(context)
         case .end:
-            state = .answering
+            reading = false
             deadline?.cancel()
             deadline = nil
         default: break
@@ -39,16 +34,10 @@ final class RequestReadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // An answer sent before its request was read in full (an error) leaves the deadline on.
-        if case .end = unwrapOutboundIn(data), state == .answering { state = .betweenRequests }
-        context.write(data, promise: promise)
-    }
-
     private func arm(_ context: ChannelHandlerContext) {
         deadline?.cancel()
         deadline = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            guard self?.state == .reading else { return }
+            guard self?.reading == true else { return }
             context.close(promise: nil)
         }
     }
