@@ -149,6 +149,6 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
         .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON"]),
+        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON", "TestSupport"]),
     ]
 )

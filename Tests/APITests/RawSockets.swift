@@ -75,6 +75,18 @@ struct RawSockets: Sendable {
 
     static func closeAll(_ fds: [Int32]) { for fd in fds { close(fd) } }
 
+    /// `request` on a new connection, the answer read until the server closes it (at most 5 s);
+    /// blocking, for polling conditions.
+    static func answerSync(port: Int, _ request: String) throws -> String {
+        let sockets = RawSockets(port: port)
+        let fd = try sockets.connectSocket()
+        defer { close(fd) }
+        try sockets.sendAll(fd, request)
+        var data = [UInt8]()
+        _ = sockets.waitForClose([fd], bound: .seconds(5), collecting: &data)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Raises this process's soft open-file limit to its hard limit (client and server ends of
     /// every test connection live in this process).
     static func raiseOpenFileLimit() -> Int {
