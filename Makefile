@@ -13,7 +13,7 @@ SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
 PG_PORT ?= auto
 
-.PHONY: deps build release runner runner-test soak-test ec2-test demo test swift-test schema-test openapi-test c-driver-test examples-test install install-abi clean
+.PHONY: deps build release runner runner-test soak-test ec2-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -23,6 +23,7 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@python3 -c 'import jsonschema, openapi_spec_validator, moto.server' 2>/dev/null || python3 -m pip install -q jsonschema openapi-spec-validator 'moto[ec2,server]'
+	@command -v schemathesis >/dev/null || python3 -m pip install -q 'schemathesis>=4.32,<5'
 
 build: deps
 	$(SWIFT) build
@@ -47,7 +48,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test c-driver-test ec2-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test ec2-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -91,6 +92,11 @@ schema-test:
 ## The API document is valid OpenAPI 3.1 (openapi-spec-validator, independent of the server).
 openapi-test:
 	python3 -c 'import json, openapi_spec_validator as v; v.validate(json.load(open("Sources/API/openapi.json"))); print("openapi.json: 1 passed, 0 failed")'
+
+## The API against its document by schemathesis (independent of the server): a real daemon on
+## the sim driver, every check, coverage + fuzzing + stateful phases, 2 minutes (API_FUZZ_SECONDS).
+api-fuzz-test:
+	support/api-fuzz.sh $(BIN) $(OUT)
 
 ## The loopback driver built with plain cc against the installed header and pkg-config file
 ## alone, then certified by the kit: proof a driver needs nothing of the host's build.

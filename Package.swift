@@ -34,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -85,7 +88,12 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["WorkerPool", "DriverHost", "Queue", "Scheduler"]),
 
         // The HTTP API (Hummingbird), described by openapi.json.
-        .target(name: "API", dependencies: ["Queue", "JSON", .product(name: "Hummingbird", package: "hummingbird")],
+        .target(name: "API", dependencies: ["Queue", "JSON", .product(name: "Hummingbird", package: "hummingbird"),
+                                            // The connection guards are NIO channel handlers on Hummingbird's HTTP/1 channel.
+                                            .product(name: "HummingbirdCore", package: "hummingbird"),
+                                            .product(name: "NIOCore", package: "swift-nio"),
+                                            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                                            .product(name: "HTTPTypes", package: "swift-http-types")],
                 resources: [.embedInCode("openapi.json")]),
 
         // The API's client, as the CLI and the tests use it.
@@ -144,7 +152,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
         .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON",
+        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON", "TestSupport",
                                                    .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -43,6 +43,8 @@ public struct APIError: Error, Sendable {
         let body = Body(error: .init(code: code, message: message, details: details.isEmpty ? nil : details))
         var response = JSONBody.response(status, body)
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        // The rest of an oversized body is not worth reading: the connection closes (CloseAfterResponse).
+        if status == .contentTooLarge { response.headers[.connection] = "close" }
         return response
     }
 }

@@ -11,6 +11,8 @@ public struct APIServer: Sendable {
     public var store: any ContainerStore
     public var tokens: TokenTable
     public var maxBodyBytes: Int
+    /// Read and idle timeouts and the connection cap.
+    public var limits: ConnectionLimits
     /// The dispatcher's levers; nil when the process runs none.
     public var management: (any ManagementService)?
     public var logger: Logger
@@ -19,12 +21,14 @@ public struct APIServer: Sendable {
     /// Whether the store takes writes, for /_health; nil: not watched in this process.
     public var writeProbe: StoreWriteProbe?
 
-    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, management: (any ManagementService)? = nil,
-                logger: Logger, metrics: (@Sendable () -> String)? = nil, writeProbe: StoreWriteProbe? = nil) {
+    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, limits: ConnectionLimits = ConnectionLimits(),
+                management: (any ManagementService)? = nil, logger: Logger, metrics: (@Sendable () -> String)? = nil,
+                writeProbe: StoreWriteProbe? = nil) {
         self.writeProbe = writeProbe
         self.store = store
         self.tokens = tokens
         self.maxBodyBytes = maxBodyBytes
+        self.limits = limits
         self.management = management
         self.logger = logger
         self.metrics = metrics
@@ -68,6 +72,7 @@ public struct APIServer: Sendable {
         }
         ContainerRoutes(store: store, reader: reader).register(routes)
         ManagementRoutes(store: store, management: management, reader: reader).register(routes)
+        routes.finish()
         return (router, routes.operations)
     }
 
@@ -77,7 +82,8 @@ public struct APIServer: Sendable {
     {
         let (router, _) = makeRouter()
         return Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "cloud-dispatch"),
+            router: router, server: .guardedHTTP1(limits),
+            configuration: .init(address: .hostname(host, port: port), serverName: "cloud-dispatch"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) }, logger: logger)
     }
 }

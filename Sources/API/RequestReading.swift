@@ -33,9 +33,11 @@ struct RequestReader: Sendable {
         }
     }
 
-    /// The body parsed as JSON (UTF-8, size-limited, content type checked).
+    /// The body parsed as JSON (UTF-8, size-limited, content type checked: a body needs
+    /// `application/json`). `empty`: the body may be left out, and then reads as this.
     func json(_ request: Request, emptyAs empty: String? = nil) async throws(APIError) -> (JSONValue, Data) {
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+        let type = request.headers[.contentType]
+        if let type, !Self.isJSON(type) {
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json (got \(type))")
         }
         let buffer: ByteBuffer
@@ -45,13 +47,24 @@ struct RequestReader: Sendable {
             throw APIError(.contentTooLarge, "payload_too_large", "the body is over \(maxBodyBytes) bytes")
         }
         var data = Data(buffer: buffer)
-        if data.isEmpty, let empty { data = Data(empty.utf8) }
+        if data.isEmpty {
+            guard let empty else { throw APIError.badRequest("this request needs a JSON body (Content-Type: application/json)") }
+            data = Data(empty.utf8)
+        } else if type == nil {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send Content-Type: application/json (got none)")
+        }
         guard String(bytes: data, encoding: .utf8) != nil else { throw APIError.badRequest("the body is not valid UTF-8") }
         do {
             return (try JSONValue(parsing: data), data)
         } catch {
             throw APIError.badRequest("the body is not valid JSON")
         }
+    }
+
+    /// `application/json`, with parameters or not (`; charset=utf-8`), in any case.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
     func check(_ value: JSONValue, against schema: String) throws(APIError) {

@@ -3,7 +3,7 @@ import Queue
 
 /// Registers routes on the router and remembers them, so a test can compare the served API
 /// with the OpenAPI document. Each route states the role it needs; authorization happens
-/// before the handler runs.
+/// before the handler runs. `finish()` answers any other method on a known path with 405.
 final class RouteTable {
     typealias Handler = @Sendable (Request, String?) async throws -> Response
 
@@ -35,5 +35,16 @@ final class RouteTable {
                 return APIError(.internalServerError, "internal", "internal error").response()
             }
         }
+    }
+
+    /// Answers what no route matches: 405 for a known path, 404 otherwise. Call after the last
+    /// `add` (a router middleware added then wraps only the not-found case).
+    func finish() {
+        var served: [String: [String]] = [:]
+        for operation in operations {
+            let parts = operation.split(separator: " ", maxSplits: 1).map(String.init)
+            served[parts[1], default: []].append(parts[0])
+        }
+        router.add(middleware: UnroutedRequests(served: served.mapValues { $0.sorted() }))
     }
 }

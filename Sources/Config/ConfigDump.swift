@@ -20,6 +20,9 @@ extension ConfigLoader {
         }
         y.section("api") { y in
             y.line("max_body_bytes", "\(config.api.maxBodyBytes)")
+            y.line("read_timeout", Units.describe(seconds: config.api.readTimeout))
+            y.line("idle_timeout", Units.describe(seconds: config.api.idleTimeout))
+            y.line("max_connections", "\(config.api.maxConnections)")
             if config.api.tokens.isEmpty {
                 y.comment("tokens: none; the daemon makes an admin token in <state_dir>/admin.token")
             } else {

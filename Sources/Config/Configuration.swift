@@ -30,6 +30,12 @@ public struct Configuration: Sendable, Equatable {
     public struct APISettings: Sendable, Equatable {
         public var maxBodyBytes = 1 << 20
         public var tokens: [Token] = []
+        /// Seconds a request's headers and body may take to arrive.
+        public var readTimeout = 30.0
+        /// Seconds a kept-alive connection may wait for its next request.
+        public var idleTimeout = 60.0
+        /// Connections served at once; more are answered 503.
+        public var maxConnections = 4096
     }
 
     /// A bearer token and its role; the secret itself is read from a file or the environment.

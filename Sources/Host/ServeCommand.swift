@@ -41,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Wiring.logger(level: logLevel, format: logFormat ?? StructuredLogHandler.Format(rawValue: settings.logFormat) ?? .logfmt)
         let (registry, metrics) = Wiring.metrics()
         let origins = settingOrigins
+        let maxConnections = OpenFileLimit.check(settings, logger: logger)
         do {
             try StateFolder.prepare(settings.stateDir, logger: logger)
             // Before the store opens or an instance is made.
@@ -89,7 +90,8 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = ServeSignals(reloader: reloader, dispatching: dispatching, logger: logger)
         defer { signals.cancel() }
 
-        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes, management: management, logger: logger,
+        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes,
+                            limits: ConnectionLimits(settings.api, maxConnections: maxConnections), management: management, logger: logger,
                             metrics: { registry.emitToString() }, writeProbe: writeProbe)
         let host = settings.listenHost
         let app = api.application(host: host, port: settings.listenPort) { port in

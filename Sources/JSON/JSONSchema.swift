@@ -1,7 +1,7 @@
 /// A validator for the subset of JSON Schema (draft 2020-12) that the driver schema uses:
 /// `type`, `enum`, `const`, `properties`, `required`, `additionalProperties`, `propertyNames`,
-/// `items`, `minItems`, `maxItems`, `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`
-/// and `$ref`s pointing into the same document ("#/$defs/name", "#/components/schemas/Name").
+/// `items`, `prefixItems`, `minItems`, `maxItems`, `maxProperties`, `minLength`, `maxLength`,
+/// `pattern`, `minimum`, `maximum`, `anyOf` and `$ref`s pointing into the same document ("#/$defs/name", "#/components/schemas/Name").
 /// Annotations (`description`, `format`, `title`, `example`, `default`, ...) are ignored, as the
 /// standard allows. It serves the driver schema and the HTTP API's OpenAPI document alike.
 ///
@@ -21,6 +21,7 @@ public struct JSONSchema: Sendable {
     private static let assertions: Set<String> = [
         "type", "enum", "const", "properties", "required", "additionalProperties", "propertyNames",
         "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "$ref",
+        "prefixItems", "maxProperties", "anyOf",
     ]
     private static let annotations: Set<String> = [
         "description", "format", "title", "$schema", "$id", "$defs", "example", "examples", "default",
@@ -76,6 +77,10 @@ public struct JSONSchema: Sendable {
                 }
             case "items", "additionalProperties", "propertyNames":
                 try checkKeywords(sub, path: "\(path)/\(key)")
+            case "prefixItems", "anyOf":
+                if case .array(let schemas) = sub {
+                    for (i, s) in schemas.enumerated() { try checkKeywords(s, path: "\(path)/\(key)/\(i)") }
+                }
             default: break
             }
         }
@@ -102,6 +107,17 @@ public struct JSONSchema: Sendable {
         }
         if let constant = rules["const"], !equal(constant, value) {
             problems.append("\(display(path)): must be \(render(constant))")
+        }
+        if case .array(let alternatives)? = rules["anyOf"] {
+            var first: [String]?
+            for alternative in alternatives {
+                var found: [String] = []
+                check(value, alternative, path: path, into: &found)
+                if found.isEmpty { first = nil; break }
+                if first == nil { first = found }
+            }
+            // The first alternative's problems say best what is wrong (write the usual case first).
+            if let first { problems.append(contentsOf: first) }
         }
         switch value {
         case .string(let s): checkString(s, rules, path: path, into: &problems)
@@ -147,14 +163,21 @@ public struct JSONSchema: Sendable {
         if case .integer(let max)? = rules["maxItems"], items.count > max {
             problems.append("\(display(path)): more than \(max) items")
         }
-        if let itemSchema = rules["items"] {
-            for (i, item) in items.enumerated() {
+        var prefix: [JSONValue] = []
+        if case .array(let p)? = rules["prefixItems"] { prefix = p }
+        for (i, item) in items.enumerated() {
+            if i < prefix.count {
+                check(item, prefix[i], path: "\(path)[\(i)]", into: &problems)
+            } else if let itemSchema = rules["items"] {
                 check(item, itemSchema, path: "\(path)[\(i)]", into: &problems)
             }
         }
     }
 
     private func checkObject(_ members: [String: JSONValue], _ rules: [String: JSONValue], path: String, into problems: inout [String]) {
+        if case .integer(let max)? = rules["maxProperties"], members.count > max {
+            problems.append("\(display(path)): more than \(max) members")
+        }
         if case .array(let required)? = rules["required"] {
             for case .string(let name) in required where members[name] == nil {
                 problems.append("\(display(join(path, name))): required member missing")

@@ -103,7 +103,7 @@ import Testing
         (#"{"command": ["a"], "runtime_constraints": {"vcpus": -1}}"#, 400, "validation_failed", "runtime_constraints.vcpus: -1 is below the minimum 1"),
         (#"{"command": ["a"], "runtime_constraints": {"ram": 1e30}}"#, 400, "validation_failed", "runtime_constraints.ram"),
         (#"{"command": ["a"], "priority": "high"}"#, 400, "validation_failed", "priority: expected integer, got string"),
-        (#"{"command": ["a"], "environment": {"1BAD": "x"}}"#, 400, "validation_failed", "environment.1BAD: names must match"),
+        (#"{"command": ["a"], "environment": {"1BAD": "x"}}"#, 400, "validation_failed", "environment.1BAD (name): \"1BAD\" does not match ^[A-Za-z_][A-Za-z0-9_]*$"),
         (#"{"command": ["a"], "cwd": "relative"}"#, 400, "validation_failed", "cwd"),
         (#"[1, 2]"#, 400, "validation_failed", "expected object"),
     ])

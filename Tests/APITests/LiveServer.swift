@@ -12,6 +12,7 @@ final class LiveServer: Sendable {
     static let adminToken = "admin-token-0123456789abcdef"
 
     let url: URL
+    var port: Int { url.port! }
     let store: SQLiteContainerStore
     /// What /_health knows of the store's writes; probed when a test says so.
     let writeProbe: StoreWriteProbe
@@ -26,7 +27,8 @@ final class LiveServer: Sendable {
         self.folder = folder
     }
 
-    static func start(maxBodyBytes: Int = 1 << 20, management: (any ManagementService)? = nil) async throws -> LiveServer {
+    static func start(maxBodyBytes: Int = 1 << 20, limits: ConnectionLimits = ConnectionLimits(),
+                      management: (any ManagementService)? = nil) async throws -> LiveServer {
         var template = Array((NSTemporaryDirectory() + "/cdd-api-XXXXXX").utf8CString)
         let folder = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         let store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3")
@@ -36,8 +38,8 @@ final class LiveServer: Sendable {
         ])
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let writeProbe = StoreWriteProbe(store: store)
-        let server = APIServer(store: store, tokens: tokens, maxBodyBytes: maxBodyBytes, management: management, logger: logger,
-                               writeProbe: writeProbe)
+        let server = APIServer(store: store, tokens: tokens, maxBodyBytes: maxBodyBytes, limits: limits, management: management,
+                               logger: logger, writeProbe: writeProbe)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application(host: "127.0.0.1", port: 0) { port in continuation.yield(port) }
         let task = Task { try await app.run() }
@@ -57,9 +59,9 @@ final class LiveServer: Sendable {
 }
 
 /// Runs `body` against a fresh server and always stops it.
-func withServer(maxBodyBytes: Int = 1 << 20, management: (any ManagementService)? = nil,
+func withServer(maxBodyBytes: Int = 1 << 20, limits: ConnectionLimits = ConnectionLimits(), management: (any ManagementService)? = nil,
                 _ body: (LiveServer) async throws -> Void) async throws {
-    let server = try await LiveServer.start(maxBodyBytes: maxBodyBytes, management: management)
+    let server = try await LiveServer.start(maxBodyBytes: maxBodyBytes, limits: limits, management: management)
     do {
         try await body(server)
     } catch {
