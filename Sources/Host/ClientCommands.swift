@@ -8,7 +8,7 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The daemon's API (default: $CLOUD_DISPATCH_SERVER, else http://127.0.0.1:8723).", valueName: "url"))
     var server: String?
 
-    @Option(help: ArgumentHelp("File holding the API token (default: $CLOUD_DISPATCH_TOKEN, else ./cloud-dispatch-state/admin.token).", valueName: "file"))
+    @Option(help: ArgumentHelp("File holding the API token (default: the token itself from $CLOUD_DISPATCH_TOKEN, else the file ./cloud-dispatch-state/admin.token).", valueName: "file"))
     var tokenFile: String?
 
     func client() throws -> APIClient {
