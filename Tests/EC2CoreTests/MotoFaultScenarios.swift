@@ -79,3 +79,32 @@ extension MotoScenarioTests {
         #expect(try list(set, tags).isEmpty)
     }
 }
+
+extension MotoScenarioTests {
+    /// A server clock an hour ahead answers RequestExpired with its Date: the driver signs again
+    /// with that time and the call goes through; still refused after that, it is `transient`.
+    @Test func requestExpiredIsCorrectedFromTheServersDate() throws {
+        let (proxy, fault) = try faultProxy()
+        let tags = ["cloud-dispatch-instance-set": "skew-\(run)"]
+        let (set, counter) = try MotoPeer.set("skew-\(run)", endpoint: proxy)
+        try fault(#"{"action": "DescribeInstances", "code": "RequestExpired", "date_offset": 3600}"#)
+        #expect(try list(set, tags).isEmpty)
+        #expect(counter.count("DescribeInstances") == 2, "refused once, then signed with the server's time")
+
+        let (other, _) = try MotoPeer.set("skew-\(run)", endpoint: proxy)
+        try fault(#"{"action": "DescribeInstances", "code": "RequestExpired", "date_offset": 3600}"#)
+        try fault(#"{"action": "DescribeInstances", "code": "RequestExpired", "date_offset": 7200}"#)
+        let error = try #require(failure { try other.list(body(["tags": tags])) })
+        #expect(error.errorClass == .transient && error.code == "RequestExpired", "\(error)")
+        try MotoPeer.control("DELETE", proxy + "/fault-proxy/faults")
+    }
+
+    /// Throttling with `Retry-After` as an HTTP date, through libcurl's header parsing.
+    @Test func retryAfterAsAnHTTPDate() throws {
+        let (proxy, fault) = try faultProxy()
+        let (set, _) = try MotoPeer.set("ra-\(run)", endpoint: proxy)
+        try fault(#"{"action": "DescribeInstances", "code": "RequestLimitExceeded", "retry_after_date": 5, "date_offset": 600}"#)
+        let throttled = try #require(failure { try set.list(body(["tags": ["cloud-dispatch-instance-set": "ra-\(run)"]])) })
+        #expect(throttled.errorClass == .rateLimit && throttled.retryAfterMs == 5000, "counted from the answer's Date: \(throttled)")
+    }
+}

@@ -22,10 +22,15 @@ no "code" only slows the request down. Two more kinds of rule, instead of "code"
     "reset": true   forward to moto (the call takes effect), then reset the connection instead
                     of answering: the client cannot know the call worked
     "hang": true    accept the request and never answer, until the client gives up or the
-                    rules are dropped (DELETE /fault-proxy/faults) The proxy exits when its standard input closes, so a test
+                    rules are dropped (DELETE /fault-proxy/faults)
+
+With a "code", two options shape the answer's clock: "date_offset": seconds added to the
+answer's Date header (a server whose clock differs from the client's, for RequestExpired), and
+"retry_after_date": seconds after that Date, sent as Retry-After in HTTP-date form. The proxy exits when its standard input closes, so a test
 process that dies takes it along.
 """
 import argparse
+import email.utils
 import json
 import socket
 import struct
@@ -54,6 +59,7 @@ DEFAULTS = {
     "UnauthorizedOperation": (403, "You are not authorized to perform this operation."),
     "InvalidInstanceID.NotFound": (400, "The instance ID '{ids}' does not exist"),
     "InvalidSubnetID.NotFound": (400, "The subnet ID does not exist"),
+    "RequestExpired": (400, "Request has expired."),
 }
 
 rules = []
@@ -74,6 +80,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def date_time_string(self, timestamp=None):
+        """The Date header: the faulted answer's own time when it has one (see answer_clock)."""
+        return email.utils.formatdate(getattr(self, "answer_time", None) or timestamp or time.time(), usegmt=True)
+
     def reply(self, status, body, headers=()):
         try:
             self.send_response(status)
@@ -81,6 +91,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.answer_time = None  # the connection may carry more requests
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up waiting (the timeout tests do that on purpose)
@@ -142,6 +153,10 @@ class Handler(BaseHTTPRequestHandler):
             headers = [("Content-Type", "text/xml;charset=UTF-8")]
             if "retry_after" in rule:
                 headers.append(("Retry-After", str(rule["retry_after"])))
+            # One reading of the clock for Date and Retry-After, so the delay between them is exact.
+            self.answer_time = time.time() + rule.get("date_offset", 0)
+            if "retry_after_date" in rule:
+                headers.append(("Retry-After", email.utils.formatdate(self.answer_time + rule["retry_after_date"], usegmt=True)))
             return self.reply(status, error_body(rule["code"], rule.get("message", message).replace("{ids}", ids)), headers)
         if rule and rule.get("reset"):
             self.forward(data, answer=False)
