@@ -3,7 +3,7 @@ import Foundation
 /// destroy: TerminateInstances in batches. EC2 refuses a whole batch when one id is unknown
 /// (`InvalidInstanceID.NotFound`), but it says the same for an instance launched a moment ago
 /// (its API is eventually consistent). So an id EC2 calls unknown is confirmed with
-/// DescribeInstances before it is reported destroyed (see `confirmGone`), and the rest of the
+/// DescribeInstances before it is reported destroyed (see `aliveAmong`), and the rest of the
 /// batch is sent again.
 extension EC2InstanceSet {
     public func destroy(_ body: Data) throws(EC2Error) -> Data {
