@@ -5,16 +5,16 @@ import Synchronization
 /// An HTTP transport that answers from a handler and records every request, so request
 /// shapes are checked without a network.
 final class FakeEC2: HTTPTransport {
-    let handler: @Sendable (_ params: [String: String], _ request: HTTPRequest) -> HTTPResponse
+    let handler: @Sendable (_ params: [String: String], _ request: HTTPRequest) throws(EC2Error) -> HTTPResponse
     private let log = Mutex<[HTTPRequest]>([])
 
-    init(_ handler: @escaping @Sendable (_ params: [String: String], _ request: HTTPRequest) -> HTTPResponse) {
+    init(_ handler: @escaping @Sendable (_ params: [String: String], _ request: HTTPRequest) throws(EC2Error) -> HTTPResponse) {
         self.handler = handler
     }
 
     func send(_ request: HTTPRequest) throws(EC2Error) -> HTTPResponse {
         log.withLock { $0.append(request) }
-        return handler(Self.form(request.body), request)
+        return try handler(Self.form(request.body), request)
     }
 
     var requests: [HTTPRequest] { log.withLock { $0 } }
@@ -60,4 +60,13 @@ func ids(_ data: Data) -> [String] { (json(data)["instances"] as? [[String: Any]
 /// The error `body` throws, nil when it succeeds.
 func failure<T>(_ body: () throws -> T) -> EC2Error? {
     do { _ = try body(); return nil } catch { return error as? EC2Error ?? EC2Error(.internal, "not an EC2Error: \(error)") }
+}
+
+/// A count shared between a test and a fake's handler (an escaping closure cannot capture a Mutex).
+final class SharedCount: Sendable {
+    private let value: Mutex<Int>
+    init(_ start: Int = 0) { value = Mutex(start) }
+    /// Adds `delta`; returns the value before.
+    func add(_ delta: Int) -> Int { value.withLock { v in defer { v += delta }; return v } }
+    var current: Int { value.withLock { $0 } }
 }

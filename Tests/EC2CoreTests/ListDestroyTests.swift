@@ -45,7 +45,8 @@ import Testing
         let reply = json(try TestSets.set(fake).destroy(Data(#"{"ids": ["i-0000000000000000a", "i-0000000000000000b", "not-an-id"]}"#.utf8)))
         #expect(Set(reply["destroyed"] as? [String] ?? []) == ["i-0000000000000000a", "i-0000000000000000b", "not-an-id"])
         #expect((reply["failed"] as? [Any])?.isEmpty == true)
-        #expect(fake.calls.map { $0["InstanceId.2"] } == ["i-0000000000000000b", nil])
+        #expect(fake.calls("TerminateInstances").map { $0["InstanceId.2"] } == ["i-0000000000000000b", nil])
+        #expect(fake.calls("DescribeInstances").count == 1, "EC2's NotFound is confirmed before b counts as destroyed")
     }
 
     @Test func destroyBatchesAndReportsPerIdFailures() throws {

@@ -21,20 +21,20 @@ import Testing
     }
 
     @Test func errorEnvelopesKeepCodeAndMessage() {
-        let ec2 = EC2Client.error(from: FakeEC2.error(400, "InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist"), throttleRetryMs: 2000)
+        let ec2 = EC2Client.error(from: FakeEC2.error(400, "InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist"), throttleRetryMs: 2000, now: 0)
         #expect(ec2 == EC2Error(.invalid, "The image id '[ami-1]' does not exist", code: "InvalidAMIID.NotFound", httpStatus: 400))
-        let auth = EC2Client.error(from: HTTPResponse(status: 401, body: Array(Fixtures.authFailure.utf8)), throttleRetryMs: 0)
+        let auth = EC2Client.error(from: HTTPResponse(status: 401, body: Array(Fixtures.authFailure.utf8)), throttleRetryMs: 0, now: 0)
         #expect(auth.errorClass == .auth && auth.code == "AuthFailure" && auth.message.hasPrefix("AWS was not able"))
-        let html = EC2Client.error(from: HTTPResponse(status: 500, body: Array("<!doctype html>\n<title>500</title>".utf8)), throttleRetryMs: 0)
+        let html = EC2Client.error(from: HTTPResponse(status: 500, body: Array("<!doctype html>\n<title>500</title>".utf8)), throttleRetryMs: 0, now: 0)
         #expect(html.errorClass == .transient && html.code == "" && html.message == "<!doctype html>")
     }
 
     @Test func throttlingCarriesARetryHint() {
-        let given = EC2Client.error(from: FakeEC2.error(503, "RequestLimitExceeded", "Request limit exceeded.", headers: ["retry-after": "3"]), throttleRetryMs: 2000)
+        let given = EC2Client.error(from: FakeEC2.error(503, "RequestLimitExceeded", "Request limit exceeded.", headers: ["retry-after": "3"]), throttleRetryMs: 2000, now: 0)
         #expect(given.errorClass == .rateLimit && given.retryAfterMs == 3000 && given.httpStatus == 503)
-        let none = EC2Client.error(from: FakeEC2.error(503, "RequestLimitExceeded"), throttleRetryMs: 2000)
+        let none = EC2Client.error(from: FakeEC2.error(503, "RequestLimitExceeded"), throttleRetryMs: 2000, now: 0)
         #expect(none.retryAfterMs == 2000)
-        let bare = EC2Client.error(from: HTTPResponse(status: 503, body: []), throttleRetryMs: 1500)
+        let bare = EC2Client.error(from: HTTPResponse(status: 503, body: []), throttleRetryMs: 1500, now: 0)
         #expect(bare.errorClass == .rateLimit && bare.retryAfterMs == 1500)
     }
 
@@ -52,6 +52,8 @@ import Testing
         ("UnauthorizedOperation", 403, .auth),
         ("SignatureDoesNotMatch", 403, .auth),
         ("InvalidClientTokenId", 403, .auth),
+        ("RequestExpired", 400, .transient),
+        ("InvalidIdentityToken", 400, .auth),
         ("InvalidAMIID.NotFound", 400, .invalid),
         ("InvalidAMIID.Malformed", 400, .invalid),
         ("InvalidParameterValue", 400, .invalid),

@@ -64,7 +64,7 @@ import Testing
         _ = try set.create(createBody(preemptible: true, price: 0.0412, addedScratch: (50 << 30) + 1))
         let run = try #require(fake.calls("RunInstances").first)
         #expect(run["InstanceMarketOptions.MarketType"] == "spot")
-        #expect(run["InstanceMarketOptions.SpotOptions.MaxPrice"] == "0.0412")
+        #expect(run["InstanceMarketOptions.SpotOptions.MaxPrice"] == nil, "no cap unless spot_max_price says so")
         #expect(run["InstanceMarketOptions.SpotOptions.SpotInstanceType"] == "one-time")
         #expect(run["InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior"] == "terminate")
         #expect(run["BlockDeviceMapping.1.DeviceName"] == "/dev/xvdt" && run["BlockDeviceMapping.1.Ebs.VolumeSize"] == "51")

@@ -14,12 +14,26 @@ unless a fault rule matches. Rules are added over HTTP and used in order:
     GET    /fault-proxy/log     [{"action": ..., "faulted": code or null}, ...]
 
 A faulted answer is EC2's own error envelope (Response/Errors/Error/{Code,Message} plus
-RequestID) with the HTTP status AWS uses for that code. A rule with "delay" and no "code"
-only slows the request down. The proxy exits when its standard input closes, so a test
+RequestID) with the HTTP status AWS uses for that code; "{ids}" in a message is replaced by
+the request's InstanceId.N values (so "InvalidInstanceID.NotFound" on TerminateInstances names
+the ids asked for, as EC2 does for an instance it does not know yet). A rule with "delay" and
+no "code" only slows the request down. Two more kinds of rule, instead of "code":
+
+    "reset": true   forward to moto (the call takes effect), then reset the connection instead
+                    of answering: the client cannot know the call worked
+    "hang": true    accept the request and never answer, until the client gives up or the
+                    rules are dropped (DELETE /fault-proxy/faults)
+
+With a "code", two options shape the answer's clock: "date_offset": seconds added to the
+answer's Date header (a server whose clock differs from the client's, for RequestExpired), and
+"retry_after_date": seconds after that Date, sent as Retry-After in HTTP-date form. The proxy exits when its standard input closes, so a test
 process that dies takes it along.
 """
 import argparse
+import email.utils
 import json
+import socket
+import struct
 import sys
 import threading
 import time
@@ -43,11 +57,16 @@ DEFAULTS = {
     "Unsupported": (400, "The requested configuration is currently not supported."),
     "InternalError": (500, "An internal error has occurred."),
     "UnauthorizedOperation": (403, "You are not authorized to perform this operation."),
+    "InvalidInstanceID.NotFound": (400, "The instance ID '{ids}' does not exist"),
+    "InvalidSubnetID.NotFound": (400, "The subnet ID does not exist"),
+    "RequestExpired": (400, "Request has expired."),
 }
 
 rules = []
 log = []
 lock = threading.Lock()
+# Set when the rules are dropped: hung requests end then.
+release = threading.Event()
 
 
 def error_body(code, message):
@@ -61,6 +80,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def date_time_string(self, timestamp=None):
+        """The Date header: the faulted answer's own time when it has one (see answer_clock)."""
+        return email.utils.formatdate(getattr(self, "answer_time", None) or timestamp or time.time(), usegmt=True)
+
     def reply(self, status, body, headers=()):
         try:
             self.send_response(status)
@@ -68,6 +91,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.answer_time = None  # the connection may carry more requests
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up waiting (the timeout tests do that on purpose)
@@ -86,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 rules.clear()
                 log.clear()
+                release.set()
             return self.reply(204, b"")
         self.forward(self.body())
 
@@ -99,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
             rule.setdefault("times", 1)
             with lock:
                 rules.append(rule)
+                if rule.get("hang"):
+                    release.clear()
             return self.reply(201, b"{}", [("Content-Type", "application/json")])
         params = {k: v[0] for k, v in urllib.parse.parse_qs(data.decode(), keep_blank_values=True).items()}
         action = params.get("Action", "")
@@ -110,19 +137,43 @@ class Handler(BaseHTTPRequestHandler):
                     r["times"] -= 1
                     rule = r
                     break
-            log.append({"action": action, "faulted": rule.get("code") if rule else None, "params": params})
+            kind = rule and (rule.get("code") or ("reset" if rule.get("reset") else "hang" if rule.get("hang") else None))
+            log.append({"action": action, "faulted": kind or None, "params": params})
         if rule and rule.get("delay"):
             time.sleep(rule["delay"])
+        if rule and rule.get("hang"):
+            release.wait(timeout=600)
+            self.close_connection = True
+            return
         if rule and rule.get("code"):
             status, message = DEFAULTS.get(rule["code"], (400, rule["code"]))
             status = rule.get("status", status)
+            asked = sorted((int(k.split(".")[1]), v) for k, v in params.items() if k.startswith("InstanceId."))
+            ids = ", ".join(v for _, v in asked)
             headers = [("Content-Type", "text/xml;charset=UTF-8")]
             if "retry_after" in rule:
                 headers.append(("Retry-After", str(rule["retry_after"])))
-            return self.reply(status, error_body(rule["code"], rule.get("message", message)), headers)
+            # One reading of the clock for Date and Retry-After, so the delay between them is exact.
+            self.answer_time = time.time() + rule.get("date_offset", 0)
+            if "retry_after_date" in rule:
+                headers.append(("Retry-After", email.utils.formatdate(self.answer_time + rule["retry_after_date"], usegmt=True)))
+            return self.reply(status, error_body(rule["code"], rule.get("message", message).replace("{ids}", ids)), headers)
+        if rule and rule.get("reset"):
+            self.forward(data, answer=False)
+            self.reset()
+            return
         self.forward(data)
 
-    def forward(self, data):
+    def reset(self):
+        """Closes the connection with a TCP reset (SO_LINGER 0), without an HTTP answer."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def forward(self, data, answer=True):
         request = urllib.request.Request(self.server.upstream + self.path, data=data or None, method=self.command)
         for k, v in self.headers.items():
             if k.lower() not in ("content-length", "connection", "expect"):
@@ -132,8 +183,9 @@ class Handler(BaseHTTPRequestHandler):
                 status, body, headers = answer.status, answer.read(), answer.getheaders()
         except urllib.error.HTTPError as e:
             status, body, headers = e.code, e.read(), e.headers.items()
-        keep = [(k, v) for k, v in headers if k.lower() in ("content-type", "retry-after")]
-        self.reply(status, body, keep)
+        if answer:
+            keep = [(k, v) for k, v in headers if k.lower() in ("content-type", "retry-after")]
+            self.reply(status, body, keep)
 
 
 def main():

@@ -23,14 +23,24 @@ extension EC2InstanceSet {
     }
 
     func describeTypes() throws(EC2Error) -> [CatalogueEntry] {
-        var extra: [(String, String)] = []
-        for (i, t) in config.instanceTypes.enumerated() { extra.append(("InstanceType.\(i + 1)", t)) }
-        // With named types EC2 refuses MaxResults, so ask in one page then.
-        let items = try paged(action: "DescribeInstanceTypes", filters: [], extra: extra,
-                              maxResults: config.instanceTypes.isEmpty ? 100 : nil,
-                              extract: { $0.path("instanceTypeSet", "item") })
-        return items.compactMap(Self.entry)
+        // Every type of the region, in pages.
+        guard !config.instanceTypes.isEmpty else {
+            return try paged(action: "DescribeInstanceTypes", filters: [], maxResults: 100,
+                             extract: { $0.path("instanceTypeSet", "item") }).compactMap(Self.entry)
+        }
+        // Named types: EC2 takes at most 100 names in one call, and refuses MaxResults with them.
+        var entries: [CatalogueEntry] = []
+        for start in stride(from: 0, to: config.instanceTypes.count, by: Self.typeNamesPerCall) {
+            let names = config.instanceTypes[start..<min(start + Self.typeNamesPerCall, config.instanceTypes.count)]
+            let extra = names.enumerated().map { ("InstanceType.\($0.offset + 1)", $0.element) }
+            entries += try paged(action: "DescribeInstanceTypes", filters: [], extra: extra, maxResults: nil,
+                                 extract: { $0.path("instanceTypeSet", "item") }).compactMap(Self.entry)
+        }
+        return entries
     }
+
+    /// DescribeInstanceTypes refuses more than 100 `InstanceType.N`.
+    static let typeNamesPerCall = 100
 
     /// One `instanceTypeSet/item`; nil for a type without vCPU or memory figures.
     static func entry(_ item: XMLNode) -> CatalogueEntry? {
@@ -53,17 +63,20 @@ extension EC2InstanceSet {
     /// The current Linux spot price of each type: the highest over the region's zones, so a
     /// budget check errs on the safe side.
     func spotPrices(types: [String]) throws(EC2Error) -> [String: Double] {
-        var extra = [("StartTime", Self.isoTime(clock()))]
+        // Linux prices only (the ones workers pay); other systems cost more and would skew the figure.
+        var extra = [("StartTime", Self.isoTime(clock())), ("ProductDescription.1", Self.linuxProduct)]
         for (i, t) in config.instanceTypes.enumerated() { extra.append(("InstanceType.\(i + 1)", t)) }
         let rows = try paged(action: "DescribeSpotPriceHistory", filters: [], extra: extra, maxResults: 1000,
                              extract: { $0.path("spotPriceHistorySet", "item") })
         var prices: [String: Double] = [:]
-        for row in rows where (row.text("productDescription") ?? "").hasPrefix("Linux/UNIX") {
+        for row in rows where (row.text("productDescription") ?? "").hasPrefix(Self.linuxProduct) {
             guard let type = row.text("instanceType"), let price = row.text("spotPrice").flatMap({ Double($0) }) else { continue }
             prices[type] = max(prices[type] ?? 0, price)
         }
         return prices
     }
+
+    static let linuxProduct = "Linux/UNIX"
 
     static func isoTime(_ time: Int) -> String {
         let d = SigV4Signer.amzDate(time)  // yyyyMMddTHHmmssZ

@@ -20,7 +20,7 @@ extension EC2InstanceSet {
         let keyName = try keyPair(for: request.sshPublicKey)
         let builder = RunInstancesBuilder(config: config)
         let first = preferredSubnet.withLock { $0 } % subnets.count
-        var lastError: EC2Error?
+        var errors: [EC2Error] = []
         for attempt in 0..<subnets.count {
             let index = (first + attempt) % subnets.count
             let subnet = subnets[index]
@@ -34,13 +34,15 @@ extension EC2InstanceSet {
                     + made.map(\.id).joined(separator: " "))
                 return reply(made, tags: request.tags)
             } catch {
-                lastError = error
-                let more = attempt + 1 < subnets.count
-                guard more, ErrorMapping.isSubnetSpecific(error.code) else { throw error }
-                log(.warn, "RunInstances in \(subnet ?? "?") failed (\(error.code)); trying the next subnet")
+                // An error that does not concern one subnet ends the call as it is.
+                guard ErrorMapping.isSubnetSpecific(error.code) else { throw error }
+                errors.append(error)
+                if attempt + 1 < subnets.count {
+                    log(.warn, "RunInstances in \(subnet ?? "?") failed (\(error.code)); trying the next subnet")
+                }
             }
         }
-        throw lastError ?? EC2Error(.internal, "create: no subnet tried")
+        throw FailoverRanking.mostMeaningful(errors) ?? EC2Error(.internal, "create: no subnet tried")
     }
 
     /// Instances launched earlier with this idempotency token (in any subnet), found by the

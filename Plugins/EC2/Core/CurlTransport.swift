@@ -11,14 +11,17 @@ import Synchronization
 public final class CurlTransport: HTTPTransport {
     let connectTimeoutMs: Int
     let caBundle: String?
+    /// `no_proxy` / `NO_PROXY` of the instance set's environment, for CURLOPT_NOPROXY.
+    let noProxy: String?
     private let idle = Mutex<[Handle]>([])
 
     /// A CURL easy handle; used by one thread at a time (taken from and returned to `idle`).
     private struct Handle: @unchecked Sendable { let raw: UnsafeMutableRawPointer }
 
-    public init(connectTimeoutMs: Int, caBundle: String?) {
+    public init(connectTimeoutMs: Int, caBundle: String?, noProxy: String? = nil) {
         self.connectTimeoutMs = connectTimeoutMs
         self.caBundle = caBundle
+        self.noProxy = noProxy
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))  // refcounted and thread-safe in libcurl ≥ 7.84
     }
 
@@ -46,6 +49,9 @@ public final class CurlTransport: HTTPTransport {
         _ = ccurl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, min(connectTimeoutMs, request.timeoutMs))
         _ = ccurl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
         if let caBundle { _ = ccurl_setopt_string(h, CURLOPT_CAINFO, caBundle) }
+        let proxy = Self.proxySettings(for: request, noProxy: noProxy)
+        if let p = proxy.proxy { _ = ccurl_setopt_string(h, CURLOPT_PROXY, p) }
+        if let n = proxy.noProxy { _ = ccurl_setopt_string(h, CURLOPT_NOPROXY, n) }
         switch request.method {
         case "GET":
             _ = ccurl_setopt_long(h, CURLOPT_HTTPGET, 1)
@@ -74,6 +80,13 @@ public final class CurlTransport: HTTPTransport {
         var status = 0
         _ = ccurl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+    }
+
+    /// The proxy options for `request`: a direct request sets CURLOPT_PROXY to "" (which turns
+    /// off every proxy, the environment's too); any other keeps libcurl's proxy from the
+    /// environment and passes `no_proxy` on as CURLOPT_NOPROXY.
+    public static func proxySettings(for request: HTTPRequest, noProxy: String?) -> (proxy: String?, noProxy: String?) {
+        request.direct ? ("", nil) : (nil, noProxy.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// Scheme, host and path only: no query string in errors.

@@ -1,58 +1,89 @@
 import Foundation
 
-/// destroy: TerminateInstances in batches. EC2 refuses a whole batch when one id does not
-/// exist, and an id that does not exist counts as destroyed: those ids are taken from the
-/// error message and the rest of the batch is sent again.
+/// destroy: TerminateInstances in batches. EC2 refuses a whole batch when one id is unknown
+/// (`InvalidInstanceID.NotFound`), but it says the same for an instance launched a moment ago
+/// (its API is eventually consistent). So an id EC2 calls unknown is confirmed with
+/// DescribeInstances before it is reported destroyed (see `aliveAmong`), and the rest of the
+/// batch is sent again.
 extension EC2InstanceSet {
     public func destroy(_ body: Data) throws(EC2Error) -> Data {
         let request = try Payload.decode(DestroyRequest.self, body)
-        var destroyed: [String] = []
-        var failed: [DestroyReply.Failure] = []
+        var outcome = TerminateOutcome()
         var firstError: EC2Error?
         // Ids that cannot be EC2 instance ids cannot exist: destroyed by definition.
         let wanted = Array(Set(request.ids)).sorted()
-        destroyed += wanted.filter { !EC2Instance.isWellFormedID($0) }
+        outcome.destroyed += wanted.filter { !EC2Instance.isWellFormedID($0) }
         let real = wanted.filter(EC2Instance.isWellFormedID)
         for start in stride(from: 0, to: real.count, by: config.destroyBatch) {
             let batch = Array(real[start..<min(start + config.destroyBatch, real.count)])
             do throws(EC2Error) {
-                destroyed += try terminate(batch)
+                outcome.merge(try terminate(batch))
             } catch {
                 firstError = firstError ?? error
-                failed += batch.map { DestroyReply.Failure(id: $0, class: error.errorClass.name, message: String(error.description.prefix(1000))) }
+                outcome.failed += batch.map { .init(id: $0, error: error) }
             }
         }
         // Nothing done at all: the call itself failed (auth, throttling …), so say so with its class.
-        if let firstError, destroyed.isEmpty { throw firstError }
-        return Payload.encode(DestroyReply(destroyed: destroyed, failed: failed))
+        if let firstError, outcome.destroyed.isEmpty { throw firstError }
+        return Payload.encode(DestroyReply(destroyed: outcome.destroyed, failed: outcome.failed))
     }
 
-    /// Terminates `ids`; returns the ids now terminated or gone.
-    func terminate(_ ids: [String]) throws(EC2Error) -> [String] {
+    /// Terminates `ids`: the ids now terminated or gone, and those that failed one by one.
+    func terminate(_ ids: [String]) throws(EC2Error) -> TerminateOutcome {
+        var outcome = TerminateOutcome()
         var remaining = ids
-        var gone: [String] = []
+        /// Ids EC2 called unknown while DescribeInstances showed them alive: sent once more.
+        var resent = Set<String>()
         while !remaining.isEmpty {
             var p = QueryParams(action: "TerminateInstances")
             p.list("InstanceId", remaining)
             do throws(EC2Error) {
                 _ = try client.call(p)
-                return gone + remaining
+                outcome.destroyed += remaining
+                return outcome
             } catch {
                 guard error.code.hasPrefix("InvalidInstanceID.") else { throw error }
-                let missing = Set(Self.instanceIDs(in: error.message)).intersection(remaining)
-                // Cannot tell which id: take them one at a time.
-                guard !missing.isEmpty else {
-                    if remaining.count == 1 { return gone + remaining }
-                    var each: [String] = []
-                    for id in remaining { each += try terminate([id]) }
-                    return gone + each
+                var missing = Set(Self.instanceIDs(in: error.message)).intersection(remaining)
+                if missing.isEmpty {
+                    // Cannot tell which id: take them one at a time.
+                    guard remaining.count == 1 else {
+                        for id in remaining { outcome.merge(try terminate([id])) }
+                        return outcome
+                    }
+                    missing = Set(remaining)
                 }
-                gone += missing.sorted()
                 remaining.removeAll { missing.contains($0) }
+                let alive = try aliveAmong(missing.sorted())
+                outcome.destroyed += missing.subtracting(alive).sorted()
+                for id in alive.sorted() {
+                    if resent.insert(id).inserted {
+                        remaining.append(id)
+                    } else {
+                        outcome.failed.append(.init(id: id, error: EC2Error(
+                            .transient, "EC2 says \(id) does not exist but still lists it running; try again later",
+                            code: error.code, httpStatus: error.httpStatus)))
+                    }
+                }
             }
         }
-        return gone
+        return outcome
     }
+
+    /// Those of `ids` that DescribeInstances shows neither terminated nor shutting down. Asked
+    /// with an `instance-id` filter, which (unlike `InstanceId.N`) does not fail on unknown ids.
+    func aliveAmong(_ ids: [String]) throws(EC2Error) -> Set<String> {
+        var alive = Set<String>()
+        for start in stride(from: 0, to: ids.count, by: Self.filterValuesPerCall) {
+            let chunk = Array(ids[start..<min(start + Self.filterValuesPerCall, ids.count)])
+            let found = try paged(action: "DescribeInstances", filters: [("instance-id", chunk)], maxResults: config.pageSize,
+                                  extract: EC2Instance.all)
+            alive.formUnion(found.filter(\.isLive).map(\.id))
+        }
+        return alive.intersection(ids)
+    }
+
+    /// EC2 takes at most 200 values in one filter.
+    static let filterValuesPerCall = 200
 
     /// Instance ids mentioned in an EC2 message (`The instance IDs 'i-1, i-2' do not exist`).
     static func instanceIDs(in message: String) -> [String] {
@@ -64,5 +95,22 @@ extension EC2InstanceSet {
             current = ""
         }
         return ids
+    }
+}
+
+/// What a destroy did, id by id.
+struct TerminateOutcome {
+    var destroyed: [String] = []
+    var failed: [DestroyReply.Failure] = []
+
+    mutating func merge(_ other: TerminateOutcome) {
+        destroyed += other.destroyed
+        failed += other.failed
+    }
+}
+
+extension DestroyReply.Failure {
+    init(id: String, error: EC2Error) {
+        self.init(id: id, class: error.errorClass.name, message: String(error.description.prefix(1000)))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Log levels, as the host's `CDD_LOG_*` numbers them.
 public enum LogLevel: Int32, Sendable { case error = 0, warn, info, debug, trace }
@@ -21,6 +22,8 @@ public final class EC2Client: Sendable {
     let throttleRetryMs: Int
     let clock: @Sendable () -> Int
     let log: Logger
+    /// Seconds to add to `clock` to get EC2's time, learnt from its `Date` header.
+    let skew = Mutex<Int>(0)
 
     public init(config: EC2Config, credentials: CredentialChain, transport: any HTTPTransport,
                 service: String = "ec2", endpoint: String? = nil,
@@ -45,18 +48,32 @@ public final class EC2Client: Sendable {
         let body = Array(params.body.utf8)
         let contentType = ("content-type", "application/x-www-form-urlencoded; charset=utf-8")
         let signed = signer.sign(method: "POST", host: host, path: path, query: [], headers: [contentType],
-                                 body: body, credentials: creds, time: clock())
+                                 body: body, credentials: creds, time: now())
         return HTTPRequest(method: "POST", url: endpoint, headers: [("Host", host), contentType] + signed,
                            body: body, timeoutMs: timeoutMs)
     }
 
+    /// The local clock corrected by what EC2's `Date` header taught.
+    func now() -> Int { clock() + skew.withLock { $0 } }
+
     public func call(_ params: QueryParams) throws(EC2Error) -> XMLNode {
         let creds = try credentials.current(transport: transport, now: clock())
-        let start = ContinuousClock.now
-        let response = try transport.send(request(params, credentials: creds))
-        log(.trace, "\(params.action) HTTP \(response.status) in \(ContinuousClock.now - start)")
+        var response = try send(params, credentials: creds)
+        if !(200...299).contains(response.status), let server = ClockSkew.serverTime(of: response, now: now()) {
+            // Set, not added to: calls refused at the same moment on other threads agree.
+            let offset = server - clock()
+            skew.withLock { $0 = offset }
+            log(.warn, "EC2's clock is \(offset) s ahead of this machine's; signing with EC2's time from now on")
+            response = try send(params, credentials: creds)
+            // Still refused for the time: a clock that moves, or a Date that misleads; not the keys' fault.
+            if !(200...299).contains(response.status), ClockSkew.serverTime(of: response, now: now()) != nil {
+                var error = Self.error(from: response, throttleRetryMs: throttleRetryMs, now: now())
+                error.errorClass = .transient
+                throw error
+            }
+        }
         guard (200...299).contains(response.status) else {
-            let error = Self.error(from: response, throttleRetryMs: throttleRetryMs)
+            let error = Self.error(from: response, throttleRetryMs: throttleRetryMs, now: now())
             if error.errorClass == .auth { credentials.invalidate() }
             throw error
         }
@@ -67,9 +84,18 @@ public final class EC2Client: Sendable {
         }
     }
 
+    func send(_ params: QueryParams, credentials creds: Credentials) throws(EC2Error) -> HTTPResponse {
+        let start = ContinuousClock.now
+        let response = try transport.send(request(params, credentials: creds))
+        log(.trace, "\(params.action) HTTP \(response.status) in \(ContinuousClock.now - start)")
+        return response
+    }
+
     /// EC2's error envelope (`Response/Errors/Error`, or `ErrorResponse/Error` from the auth
     /// layer) to an error record; a body that is not XML keeps its first line as the message.
-    public static func error(from response: HTTPResponse, throttleRetryMs: Int) -> EC2Error {
+    /// `now` (EC2's time as far as known) dates a `Retry-After` given as an HTTP date, unless
+    /// the reply's own `Date` header does.
+    public static func error(from response: HTTPResponse, throttleRetryMs: Int, now: Int) -> EC2Error {
         var code = "", message = ""
         if let xml = try? XMLNode.parse(Data(response.body)), let first = xml.descendants("Error").first {
             code = first.text("Code") ?? ""
@@ -81,7 +107,8 @@ public final class EC2Client: Sendable {
         let errorClass = ErrorMapping.classify(code: code, httpStatus: response.status)
         var retry = 0
         if errorClass == .rateLimit {
-            retry = response.headers["retry-after"].flatMap { Int($0) }.map { $0 * 1000 } ?? throttleRetryMs
+            let reference = response.headers["date"].flatMap(HTTPDate.seconds) ?? now
+            retry = response.headers["retry-after"].flatMap { HTTPDate.retryAfterMs($0, now: reference) } ?? throttleRetryMs
         }
         if message.isEmpty { message = "HTTP \(response.status)" }
         return EC2Error(errorClass, message, code: code, httpStatus: response.status, retryAfterMs: retry)

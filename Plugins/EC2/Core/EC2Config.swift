@@ -36,6 +36,8 @@ public struct EC2Config: Sendable {
     public var caBundle: String?
     /// Retry hint for throttling when EC2 gives none.
     public var throttleRetryMs = 2_000
+    /// MaxPrice of spot launches; none by default (EC2 then caps at the on-demand price).
+    public var spotMaxPrice = SpotMaxPrice()
 
     static let keys: Set<String> = [
         "region", "endpoint", "access_key_id", "secret_access_key", "session_token", "profile", "credentials_file",
@@ -43,6 +45,7 @@ public struct EC2Config: Sendable {
         "key_pair_name", "admin_username", "use_public_ip", "partial_launch", "ebs_volume_type", "quota_groups", "prices",
         "instance_types", "spot_prices", "page_size", "max_pages", "destroy_batch", "request_timeout",
         "connect_timeout", "catalogue_ttl", "ca_bundle", "throttle_retry_ms",
+        "spot_max_price", "sts_endpoint",
     ]
 
     public static func parse(_ text: String, environment: [String: String]) throws(EC2Error) -> EC2Config {
@@ -71,7 +74,8 @@ public struct EC2Config: Sendable {
         var c = EC2Config(region: region, endpoint: endpoint, credentials: .init(
             staticCredentials: fixed, profile: try r.string("profile"), credentialsFile: try r.string("credentials_file"),
             imdsEndpoint: try r.string("imds_endpoint") ?? "http://169.254.169.254",
-            useInstanceRole: try r.bool("use_instance_role") ?? true))
+            useInstanceRole: try r.bool("use_instance_role") ?? true,
+            stsEndpoint: try r.string("sts_endpoint") ?? defaultEndpoint(region: region, service: "sts")))
         c.image = try r.string("image")
         c.subnetIDs = try r.strings("subnet_ids") ?? []
         c.securityGroupIDs = try r.strings("security_group_ids") ?? []
@@ -93,12 +97,18 @@ public struct EC2Config: Sendable {
         c.catalogueTTL = try r.int("catalogue_ttl", 0...86_400) ?? c.catalogueTTL
         c.caBundle = try r.string("ca_bundle")
         c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
+        if let raw = object["spot_max_price"] {
+            guard let cap = SpotMaxPrice(parsing: raw) else {
+                throw .invalid("config.spot_max_price: expected a price per hour above 0, or an object of them by instance type")
+            }
+            c.spotMaxPrice = cap
+        }
         return c
     }
 
-    /// `https://ec2.<region>.amazonaws.com`, or the China partition's domain.
-    public static func defaultEndpoint(region: String) -> String {
-        "https://ec2.\(region).amazonaws.com" + (region.hasPrefix("cn-") ? ".cn" : "")
+    /// `https://<service>.<region>.amazonaws.com`, or the China partition's domain.
+    public static func defaultEndpoint(region: String, service: String = "ec2") -> String {
+        "https://\(service).\(region).amazonaws.com" + (region.hasPrefix("cn-") ? ".cn" : "")
     }
 }
 

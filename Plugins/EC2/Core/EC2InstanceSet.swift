@@ -36,7 +36,8 @@ public final class EC2InstanceSet: Sendable {
                             log: @escaping Logger = { _, _ in }) throws(EC2Error) -> EC2InstanceSet {
         let config = try EC2Config.parse(text, environment: environment)
         let chain = CredentialChain(settings: config.credentials, environment: environment)
-        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle)
+        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle,
+                                      noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
         let client = EC2Client(config: config, credentials: chain, transport: transport, log: log)
         log(.info, "instance set \(setID): region \(config.region), endpoint \(config.endpoint)")
         return EC2InstanceSet(setID: setID, config: config, client: client, log: log)

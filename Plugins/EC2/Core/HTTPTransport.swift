@@ -7,13 +7,18 @@ public struct HTTPRequest: Sendable {
     public var headers: [(String, String)]
     public var body: [UInt8]
     public var timeoutMs: Int
+    /// Never through a proxy, whatever `http_proxy` says: the link-local credential services
+    /// (IMDS, the ECS agent) answer only on this machine's own network.
+    public var direct: Bool
 
-    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeoutMs: Int = 30_000) {
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeoutMs: Int = 30_000,
+                direct: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeoutMs = timeoutMs
+        self.direct = direct
     }
 }
 

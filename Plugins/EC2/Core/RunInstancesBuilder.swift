@@ -46,8 +46,10 @@ public struct RunInstancesBuilder: Sendable {
             p.set("InstanceMarketOptions.MarketType", "spot")
             p.set("InstanceMarketOptions.SpotOptions.SpotInstanceType", "one-time")
             p.set("InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior", "terminate")
-            if request.instanceType.price > 0 {
-                p.set("InstanceMarketOptions.SpotOptions.MaxPrice", Self.price(request.instanceType.price))
+            // No MaxPrice unless configured: EC2 then caps at the on-demand price, and launches
+            // keep working when the spot market rises above what the type usually costs.
+            if let cap = config.spotMaxPrice.cap(for: request.instanceType.providerType) {
+                p.set("InstanceMarketOptions.SpotOptions.MaxPrice", Self.price(cap))
             }
         }
         // Tags at launch, on the instance and its volumes: never an untagged moment.
