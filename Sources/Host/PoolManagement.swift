@@ -62,7 +62,9 @@ struct PoolManagement: ManagementService {
         var parts: [String: String] = [:]
         parts["driver"] = await dispatcher.pool.lastListError.map { "failing: \($0)" } ?? "ok"
         parts["lease"] = lease.problem ?? "ok"
-        parts["boot"] = await dispatcher.pool.backoff.boot.problem(now: Date().timeIntervalSince1970) ?? "ok"
+        let backoff = await dispatcher.pool.backoff
+        parts["boot"] = backoff.boot.problem(now: Date().timeIntervalSince1970) ?? "ok"
+        parts["creates"] = backoff.createProblem ?? "ok"
         parts["runner"] = FileManager.default.isReadableFile(atPath: runnerPath) ? "ok, \(runnerPath)" : "missing: \(runnerPath) (workers that have it keep it)"
         return parts
     }

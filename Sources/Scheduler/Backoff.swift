@@ -30,6 +30,12 @@ public struct Backoff: Sendable, Hashable {
     public var failures = 0
     /// Instances that did not boot, by configured type.
     public var boot = BootFailures()
+    /// Types the cloud refused to create as `invalid` (an image or a type it does not have), with
+    /// its message: sent again as they are, they would fail again, so they wait for a reload.
+    public var invalid: [String: String] = [:]
+    /// The cloud refused the credentials (`auth`): no creates until a listing works again (the
+    /// credentials were renewed) or the configuration is reloaded.
+    public var authFailure: String?
 
     public var capacityTTL: Double = 60
     public var maxDelay: Double = 300
@@ -40,6 +46,8 @@ public struct Backoff: Sendable, Hashable {
         case capacityType, capacityFamily, capacityGlobal
         case quota(instanceCount: Int)
         case rateLimit(retryAfter: Double?)
+        case invalid(String)
+        case auth(String)
         /// Any other failure, with the error as the cloud gave it: the status says why creating
         /// stopped (an `invalid` create fails the same way every time until the operator acts).
         case other(String)
@@ -58,8 +66,13 @@ public struct Backoff: Sendable, Hashable {
                 pauseAll(until: now + delay(), "at the cloud account's quota with no instances")
             }
         case .rateLimit(let retryAfter):
+            // The hint is a floor: throttled again and again, the wait grows as any streak does.
             failures += 1
-            pauseAll(until: now + (retryAfter ?? delay()), "rate-limited by the cloud")
+            pauseAll(until: now + max(retryAfter ?? 0, delay()), "rate-limited by the cloud")
+        case .invalid(let error):
+            invalid[type.name] = error
+        case .auth(let error):
+            authFailure = error
         case .other(let error):
             failures += 1
             pauseAll(until: now + delay(), "cloud call failed: \(error)")
@@ -69,6 +82,24 @@ public struct Backoff: Sendable, Hashable {
     /// A create succeeded: the failure streak ends.
     public mutating func recordSuccess() { failures = 0 }
 
+    /// A listing worked: the credentials are good again.
+    public mutating func recordListSuccess() { authFailure = nil }
+
+    /// A configuration reload: the image, the types, the credentials or the network may be fixed.
+    public mutating func configurationChanged() {
+        invalid = [:]
+        authFailure = nil
+        boot.reset()
+    }
+
+    /// What stops creates that an operator must fix, for /_health; nil when nothing does.
+    public var createProblem: String? {
+        var parts: [String] = []
+        if let auth = authFailure { parts.append("stopped: the cloud refuses the credentials (\(auth))") }
+        for name in invalid.keys.sorted() { parts.append("\(name) refused as invalid (\(invalid[name]!))") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+
     /// The instance count fell below the quota mark: creating may resume.
     public mutating func instanceCountChanged(_ count: Int) {
         if let mark = quotaAtCount, count < mark { quotaAtCount = nil }
@@ -77,6 +108,10 @@ public struct Backoff: Sendable, Hashable {
     /// Why `type` may not be created now, or nil.
     public func blocked(_ type: InstanceType, now: Double) -> String? {
         if let until = allUntil, until > now { return "\(allReason); backing off until \(clock(until))" }
+        if let auth = authFailure {
+            return "the cloud refuses the credentials (\(auth)); no creates until a listing works or the configuration is reloaded"
+        }
+        if let why = invalid[type.name] { return "the cloud refused to create \(type.name): \(why); not tried again until a reload" }
         if let why = boot.blocked(type.name, now: now) { return why }
         let market = type.preemptible ? "spot capacity" : "cloud capacity"
         if let until = marketUntil[type.preemptible], until > now { return "no \(market) anywhere until \(clock(until))" }

@@ -137,6 +137,11 @@ struct PassState {
                 if case .impossible(let reason) = answer { plan.cancels.append(.init(id: c.uuid, reason: reason)) }
                 continue
             }
+            if types.allSatisfy({ backoff.invalid[$0.name] != nil }) {
+                let refusals = types.map { "\($0.name): \(backoff.invalid[$0.name]!)" }.joined(separator: "; ")
+                plan.cancels.append(.init(id: c.uuid, reason: "the cloud refuses to create every instance type that fits it: \(refusals)"))
+                continue
+            }
             let locked = c.state == .locked
             if let i = takeRoom(ready: true, types: types, for: c) {
                 let devices = Array(slots[i].gpuFree.prefix(c.needs.gpus))

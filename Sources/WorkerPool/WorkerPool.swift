@@ -135,8 +135,8 @@ public actor WorkerPool {
     /// configured are kept for the instances that still have them (their price, for the bill).
     public func reconfigure(settings: Settings, types: [InstanceType]) {
         self.settings = settings
-        // The image, the network or the user may be fixed: types that did not boot get a new chance.
-        backoff.boot.reset()
+        // The image, the network, the user or the credentials may be fixed: every type gets a new chance.
+        backoff.configurationChanged()
         backoff.boot.maxPerHour = settings.maxBootFailuresPerHour
         let fresh = Dictionary(types.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.types = fresh.merging(self.types) { new, _ in new }
@@ -203,6 +203,7 @@ public actor WorkerPool {
         do {
             listed = try await instanceSet.list(tags: [settings.setTag: settings.instanceSetID])
             lastListError = nil
+            backoff.recordListSuccess()
         } catch {
             lastListError = "\(error)"
             recordFailure(error, type: nil, now: now)
@@ -382,6 +383,8 @@ public actor WorkerPool {
         case .capacityGlobal: backoff.record(.capacityGlobal, type: t, now: now)
         case .quota: backoff.record(.quota(instanceCount: workers.count), type: t, now: now)
         case .rateLimit: backoff.record(.rateLimit(retryAfter: e.retryAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }), type: t, now: now)
+        case .auth: backoff.record(.auth("\(e)"), type: t, now: now)
+        case .invalid where type != nil: backoff.record(.invalid("\(e)"), type: t, now: now)  // that type, as asked for
         default: backoff.record(.other("\(e)"), type: t, now: now)
         }
     }

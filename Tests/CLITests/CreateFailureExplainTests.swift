@@ -5,7 +5,8 @@ import Testing
 import TestSupport
 
 /// A container whose every create fails (`invalid`: a type the driver does not offer) says why,
-/// instead of "create failed; backing off" (issue 11).
+/// instead of "create failed; backing off" (issue 11): it is cancelled with the cloud's refusal,
+/// since no type that fits it can be made (issue 12).
 @Suite(.serialized) struct CreateFailureExplainTests {
     @Test func explainShowsTheCloudsErrorAndServeWarnsAtStart() async throws {
         let folder = Harness.temporaryFolder()
@@ -27,10 +28,11 @@ import TestSupport
         let client = try daemon.client()
         let uuid = try await client.submit([ContainerSpec(command: ["true"])])[0].uuid
         var last = ""
-        let explained = await eventually(60) {
+        let explained = await Harness.eventually(60) {
             guard let e = try? await client.explain(uuid) else { return false }
             last = "\(e.summary) | \(e.schedulingStatus ?? "")"
-            return e.summary.contains("cloud call failed: sim.create: invalid") && e.summary.contains("unknown type nosuch")
+            return e.summary.contains("cancelled: cannot run: the cloud refuses to create every instance type that fits it: small: sim.create: invalid")
+                && e.summary.contains("unknown type nosuch")
         }
         #expect(explained, "explain said: \(last)")
     }

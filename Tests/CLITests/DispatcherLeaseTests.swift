@@ -111,7 +111,6 @@ import Testing
     /// `cloud_dispatch_rounds_skipped_total` from /metrics (0 before the first).
     static func roundsSkipped(_ client: APIClient) async throws -> Int {
         let (_, data) = try await client.raw("GET", "/metrics")
-        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("cloud_dispatch_rounds_skipped_total") }
-        return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+        return Int(value(String(decoding: data, as: UTF8.self), "cloud_dispatch_rounds_skipped_total") ?? 0)
     }
 }

@@ -120,16 +120,16 @@ import TestSupport
         #expect(await notify.wait(for: "READY=1"))
         guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
         func limit() async throws -> Double? { value(try await Self.metrics(daemon), "cloud_dispatch_limit_max_instances") }
-        #expect(await eventually { (try? await limit()) == 5 })
+        #expect(await Harness.eventually(15) { (try? await limit()) == 5 })
 
         try setup.writeConfig(scheduling: "{max_instances: 7}", format: "logfmt")
         kill(daemon.process.processIdentifier, SIGHUP)
-        #expect(await eventually { (try? await limit()) == 7 })
+        #expect(await Harness.eventually(15) { (try? await limit()) == 7 })
         #expect(daemon.log.contains("msg=\"configuration reloaded\""))
 
         try "scheduling: {max_instances: many}\nbogus: 1\n".write(toFile: setup.configPath, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
-        #expect(await eventually { daemon.log.contains("configuration reload refused") })
+        #expect(await Harness.eventually(15) { daemon.log.contains("configuration reload refused") })
         #expect(daemon.log.contains("bogus: unknown member"))
         let text = try await Self.metrics(daemon)
         #expect(value(text, "cloud_dispatch_limit_max_instances") == 7)
@@ -175,16 +175,6 @@ import TestSupport
         #expect(dumped.stdout.contains("max_instances: 64"))
         #expect(!dumped.stdout.contains(setup.token))
     }
-}
-
-/// Polls `condition` for up to `seconds`.
-func eventually(_ seconds: Double = 15, _ condition: () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(100))
-    }
-    return await condition()
 }
 
 /// A sample's value from Prometheus text: the first line of `name` whose labels include `labels`.

@@ -105,6 +105,7 @@ public final class DispatchMetrics: Sendable {
             (Name.probeAgeMax, ages.last ?? 0),
             (Name.probeAgeMedian, ages.isEmpty ? 0 : ages[ages.count / 2]),
             (Name.atQuota, snapshot.backoff.atQuota(instanceCount: count) || count >= limits.maxInstances ? 1 : 0),
+            (Name.credentialsRefused, snapshot.backoff.authFailure == nil ? 0 : 1),
             (Name.typesNotBooting, Double(snapshot.backoff.boot.streaks.keys.filter(snapshot.backoff.boot.notBooting).count)),
             (Name.spendRate, spendRate),
             (Name.spent, spent),

@@ -21,6 +21,7 @@ extension DispatchMetrics {
         public static let probeAgeMedian = p + "probe_age_seconds_median"
         public static let atQuota = p + "at_quota"
         public static let typesNotBooting = p + "instance_types_not_booting"
+        public static let credentialsRefused = p + "credentials_refused"
         public static let spendRate = p + "spend_rate_per_hour"
         public static let spent = p + "spend_so_far"
         public static let instancesCreated = p + "instances_created"
