@@ -42,6 +42,7 @@ public struct ContainerSpec: Codable, Sendable, Hashable {
         public static let maxVCPUs = 1024
         public static let maxRAM: Int64 = 64 << 40
         public static let maxScratch: Int64 = 1 << 50
+        public static let maxVRAM: Int64 = 1 << 40
         public static let maxGPUs = 64
         public static let maxRunTime = 366 * 24 * 3600
     }
@@ -71,7 +72,7 @@ public struct ContainerSpec: Codable, Sendable, Hashable {
         if !(0...Limits.maxScratch).contains(rc.scratch) { fail("runtime_constraints.scratch", "must be from 0 to 1 PiB (in bytes)") }
         if !(0...Limits.maxGPUs).contains(rc.gpu.count) { fail("runtime_constraints.gpu.count", "must be from 0 to \(Limits.maxGPUs)") }
         if rc.gpu.count > 0 && !["cuda", "rocm"].contains(rc.gpu.stack) { fail("runtime_constraints.gpu.stack", "must be cuda or rocm when GPUs are asked for") }
-        if rc.gpu.vram < 0 { fail("runtime_constraints.gpu.vram", "must not be negative") }
+        if !(0...Limits.maxVRAM).contains(rc.gpu.vram) { fail("runtime_constraints.gpu.vram", "must be from 0 to 1 TiB (in bytes)") }
         let sp = schedulingParameters
         if !(0...Limits.maxRunTime).contains(sp.maxRunTime) { fail("scheduling_parameters.max_run_time", "must be from 0 (no limit) to \(Limits.maxRunTime) seconds") }
         if sp.instanceTypes.contains(where: \.isEmpty) { fail("scheduling_parameters.instance_types", "names must not be empty") }

@@ -149,6 +149,9 @@ import Testing
         #"{"command": ["a"], "runtime_constraints": {"gpu": {"count": 0, "stack": "x"}}}"#,
         #"{"command": ["a"], "runtime_constraints": {"gpu": {"stack": "cuda"}}}"#,
         #"{"command": ["a"], "scheduling_parameters": {"instance_types": [""]}}"#,
+        // schemathesis found a VRAM no Int64 holds (CI): both now bound it at 1 TiB.
+        #"{"command": ["a"], "runtime_constraints": {"gpu": {"count": 1, "stack": "cuda", "vram": 1099511627776}}}"#,
+        #"{"command": ["a"], "runtime_constraints": {"gpu": {"count": 1, "stack": "cuda", "vram": 1099511627777}}}"#,
     ])
     func schemaAndQueueRulesAgree(body: String) throws {
         let value = try JSONValue(parsing: Data(body.utf8))
