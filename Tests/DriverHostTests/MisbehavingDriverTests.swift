@@ -120,7 +120,8 @@ import Testing
         defer { folder.remove() }
         let report = makeLoader(threads: 1).loadNow(folder: folder.path)
         let driver = try #require(report.driver(id: "misbehave"))
-        let set = try await driver.openNativeInstanceSet(id: "slow", config: #"{"mode": "sleep", "sleep_ms": 2000}"#)
+        // Long enough that no load on the machine ends the first call before the second is cancelled.
+        let set = try await driver.openNativeInstanceSet(id: "slow", config: #"{"mode": "sleep", "sleep_ms": 10000}"#)
         let running = Task { try await set.list(tags: [:]) }
         for _ in 0..<6000 where set.callsInFlight == 0 { try await Task.sleep(for: .milliseconds(10)) }
         let queued = Task { try await set.list(tags: [:]) }  // waits for the only thread
