@@ -17,16 +17,16 @@ import TestSupport
         let port = Harness.freePort()
         let config = folder + "/config.yml"
         try "listen: 127.0.0.1:\(port)\nstate_dir: state\napi: {read_timeout: 3s}\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // `ulimit -n` sets the hard limit too: the daemon cannot raise it back.
-        daemon.arguments = ["-c", #"ulimit -n 1024 && exec "$0" serve --no-dispatch --config "$1""#, Harness.cloudDispatch, config]
-        daemon.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         let log = folder + "/serve.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        daemon.standardError = FileHandle(forWritingAtPath: log)
-        try daemon.run()
-        defer { daemon.terminate() }
+        let logFD = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer { close(logFD) }
+        // `ulimit -n` sets the hard limit too: the daemon cannot raise it back.
+        let daemon = try ChildProcess("/bin/sh", ["-c", #"ulimit -n 1024 && exec "$0" serve --no-dispatch --config "$1""#, Harness.cloudDispatch, config],
+                                      errors: logFD)
+        defer {
+            daemon.signal()
+            daemon.waitUntilExit()
+        }
         let raw = RawSockets(port: port)
         let health = "GET /_health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
         let started = await Harness.eventually(30) { (try? RawSockets.answerSync(port: port, health))?.hasPrefix("HTTP/1.1 200") == true }

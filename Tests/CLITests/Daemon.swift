@@ -4,7 +4,7 @@ import TestSupport
 
 /// A `cloud-dispatch serve` process on a free port, for tests of the CLI and the daemon.
 final class Daemon {
-    let process = Process()
+    let process: ChildProcess
     let port: Int
     let stateDir: String
     let logPath: String
@@ -19,15 +19,12 @@ final class Daemon {
         port = Harness.freePort()
         self.stateDir = stateDir
         logPath = stateDir + ".serve.log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Harness.cloudDispatch)
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir] + extra + (dispatch ? [] : ["--no-dispatch"])
-        let log = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
-        try process.run()
+        let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer { close(log) }
+        let arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir] + extra + (dispatch ? [] : ["--no-dispatch"])
+        process = try ChildProcess(Harness.cloudDispatch, arguments,
+                                   environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+                                   output: log, errors: log)
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -55,22 +55,19 @@ import Testing
         let folder = try pluginsFolder([("libcdd_loopback.so", "libcdd_loopback.so")])
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try #"{"state_dir": "\#(folder)/state"}"#.write(toFile: folder + "/c.json", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["driver-test", "--plugins", folder, "--driver", "loopback", "--config", folder + "/c.json"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = Pipe()
-        try process.run()
+        let errors = ChildProcess.pipe()
+        let process = try ChildProcess(Self.executable, ["driver-test", "--plugins", folder, "--driver", "loopback", "--config", folder + "/c.json"],
+                                       errors: errors.write)
+        close(errors.write)  // the child has it: the read end sees the end when the child exits
         // Interrupt as soon as the kit reports its first instance.
         var seen = ""
         while !seen.contains("PASS create count=1") {
-            let chunk = errors.fileHandleForReading.availableData
+            let chunk = errors.read.availableData
             if chunk.isEmpty { break }
             seen += String(decoding: chunk, as: UTF8.self)
         }
         kill(process.processIdentifier, SIGINT)
-        seen += String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        seen += String(decoding: errors.read.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130, "\(seen)")
         #expect(seen.contains("interrupted: cleaning up what this run created"))

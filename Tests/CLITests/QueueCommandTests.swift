@@ -77,22 +77,19 @@ import Testing
         } else {
             storeArgument = try await PostgresScratch.database()
         }
-        let writer = Process()
-        writer.executableURL = URL(fileURLWithPath: Harness.cloudDispatch)
-        writer.arguments = ["bench", "queue", "--store", storeArgument, "--state-dir", folder, "--count", "1000000", "--print-uuids"]
-        let pipe = Pipe()
-        writer.standardOutput = pipe
-        writer.standardError = FileHandle.nullDevice
-        try writer.run()
+        let pipe = ChildProcess.pipe()
+        let writer = try ChildProcess(Harness.cloudDispatch, ["bench", "queue", "--store", storeArgument, "--state-dir", folder,
+                                                              "--count", "1000000", "--print-uuids"], output: pipe.write)
+        close(pipe.write)  // the child has it: the read end sees the end when the child exits
         var printed = ""
         while printed.split(separator: "\n").count < 300 {
-            let chunk = pipe.fileHandleForReading.availableData
+            let chunk = pipe.read.availableData
             if chunk.isEmpty { break }
             printed += String(decoding: chunk, as: UTF8.self)
         }
         kill(writer.processIdentifier, SIGKILL)
         writer.waitUntilExit()
-        printed += String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        printed += String(decoding: pipe.read.readDataToEndOfFile(), as: UTF8.self)
         let acknowledged = printed.split(separator: "\n").filter { $0.count == 30 }.map(String.init)
         #expect(acknowledged.count >= 300)
 

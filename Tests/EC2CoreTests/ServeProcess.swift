@@ -6,8 +6,8 @@ import TestSupport
 /// which this target cannot import). A watchdog shell kills it if this test process dies
 /// first, so a crashed run leaves no daemon creating instances behind.
 final class ServeProcess {
-    let process = Process()
-    let watchdog = Process()
+    let process: ChildProcess
+    let watchdog: ChildProcess
     let port = Harness.freePort()
     let stateDir: String
     let logPath: String
@@ -17,19 +17,13 @@ final class ServeProcess {
     init(config: String, stateDir: String) throws {
         self.stateDir = stateDir
         logPath = stateDir + ".serve.log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Harness.cloudDispatch)
-        process.arguments = ["serve", "--config", config, "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir, "--log-level", "debug"]
-        let log = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watchdog.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(process.processIdentifier) 2>/dev/null; do sleep 1; done; "
-                              + "kill \(process.processIdentifier) 2>/dev/null"]
-        watchdog.standardInput = FileHandle.nullDevice
-        try watchdog.run()
+        let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer { close(log) }
+        process = try ChildProcess(Harness.cloudDispatch, ["serve", "--config", config, "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir,
+                                                           "--log-level", "debug"], output: log, errors: log)
+        let pid = process.processIdentifier
+        watchdog = try ChildProcess("/bin/sh", ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(pid) 2>/dev/null; do sleep 1; done; "
+                                                + "kill \(pid) 2>/dev/null"])
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

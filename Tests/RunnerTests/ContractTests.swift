@@ -235,11 +235,7 @@ import TestSupport
     @Test func theRootComesFromTheEnvironmentWithoutRootOption() throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RunnerNode.binary)
-        process.arguments = ["--mark-broken", "via-env"]
-        process.environment = ["CDD_INSTANCE_ROOT": node.root]
-        try process.run()
+        let process = try ChildProcess(RunnerNode.binary, ["--mark-broken", "via-env"], environment: ["CDD_INSTANCE_ROOT": node.root])
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(node.list() == ["broken via-env"])

@@ -21,19 +21,15 @@ struct RunnerNode {
     func run(_ arguments: [String], stdin: Data? = nil, root explicitRoot: String? = nil) throws
         -> (status: Int32, stdout: String, stderr: String)
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RunnerNode.binary)
-        process.arguments = ["--root", explicitRoot ?? root] + arguments
-        if let environment { process.environment = environment }
         let io = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: io) }
         _ = FileManager.default.createFile(atPath: io + "/in", contents: stdin ?? Data())
-        _ = FileManager.default.createFile(atPath: io + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: io + "/err", contents: nil)
-        process.standardInput = FileHandle(forReadingAtPath: io + "/in")
-        process.standardOutput = FileHandle(forWritingAtPath: io + "/out")
-        process.standardError = FileHandle(forWritingAtPath: io + "/err")
-        try process.run()
+        let input = open(io + "/in", O_RDONLY | O_CLOEXEC)
+        let outFD = open(io + "/out", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        let errFD = open(io + "/err", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        defer { for fd in [input, outFD, errFD] { close(fd) } }
+        let process = try ChildProcess(RunnerNode.binary, ["--root", explicitRoot ?? root] + arguments, environment: environment,
+                                       input: input, output: outFD, errors: errFD)
         process.waitUntilExit()
         let out = (try? String(contentsOfFile: io + "/out", encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: io + "/err", encoding: .utf8)) ?? ""

@@ -71,23 +71,20 @@ public enum Harness {
     public static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil)
         throws -> (status: Int32, output: String, stdout: String)
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // Files, not pipes: a full pipe nobody reads would block the child.
-        _ = FileManager.default.createFile(atPath: folder + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: folder + "/err", contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: folder + "/out")
-        process.standardError = FileHandle(forWritingAtPath: folder + "/err")
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let out = open(folder + "/out", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        let err = open(folder + "/err", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        defer {
+            close(out)
+            close(err)
+        }
+        let process = try ChildProcess(path, arguments, environment: environment, output: out, errors: err)
         process.waitUntilExit()
-        let out = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: folder + "/err", encoding: .utf8)) ?? ""
-        return (process.terminationStatus, out + err, out)
+        let stdout = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: folder + "/err", encoding: .utf8)) ?? ""
+        return (process.terminationStatus, stdout + stderr, stdout)
     }
 
     /// A fresh ed25519 key pair; returns the private key's path and the public key line.
