@@ -76,14 +76,20 @@ extension WorkerPool {
             calls.idsDestroyed += batch.count
             do {
                 let result = try await instanceSet.destroy(ids: batch.map(\.id))
-                let failed = Set(result.failed.map(\.id))
-                for (id, reason) in batch where !failed.contains(id) { markDestroyed(id, reason: reason, now: now) }
+                // A refusal whose outcome is unknown (the cloud may have acted) counts as a
+                // destroy too: nothing new may start there; `retryShutdowns` sends it again
+                // while the instance is still listed.
+                let refused = Set(result.failed.filter { !Self.outcomeUnknown($0.class) }.map(\.id))
+                for (id, reason) in batch where !refused.contains(id) { markDestroyed(id, reason: reason, now: now) }
                 if let first = result.failed.first {
-                    logger.warning("destroy refused; will retry", metadata: ["instances": "\(failed.sorted())", "error": "\(first.message)"])
+                    logger.warning("destroy refused; will retry", metadata: ["instances": "\(result.failed.map(\.id).sorted())", "error": "\(first.message)"])
                 }
             } catch {
                 recordFailure(error, type: nil, now: now)
                 logger.warning("destroy failed; will retry", metadata: ["instances": "\(batch.map(\.id))", "error": "\(error)"])
+                if Self.outcomeUnknown(error.errorClass) {
+                    for (id, reason) in batch { markDestroyed(id, reason: reason + " (the cloud's answer was lost)", now: now) }
+                }
             }
         }
     }

@@ -70,10 +70,12 @@ extension WorkerPool {
         logger.debug("create intent settled", metadata: ["intent": "\(token)", "why": "\(why)"])
     }
 
-    /// Whether a failed create may have acted all the same (its answer was lost): then its
-    /// intent stays open and is sent again with the same token.
-    static func outcomeUnknown(_ error: DriverError) -> Bool {
-        switch error.errorClass {
+    /// Whether a failed call may have acted all the same (its answer was lost): a create's intent
+    /// then stays open and is sent again with the same token; a destroyed worker takes no work.
+    static func outcomeUnknown(_ error: DriverError) -> Bool { outcomeUnknown(error.errorClass) }
+
+    static func outcomeUnknown(_ errorClass: ErrorClass) -> Bool {
+        switch errorClass {
         case .transient, .rateLimit, .internal, .abi: true  // a lost or unreadable answer, a timeout
         default: false  // the cloud refused: nothing was made
         }

@@ -14,6 +14,8 @@ final class CountingInstanceSet: InstanceSet {
         var failLists = 0
         /// Create calls that act, then lose their answer (a connection reset after the cloud acted).
         var loseCreateAnswers = 0
+        /// Destroy calls that act, then lose their answer.
+        var loseDestroyAnswers = 0
         /// The most instances the cloud had at once.
         var mostAlive = 0
     }
@@ -35,6 +37,7 @@ final class CountingInstanceSet: InstanceSet {
     var snapshot: Counts { counts.withLock { $0 } }
     func failNextLists(_ n: Int) { counts.withLock { $0.failLists = n } }
     func loseNextCreateAnswers(_ n: Int) { counts.withLock { $0.loseCreateAnswers = n } }
+    func loseNextDestroyAnswers(_ n: Int) { counts.withLock { $0.loseDestroyAnswers = n } }
 
     func create(_ request: CreateRequest) async throws(DriverError) -> [Instance] {
         counts.withLock { c in
@@ -79,6 +82,12 @@ final class CountingInstanceSet: InstanceSet {
         }
         let result = try await inner.destroy(ids: ids)
         alive.withLock { $0.subtract(result.destroyed) }
+        for id in result.destroyed { vanished(id) }  // the VM is gone at once, whatever the answer
+        let lose: Bool = counts.withLock { c in
+            defer { c.loseDestroyAnswers = max(0, c.loseDestroyAnswers - 1) }
+            return c.loseDestroyAnswers > 0
+        }
+        if lose { throw DriverError(.transient, "connection reset after the cloud acted", driver: "sim", operation: "destroy") }
         return result
     }
 

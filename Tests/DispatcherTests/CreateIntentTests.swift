@@ -45,3 +45,20 @@ import WorkerPool
         }
     }
 }
+
+/// A destroy whose answer was lost may have acted: the worker takes no new work.
+@Suite struct LostDestroyTests {
+    @Test func aWorkerWhoseDestroyAnswerWasLostTakesNoNewWork() async throws {
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 120), configure: { $0.syncInterval = 300 })) { world in
+            try await world.submit(1, seconds: 60)
+            #expect(try await world.run { try await world.allFinal() })
+            world.cloud.loseNextDestroyAnswers(1)
+            #expect(try await world.run { world.cloud.snapshot.calls["destroy", default: 0] >= 1 }, "the idle worker was not shut down")
+            let second = try await world.submit(1, seconds: 60)[0]
+            #expect(try await world.run { try await world.allFinal() })
+            let record = try await world.store.get(second)
+            #expect(record.state == .complete && record.lockCount == 0, "\(record.state), given back \(record.lockCount) times")
+            #expect(world.executor.startCount == 2, "\(world.executor.startCount) starts for 2 containers")
+        }
+    }
+}
