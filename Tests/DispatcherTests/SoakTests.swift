@@ -4,6 +4,7 @@ import Queue
 import Scheduler
 import Simulation
 import Testing
+import WorkerPool
 
 /// Hours of operation on a faulty simulated cloud, with the dispatcher killed and restarted
 /// along the way: nothing may be lost, run twice, or left running. `cloud-dispatch bench soak
@@ -136,5 +137,19 @@ private struct NoCloud: InstanceSet {
         let first = try await run()
         #expect(first.count == 80)
         #expect(try await run() == first)
+    }
+}
+
+/// Instances of a type whose image is broken never boot, and are counted as such.
+@Suite struct NeverBootTypeTests {
+    @Test func instancesOfANeverBootTypeNeverAnswer() async {
+        let executor = SimulatedExecutor(seed: 1, bootDelay: 10...10, neverBootTypes: ["sim.large"])
+        let large = Instance(id: "l", providerType: "sim.large", state: .running, address: "")
+        let small = Instance(id: "s", providerType: "sim.small", state: .running, address: "")
+        _ = await executor.probe(large, now: 100)
+        _ = await executor.probe(small, now: 100)
+        guard case .unreachable = await executor.probe(large, now: 100_000) else { Issue.record("a sim.large booted"); return }
+        guard case .ready = await executor.probe(small, now: 200) else { Issue.record("a sim.small did not boot"); return }
+        #expect(executor.neverBootLaunches == [100])
     }
 }
