@@ -93,7 +93,7 @@ import WorkerPool
 
     @Test func aCreateWithoutATokenIsAViolation() async throws {
         let recorder = IntentRecorder(NoCloud())
-        let small = InstanceTypeSpec(name: "small", providerType: "sim.small", vcpus: 2, ram: 4 << 30)
+        let small = InstanceTypeSpec(name: "small", providerType: "sim.small", vcpus: 2, ram: 4 << 30, price: 0.1)
         _ = try? await recorder.create(CreateRequest(instanceType: small, tags: [:], count: 2, idempotencyToken: "t1"))
         _ = try? await recorder.create(CreateRequest(instanceType: small, tags: [:], count: 2, idempotencyToken: "t1"))
         #expect(recorder.problems.isEmpty && recorder.asked == ["t1": 2] && recorder.createCalls == 2)
