@@ -119,7 +119,8 @@ private struct NoCloud: InstanceSet {
 /// Deterministic for a seed: the same faults, the same decisions, the same outcome.
 @Suite struct ReplayTests {
     func run() async throws -> [String] {
-        let sim = #"{"seed": 4, "create_failure_rate": 0.2, "capacity_error_rate": {"sim.small": 0.3}, "rate_limit_rate": 0.05}"#
+        let sim = #"{"seed": 4, "create_failure_rate": 0.2, "capacity_error_rate": {"sim.small": 0.3}, "rate_limit_rate": 0.05, "#
+            + #""lost_answer_rate": 0.1, "hang_rate": 0.05, "destroy_not_found_rate": 0.1, "auth_failure_rate": 0.02}"#
         var outcome: [String] = []
         try await withWorld(await SimWorld(simConfig: sim, seed: 8, neverBootRate: 0.1)) { world in
             try await world.submit(60, seconds: 900)
