@@ -58,6 +58,28 @@ import WorkerPool
     }
 }
 
+extension SoakTests {
+    /// HOST BUG (not fixed here: Sources/WorkerPool is not this branch's): with half the creates
+    /// and destroys losing their answer after acting and 40% of calls throttled, two containers
+    /// run on two workers at once (seed 11, world seed 5: started on sim-27 while running on
+    /// sim-29). Neither fault alone does it (throttling 0.4 alone, or lost answers 0.5 with
+    /// throttling 0.1: none run twice). Marked as a known issue so the suite stays green; when
+    /// the host is fixed, `withKnownIssue` reports that the issue is gone and this is unwrapped.
+    @Test(.timeLimit(.minutes(5)))
+    func knownHostBugLostAnswersUnderHeavyThrottlingRunAContainerTwice() async throws {
+        let sim = #"{"seed": 11, "lost_answer_rate": 0.5, "rate_limit_rate": 0.4, "max_instances": 120}"#
+        try await withWorld(await SimWorld(simConfig: sim, seed: 5, limits: Limits(maxInstances: 20, idleTimeout: 120))) { world in
+            let report = try await Self.soak(world, count: 100, rules: CloudRules(maxInstances: 20, bootFailuresPerHour: 0, wave: 0))
+            print("soak: \(report)")
+            #expect(report.cloudViolations.isEmpty, "\(report.cloudViolations)")
+            #expect(report.notFinal == 0)
+            withKnownIssue("host: a container runs twice at once under lost answers and heavy throttling") {
+                #expect(report.violations.isEmpty, "\(report.violations)")
+            }
+        }
+    }
+}
+
 /// Each cloud-side rule of the soak, shown failing on made-up listings.
 @Suite struct CloudCensusTests {
     let rules = CloudRules(maxInstances: 2, bootFailuresPerHour: 3, wave: 1)
