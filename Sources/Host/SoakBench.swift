@@ -16,6 +16,8 @@ struct SoakBench: AsyncParsableCommand {
     @Option(help: "Containers.") var count = 10_000
     @Option(help: "Random seed.") var seed: UInt64 = 99
     @Option(help: "max_instances.") var maxInstances = 100
+    @Option(help: "Provider types whose instances never boot for the first three waves (comma-separated).")
+    var brokenTypes = "sim.large"
     @OptionGroup var options: DriverOptions
 
     func run() async throws {
@@ -37,7 +39,8 @@ struct SoakBench: AsyncParsableCommand {
         let rules = CloudRules(maxInstances: maxInstances, bootFailuresPerHour: settings.maxBootFailuresPerHour, wave: limits.maxConcurrentCreates)
         let started = ContinuousClock.now
         let result = try await Soak.run(count: count, seed: seed, store: store, executor: executor, clock: clock, maxRunTime: 1800,
-                                        rules: rules, recorder: recorder, makeDispatcher: {
+                                        rules: rules, recorder: recorder,
+                                        brokenTypes: Set(brokenTypes.split(separator: ",").map(String.init)), makeDispatcher: {
                                             let pool = WorkerPool(settings: settings, instanceSet: recorder, executor: executor, types: Soak.types,
                                                                   logger: logger, clock: clock, intents: store)
                                             return Dispatcher(id: "soak", store: store, pool: pool, types: Soak.types, limits: limits, logger: logger)

@@ -42,14 +42,17 @@ public enum Soak {
 
     /// `makeDispatcher` builds a fresh dispatcher (a restart) on the same store, cloud and workers;
     /// its pool must create through `recorder`. `listed` lists what the cloud holds for the
-    /// instance set (not the pool's view); after every round it is held to `rules`.
+    /// instance set (not the pool's view); after every round it is held to `rules`. Instances of
+    /// `brokenTypes` (provider types) never boot for the first three waves: a broken image, fixed
+    /// at the first restart.
     public static func run(count: Int, seed: UInt64, store: any ContainerStore, executor: SimulatedExecutor, clock: VirtualClock,
-                           maxRunTime: Int, rules: CloudRules, recorder: IntentRecorder,
+                           maxRunTime: Int, rules: CloudRules, recorder: IntentRecorder, brokenTypes: Set<String> = [],
                            makeDispatcher: () -> Dispatcher, listed: () async throws -> [Instance]) async throws -> Report {
         var random = SeededRandom(seed: seed)
         var dispatcher = makeDispatcher()
         var report = Report()
         report.rules = rules
+        executor.setNeverBootTypes(brokenTypes)
         func census() async {
             // The sim cloud throttles and loses credentials on purpose: ask again.
             for _ in 0..<20 {
@@ -80,7 +83,10 @@ public enum Soak {
                 clock.now += 30
                 if tick % 20 == 7, let victim = executor.liveNodes.randomElement(using: &random) { executor.kill(victim) }
             }
-            if wave % 3 == 2 { dispatcher = makeDispatcher() }
+            if wave % 3 == 2 {
+                if wave == 2 { executor.setNeverBootTypes([]) }
+                dispatcher = makeDispatcher()
+            }
         }
         // Until every container is final, then until the idle instances are gone.
         var idleRounds = 0
