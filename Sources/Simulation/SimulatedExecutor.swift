@@ -31,17 +31,25 @@ public final class SimulatedExecutor: WorkerExecutor {
         /// looking at every node.
         var startedOn: [String: [String]] = [:]
         var neverBootRate: Double
+        /// Provider types whose instances never boot (a broken image for that type).
+        var neverBootTypes: Set<String>
+        /// When each instance that will never boot was first probed (about its launch).
+        var neverBootLaunches: [Double] = []
     }
 
     let seed: UInt64
     let bootDelay: ClosedRange<Double>
     private let state: Mutex<State>
 
-    public init(seed: UInt64, bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0) {
+    public init(seed: UInt64, bootDelay: ClosedRange<Double> = 20...90, neverBootRate: Double = 0, neverBootTypes: Set<String> = []) {
         self.seed = seed
         self.bootDelay = bootDelay
-        state = Mutex(State(neverBootRate: neverBootRate))
+        state = Mutex(State(neverBootRate: neverBootRate, neverBootTypes: neverBootTypes))
     }
+
+    /// When each launched instance that never boots was first seen, in the order seen: the
+    /// launches that end in a boot failure.
+    public var neverBootLaunches: [Double] { state.withLock { $0.neverBootLaunches } }
 
     /// Every time a container was found running on two workers at once.
     public var violations: [String] { state.withLock { $0.violations } }
@@ -62,6 +70,9 @@ public final class SimulatedExecutor: WorkerExecutor {
     /// From now on, this share of new instances never boots (an image fixed, or broken).
     public func setNeverBootRate(_ rate: Double) { state.withLock { $0.neverBootRate = rate } }
 
+    /// From now on, new instances of these provider types never boot.
+    public func setNeverBootTypes(_ types: Set<String>) { state.withLock { $0.neverBootTypes = types } }
+
     /// The VM dies: it stops answering, and what ran on it is lost.
     public func kill(_ instanceID: String) { state.withLock { $0.nodes[instanceID]?.dead = true } }
 
@@ -73,9 +84,10 @@ public final class SimulatedExecutor: WorkerExecutor {
             if s.nodes[instance.id] == nil {
                 // Drawn from the instance id, not a shared sequence: probes run concurrently.
                 var random = SeededRandom(seed: seed ^ fnv1a(instance.id))
-                let never = random.chance(s.neverBootRate)
+                let never = random.chance(s.neverBootRate) || s.neverBootTypes.contains(instance.providerType)
                 let delay = Double.random(in: bootDelay, using: &random)
                 s.nodes[instance.id] = Node(bootAt: never ? .infinity : now + delay)
+                if never { s.neverBootLaunches.append(now) }
             }
             let node = s.nodes[instance.id]!
             if node.dead || now < node.bootAt || now < node.cutOffUntil { return .unreachable }

@@ -24,6 +24,15 @@ public enum Soak {
         public var rounds = 0
         public var virtualSeconds = 0.0
         public var cloudCalls: [String: Int] = [:]
+        /// What the cloud listed every round, held to the rules.
+        public var census = CloudCensus()
+        public var rules = CloudRules(maxInstances: 0, bootFailuresPerHour: 0, wave: 0)
+        public var intents = 0
+        public var createCalls = 0
+        public var bootFailures = BootFailureCount(launches: [], rules: CloudRules(maxInstances: 0, bootFailuresPerHour: 0, wave: 0))
+        /// Every breach of the cloud-side rules: too many instances live, an intent with more
+        /// instances than it asked for, a create without a token, too many boot failures.
+        public var cloudViolations: [String] = []
     }
 
     public static let types = [
@@ -31,12 +40,29 @@ public enum Soak {
         InstanceType(name: "large", providerType: "sim.large", vcpus: 16, ram: 64 << 30, scratch: 400 << 30, price: 0.80, quotaGroup: "sim"),
     ]
 
-    /// `makeDispatcher` builds a fresh dispatcher (a restart) on the same store, cloud and workers.
+    /// `makeDispatcher` builds a fresh dispatcher (a restart) on the same store, cloud and workers;
+    /// its pool must create through `recorder`. `listed` lists what the cloud holds for the
+    /// instance set (not the pool's view); after every round it is held to `rules`. Instances of
+    /// `brokenTypes` (provider types) never boot for the first three waves: a broken image, fixed
+    /// at the first restart.
     public static func run(count: Int, seed: UInt64, store: any ContainerStore, executor: SimulatedExecutor, clock: VirtualClock,
-                           maxRunTime: Int, makeDispatcher: () -> Dispatcher, listed: () async -> Int) async throws -> Report {
+                           maxRunTime: Int, rules: CloudRules, recorder: IntentRecorder, brokenTypes: Set<String> = [],
+                           makeDispatcher: () -> Dispatcher, listed: () async throws -> [Instance]) async throws -> Report {
         var random = SeededRandom(seed: seed)
         var dispatcher = makeDispatcher()
         var report = Report()
+        report.rules = rules
+        executor.setNeverBootTypes(brokenTypes)
+        func census() async {
+            // The sim cloud throttles and loses credentials on purpose: ask again.
+            for _ in 0..<20 {
+                if let instances = try? await listed() {
+                    report.census.count(instances, asked: recorder.asked, round: report.rounds, rules: rules)
+                    return
+                }
+            }
+            report.census.missedListing()
+        }
         let start = clock.now
         let perWave = max(1, count / 10)
         for wave in 0..<10 {
@@ -53,20 +79,25 @@ public enum Soak {
             for tick in 0..<60 {
                 await dispatcher.tick(now: clock.now)
                 report.rounds += 1
+                await census()
                 clock.now += 30
                 if tick % 20 == 7, let victim = executor.liveNodes.randomElement(using: &random) { executor.kill(victim) }
             }
-            if wave % 3 == 2 { dispatcher = makeDispatcher() }
+            if wave % 3 == 2 {
+                if wave == 2 { executor.setNeverBootTypes([]) }
+                dispatcher = makeDispatcher()
+            }
         }
         // Until every container is final, then until the idle instances are gone.
         var idleRounds = 0
         while clock.now - start < 2_000_000 {
             await dispatcher.tick(now: clock.now)
             report.rounds += 1
+            await census()
             clock.now += 30
             if try await store.list(ContainerQuery(states: [.queued, .locked, .running], limit: 1)).items.isEmpty {
                 idleRounds += 1
-                if idleRounds > 20, await listed() == 0 { break }
+                if idleRounds > 20, (try? await listed())?.isEmpty == true { break }
             }
         }
         report.virtualSeconds = clock.now - start
@@ -92,9 +123,13 @@ public enum Soak {
         report.violations = executor.violations
         // The sim cloud throttles some calls on purpose: a failed listing (-1) is asked again,
         // so the verdict is about instances left, never about one throttled call.
-        var left = await listed()
-        for _ in 0..<20 where left < 0 { left = await listed() }
+        var left = (try? await listed())?.count ?? -1
+        for _ in 0..<20 where left < 0 { left = (try? await listed())?.count ?? -1 }
         report.instancesLeft = left
+        report.intents = recorder.asked.count
+        report.createCalls = recorder.createCalls
+        report.bootFailures = BootFailureCount(launches: executor.neverBootLaunches, rules: rules)
+        report.cloudViolations = recorder.problems + report.census.violations + (report.bootFailures.violation.map { [$0] } ?? [])
         for (op, n) in await dispatcher.pool.cloudCalls.counts { report.cloudCalls[op.rawValue] = n }
         return report
     }
@@ -105,6 +140,11 @@ extension Soak.Report: CustomStringConvertible {
         "\(containers) containers: \(complete) complete (\(failedExit) with a failing exit code), \(cancelled) cancelled "
             + "(\(cancelledWithoutReason) without a reason), \(notFinal) not final, \(requeued) requeued at least once, "
             + "\(starts) starts, \(violations.count) run twice at once, \(instancesLeft) tagged instances left; "
-            + "\(rounds) rounds, \(Int(virtualSeconds)) s virtual"
+            + "\(rounds) rounds, \(Int(virtualSeconds)) s virtual; "
+            + "cloud: \(createCalls) create calls for \(intents) intents, \(census.seen.count) instances launched, "
+            + "at most \(census.mostLive) live (max_instances \(rules.maxInstances)), "
+            + "\(bootFailures.perHour.reduce(0, +)) launches never booted (per hour \(bootFailures.perHour), at most \(bootFailures.mostInAnHour) in an hour; "
+            + "ceiling \(rules.bootFailuresPerHour) + \(rules.wave)), \(census.unlistedRounds) rounds unlisted, "
+            + "\(cloudViolations.count) cloud violations"
     }
 }

@@ -23,6 +23,9 @@ public final class SimCloud: Sendable {
         var createRandom: [String: SplitMix64] = [:]
         var created: [String: Int] = [:]
         var reclaimed = 0
+        /// Listings still to be refused before an outage of the credentials heals (0: none).
+        var authRefusalsLeft = 0
+        var authOutageListings = 0
     }
 
     public init(setID: String, config: SimConfig) {
@@ -46,40 +49,59 @@ public final class SimCloud: Sendable {
             var random = s.createRandom[type] ?? SplitMix64(seed: config.seed &+ 0x5EED &* UInt64(typeIndex + 1))
             defer { s.createRandom[type] = random }
             try Self.throttle(&s.calls, config, &random)
-            if let token = request.idempotencyToken, let ids = s.tokens[token] {
-                let existing = ids.compactMap { s.instances[$0] }
-                if !existing.isEmpty { return existing }
+            try Self.checkCredentials(s)
+            let hang = Hang(config, &random)
+            if hang == .beforeActing { throw hang.error(config) }
+            let made: [InstanceReply]
+            if let token = request.idempotencyToken, let ids = s.tokens[token], case let existing = ids.compactMap({ s.instances[$0] }),
+               !existing.isEmpty {
+                made = existing
+            } else {
+                made = try Self.make(request, typeIndex: typeIndex, &s, config, &random)
             }
-            // Like EC2 with MinCount 1: as many as the quota allows, or a quota error for none.
-            let allowed = min(request.count, config.maxInstances - s.instances.count)
-            if allowed < 1 {
-                throw .quota("instance quota \(config.maxInstances) reached (\(s.instances.count) running)")
-            }
-            if let rate = config.capacityErrorRate[type], random.chance(rate) { throw .capacity("no capacity for \(type)") }
-            if random.chance(config.createFailureRate) { throw .transient("simulated create failure") }
-            var made: [InstanceReply] = []
-            for _ in 0..<allowed {
-                // sim-N, N unique across types: type i of k numbers i+1, i+1+k, i+1+2k ...
-                let n = s.created[type, default: 0] * config.instanceTypes.count + typeIndex + 1
-                s.created[type, default: 0] += 1
-                let instance = InstanceReply(id: "sim-\(n)", providerType: type, tags: request.tags,
-                                             preemptible: request.instanceType.preemptible ?? false,
-                                             createdAt: Date().formatted(.iso8601))
-                s.instances[instance.id] = instance
-                s.order.append(instance.id)
-                made.append(instance)
-            }
-            if let token = request.idempotencyToken { s.tokens[token] = made.map(\.id) }
+            if hang == .afterActing { throw hang.error(config) }
+            if random.chance(config.lostAnswerRate) { throw Self.lostAnswer }
             return made
         }
         return Payload.encode(InstancesReply(instances: made))
     }
+
+    /// New instances for `request`, within the quota; records its token.
+    private static func make(_ request: CreateRequest, typeIndex: Int, _ s: inout State, _ config: SimConfig,
+                             _ random: inout SplitMix64) throws(SimError) -> [InstanceReply] {
+        let type = request.instanceType.providerType
+        // Like EC2 with MinCount 1: as many as the quota allows, or a quota error for none.
+        let allowed = min(request.count, config.maxInstances - s.instances.count)
+        if allowed < 1 {
+            throw .quota("instance quota \(config.maxInstances) reached (\(s.instances.count) running)")
+        }
+        if let rate = config.capacityErrorRate[type], random.chance(rate) { throw .capacity("no capacity for \(type)") }
+        if random.chance(config.createFailureRate) { throw .transient("simulated create failure") }
+        var made: [InstanceReply] = []
+        for _ in 0..<allowed {
+            // sim-N, N unique across types: type i of k numbers i+1, i+1+k, i+1+2k ...
+            let n = s.created[type, default: 0] * config.instanceTypes.count + typeIndex + 1
+            s.created[type, default: 0] += 1
+            let instance = InstanceReply(id: "sim-\(n)", providerType: type, tags: request.tags,
+                                         preemptible: request.instanceType.preemptible ?? false,
+                                         createdAt: Date().formatted(.iso8601))
+            s.instances[instance.id] = instance
+            s.order.append(instance.id)
+            made.append(instance)
+        }
+        if let token = request.idempotencyToken { s.tokens[token] = made.map(\.id) }
+        return made
+    }
+
+    /// What a caller sees when the cloud acted and the answer was lost on the way back.
+    static let lostAnswer = SimError.transient("connection reset after the cloud acted (simulated lost answer)")
 
     public func list(_ json: Data) throws(SimError) -> Data {
         let filter = try Payload.decode(ListRequest.self, json).tags
         let config = config
         let found = try state.withLock { s throws(SimError) -> [InstanceReply] in
             try Self.throttle(&s, config)
+            try Self.listCredentials(&s, config)
             Self.reclaimSpot(&s, config)
             return s.order.compactMap { s.instances[$0] }.filter { i in filter.allSatisfy { i.tags[$0.key] == $0.value } }
         }
@@ -105,9 +127,17 @@ public final class SimCloud: Sendable {
         let config = config
         try state.withLock { s throws(SimError) in
             try Self.throttle(&s, config)
+            try Self.checkCredentials(s)
+            let hang = Hang(config, &s.random)
+            if hang == .beforeActing { throw hang.error(config) }
+            if s.random.chance(config.destroyNotFoundRate), let known = ids.first(where: { s.instances[$0] != nil }) {
+                throw .notFound("no instance \(known) (simulated eventual consistency; it still exists)")
+            }
             let gone = Set(ids)
             for id in ids { s.instances[id] = nil }
             s.order.removeAll { gone.contains($0) }
+            if hang == .afterActing { throw hang.error(config) }
+            if s.random.chance(config.lostAnswerRate) { throw Self.lostAnswer }
         }
         return Payload.encode(DestroyReply(destroyed: ids))
     }
@@ -118,6 +148,7 @@ public final class SimCloud: Sendable {
         let config = config
         try state.withLock { s throws(SimError) in
             try Self.throttle(&s, config)
+            try Self.checkCredentials(s)
             if let missing = request.ids.first(where: { s.instances[$0] == nil }) { throw .notFound("no instance \(missing)") }
             for id in request.ids { s.instances[id]!.tags.merge(request.tags) { $1 } }
         }
@@ -135,6 +166,26 @@ public final class SimCloud: Sendable {
         return Payload.encode(QuotaGroupReply(group: family + (request.preemptible ? "-spot" : "")))
     }
 
+    /// While the credentials are out, every call fails with `auth`.
+    private static func checkCredentials(_ s: State) throws(SimError) {
+        if s.authRefusalsLeft > 0 { throw authFailure }
+    }
+
+    /// A listing may start an outage of the credentials (`authFailureRate`); each listing
+    /// refused during one brings the healing closer.
+    private static func listCredentials(_ s: inout State, _ config: SimConfig) throws(SimError) {
+        if s.authRefusalsLeft == 0, s.random.chance(config.authFailureRate) { s.authRefusalsLeft = config.authFailureLists }
+        guard s.authRefusalsLeft > 0 else { return }
+        s.authRefusalsLeft -= 1
+        s.authOutageListings += 1
+        throw authFailure
+    }
+
+    static let authFailure = SimError.auth("simulated credentials failure (it heals after a few listings)")
+
+    /// Listings refused for credentials so far.
+    public var authRefusedListings: Int { state.withLock { $0.authOutageListings } }
+
     /// A call is throttled with probability `rateLimitRate`.
     private static func throttle(_ s: inout State, _ config: SimConfig) throws(SimError) {
         var random = s.random
@@ -147,6 +198,21 @@ public final class SimCloud: Sendable {
         if random.chance(config.rateLimitRate) {
             throw .rateLimit("simulated throttling", retryAfterMs: config.retryAfterMs)
         }
+    }
+}
+
+/// Whether a call hangs past the host's call timeout, and if so whether the cloud acted first.
+enum Hang: Equatable {
+    case none, beforeActing, afterActing
+
+    init(_ config: SimConfig, _ random: inout SplitMix64) {
+        guard random.chance(config.hangRate) else { self = .none; return }
+        self = random.chance(0.5) ? .afterActing : .beforeActing
+    }
+
+    /// The error the host reports when its call timeout passes (NativeDriver's wording).
+    func error(_ config: SimConfig) -> SimError {
+        .internal("no reply within \(config.hangSeconds) s (simulated hang, \(self == .afterActing ? "after" : "before") acting)")
     }
 }
 

@@ -35,6 +35,24 @@ public struct SimConfig: Sendable, Equatable, Decodable {
     /// Probability, per listing, that each preemptible instance has been reclaimed (it is gone
     /// from that list on). The host lists on its clock, so this is a rate in virtual time.
     public var spotReclaimRate = 0.0
+    /// Probability that a create or destroy acts and then loses its answer: the caller sees
+    /// `transient` although the instances exist (or are gone).
+    public var lostAnswerRate = 0.0
+    /// Probability that a create or destroy hangs past the host's call timeout. The sim has no
+    /// clock of its own and must not sleep (the soak runs on a virtual clock), so a hang is
+    /// answered at once as what the host turns it into: `internal` "no reply within
+    /// `hangSeconds` s". Half the hangs act first (the cloud did it, the answer never came).
+    public var hangRate = 0.0
+    public var hangSeconds = 60
+    /// Probability that a destroy answers `not_found` for ids that still exist (eventual
+    /// consistency: the cloud does not know them yet, or no longer says so); nothing is destroyed.
+    public var destroyNotFoundRate = 0.0
+    /// Probability, per listing, that the account's credentials stop working: from then on
+    /// every call fails with `auth` until `authFailureLists` listings have been refused, then
+    /// it heals. Outages start and end on listings only, so concurrent creates of one round
+    /// all see the same state and a run replays the same.
+    public var authFailureRate = 0.0
+    public var authFailureLists = 2
 
     public init() {}
 
@@ -47,6 +65,12 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         case rateLimitRate = "rate_limit_rate"
         case retryAfterMs = "retry_after_ms"
         case spotReclaimRate = "spot_reclaim_rate"
+        case lostAnswerRate = "lost_answer_rate"
+        case hangRate = "hang_rate"
+        case hangSeconds = "hang_seconds"
+        case destroyNotFoundRate = "destroy_not_found_rate"
+        case authFailureRate = "auth_failure_rate"
+        case authFailureLists = "auth_failure_lists"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,6 +84,12 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         rateLimitRate = try c.decodeIfPresent(Double.self, forKey: .rateLimitRate) ?? 0
         retryAfterMs = try c.decodeIfPresent(Int.self, forKey: .retryAfterMs) ?? d.retryAfterMs
         spotReclaimRate = try c.decodeIfPresent(Double.self, forKey: .spotReclaimRate) ?? 0
+        lostAnswerRate = try c.decodeIfPresent(Double.self, forKey: .lostAnswerRate) ?? 0
+        hangRate = try c.decodeIfPresent(Double.self, forKey: .hangRate) ?? 0
+        hangSeconds = try c.decodeIfPresent(Int.self, forKey: .hangSeconds) ?? d.hangSeconds
+        destroyNotFoundRate = try c.decodeIfPresent(Double.self, forKey: .destroyNotFoundRate) ?? 0
+        authFailureRate = try c.decodeIfPresent(Double.self, forKey: .authFailureRate) ?? 0
+        authFailureLists = try c.decodeIfPresent(Int.self, forKey: .authFailureLists) ?? d.authFailureLists
     }
 
     /// Parses the config object, naming the first bad key.
@@ -87,11 +117,13 @@ public struct SimConfig: Sendable, Equatable, Decodable {
         if config.instanceTypes.isEmpty || config.instanceTypes.contains(where: { $0.providerType.isEmpty || $0.vcpus < 1 || $0.ram < 1 }) {
             throw .invalid("config.instance_types: each needs provider_type, vcpus ≥ 1 and ram ≥ 1")
         }
-        let rates = [config.createFailureRate, config.rateLimitRate, config.spotReclaimRate] + Array(config.capacityErrorRate.values)
+        let rates = [config.createFailureRate, config.rateLimitRate, config.spotReclaimRate, config.lostAnswerRate, config.hangRate,
+                     config.destroyNotFoundRate, config.authFailureRate] + Array(config.capacityErrorRate.values)
         if rates.contains(where: { !(0...1).contains($0) }) { throw .invalid("config: failure rates are probabilities from 0 to 1") }
-        if config.maxInstances < 0 || config.retryAfterMs < 0 {
-            throw .invalid("config: max_instances and retry_after_ms must not be negative")
+        if config.maxInstances < 0 || config.retryAfterMs < 0 || config.hangSeconds < 0 {
+            throw .invalid("config: max_instances, retry_after_ms and hang_seconds must not be negative")
         }
+        if config.authFailureLists < 1 { throw .invalid("config: auth_failure_lists must be at least 1") }
         return config
     }
 }
@@ -124,9 +156,12 @@ func describe(_ error: any Error) -> String {
 public enum SimError: Error, Equatable {
     case invalid(String)
     case notFound(String)
+    case auth(String)
     case quota(String)
     case capacity(String)
     case rateLimit(String, retryAfterMs: Int)
     case transient(String)
     case unsupported(String)
+    /// What the host reports for a call it gave up waiting for (a simulated hang).
+    case `internal`(String)
 }

@@ -98,5 +98,7 @@ private func fail(_ error: SimError, _ err: UnsafeMutablePointer<cdd_error>?) ->
     case .rateLimit(let m, let ms): cdd_error_fill(err, CDD_E_RATE_LIMIT, 503, UInt32(ms), "RequestLimitExceeded", m)
     case .transient(let m): cdd_error_fill(err, CDD_E_TRANSIENT, 500, 0, "InternalError", m)
     case .unsupported(let m): cdd_error_fill(err, CDD_E_UNSUPPORTED, 0, 0, "", m)
+    case .auth(let m): cdd_error_fill(err, CDD_E_AUTH, 401, 0, "AuthFailure", m)
+    case .internal(let m): cdd_error_fill(err, CDD_E_INTERNAL, 0, 0, "", m)
     }
 }
