@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "fixture_tiny", type: .dynamic, targets: ["FixtureTiny"]),
         .library(name: "fixture_nullmember", type: .dynamic, targets: ["FixtureNullMember"]),
         .library(name: "fixture_realcloud", type: .dynamic, targets: ["FixtureRealCloud"]),
+        .library(name: "fixture_idempotent", type: .dynamic, targets: ["FixtureIdempotent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -130,7 +131,7 @@ let package = Package(
                                                          .product(name: "Logging", package: "swift-log")]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
-        fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"),
+        fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),
 
         .target(name: "TestSupport", dependencies: [.product(name: "PostgresNIO", package: "postgres-nio"),
                                                     .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),

@@ -16,11 +16,13 @@ public struct ConformanceReport: Sendable, Codable {
     public var checks: [CheckResult]
     /// The run was cancelled (Ctrl-C) before every check ran; cleanup still ran.
     public var interrupted = false
+    /// Instances cleanup could not destroy before its deadline: still running, still billed.
+    public var leftovers: [String] = []
 
     public var passed: Int { checks.filter { $0.outcome == .pass }.count }
     public var failed: Int { checks.filter { $0.outcome == .fail }.count }
     public var skipped: Int { checks.filter { $0.outcome == .skip }.count }
-    public var succeeded: Bool { failed == 0 && passed > 0 && !interrupted }
+    public var succeeded: Bool { failed == 0 && passed > 0 && !interrupted && leftovers.isEmpty }
 
     public func check(_ name: String) -> CheckResult? { checks.first { $0.name == name } }
 
@@ -33,6 +35,7 @@ public struct ConformanceReport: Sendable, Codable {
             lines.append("\(c.outcome.rawValue)    \(c.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(seconds)  \(c.detail)")
         }
         if interrupted { lines.append("interrupted: the checks marked SKIP did not run") }
+        lines += leftovers.map { "LEFTOVER \($0)" }
         lines.append("\(passed) passed, \(failed) failed, \(skipped) skipped")
         return lines.joined(separator: "\n")
     }

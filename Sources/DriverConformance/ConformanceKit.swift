@@ -25,6 +25,11 @@ public struct ConformanceKit: Sendable {
     public var image: String?
     /// How long to wait for a change to show in `list` (eventually consistent clouds).
     public var settle: Duration = .seconds(60)
+    /// How long cleanup keeps retrying destroy and list through throttling and transient
+    /// errors before it gives up and reports the ids still there.
+    public var cleanupDeadline: Duration = .seconds(600)
+    /// The waits between cleanup rounds (the driver's retry-after wins when it gives one).
+    public var cleanupBackoff = Backoff(initial: .seconds(1), cap: .seconds(30))
     /// Called as each check finishes.
     public var progress: @Sendable (CheckResult) -> Void = { _ in }
 
@@ -45,7 +50,8 @@ public struct ConformanceKit: Sendable {
         let interrupted = Task.isCancelled
         // Cleanup runs even when the run was cancelled: in a task of its own.
         await Task.detached { await session.cleanUp() }.value
-        return ConformanceReport(driver: driver.info.id, checks: await recorder.results, interrupted: interrupted)
+        return ConformanceReport(driver: driver.info.id, checks: await recorder.results, interrupted: interrupted,
+                                 leftovers: session.state.leftovers)
     }
 }
 
@@ -157,24 +163,7 @@ final class Session: Sendable {
             let group = try await set.quotaGroup(providerType: type.providerType, preemptible: false)
             return "\(type.providerType) counts against \"\(group)\""
         }
-        await check("malformed requests are invalid") {
-            let cases: [(DriverOperation, String)] = [
-                (.create, "not json"), (.create, "{}"), (.create, #"{"instance_type": 7, "tags": {}, "count": 1}"#),
-                (.list, "[]"), (.list, #"{"tags": "x"}"#), (.destroy, #"{"ids": "x"}"#), (.destroy, "{}"),
-                (.setTags, "{}"), (.quotaGroup, "{}"),
-            ]
-            for (operation, body) in cases {
-                do {
-                    _ = try await set.rawCall(operation, body)
-                    throw CheckFailure("\(operation.rawValue) accepted \(body)")
-                } catch let error as DriverError where error.errorClass == .invalid {
-                    continue
-                } catch let error as DriverError {
-                    throw CheckFailure("\(operation.rawValue) \(body) gave \(error.errorClass.name): \(error.message)")
-                }
-            }
-            return "\(cases.count) malformed requests refused as invalid"
-        }
+        await RequestChecks(session: self, set: set).run()
 
         guard let capabilities, let type else { return }
         guard capabilities.simulated || kit.live else {
@@ -194,7 +183,13 @@ final class Session: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Destroys everything this kit ever tagged in its instance set, then checks it is gone.
+    /// Instances a create returned: cleanup must see them gone.
+    func remember(_ instances: [Instance]) { state.created.withLock { $0.formUnion(instances.map(\.id)) } }
+    /// Instances a check destroyed itself.
+    func forget(_ ids: [String]) { state.created.withLock { $0.subtract(ids) } }
+
+    /// Destroys everything this run created and anything the kit ever tagged in its instance
+    /// set, retrying until the listing shows none of it or the cleanup deadline passes.
     func cleanUp() async {
         let set: NativeInstanceSet?
         if let open = state.set {
@@ -204,18 +199,22 @@ final class Session: Sendable {
         }
         guard let set else { return }
         await check("cleanup") {
-            guard (try? await driver.capabilities())?.simulated == true || kit.live else {
+            let capabilities = try? await driver.capabilities()
+            let created = state.created.withLock { $0 }
+            guard capabilities?.simulated == true || kit.live || !created.isEmpty else {
                 throw Skip("nothing was created")
             }
-            var destroyed = 0
-            for _ in 0..<5 {
-                let leftovers = try await set.list(tags: [ConformanceKit.kitTag: "1", ConformanceKit.setTag: kit.instanceSetID])
-                if leftovers.isEmpty { return "\(destroyed) leftover instances destroyed; none remain" }
-                let result = try await set.destroy(ids: leftovers.map(\.id))
-                destroyed += result.destroyed.count
-                try await Task.sleep(for: .seconds(1))
+            let cleanup = Cleanup(set: set, filter: [ConformanceKit.kitTag: "1", ConformanceKit.setTag: kit.instanceSetID],
+                                  created: created, deadline: kit.cleanupDeadline,
+                                  backoff: kit.cleanupBackoff, maxDestroyBatch: capabilities?.maxDestroyBatch ?? 1)
+            let outcome = await cleanup.run()
+            let retries = outcome.retries == 0 ? "" : " (\(outcome.retries) retries)"
+            guard outcome.leftovers.isEmpty else {
+                state.leftovers = outcome.leftovers
+                throw CheckFailure("\(outcome.leftovers.count) instances left: \(outcome.leftovers.joined(separator: " "))"
+                                   + "\(retries); \(outcome.reason)")
             }
-            throw CheckFailure("instances still listed after 5 destroy rounds")
+            return "\(outcome.destroyed.count) leftover instances destroyed; none remain\(retries)"
         }
         await set.close()
     }
@@ -227,11 +226,21 @@ struct Skip: Error {
     init(_ reason: String) { self.reason = reason }
 }
 
-/// The open set, shared by the checks and the cleanup.
+/// The open set and what the run created, shared by the checks and the cleanup.
 final class StateBox: Sendable {
     private let storage = Mutex<NativeInstanceSet?>(nil)
+    private let left = Mutex<[String]>([])
+    /// Ids created and not yet destroyed by a check.
+    let created = Mutex<Set<String>>([])
+
     var set: NativeInstanceSet? {
         get { storage.withLock { $0 } }
         set { storage.withLock { $0 = newValue } }
+    }
+
+    /// Ids cleanup could not get rid of.
+    var leftovers: [String] {
+        get { left.withLock { $0 } }
+        set { left.withLock { $0 = newValue } }
     }
 }

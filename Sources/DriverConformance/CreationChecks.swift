@@ -1,7 +1,8 @@
 import DriverHost
 
 /// The checks that create instances: create, list, idempotency, tag filters, set_tags,
-/// concurrency, destroy.
+/// concurrency, destroy. Every id a create returns is remembered for cleanup until a check
+/// destroys it.
 struct CreationChecks {
     let session: Session
     let set: NativeInstanceSet
@@ -45,6 +46,7 @@ struct CreationChecks {
         var first: Instance?
         await session.check("create count=1") {
             let made = try await set.create(single)
+            session.remember(made)
             guard made.count == 1 else { throw CheckFailure("asked for 1, got \(made.count)") }
             try requireExactTags(made, single.tags)
             first = made[0]
@@ -61,6 +63,7 @@ struct CreationChecks {
         let triple = request("triple", count: wanted)
         await session.check("create count=\(wanted)") {
             let made = try await set.create(triple)
+            session.remember(made)
             guard made.count == wanted else { throw CheckFailure("asked for \(wanted), got \(made.count)") }
             guard Set(made.map(\.id)).count == wanted else { throw CheckFailure("duplicate ids in \(made.map(\.id))") }
             try requireExactTags(made, triple.tags)
@@ -71,17 +74,23 @@ struct CreationChecks {
 
         await session.check("idempotency token") {
             guard capabilities.idempotentCreate else { throw Skip("driver does not declare idempotent_create") }
+            // Two instances, so a driver that keys its memory on the first instance alone fails too.
+            let count = min(2, capabilities.maxCreateCount)
             let token = "cdd-" + session.runID
-            let once = try await set.create(request("idempotent", count: 1, token: token))
-            let again = try await set.create(request("idempotent", count: 1, token: token))
-            guard once.map(\.id) == again.map(\.id) else {
+            let once = try await set.create(request("idempotent", count: count, token: token))
+            session.remember(once)
+            let again = try await set.create(request("idempotent", count: count, token: token))
+            session.remember(again)
+            guard Set(once.map(\.id)) == Set(again.map(\.id)) else {
                 throw CheckFailure("same token gave \(once.map(\.id)) then \(again.map(\.id))")
             }
             var filter = session.tags
             filter["cdd-conformance-case"] = "idempotent"
-            let listed = try await set.list(tags: filter)
-            guard listed.count == 1 else { throw CheckFailure("\(listed.count) instances exist for one token") }
-            return "repeat returned \(once[0].id) again"
+            let listed = try await listUntil(filter, "the token's instances") { Set($0.map(\.id)).isSuperset(of: once.map(\.id)) }
+            guard listed.count == once.count else {
+                throw CheckFailure("\(listed.count) instances exist for one token asking for \(once.count)")
+            }
+            return "repeat returned \(once.map(\.id).joined(separator: " ")) again"
         }
 
         await session.check("tag filter excludes others") {
@@ -118,8 +127,10 @@ struct CreationChecks {
                     group.addTask {
                         if worker % 2 == 0 {
                             let made = try await set.create(request("concurrent", count: 1))
+                            session.remember(made)
                             try await set.setTags(ids: made.map(\.id), tags: ["cdd-conformance-worker": "\(worker)"])
                             let result = try await set.destroy(ids: made.map(\.id))
+                            session.forget(result.destroyed)
                             guard result.failed.isEmpty else { throw CheckFailure("destroy failed: \(result.failed)") }
                         } else {
                             for _ in 0..<3 { _ = try await set.list(tags: session.tags) }
@@ -135,10 +146,32 @@ struct CreationChecks {
             return "4 create/tag/destroy and 4 list clients at once"
         }
 
+        var justDestroyed: String?
+        await session.check("destroy a just-created instance") {
+            // No wait for it to boot: the host destroys instances in any state.
+            let made = try await set.create(request("just-created", count: 1))
+            session.remember(made)
+            let result = try await set.destroy(ids: made.map(\.id))
+            session.forget(result.destroyed)
+            guard result.failed.isEmpty else { throw CheckFailure("failed: \(result.failed)") }
+            guard result.destroyed == made.map(\.id) else { throw CheckFailure("destroyed \(result.destroyed) of \(made.map(\.id))") }
+            justDestroyed = made[0].id
+            return "\(made[0].id) destroyed while \(made[0].state.rawValue)"
+        }
+
+        await session.check("list after destroy") {
+            guard let id = justDestroyed else { throw Skip("nothing destroyed") }
+            var filter = session.tags
+            filter["cdd-conformance-case"] = "just-created"
+            _ = try await listUntil(filter, "\(id)'s removal") { !$0.contains { $0.id == id } }
+            return "\(id) no longer listed"
+        }
+
         await session.check("destroy") {
             let mine = try await set.list(tags: session.tags)
             guard !mine.isEmpty else { throw CheckFailure("nothing left to destroy") }
             let result = try await set.destroy(ids: mine.map(\.id))
+            session.forget(result.destroyed)
             guard result.failed.isEmpty else { throw CheckFailure("failed: \(result.failed)") }
             guard Set(result.destroyed) == Set(mine.map(\.id)) else { throw CheckFailure("destroyed \(result.destroyed) of \(mine.map(\.id))") }
             _ = try await listUntil(session.tags, "removal") { $0.isEmpty }

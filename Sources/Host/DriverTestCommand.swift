@@ -12,7 +12,9 @@ struct DriverTestCommand: AsyncParsableCommand {
         discussion: """
             Drivers that declare themselves simulated (loopback, sim) are exercised fully. A real
             cloud's driver creates instances only with --live; without it the checks that create
-            are skipped. Interrupting the run (Ctrl-C) still destroys what it created.
+            are skipped. Interrupting the run (Ctrl-C) still destroys what it created. Cleanup
+            retries through throttling until --cleanup-deadline, then names every instance left
+            and exits non-zero.
             """)
 
     @OptionGroup var options: DriverOptions
@@ -38,8 +40,15 @@ struct DriverTestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for changes to show in list.", valueName: "seconds"))
     var settle: Int = 60
 
+    @Option(help: ArgumentHelp("Seconds cleanup keeps retrying destroy and list through throttling and transient errors before it lists what is left and fails.", valueName: "seconds"))
+    var cleanupDeadline: Int = 600
+
     @Flag(help: "Print the report as JSON.")
     var json = false
+
+    func validate() throws {
+        guard cleanupDeadline >= 0 else { throw ValidationError("--cleanup-deadline: seconds, 0 or more") }
+    }
 
     func run() async throws {
         let logger = Wiring.logger(level: options.logLevel)
@@ -63,6 +72,7 @@ struct DriverTestCommand: AsyncParsableCommand {
         kit.providerType = instanceType
         kit.image = image
         kit.settle = .seconds(settle)
+        kit.cleanupDeadline = .seconds(cleanupDeadline)
         let quiet = json
         kit.progress = { result in
             if !quiet { printError("\(result.outcome.rawValue) \(result.name)") }
@@ -76,6 +86,8 @@ struct DriverTestCommand: AsyncParsableCommand {
         } else {
             print(finished.table())
         }
+        // On stderr too, whatever the format: these instances are still running and billed.
+        for id in finished.leftovers { printError("leftover instance \(id): destroy it by hand") }
         if finished.interrupted { throw ExitCode(130) }
         if !finished.succeeded { throw ExitCode(1) }
     }
