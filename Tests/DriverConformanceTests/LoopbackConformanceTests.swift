@@ -138,11 +138,8 @@ import Testing
     @Test func theSwiftSimDriverPassesTheKit() async throws {
         let kit = ConformanceKit(driver: try Harness.load("libcdd_sim.so", as: "libcdd_sim.so"), config: #"{"seed": 5}"#)
         let report = await kit.run()
-        let unknownType = "quota_group of an unknown type is invalid"
-        #expect(report.checks.filter { $0.name != unknownType }.allSatisfy { $0.outcome == .pass }, "\(report.table())")
-        withKnownIssue("the sim driver answers a quota group for a type it does not know (Plugins/Sim, SimCloud.quotaGroup)") {
-            #expect(report.check(unknownType)?.outcome == .pass, "\(report.table())")
-        }
+        #expect(report.checks.allSatisfy { $0.outcome == .pass }, "\(report.table())")
+        #expect(report.check("quota_group of an unknown type is invalid")?.outcome == .pass, "\(report.table())")
     }
 
     @Test func passesAWellBehavedDriverThatIsNotIdempotent() async throws {

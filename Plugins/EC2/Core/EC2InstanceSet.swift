@@ -110,7 +110,12 @@ public final class EC2InstanceSet: Sendable {
 
     public func quotaGroup(_ body: Data) throws(EC2Error) -> Data {
         let request = try Payload.decode(QuotaGroupRequest.self, body)
-        guard !request.providerType.isEmpty else { throw .invalid("quota_group: provider_type is empty") }
+        // Without a catalogue call (it costs a request per type), the shape is what can be
+        // checked: every EC2 type is FAMILY.SIZE ("m5.large", "u-6tb1.metal").
+        let parts = request.providerType.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" } }) else {
+            throw .invalid("provider_type: \"\(request.providerType)\" is not an EC2 instance type (family.size, as m5.large)")
+        }
         return Payload.encode(QuotaGroupReply(group: QuotaGroups.group(for: request.providerType, preemptible: request.preemptible,
                                                                        overrides: config.quotaGroups)))
     }

@@ -162,6 +162,9 @@ public final class SimCloud: Sendable {
 
     public func quotaGroup(_ json: Data) throws(SimError) -> Data {
         let request = try Payload.decode(QuotaGroupRequest.self, json)
+        guard config.instanceTypes.contains(where: { $0.providerType == request.providerType }) else {
+            throw .invalid("provider_type: unknown type \"\(request.providerType)\"")
+        }
         let family = request.providerType.split(separator: ".").first.map(String.init) ?? request.providerType
         return Payload.encode(QuotaGroupReply(group: family + (request.preemptible ? "-spot" : "")))
     }
