@@ -5,7 +5,7 @@ import DriverHost
 /// destroys is normal; giving up at the first `rate_limit` left billed instances running.
 ///
 ///     let cleanup = Cleanup(set: set, filter: kitTags, created: ids, deadline: .seconds(600),
-///                           backoff: Backoff(initial: .seconds(1), cap: .seconds(30)))
+///                           backoff: RetryDelay(initial: .seconds(1), cap: .seconds(30)))
 ///     let outcome = await cleanup.run()
 ///     outcome.leftovers   // ids still listed (or never confirmed gone) when it stopped
 struct Cleanup {
@@ -15,7 +15,7 @@ struct Cleanup {
     /// Every id the run's creates returned: these must be gone from the listing.
     let created: Set<String>
     let deadline: Duration
-    let backoff: Backoff
+    let backoff: RetryDelay
     let maxDestroyBatch: Int
 
     struct Outcome {

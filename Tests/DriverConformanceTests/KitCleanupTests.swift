@@ -12,7 +12,7 @@ import Testing
     static func interruptedRun(config: String, deadline: Duration = .seconds(30)) async throws -> ConformanceReport {
         var kit = ConformanceKit(driver: try Harness.load(misbehave, as: "libcdd_misbehave.so"), config: config)
         kit.cleanupDeadline = deadline
-        kit.cleanupBackoff = Backoff(initial: .milliseconds(10), cap: .milliseconds(100))
+        kit.cleanupRetryDelay = RetryDelay(initial: .milliseconds(10), cap: .milliseconds(100))
         let task = TaskBox()
         kit.progress = { result in
             if result.name == "create count=3" { task.cancel() }
@@ -51,7 +51,7 @@ import Testing
         var kit = ConformanceKit(driver: try Harness.load(Self.misbehave, as: "libcdd_misbehave.so"), config: #"{"mode": "destroy_keeps"}"#)
         kit.settle = .milliseconds(200)
         kit.cleanupDeadline = .milliseconds(300)
-        kit.cleanupBackoff = Backoff(initial: .milliseconds(10), cap: .milliseconds(50))
+        kit.cleanupRetryDelay = RetryDelay(initial: .milliseconds(10), cap: .milliseconds(50))
         let report = await kit.run()
         let listAfter = try #require(report.check("list after destroy"))
         #expect(listAfter.outcome == .fail, "\(report.table())")
@@ -61,8 +61,8 @@ import Testing
     }
 }
 
-@Suite struct BackoffTests {
-    let backoff = Backoff(initial: .milliseconds(100), cap: .seconds(1))
+@Suite struct RetryDelayTests {
+    let backoff = RetryDelay(initial: .milliseconds(100), cap: .seconds(1))
 
     @Test func doublesFromTheInitialWaitUpToTheCap() {
         #expect((0..<6).map { backoff.delay(attempt: $0, hint: nil) }

@@ -2,11 +2,11 @@
 /// `transient`): the driver's retry-after when it gives one, otherwise exponential from
 /// `initial`, never more than `cap`.
 ///
-///     let backoff = Backoff(initial: .seconds(1), cap: .seconds(30))
+///     let backoff = RetryDelay(initial: .seconds(1), cap: .seconds(30))
 ///     backoff.delay(attempt: 0, hint: nil)                 // 1 s
 ///     backoff.delay(attempt: 3, hint: nil)                 // 8 s
 ///     backoff.delay(attempt: 3, hint: .milliseconds(250))  // 250 ms: the driver knows best
-public struct Backoff: Sendable, Hashable {
+public struct RetryDelay: Sendable, Hashable {
     public var initial: Duration
     public var cap: Duration
 
