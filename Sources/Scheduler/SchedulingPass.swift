@@ -85,6 +85,11 @@ struct PassState {
         // idle ones can drain and no new instance is shut down unused.
         func rank(_ w: WorkerView) -> Int { w.fresh && w.state == .idle ? 0 : w.state == .running ? 1 : 2 }
         let ordered = workers.sorted { (rank($0), $0.id) < (rank($1), $1.id) }
+        // An instance being shut down still exists until a listing no longer shows it (and one
+        // whose destroy's answer was lost may not be going at all): it counts against
+        // max_instances and takes nothing. (Not against the spending cap: counted there, it
+        // would have a second instance shut down for the first.)
+        instanceCount += ordered.filter { $0.state == .shutdown }.count
         for w in ordered where w.state != .shutdown {
             instanceCount += 1
             guard let type = typesByName[w.typeName] else {

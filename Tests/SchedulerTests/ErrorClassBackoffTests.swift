@@ -46,3 +46,13 @@ import Testing
         #expect(backoff.blocked(medium, now: 0) == nil && backoff.createProblem == nil)
     }
 }
+
+/// Instances being shut down are still instances until a listing no longer shows them.
+@Suite struct ShuttingDownInstancesTests {
+    @Test func anInstanceBeingShutDownCountsAgainstMaxInstancesAndTakesNothing() {
+        let p = plan([demand("a"), demand("b")], [worker("w1", small, .shutdown), worker("w2", small, .shutdown)],
+                     types: [small], limits: Limits(maxInstances: 3))
+        #expect(p.creates == ["small": 1], "3 instances at most: 2 still going, 1 new")
+        #expect(p.starts.isEmpty)
+    }
+}
