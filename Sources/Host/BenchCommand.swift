@@ -189,11 +189,11 @@ struct CostBench: AsyncParsableCommand {
                     submitted += 1
                 }
             }
-            await dispatcher.tick(now: now)
+            await dispatcher.tickAndSettle(now: now)
             now += 30
         }
         for _ in 0..<20 {  // let the last instances go idle and be shut down
-            await dispatcher.tick(now: now)
+            await dispatcher.tickAndSettle(now: now)
             now += 30
         }
         let bill = await pool.accounting(now: now)

@@ -65,6 +65,7 @@ struct DispatchBench: AsyncParsableCommand {
         let pool = dispatcher.pool
         let instances = await pool.views().map(\.id)
         for id in instances { await pool.shutdown(id, reason: "bench done", now: Date().timeIntervalSince1970) }
+        await pool.callsSettled()
         await store.close()
         try? FileManager.default.removeItem(atPath: folder)
     }

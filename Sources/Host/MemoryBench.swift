@@ -45,7 +45,7 @@ struct MemoryBench: AsyncParsableCommand {
         var lastRound = Duration.zero
         while rounds < 400 {
             let started = ContinuousClock.now
-            _ = await dispatcher.tick(now: clock.now)
+            _ = await dispatcher.tickAndSettle(now: clock.now)
             lastRound = ContinuousClock.now - started
             rounds += 1
             clock.now += 30

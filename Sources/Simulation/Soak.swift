@@ -77,7 +77,7 @@ public enum Soak {
             }
             _ = try await store.submit(specs)
             for tick in 0..<60 {
-                await dispatcher.tick(now: clock.now)
+                await dispatcher.tickAndSettle(now: clock.now)
                 report.rounds += 1
                 await census()
                 clock.now += 30
@@ -91,7 +91,7 @@ public enum Soak {
         // Until every container is final, then until the idle instances are gone.
         var idleRounds = 0
         while clock.now - start < 2_000_000 {
-            await dispatcher.tick(now: clock.now)
+            await dispatcher.tickAndSettle(now: clock.now)
             report.rounds += 1
             await census()
             clock.now += 30

@@ -48,12 +48,30 @@ public final class Dispatcher: Sendable {
         policy.withLock { $0 = (Eligibility(types: types, maxPriceFactor: maxPriceFactor), limits) }
     }
 
-    /// One round. Failures of single steps are logged and retried on the next round; nothing
-    /// here gives up on a container without recording why.
+    /// One round; its creates and destroys are sent at its end, and not waited for (see
+    /// `WorkerPool.inBackground`).
     @discardableResult
     public func tick(now: Double) async -> Plan {
+        let plan = await round(now: now)
+        await pool.sendCalls()
+        return plan
+    }
+
+    /// A round, then its cloud calls one after another, answered and applied. The simulator runs
+    /// this: its cloud answers at once, its clock must not move past an answer not yet seen, and
+    /// calls in a fixed order replay the same for a seed.
+    @discardableResult
+    public func tickAndSettle(now: Double) async -> Plan {
+        let plan = await round(now: now)
+        await pool.callsSettled()
+        return plan
+    }
+
+    /// Learn, plan, carry out. Failures of single steps are logged and retried on the next round;
+    /// nothing here gives up on a container without recording why.
+    func round(now: Double) async -> Plan {
         let lost = await pool.sync(now: now)
-        await pool.retryIntents(now: now)  // creates whose answer was lost, before any new one
+        await pool.retryIntents(now: now, maxConcurrent: limits.maxConcurrentCreates)  // creates whose answer was lost, before any new one
         let ended = await pool.probeAll(now: now) + lost.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
         await pool.retryShutdowns(now: now)
         let retry: [(FinishedContainer, cost: Double)] = unrecorded.withLock { pending in
@@ -109,6 +127,7 @@ public final class Dispatcher: Sendable {
             _ = await pool.takeEndedPlacement(of: uuid)
             await give(up: uuid, "its instance was killed by an operator: \(reason)", requeue: true)
         }
+        await pool.sendCalls()  // now, not at the end of the next round
     }
 
     /// What a round keeps of an active container (read as a `ContainerSummary`: the full

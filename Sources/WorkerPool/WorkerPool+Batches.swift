@@ -7,42 +7,48 @@ import Scheduler
 /// `max_destroy_batch`. Every call waits for a token of the shared bucket first.
 extension WorkerPool {
     /// Creates `count` instances per type name, each call under a durable intent (see
-    /// `CreateIntent`). Results are applied in call order, not arrival order, so a simulation
-    /// replays the same.
+    /// `CreateIntent`). The intents are recorded before this returns; the calls are sent in the
+    /// background (see `inBackground`).
     public func create(_ creates: [String: Int], maxConcurrent: Int, now: Double) async {
         guard await loadIntents(now: now) else { return }
-        var batches: [(type: InstanceType, count: Int)] = []
+        var intents: [(intent: CreateIntent, type: InstanceType)] = []
         for (name, count) in creates.sorted(by: { $0.key < $1.key }) {
             guard let type = types[name] else { continue }
             var left = count
             while left > 0 {
                 let n = min(left, settings.maxCreateCount)
-                batches.append((type, n))
                 left -= n
+                guard let intent = await recordIntent(type: type, count: n, now: now) else { return }  // the store refused: nothing more
+                intents.append((intent, type))
             }
         }
-        guard !batches.isEmpty else { return }
+        send(intents, maxConcurrent: maxConcurrent)
+    }
+
+    /// Sends create calls for `intents` (marked as sending), up to `maxConcurrent` at once, in a
+    /// task of its own. Answers are applied in call order, not arrival order, so a simulation
+    /// replays the same.
+    func send(_ intents: [(intent: CreateIntent, type: InstanceType)], maxConcurrent: Int) {
+        guard !intents.isEmpty else { return }
+        let requests = intents.map { createRequest($0.type, $0.intent) }
         let set = instanceSet
-        var sent: [(intent: CreateIntent, type: InstanceType)] = []
-        var outcomes: [Int: Result<[Instance], DriverError>] = [:]
-        await withTaskGroup(of: (Int, Result<[Instance], DriverError>).self) { group in
-            for batch in batches {
-                if sent.count >= max(1, maxConcurrent), let (j, outcome) = await group.next() { outcomes[j] = outcome }
-                guard let intent = await recordIntent(type: batch.type, count: batch.count, now: now) else { continue }
-                await paced(.create)
-                calls.instancesRequested += batch.count
-                let request = createRequest(batch.type, intent)
-                let i = sent.count
-                sent.append((intent, batch.type))
-                group.addTask {
-                    do throws(DriverError) { return (i, .success(try await set.create(request))) } catch { return (i, .failure(error)) }
+        inBackground { pool in
+            var outcomes: [Int: Result<[Instance], DriverError>] = [:]
+            await withTaskGroup(of: (Int, Result<[Instance], DriverError>).self) { group in
+                for (i, request) in requests.enumerated() {
+                    if i >= max(1, maxConcurrent), let (j, outcome) = await group.next() { outcomes[j] = outcome }
+                    await pool.paced(.create)
+                    pool.calls.instancesRequested += request.count
+                    group.addTask {
+                        do throws(DriverError) { return (i, .success(try await set.create(request))) } catch { return (i, .failure(error)) }
+                    }
                 }
+                for await (j, outcome) in group { outcomes[j] = outcome }
             }
-            for await (j, outcome) in group { outcomes[j] = outcome }
-        }
-        for (i, call) in sent.enumerated() {
-            guard let outcome = outcomes[i] else { continue }
-            await apply(outcome, of: call.intent, type: call.type, now: now)
+            for (i, call) in intents.enumerated() {
+                guard let outcome = outcomes[i] else { continue }
+                await pool.apply(outcome, of: call.intent, type: call.type, now: pool.clock.now)
+            }
         }
     }
 
@@ -64,50 +70,73 @@ extension WorkerPool {
                              sshPublicKey: settings.sshPublicKey, count: intent.count, idempotencyToken: intent.token)
     }
 
-    /// Destroys workers, `max_destroy_batch` ids a call; each is billed once and marked shut
-    /// down when the cloud took it (a refused one is tried again by `retryShutdowns`).
+    /// Destroys workers, `max_destroy_batch` ids a call, in the background (see `inBackground`).
+    /// Each is marked as destroying at once, so nothing new lands there; it is billed and marked
+    /// shut down when the cloud took it. One the cloud refused takes work again until the next
+    /// plan shuts it down again.
     public func shutdown(_ targets: [(id: String, reason: String)], now: Double) async {
-        let known = targets.filter { workers[$0.id] != nil }
-        var start = 0
-        while start < known.count {
-            let batch = Array(known[start..<min(known.count, start + settings.maxDestroyBatch)])
-            start += batch.count
-            await paced(.destroy)
-            calls.idsDestroyed += batch.count
-            do {
-                let result = try await instanceSet.destroy(ids: batch.map(\.id))
-                // A refusal whose outcome is unknown (the cloud may have acted) counts as a
-                // destroy too: nothing new may start there; `retryShutdowns` sends it again
-                // while the instance is still listed.
-                let refused = Set(result.failed.filter { !Self.outcomeUnknown($0.class) }.map(\.id))
-                for (id, reason) in batch where !refused.contains(id) { markDestroyed(id, reason: reason, now: now) }
-                if let first = result.failed.first {
-                    logger.warning("destroy refused; will retry", metadata: ["instances": "\(result.failed.map(\.id).sorted())", "error": "\(first.message)"])
-                }
-            } catch {
-                recordFailure(error, type: nil, now: now)
-                logger.warning("destroy failed; will retry", metadata: ["instances": "\(batch.map(\.id))", "error": "\(error)"])
-                if Self.outcomeUnknown(error.errorClass) {
-                    for (id, reason) in batch { markDestroyed(id, reason: reason + " (the cloud's answer was lost)", now: now) }
-                }
+        let known = targets.filter { workers[$0.id].map { !$0.destroying && $0.destroyedAt == nil } ?? false }
+        guard !known.isEmpty else { return }
+        for (id, _) in known { workers[id]?.destroying = true }
+        let batches = stride(from: 0, to: known.count, by: settings.maxDestroyBatch).map {
+            Array(known[$0..<min(known.count, $0 + settings.maxDestroyBatch)])
+        }
+        inBackground { pool in
+            for batch in batches { await pool.destroy(batch) }
+        }
+    }
+
+    /// One destroy call and what its answer means.
+    private func destroy(_ batch: [(id: String, reason: String)]) async {
+        await paced(.destroy)
+        calls.idsDestroyed += batch.count
+        let result: DestroyResult
+        do {
+            result = try await instanceSet.destroy(ids: batch.map(\.id))
+        } catch {
+            let now = clock.now
+            recordFailure(error, type: nil, now: now)
+            logger.warning("destroy failed; will retry", metadata: ["instances": "\(batch.map(\.id))", "error": "\(error)"])
+            // Its outcome unknown, the cloud may have acted: it counts as destroyed (nothing new
+            // may start there), and `retryShutdowns` sends it again while it is still listed.
+            let unknown = Self.outcomeUnknown(error.errorClass)
+            for (id, reason) in batch {
+                if unknown { markDestroyed(id, reason: reason + " (the cloud's answer was lost)", now: now) } else { workers[id]?.destroying = false }
             }
+            return
+        }
+        let now = clock.now
+        let refused = Set(result.failed.filter { !Self.outcomeUnknown($0.class) }.map(\.id))
+        for (id, reason) in batch {
+            if refused.contains(id) { workers[id]?.destroying = false } else { markDestroyed(id, reason: reason, now: now) }
+        }
+        if let first = result.failed.first {
+            logger.warning("destroy refused; will retry", metadata: ["instances": "\(result.failed.map(\.id).sorted())", "error": "\(first.message)"])
         }
     }
 
     private func markDestroyed(_ id: String, reason: String, now: Double) {
         guard let w = workers[id] else { return }
-        if !w.billed {
-            workers[id]?.billed = true
-            let price = types[w.typeName]?.price ?? 0
-            accounting.billedSeconds += now - w.appeared
-            accounting.billedCost += price * (now - w.appeared) / 3600
-            if !w.everRan {
-                accounting.destroyedUnused += 1
-                accounting.unusedSeconds += now - w.appeared
-            }
-        }
+        bill(id, until: now)
         workers[id]?.state = .shutdown
+        workers[id]?.destroying = false
         workers[id]?.destroyedAt = now
         logger.info("instance shut down", metadata: ["instance": "\(id)", "reason": "\(reason)", "type": "\(w.typeName)"])
+    }
+}
+
+extension WorkerPool {
+    /// Adds a worker's time to the bill, once: at its first accepted destroy, or when the cloud
+    /// stops listing it (taken back, or destroyed while the answer was still on its way).
+    func bill(_ id: String, until now: Double) {
+        guard let w = workers[id], !w.billed else { return }
+        workers[id]?.billed = true
+        let price = types[w.typeName]?.price ?? 0
+        accounting.billedSeconds += now - w.appeared
+        accounting.billedCost += price * (now - w.appeared) / 3600
+        if !w.everRan {
+            accounting.destroyedUnused += 1
+            accounting.unusedSeconds += now - w.appeared
+        }
     }
 }

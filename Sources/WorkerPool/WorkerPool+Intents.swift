@@ -113,11 +113,12 @@ extension WorkerPool {
     }
 
     /// Sends open intents again whose answer was lost (same token: the cloud makes nothing twice),
-    /// at most every `intentRetry` seconds; gives up on one the cloud never answered for
-    /// `intentExpiry` (a driver remembers tokens only so long; its instances, if any, are adopted
-    /// by the listing like any instance of ours).
-    public func retryIntents(now: Double) async {
+    /// at most every `intentRetry` seconds, in the background; gives up on one the cloud never
+    /// answered for `intentExpiry` (a driver remembers tokens only so long; its instances, if any,
+    /// are adopted by the listing like any instance of ours).
+    public func retryIntents(now: Double, maxConcurrent: Int) async {
         guard await loadIntents(now: now) else { return }
+        var again: [(intent: CreateIntent, type: InstanceType)] = []
         for (token, open) in openIntents.sorted(by: { $0.key < $1.key }) where !open.sending {
             if now - open.since >= settings.intentExpiry {
                 logger.error("create intent abandoned: the cloud never answered", metadata: ["intent": "\(token)", "type": "\(open.intent.typeName)"])
@@ -128,11 +129,9 @@ extension WorkerPool {
                   let type = types[open.intent.typeName] else { continue }
             openIntents[token]?.sending = true
             openIntents[token]?.lastSent = now
-            await paced(.create)
-            let result: Result<[Instance], DriverError>
-            do throws(DriverError) { result = .success(try await instanceSet.create(createRequest(type, open.intent))) } catch { result = .failure(error) }
-            await apply(result, of: open.intent, type: type, now: now)
+            again.append((open.intent, type))
         }
+        send(again, maxConcurrent: maxConcurrent)
     }
 
     /// What a create call's answer means for its intent and the pool.

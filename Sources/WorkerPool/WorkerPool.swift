@@ -71,6 +71,8 @@ public actor WorkerPool {
         var running: [String: Double] = [:]
         var gpus: [String: [Int]] = [:]
         var destroyedAt: Double?
+        /// A destroy is on its way to the cloud: no new work lands here meanwhile.
+        var destroying = false
         /// Billed at its first accepted destroy (a destroy sent again bills nothing).
         var billed = false
         var everRan = false
@@ -109,13 +111,17 @@ public actor WorkerPool {
     var calls = CloudCalls()
     /// Containers asked to stop, by uuid.
     var stopping: [String: StopRequest] = [:]
-    /// Creates not settled yet: under way, or their answer lost (the scheduling pass counts them
-    /// against max_concurrent_creates).
-    public var createsInFlight: Int { openIntents.count }
+    /// Instances of creates not settled yet: under way, or their answer lost (the scheduling pass
+    /// counts them against max_concurrent_creates).
+    public var createsInFlight: Int { openIntents.values.reduce(0) { $0 + $1.intent.count } }
     /// Where create intents are recorded (the queue's store); nil: in memory only (tests).
     let intentLog: (any CreateIntentLog)?
     var openIntents: [String: OpenIntent] = [:]
     var intentsLoaded = false
+    /// Creates and destroys under way (see `inBackground`), by a number of their own.
+    var backgroundCalls: [Int: Task<Void, Never>] = [:]
+    var queuedCalls: [CloudJob] = []
+    var nextBackgroundID = 0
 
     public init(settings: Settings, instanceSet: any InstanceSet, executor: any WorkerExecutor, types: [InstanceType], logger: Logger,
                 clock: any PoolClock = WallClock(), intents: (any CreateIntentLog)? = nil) {
@@ -146,7 +152,7 @@ public actor WorkerPool {
 
     public func views() -> [WorkerView] {
         workers.values.sorted { $0.instance.id < $1.instance.id }.map { w in
-            WorkerView(id: w.instance.id, typeName: w.typeName, state: w.state, idleBehavior: w.behavior, lastBusy: w.lastBusy,
+            WorkerView(id: w.instance.id, typeName: w.typeName, state: w.destroying ? .shutdown : w.state, idleBehavior: w.behavior, lastBusy: w.lastBusy,
                        gpuDevicesInUse: Set(w.gpus.values.flatMap { $0 }), fresh: !w.everRan)
         } + pendingViews()
     }
@@ -232,6 +238,7 @@ public actor WorkerPool {
         for (id, w) in workers.sorted(by: { $0.key < $1.key }) where !seen.contains(id) && (w.destroyedAt != nil || now - w.appeared >= settings.listGrace) {
             lost += w.running.keys
             noteEnded(w.running.keys, on: w)
+            if w.destroying { bill(id, until: now) }  // its destroy's answer is still on the way
             workers[id] = nil
             await executor.instanceGone(id)
             logger.info("instance gone", metadata: ["instance": "\(id)", "containers_lost": "\(w.running.count)"])
@@ -248,7 +255,7 @@ public actor WorkerPool {
         guard now - lastProbe >= settings.probeInterval else { return [] }
         lastProbe = now
         // (`ended` below is this round's list; `self.ended` remembers placements.)
-        let targets = workers.values.filter { $0.destroyedAt == nil }.map(\.instance)
+        let targets = workers.values.filter { $0.destroyedAt == nil && !$0.destroying }.map(\.instance)
         let executor = executor
         let results = await withTaskGroup(of: (String, ProbeResult).self) { group in
             for instance in targets { group.addTask { (instance.id, await executor.probe(instance, now: now)) } }
@@ -308,7 +315,7 @@ public actor WorkerPool {
     /// Starts a container on a worker; returns the worker's instance type.
     @discardableResult
     public func start(_ launch: ContainerLaunch, on workerID: String, now: Double) async throws -> String {
-        guard let w = workers[workerID], w.destroyedAt == nil else { throw PoolError("worker \(workerID) is gone") }
+        guard let w = workers[workerID], w.destroyedAt == nil, !w.destroying else { throw PoolError("worker \(workerID) is gone") }
         try await executor.start(launch, on: w.instance, now: now)
         workers[workerID]?.running[launch.uuid] = now
         workers[workerID]?.everRan = true
@@ -347,8 +354,12 @@ public actor WorkerPool {
     }
 
     /// Closes the driver's instance set when the dispatcher stops; its instances are untouched
-    /// (the next start adopts them).
+    /// (the next start adopts them). Calls still waiting for the cloud are abandoned first: their
+    /// intents stay open, and the next start settles them with the listing.
     public func close() async {
+        queuedCalls = []
+        for task in backgroundCalls.values { task.cancel() }
+        await callsSettled()
         await instanceSet.close()
     }
 

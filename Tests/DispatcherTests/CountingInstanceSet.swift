@@ -22,6 +22,9 @@ final class CountingInstanceSet: InstanceSet {
 
     let inner: any InstanceSet
     let counts = Mutex(Counts())
+    /// Calls held before they reach the cloud (a cloud that does not answer), until released.
+    let heldCreates = Gate()
+    let heldDestroys = Gate()
     /// Instances the cloud has and we did not destroy: one missing from a list was taken back
     /// by the cloud (a spot reclaim), and `vanished` is told, so the simulated VM dies too.
     private let alive = Mutex(Set<String>())
@@ -47,6 +50,7 @@ final class CountingInstanceSet: InstanceSet {
             c.mostConcurrentCreates = max(c.mostConcurrentCreates, c.createsNow)
         }
         defer { counts.withLock { $0.createsNow -= 1 } }
+        await heldCreates.pass()
         let made = try await inner.create(request)
         let count = alive.withLock { $0.formUnion(made.map(\.id)); return $0.count }
         let lose: Bool = counts.withLock { c in
@@ -80,6 +84,7 @@ final class CountingInstanceSet: InstanceSet {
             c.calls["destroy", default: 0] += 1
             c.destroySizes.append(ids.count)
         }
+        await heldDestroys.pass()
         let result = try await inner.destroy(ids: ids)
         alive.withLock { $0.subtract(result.destroyed) }
         for id in result.destroyed { vanished(id) }  // the VM is gone at once, whatever the answer
@@ -101,4 +106,32 @@ final class CountingInstanceSet: InstanceSet {
         try await inner.quotaGroup(providerType: providerType, preemptible: preemptible)
     }
     func close() async { await inner.close() }
+}
+
+/// Holds whoever passes while closed, and lets them all go when opened; counts who waits.
+final class Gate: Sendable {
+    private let state = Mutex<(closed: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func close() { state.withLock { $0.closed = true } }
+
+    func open() {
+        let waiting = state.withLock { s in
+            s.closed = false
+            defer { s.waiting = [] }
+            return s.waiting
+        }
+        for w in waiting { w.resume() }
+    }
+
+    var waiting: Int { state.withLock { $0.waiting.count } }
+
+    func pass() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let go = state.withLock { s in
+                if s.closed { s.waiting.append(c) }
+                return !s.closed
+            }
+            if go { c.resume() }
+        }
+    }
 }

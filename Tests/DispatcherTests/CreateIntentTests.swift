@@ -28,7 +28,7 @@ import WorkerPool
         try await withWorld(await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 120))) { world in
             world.cloud.loseNextCreateAnswers(1_000)
             try await world.submit(4, seconds: 60)
-            await world.dispatcher.tick(now: world.now)  // the creates act; their answers are lost
+            await world.dispatcher.tickAndSettle(now: world.now)  // the creates act; their answers are lost
             let made = world.cloud.snapshot.createSizes.reduce(0, +)
             #expect(made >= 1)
             #expect(try await !world.store.openIntents(instanceSet: "sim-test").isEmpty, "the intents are on record")

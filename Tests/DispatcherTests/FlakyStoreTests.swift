@@ -56,7 +56,7 @@ final class FlakyStore: ContainerStore {
         try await withWorld(await SimWorld()) { world in
             world.restartDispatcher(store: FlakyStore(world.store, failLocks: 2))
             try await world.submit(4, seconds: 100)
-            await world.dispatcher.tick(now: world.now)
+            await world.dispatcher.tickAndSettle(now: world.now)
             #expect(try await world.listedInstances().isEmpty, "lock before create")
             #expect(try await world.run { try await world.allFinal() }, "and once the queue is back, all runs")
             #expect(world.executor.startCount == 4)

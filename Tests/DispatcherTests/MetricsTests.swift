@@ -92,7 +92,7 @@ import WorkerPool
         settings.bootTimeout = 100
         await world.dispatcher.reconfigure(types: [SimWorld.types[1]], maxPriceFactor: 2, limits: Limits(maxInstances: 3, idleTimeout: 30),
                                            poolSettings: settings)
-        await world.dispatcher.tick(now: world.now)
+        await world.dispatcher.tickAndSettle(now: world.now)
         #expect(world.dispatcher.limits.maxInstances == 3)
         #expect(await world.dispatcher.pool.settings.bootTimeout == 100)
         let after = await world.dispatcher.pool.snapshot(now: world.now)

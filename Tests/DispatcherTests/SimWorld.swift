@@ -85,7 +85,7 @@ final class SimWorld {
     func run(step: Double = 10, limit: Double = 36_000, until done: () async throws -> Bool) async throws -> Bool {
         let end = now + limit
         while now < end {
-            await dispatcher.tick(now: now)
+            await dispatcher.tickAndSettle(now: now)
             if try await done() { return true }
             now += step
         }
