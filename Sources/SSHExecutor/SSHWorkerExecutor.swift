@@ -99,10 +99,11 @@ public final class SSHWorkerExecutor: WorkerExecutor {
             if case .identity = error {
                 logger.error("worker refused: not verified", metadata: ["instance": "\(instance.id)", "error": "\(error)"])
             } else if case .backingOff = error {
+                return .unreachable(nil)
             } else {
                 logger.debug("probe failed", metadata: ["instance": "\(instance.id)", "error": "\(error)"])
             }
-            return .unreachable
+            return .unreachable(Self.cause(of: error))
         }
     }
 
@@ -186,13 +187,28 @@ public final class SSHWorkerExecutor: WorkerExecutor {
     }
 
     /// Installs the runner unless the worker already has this very binary.
+    /// A probe failure as a boot-failure cause an operator can act on.
+    static func cause(of error: SSHError) -> String {
+        switch error {
+        case .connect(let m): "SSH connection refused or unreachable (\(m))"
+        case .timeout(let m): "SSH timed out (\(m))"
+        case .identity(let m): "host identity mismatch (\(m))"
+        case .authentication(let m): "SSH login refused (\(m))"
+        case .session(let m) where m.hasPrefix(Self.deployFailed): "runner deploy failed (\(m))"
+        case .session(let m): "SSH session failed (\(m))"
+        case .backingOff: "not tried (backing off)"
+        }
+    }
+
+    static let deployFailed = "installing the runner failed"
+
     private func ensureRunner(_ session: SSHSession, _ connection: WorkerConnection, _ instance: Instance) throws(SSHError) {
         guard !connection.runnerChecked else { return }
         if try installedChecksum(session) != runnerChecksum {
             let started = ContinuousClock.now
             let out = try session.run(RunnerCommand.install, stdin: runner, timeout: settings.commandTimeout + Double(runner.count) / 1_000_000)
             guard out.exitStatus == 0, try installedChecksum(session) == runnerChecksum else {
-                throw .session("installing the runner failed (exit \(out.exitStatus)): \(out.stderrText.prefix(300))")
+                throw .session("\(Self.deployFailed) (exit \(out.exitStatus)): \(out.stderrText.prefix(300))")
             }
             logger.info("runner installed", metadata: ["instance": "\(instance.id)", "bytes": "\(runner.count)",
                                                        "seconds": "\(started.duration(to: .now))"])

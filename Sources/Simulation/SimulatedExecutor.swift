@@ -90,7 +90,7 @@ public final class SimulatedExecutor: WorkerExecutor {
                 if never { s.neverBootLaunches.append(now) }
             }
             let node = s.nodes[instance.id]!
-            if node.dead || now < node.bootAt || now < node.cutOffUntil { return .unreachable }
+            if node.dead || now < node.bootAt || now < node.cutOffUntil { return .unreachable("SSH connection refused or unreachable (simulated)") }
             if node.broken { return .broken }
             let running = Set(node.containers.filter { $0.value.endAt > now }.map(\.key))
             let finished = node.containers.filter { $0.value.endAt <= now && !node.reported.contains($0.key) }

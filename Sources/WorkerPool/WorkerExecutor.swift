@@ -24,8 +24,10 @@ extension WorkerExecutor {
 
 /// What a probe learned.
 public enum ProbeResult: Sendable, Equatable {
-    /// Not reachable (booting, or gone dark).
-    case unreachable
+    /// Not reachable (booting, or gone dark), and why: the connection refused or timed out, the
+    /// host's identity did not match, the runner could not be deployed. nil: not tried this time
+    /// (backing off after earlier failures).
+    case unreachable(String?)
     /// Reachable: the containers it runs, and those that ended since the last probe.
     case ready(running: Set<String>, finished: [FinishedContainer])
     /// Reachable, but reports itself unusable.

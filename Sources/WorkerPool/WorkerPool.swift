@@ -73,6 +73,8 @@ public actor WorkerPool {
         var destroyedAt: Double?
         /// A destroy is on its way to the cloud: no new work lands here meanwhile.
         var destroying = false
+        /// Why the last probe that tried did not reach it (the cause of a boot failure).
+        var unreachableBecause: String?
         /// Billed at its first accepted destroy (a destroy sent again bills nothing).
         var billed = false
         var everRan = false
@@ -266,12 +268,16 @@ public actor WorkerPool {
         for (id, result) in results.sorted(by: { $0.key < $1.key }) {
             guard var w = workers[id] else { continue }
             switch result {
-            case .unreachable:
+            case .unreachable(let cause):
+                if let cause { w.unreachableBecause = cause }
                 let ready = w.state == .idle || w.state == .running
                 let since = ready ? (w.lastAnswer ?? w.appeared) : w.appeared
                 let limit = ready ? settings.probeTimeout : settings.bootTimeout
                 if w.behavior != .hold && now - since >= limit {
-                    if !ready { noteBootFailure(w, cause: "no answer over SSH within boot_timeout (\(Int(limit))s)", now: now) }
+                    if !ready {
+                        let last = w.unreachableBecause.map { ": \($0)" } ?? ""
+                        noteBootFailure(w, cause: "no answer within boot_timeout (\(Int(limit))s)\(last)", now: now)
+                    }
                     ended += w.running.keys.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
                     noteEnded(w.running.keys, on: w)
                     w.running = [:]

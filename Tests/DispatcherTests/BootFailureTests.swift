@@ -23,6 +23,8 @@ import WorkerPool
             #expect(waiting.count == 200)
             let statuses = Set(waiting.compactMap(\.runtimeStatus.schedulingStatus))
             #expect(statuses.allSatisfy { $0.contains("not booting") || $0.contains("did not boot") }, "\(statuses)")
+            // The cause the probes saw, not only that there was no answer.
+            #expect(boot.streaks["small"]?.cause.hasSuffix(": SSH connection refused or unreachable (simulated)") == true, "\(boot.streaks)")
         }
     }
 
