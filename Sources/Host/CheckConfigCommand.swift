@@ -21,10 +21,13 @@ struct CheckConfigCommand: AsyncParsableCommand {
     func run() async throws {
         let (config, problems) = ConfigLoader.check(path: file)
         var items = problems.items
+        var types: [String] = []
         if let config {
             // A type the file got wrong is not read, so the read list's indexes would not be the file's.
             let typesAsWritten = !items.contains { $0.hasPrefix("instance_types") }
-            items += await HostChecks.problems(config, origins: SettingOrigins(file: file), catalogue: typesAsWritten).map(\.description)
+            let host = await HostChecks.problems(config, origins: SettingOrigins(file: file), catalogue: typesAsWritten)
+            items += host.problems.map(\.description)
+            types = host.types
         }
         guard items.isEmpty else {
             for item in items { print("\(file): \(item)") }
@@ -35,6 +38,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
             print(ConfigLoader.dump(config), terminator: "")
         } else {
             print("\(file): ok")
+            for line in types { print(line) }
         }
     }
 }
@@ -42,11 +46,13 @@ struct CheckConfigCommand: AsyncParsableCommand {
 /// What only the host can check, in the order `serve` meets it: the state folder, the store,
 /// the driver (opened, its config and catalogue checked), the runner, the worker key.
 enum HostChecks {
-    static func problems(_ config: Configuration, origins: SettingOrigins, catalogue: Bool = true) async -> [SettingProblem] {
+    /// Also returns the configured types beside the driver's catalogue (`CatalogueCheck.table`).
+    static func problems(_ config: Configuration, origins: SettingOrigins, catalogue: Bool = true) async -> (problems: [SettingProblem], types: [String]) {
         var found: [SettingProblem] = []
         if let problem = StateFolder.check(config.stateDir) { found.append(SettingProblem("state_dir", problem)) }
         found += await StoreCheck.problems(config)
-        found += await DriverTrial.problems(config, origins: origins, catalogue: catalogue)
+        let trial = await DriverTrial.problems(config, origins: origins, catalogue: catalogue)
+        found += trial.problems
         if config.workers.runnerBinary == nil {
             let path = PluginsFolder.executableFolder() + "/cloud-dispatch-runner"
             if !FileManager.default.isReadableFile(atPath: path) {
@@ -61,6 +67,6 @@ enum HostChecks {
                 found.append(SettingProblem(at, "cannot read \(key).pub, its public half"))
             }
         }
-        return found
+        return (found, trial.types)
     }
 }

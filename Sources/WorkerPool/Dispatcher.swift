@@ -18,7 +18,7 @@ public final class Dispatcher: Sendable {
     public let metrics: DispatchMetrics?
     /// Types and limits: replaced whole by `reconfigure`, read once per round.
     private let policy: Mutex<(eligibility: Eligibility, limits: Limits)>
-    var eligibility: Eligibility { policy.withLock { $0.eligibility } }
+    public var eligibility: Eligibility { policy.withLock { $0.eligibility } }
     public var limits: Limits { policy.withLock { $0.limits } }
     /// Results the store did not take yet (it was unreachable): kept and offered again, so a
     /// finished container is never mistaken for a lost one and run again.
@@ -30,6 +30,8 @@ public final class Dispatcher: Sendable {
     /// Containers this process locked. A container Locked by this dispatcher id but not in here
     /// was locked before a restart: its start may have reached a worker not heard from yet.
     private let lockedHere = Mutex<Set<String>>([])
+    /// Whether the types' quota groups were asked of the driver since the last (re)configuration.
+    private let quotaGroupsLearned = Mutex(false)
 
     public init(id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
                 limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil) {
@@ -46,6 +48,7 @@ public final class Dispatcher: Sendable {
     public func reconfigure(types: [InstanceType], maxPriceFactor: Double, limits: Limits, poolSettings: WorkerPool.Settings) async {
         await pool.reconfigure(settings: poolSettings, types: types)
         policy.withLock { $0 = (Eligibility(types: types, maxPriceFactor: maxPriceFactor), limits) }
+        quotaGroupsLearned.withLock { $0 = false }
     }
 
     /// One round; its creates and destroys are sent at its end, and not waited for (see
@@ -70,6 +73,7 @@ public final class Dispatcher: Sendable {
     /// Learn, plan, carry out. Failures of single steps are logged and retried on the next round;
     /// nothing here gives up on a container without recording why.
     func round(now: Double) async -> Plan {
+        if !quotaGroupsLearned.withLock({ $0 }) { await learnQuotaGroups() }
         let lost = await pool.sync(now: now)
         await pool.retryIntents(now: now, maxConcurrent: limits.maxConcurrentCreates)  // creates whose answer was lost, before any new one
         let ended = await pool.probeAll(now: now) + lost.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
@@ -104,6 +108,14 @@ public final class Dispatcher: Sendable {
             metrics.roundEnded(now: now, snapshot: await pool.snapshot(now: now), demands: demands, plan: plan, limits: limits)
         }
         return plan
+    }
+
+    /// Types the configuration left in no quota group take the driver's (see `withDriverQuotaGroups`).
+    private func learnQuotaGroups() async {
+        let current = eligibility
+        let types = await pool.withDriverQuotaGroups(current.types)
+        policy.withLock { $0.eligibility = Eligibility(types: types, maxPriceFactor: current.maxPriceFactor) }
+        quotaGroupsLearned.withLock { $0 = true }
     }
 
     /// The scheduler's view of the queue after the last round, in its order.

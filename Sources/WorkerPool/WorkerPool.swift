@@ -94,7 +94,7 @@ public actor WorkerPool {
     public private(set) var settings: Settings
     let instanceSet: any InstanceSet
     let executor: any WorkerExecutor
-    private(set) var types: [String: InstanceType]
+    var types: [String: InstanceType]
     let logger: Logger
     var workers: [String: Worker] = [:]
     /// Where containers that just ended ran, until the dispatcher has recorded their cost.

@@ -166,6 +166,11 @@ import TestSupport
         #expect(both.stdout.contains("bogus: unknown member") && both.stdout.contains("driver.name: no driver"))
 
         try setup.writeConfig()
+        // Each configured type beside the driver's catalogue price and the quota group it will be in.
+        let checked = try Harness.run(Harness.cloudDispatch, ["check-config", setup.configPath])
+        #expect(checked.status == 0, "\(checked.output)")
+        let line = checked.stdout.split(separator: "\n").first { $0.hasPrefix("  local-small") }.map(String.init) ?? ""
+        #expect(line.hasSuffix("$0.0100/h | $0.0100/h | local (the driver's)"), "\(checked.stdout)")
         let good = try Harness.run(Harness.cloudDispatch, ["check-config", setup.configPath, "--dump"])
         #expect(good.status == 0, "\(good.output)")
         #expect(good.stdout.contains("log_format: json"))

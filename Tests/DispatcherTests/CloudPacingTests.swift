@@ -72,3 +72,19 @@ import WorkerPool
         }
     }
 }
+
+/// Types the configuration leaves in no quota group take the driver's answer.
+@Suite struct DriverQuotaGroupTests {
+    @Test func typesWithoutAGroupOfTheirOwnTakeTheDrivers() async throws {
+        let types = SimWorld.types.enumerated().map { i, t in
+            var t = t
+            t.quotaGroup = i == 0 ? WorkerPool.unsetQuotaGroup : "mine"  // the first left unset, the second set by the operator
+            return t
+        }
+        try await withWorld(await SimWorld(types: types)) { world in
+            await world.dispatcher.tickAndSettle(now: world.now)
+            let groups = Dictionary(uniqueKeysWithValues: world.dispatcher.eligibility.types.map { ($0.name, $0.quotaGroup) })
+            #expect(groups == ["small": "sim", "large": "mine"], "\(groups)")
+        }
+    }
+}

@@ -11,8 +11,10 @@ import Logging
 /// folder it makes and sweeps) in a throwaway state folder, removed after.
 enum DriverTrial {
     /// `catalogue`: also check each configured type against the driver's catalogue.
-    static func problems(_ config: Configuration, origins: SettingOrigins, catalogue: Bool) async -> [SettingProblem] {
+    /// Also returns `CatalogueCheck.table` (empty when the driver could not be opened).
+    static func problems(_ config: Configuration, origins: SettingOrigins, catalogue: Bool) async -> (problems: [SettingProblem], types: [String]) {
         var problems: [SettingProblem] = []
+        var table: [String] = []
         var driverConfig = config.effectiveDriverConfig
         var scratch: String?
         if config.driver.name == "loopback", case .object(var members) = driverConfig, case .string(let dir)? = members["state_dir"] {
@@ -30,11 +32,14 @@ enum DriverTrial {
         do {
             let opened = try await DriverOpening.open(config, setID: "check-config-\(getpid())", driverConfig: driverConfig, origins: origins,
                                                       logger: quiet, pool: BlockingPool(name: "check", threads: 1), callTimeout: .seconds(30))
-            if catalogue { problems += await CatalogueCheck.problems(config.instanceTypes, in: opened) }
+            if catalogue {
+                problems += await CatalogueCheck.problems(config.instanceTypes, in: opened)
+                table = await CatalogueCheck.table(config.instanceTypes, in: opened)
+            }
             await opened.instanceSet.close()
         } catch {
             problems.append(error)
         }
-        return problems
+        return (problems, table)
     }
 }
