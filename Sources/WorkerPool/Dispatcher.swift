@@ -22,14 +22,14 @@ public final class Dispatcher: Sendable {
     public var limits: Limits { policy.withLock { $0.limits } }
     /// Results the store did not take yet (it was unreachable): kept and offered again, so a
     /// finished container is never mistaken for a lost one and run again.
-    private let unrecorded = Mutex<[(FinishedContainer, cost: Double)]>([])
+    let unrecorded = Mutex<[(FinishedContainer, cost: Double)]>([])
     /// The last round's view of the queue and what it told each container, from which the
     /// operator's view is built when asked for (not every round: at 100,000 containers that
     /// would be most of a round's work).
     private let lastRound = Mutex<(demands: [ContainerDemand], statuses: [String: String])>(([], [:]))
     /// Containers this process locked. A container Locked by this dispatcher id but not in here
     /// was locked before a restart: its start may have reached a worker not heard from yet.
-    private let lockedHere = Mutex<Set<String>>([])
+    let lockedHere = Mutex<Set<String>>([])
     /// Whether the types' quota groups were asked of the driver since the last (re)configuration.
     private let quotaGroupsLearned = Mutex(false)
 
@@ -92,7 +92,7 @@ public final class Dispatcher: Sendable {
             logger.error("cannot read the queue; skipping this round", metadata: ["error": "\(error)"])
             return Plan()
         }
-        let demands = await demands(for: containers, now: now)
+        let demands = await reconcile(containers, now: now)
         let (eligibility, limits) = policy.withLock { $0 }
         let plan = SchedulingPass.plan(containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
                                        backoff: await pool.backoff, creating: await pool.createsInFlight, now: now)
@@ -163,61 +163,6 @@ public final class Dispatcher: Sendable {
             after = page.next
         } while after != nil
         return all
-    }
-
-    /// The scheduler's view of the containers, with what the workers say runs where.
-    func demands(for containers: [ActiveContainer], now: Double) async -> [ContainerDemand] {
-        var result: [ContainerDemand] = []
-        result.reserveCapacity(containers.count)
-        let known = await pool.allWorkersKnown
-        let placements = await pool.placements()
-        for c in containers {
-            let uuid = c.demand.uuid
-            let placement = placements[uuid]
-            let state: ContainerDemand.State
-            switch c.state {
-            case .queued:
-                if placement != nil {  // an old copy still runs somewhere: stop it before it runs twice
-                    await pool.stop(uuid, now: now)
-                    continue
-                }
-                state = .queued
-            case .locked:
-                if let placement {  // started before a restart, not yet recorded: adopt it
-                    _ = try? await store.apply(.start(by: id, instance: "\(placement.type) \(placement.worker)"), to: uuid)
-                    state = .running(worker: placement.worker)
-                } else if lockedHere.withLock({ $0.contains(uuid) }) {
-                    state = .locked
-                } else {
-                    // Locked before a restart and on no worker heard from: leave it alone while
-                    // a worker may still report it (one that never answers is shut down after
-                    // boot_timeout), then give it back to the queue (an attempt counted).
-                    if known { await give(up: uuid, "locked before a dispatcher restart and found on no worker", requeue: true) }
-                    continue
-                }
-            case .running:
-                guard let placement else {
-                    let waiting = unrecorded.withLock { $0.contains { $0.0.uuid == uuid } }
-                    if known && !waiting {
-                        await give(up: uuid, "its instance no longer reports it running", requeue: true)
-                    }
-                    continue
-                }
-                state = .running(worker: placement.worker)
-            case .complete, .cancelled: continue
-            }
-            var demand = c.demand
-            demand.state = state
-            result.append(demand)
-        }
-        let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.demand.uuid))
-        lockedHere.withLock { $0.formIntersection(lockedNow) }  // only what is still Locked
-        // Running on a worker but no longer ours to run (cancelled, or taken over): stop it.
-        let active = Set(result.map(\.uuid))
-        for uuid in placements.keys where !active.contains(uuid) {
-            await pool.stop(uuid, now: now)
-        }
-        return result
     }
 
     /// What a worker said of a container that ended: a result to record, a reason to cancel
@@ -300,51 +245,5 @@ public final class Dispatcher: Sendable {
         guard let p = await pool.takeEndedPlacement(of: uuid),
               let price = eligibility.types.first(where: { $0.name == p.type })?.price else { return 0 }
         return price * max(0, now - p.startedAt) / 3600
-    }
-
-    /// `statuses`: the scheduling status each active container has in the queue.
-    func carryOut(_ plan: Plan, statuses: [String: String?], now: Double) async {
-        for cancel in plan.cancels {
-            _ = try? await store.apply(.cancel(reason: "cannot run: \(cancel.reason)"), to: cancel.id)
-        }
-        for stop in plan.stops { await pool.stop(stop.id, now: now) }
-        for unlock in plan.unlocks { _ = try? await store.apply(.unlock(by: id, reason: unlock.reason), to: unlock.id) }
-        // Lock before create: if the queue refused the locks, instances planned for those
-        // containers would only boot to be shut down, so none are created this round.
-        let locked: Set<String>
-        var lockFailed = false
-        do {
-            locked = Set(try await store.lock(plan.locks, by: id).map(\.uuid))
-            lockedHere.withLock { $0.formUnion(locked) }
-        } catch {
-            locked = []
-            lockFailed = !plan.locks.isEmpty
-            logger.warning("could not lock containers; creating nothing this round", metadata: ["error": "\(error)"])
-        }
-        for start in plan.starts where !start.needsLock || locked.contains(start.uuid) {
-            let c: Container
-            do { c = try await store.get(start.uuid) } catch {
-                // Still Locked by us: the next round plans its start again.
-                logger.warning("cannot read a container to start it", metadata: ["container": "\(start.uuid)", "error": "\(error)"])
-                continue
-            }
-            guard c.state == .locked, c.lockedBy == id else { continue }  // cancelled meanwhile
-            let launch = ContainerLaunch(uuid: c.uuid, command: c.command, image: c.containerImage, environment: c.environment,
-                                         cwd: c.cwd, maxRunTime: c.schedulingParameters.maxRunTime, gpuDevices: start.gpuDevices)
-            do {
-                let type = try await pool.start(launch, on: start.worker, now: now)
-                _ = try await store.apply(.start(by: id, instance: "\(type) \(start.worker)"), to: c.uuid)
-            } catch {
-                logger.warning("start failed", metadata: ["container": "\(c.uuid)", "worker": "\(start.worker)", "error": "\(error)"])
-                _ = try? await store.apply(.unlock(by: id, reason: "could not start on \(start.worker): \(error)"), to: c.uuid)
-            }
-        }
-        if !lockFailed { await pool.create(plan.creates, maxConcurrent: limits.maxConcurrentCreates, now: now) }
-        await pool.shutdown(plan.shutdowns.map { ($0.id, $0.reason) }, now: now)
-        for worker in plan.drains { await pool.setBehavior(worker, .drain) }
-        // Only statuses that differ from what the queue holds: most waiting containers keep
-        // theirs for many rounds, and each change is a write.
-        let changed = plan.statuses.filter { statuses[$0.key] != .some($0.value) }
-        try? await store.setSchedulingStatus(changed)
     }
 }

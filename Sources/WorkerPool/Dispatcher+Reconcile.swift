@@ -1,0 +1,90 @@
+import Queue
+import Scheduler
+
+/// Before a round plans, the queue's view of each active container is held against what the
+/// workers say runs where, and every disagreement is settled by one named rule. What is left
+/// is the scheduling pass's input.
+extension Dispatcher {
+    /// What the workers report, read once per round (one actor hop for the whole queue).
+    struct WorkerReport {
+        /// Which worker runs each running container.
+        var placements: [String: (worker: String, type: String, startedAt: Double)]
+        /// Every worker has answered at least once since the last start: a container on none of
+        /// them is on none at all.
+        var allKnown: Bool
+    }
+
+    /// The scheduler's view of `containers`, after the rules below have acted on each.
+    func reconcile(_ containers: [ActiveContainer], now: Double) async -> [ContainerDemand] {
+        let report = WorkerReport(placements: await pool.placements(), allKnown: await pool.allWorkersKnown)
+        var result: [ContainerDemand] = []
+        result.reserveCapacity(containers.count)
+        for c in containers {
+            let placement = report.placements[c.demand.uuid]
+            let state: ContainerDemand.State? = switch c.state {
+            case .queued: await stopSecondCopy(c, placement, now: now)
+            case .locked: if let placement { await adoptUnrecordedStart(c, placement) } else { await keepOrGiveBackLock(c, report) }
+            case .running: await requeueIfVanished(c, placement, report)
+            case .complete, .cancelled: nil
+            }
+            guard let state else { continue }
+            var demand = c.demand
+            demand.state = state
+            result.append(demand)
+        }
+        let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.demand.uuid))
+        lockedHere.withLock { $0.formIntersection(lockedNow) }  // only what is still Locked
+        await stopOrphans(active: Set(result.map(\.uuid)), report, now: now)
+        return result
+    }
+
+    /// Queued, yet an old copy still runs somewhere (it was requeued while its worker was out of
+    /// reach): stop that copy before the container runs twice; plan it once the copy is gone.
+    private func stopSecondCopy(_ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)?,
+                                now: Double) async -> ContainerDemand.State? {
+        guard placement != nil else { return .queued }
+        await pool.stop(c.demand.uuid, now: now)
+        return nil
+    }
+
+    /// Locked, and a worker runs it: started before a restart that lost the record of its start.
+    /// The start is recorded now, so it is not started again.
+    private func adoptUnrecordedStart(_ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)) async
+        -> ContainerDemand.State
+    {
+        do {
+            _ = try await store.apply(.start(by: id, instance: "\(placement.type) \(placement.worker)"), to: c.demand.uuid)
+        } catch {
+            logger.warning("could not record the start of a container found running", metadata: [
+                "container": "\(c.demand.uuid)", "worker": "\(placement.worker)", "error": "\(error)"])
+        }
+        return .running(worker: placement.worker)
+    }
+
+    /// Locked and on no worker. Locked by this process: it waits for its start. Locked before a
+    /// restart: its start may have reached a worker not heard from yet, so it is left alone until
+    /// every worker has answered (one that never answers is shut down after boot_timeout), then
+    /// given back to the queue with an attempt counted.
+    private func keepOrGiveBackLock(_ c: ActiveContainer, _ report: WorkerReport) async -> ContainerDemand.State? {
+        if lockedHere.withLock({ $0.contains(c.demand.uuid) }) { return .locked }
+        if report.allKnown { await give(up: c.demand.uuid, "locked before a dispatcher restart and found on no worker", requeue: true) }
+        return nil
+    }
+
+    /// Running by the queue, on no worker: its instance went away with it. Requeued once every
+    /// worker has answered — unless its result is waiting for the store.
+    private func requeueIfVanished(_ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)?,
+                                   _ report: WorkerReport) async -> ContainerDemand.State? {
+        if let placement { return .running(worker: placement.worker) }
+        let waiting = unrecorded.withLock { $0.contains { $0.0.uuid == c.demand.uuid } }
+        if report.allKnown && !waiting { await give(up: c.demand.uuid, "its instance no longer reports it running", requeue: true) }
+        return nil
+    }
+
+    /// Running on a worker but no longer ours to run (cancelled, finished elsewhere, taken over): stopped.
+    private func stopOrphans(active: Set<String>, _ report: WorkerReport, now: Double) async {
+        for uuid in report.placements.keys.sorted() where !active.contains(uuid) {
+            await pool.stop(uuid, now: now)
+        }
+    }
+}
