@@ -49,13 +49,14 @@ public final class GCEInstanceSet: Sendable {
     }
 
     /// Live instances whose tags include every pair of `tags`, in every zone of the project
-    /// (`aggregatedList`, filtered by label server side, exactly again here). Every page or none.
+    /// (`aggregatedList`, filtered by label server side, exactly again here). Every page or none:
+    /// a page naming `unreachables` fails the call (Compute v1's aggregatedList has no
+    /// `returnPartialSuccess`, so an unreachable zone can only be reported, never skipped).
     public func instances(tags: [String: String]) throws(GCEError) -> [GCEInstance] {
         let (labels, _) = Labels.split(tags)
         var query: [(String, String)] = []
         if !labels.isEmpty { query.append(("filter", Self.filter(labels: labels))) }
         query.append(("maxResults", String(config.pageSize)))
-        query.append(("returnPartialSuccess", "true"))
         let all = try paged("aggregated/instances", query: query) { page throws(GCEError) -> [GCEInstance] in
             if let unreachable = page["unreachables"]?.array, !unreachable.isEmpty {
                 let names = unreachable.compactMap(\.string).joined(separator: " ")

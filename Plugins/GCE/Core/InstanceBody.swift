@@ -44,12 +44,16 @@ public struct InstanceBody {
         return .object(o)
     }
 
-    /// The BulkInsertInstanceResource for `count` instances named `<base>-0001` …
+    /// The BulkInsertInstanceResource for `count` instances named `<base>-0001` … The names
+    /// are given one by one (`perInstanceProperties`), not as a `namePattern`: GCE numbers a
+    /// pattern on after names that exist, so a repeated request would make new instances.
     public func bulk(base: String) -> JSON {
         .object([
             "count": .string(String(request.count)),
             "minCount": .string(String(config.partialLaunch ? 1 : request.count)),
-            "namePattern": .string(base + "-####"),
+            "perInstanceProperties": .object(Dictionary(uniqueKeysWithValues: (1...request.count).map {
+                (Self.name(base: base, index: $0), JSON.object([:]))
+            })),
             "instanceProperties": .object(properties(machineType: request.instanceType.providerType, diskType: { $0 })),
         ])
     }
