@@ -203,6 +203,8 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if path == "/_fake/faults" and verb == "POST":
                 st.faults.update(json.loads(body or b"{}"))
+                if st.faults.pop("revoke_tokens", False):
+                    st.tokens.clear()
                 return self.send_json(200, st.faults)
             if path == "/_fake/reset" and verb == "POST":
                 st.reset()
@@ -768,9 +770,12 @@ def main():
     ap.add_argument("--service-account", action="append", default=[], help="a key JSON whose public key signs JWTs")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--delete-delay", type=float, default=1.0, help="seconds an instance stays STOPPING after delete")
+    ap.add_argument("--no-stdin", action="store_true", help="serve until killed, whatever standard input does (make)")
     args = ap.parse_args()
     server = start(args.project, args.zones.split(","), args.service_account, args.port, args.delete_delay)
     print("http://127.0.0.1:%d" % server.server_address[1], flush=True)
+    if args.no_stdin:
+        threading.Event().wait()
     sys.stdin.read()  # returns at EOF: the parent is gone or done
 
 
