@@ -136,7 +136,8 @@ let package = Package(
         .target(name: "GCECore", dependencies: ["CCurl"], path: "Plugins/GCE/Core"),
         .target(name: "CDDGCE", dependencies: ["PluginABI", "GCECore"], path: "Plugins/GCE/Entry", exclude: ["exports.map"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/GCE/Entry/exports.map"])]),
-        .testTarget(name: "GCECoreTests", dependencies: ["GCECore", "PluginABI", "DriverHost", "TestSupport"]),
+        .testTarget(name: "GCECoreTests", dependencies: ["GCECore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
+                                                         .product(name: "Logging", package: "swift-log")]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),

@@ -34,6 +34,18 @@ import Testing
         try noProblems()
     }
 
+    /// The number docs/drivers/gce.md quotes: API calls to create 1,000 VMs in an empty project.
+    @Test func aThousandVMsTakeFiveCalls() throws {
+        let set = try fake.open()
+        let made = ids(try set.create(createRequest(count: 1000)))
+        #expect(made.count == 1000 && Set(made).count == 1000)
+        let calls = try fake.stats()["calls"]?.object?.mapValues { $0.int ?? 0 } ?? [:]
+        #expect(calls == ["compute.instances.aggregatedList": 3, "compute.instances.bulkInsert": 1, "compute.zoneOperations.wait": 1], "\(calls)")
+        #expect(try fake.stats()["tokens"]?.int == 1)
+        print("1,000 VMs: \(calls.values.reduce(0, +)) API calls (\(calls.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))) and 1 token")
+        try noProblems()
+    }
+
     @Test func aLostAnswerRetriedWithTheSameTokenMakesNoSecondInstance() throws {
         let set = try fake.open()
         for count in [1, 3] {
