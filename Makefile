@@ -13,7 +13,7 @@ SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
 PG_PORT ?= auto
 
-.PHONY: deps build release runner runner-test soak-test ec2-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean
+.PHONY: deps build release runner runner-test soak-test ec2-test gce-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -24,6 +24,8 @@ deps:
 	fi
 	@python3 -c 'import jsonschema, openapi_spec_validator, moto.server' 2>/dev/null || python3 -m pip install -q jsonschema openapi-spec-validator 'moto[ec2,server]'
 	@command -v schemathesis >/dev/null || python3 -m pip install -q 'schemathesis>=4.32,<5'
+	@python3 -c 'import googleapiclient.discovery, google.auth, cryptography' 2>/dev/null || \
+	  python3 -m pip install -q 'google-api-python-client==2.202.0' 'google-auth==2.63.0' cryptography
 
 build: deps
 	$(SWIFT) build
@@ -48,7 +50,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test ec2-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test ec2-test gce-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -128,6 +130,31 @@ ec2-test:
 	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/ec2-test/trace.jsonl; \
 	CLOUD_DISPATCH_TEST_MOTO=$$url $(SWIFT) test --filter MotoScenarioTests
 
+## The GCE driver against the fake Compute Engine (Tests/gce/fake_gce.py, which checks every
+## request and answer against Google's discovery document compute.v1.json): Google's own
+## client and google-auth judge the fake first, then the kit runs with --live, its trace is
+## checked by python-jsonschema and the fake must have recorded no breach of the document.
+## The scenarios (Tests/GCECoreTests) run in swift-test.
+GCE_OUT = $(OUT)/gce-test
+gce-test:
+	@rm -rf $(GCE_OUT) && mkdir -p $(GCE_OUT)/plugins && chmod 755 $(GCE_OUT)/plugins
+	python3 Tests/gce/contract_test.py
+	$(SWIFT) build --product cdd_gce
+	$(SWIFT) build --product cloud-dispatch
+	install -m 755 $(BIN)/libcdd_gce.so $(GCE_OUT)/plugins/
+	python3 Tests/gce/keys.py $(GCE_OUT)/key.json http://127.0.0.1:1/token
+	@python3 Tests/gce/fake_gce.py --no-stdin --service-account $(GCE_OUT)/key.json >$(GCE_OUT)/fake.url 2>$(GCE_OUT)/fake.log & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT; \
+	for _ in $$(seq 1 200); do [ -s $(GCE_OUT)/fake.url ] && break; sleep 0.1; done; \
+	url=$$(head -1 $(GCE_OUT)/fake.url); echo "fake Compute Engine for the tests: $$url"; \
+	printf '{"project": "p1", "zones": ["us-central1-a", "us-central1-b"], "api_root": "%s/compute/v1/", "credentials_file": "%s", "token_uri": "%s/token", "image": "projects/debian-cloud/global/images/family/debian-12", "instance_types": ["e2-micro", "e2-small", "n2-standard-2"], "prices": {"e2-micro": 0.0084, "e2-small": 0.0168, "n2-standard-2": 0.0971}, "spot_prices": {"e2-micro": 0.0025}}\n' \
+	  "$$url" "$(GCE_OUT)/key.json" "$$url" >$(GCE_OUT)/gce.json; \
+	set -ex; \
+	CLOUD_DISPATCH_DRIVER_TRACE=$(GCE_OUT)/trace.jsonl $(BIN)/cloud-dispatch driver-test --plugins $(GCE_OUT)/plugins \
+	  --driver gce --config $(GCE_OUT)/gce.json --live --instance-type e2-micro --settle 10; \
+	python3 Tests/schema/validate_trace.py $(SCHEMA) $(GCE_OUT)/trace.jsonl; \
+	curl -fsS $$url/_fake/stats | python3 -c 'import json, sys; s = json.load(sys.stdin); print("fake: %d calls, %d breaches of the discovery document, %d instances left" % (sum(s["calls"].values()), len(s["problems"]), len(s["instances"]))); [print(" ", p) for p in s["problems"]]; sys.exit(1 if s["problems"] or s["instances"] else 0)'
+
 ## What a driver author needs: header, pkg-config file, schema, reference.
 install-abi:
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -141,7 +168,7 @@ install: release runner install-abi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers
 	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/cloud-dispatch $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(RUNNER_STATIC) $(DESTDIR)$(PREFIX)/bin/
-	for d in loopback sim ec2; do install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
+	for d in loopback sim ec2 gce; do install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch
 	sed 's|/usr/local|$(PREFIX)|g' support/cloud-dispatch.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cloud-dispatch.service
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch/

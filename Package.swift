@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "cdd_loopback", type: .dynamic, targets: ["CDDLoopback"]),
         .library(name: "cdd_sim", type: .dynamic, targets: ["CDDSim"]),
         .library(name: "cdd_ec2", type: .dynamic, targets: ["CDDEC2"]),
+        .library(name: "cdd_gce", type: .dynamic, targets: ["CDDGCE"]),
         // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
         // folder by accident; tests copy them into temporary folders under driver names.
         .library(name: "fixture_misbehave", type: .dynamic, targets: ["FixtureMisbehave"]),
@@ -128,6 +129,14 @@ let package = Package(
         .target(name: "EC2Core", dependencies: ["CCurl"], path: "Plugins/EC2/Core"),
         .target(name: "CDDEC2", dependencies: ["PluginABI", "EC2Core"], path: "Plugins/EC2/Entry"),
         .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
+                                                         .product(name: "Logging", package: "swift-log")]),
+
+        // The GCE driver: Compute v1 REST over libcurl, OAuth2 with libcrypto; logic in GCECore.
+        // The entry target exports only cdd_negotiate and cdd_open (a version script).
+        .target(name: "GCECore", dependencies: ["CCurl"], path: "Plugins/GCE/Core"),
+        .target(name: "CDDGCE", dependencies: ["PluginABI", "GCECore"], path: "Plugins/GCE/Entry", exclude: ["exports.map"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/GCE/Entry/exports.map"])]),
+        .testTarget(name: "GCECoreTests", dependencies: ["GCECore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),

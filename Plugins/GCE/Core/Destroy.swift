@@ -1,0 +1,60 @@
+import Foundation
+import Synchronization
+
+/// destroy: `instances.delete` per instance, `destroy_parallelism` at a time. An instance is
+/// destroyed when GCE accepted its deletion, or when GCE says it is not there (404 naming
+/// it); any other answer, however ambiguous, is a per-id failure for the host to retry.
+extension GCEInstanceSet {
+    public func destroy(_ body: Data) throws(GCEError) -> Data {
+        let request = try Payload.decode(DestroyRequest.self, body)
+        let wanted = Array(Set(request.ids)).sorted()
+        // Ids that cannot be ZONE/NAME of this driver cannot exist: destroyed by definition.
+        var destroyed = wanted.filter { GCEInstance.parseID($0) == nil }
+        let real = wanted.filter { GCEInstance.parseID($0) != nil }
+        let results = Mutex<[String: GCEError?]>([:])
+        let next = Mutex(0)
+        let workers = min(config.destroyParallelism, real.count)
+        let group = DispatchGroup()
+        for _ in 0..<workers {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                while true {
+                    let i = next.withLock { n in defer { n += 1 }; return n }
+                    guard i < real.count else { return }
+                    let outcome: GCEError?
+                    do throws(GCEError) { try delete(real[i]); outcome = nil } catch { outcome = error }
+                    results.withLock { $0[real[i]] = .some(outcome) }
+                }
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        var failed: [DestroyReply.Failure] = []
+        var firstError: GCEError?
+        for (id, outcome) in results.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            if let error = outcome {
+                firstError = firstError ?? error
+                failed.append(.init(id: id, class: error.errorClass.name, message: String(error.description.prefix(1000))))
+            } else {
+                destroyed.append(id)
+            }
+        }
+        // Nothing done at all, for one reason (auth, throttling …): the call itself failed.
+        if let firstError, destroyed.isEmpty, failed.allSatisfy({ $0.class == firstError.errorClass.name }) { throw firstError }
+        return Payload.encode(DestroyReply(destroyed: destroyed.sorted(), failed: failed))
+    }
+
+    func delete(_ id: String) throws(GCEError) {
+        guard let (zone, name) = GCEInstance.parseID(id) else { return }
+        do throws(GCEError) {
+            let op = try client.call("DELETE", "zones/\(zone)/instances/\(name)")
+            if let error = ErrorMapping.fromOperation(op, what: "instances.delete \(id)", throttleRetryMs: config.throttleRetryMs) {
+                throw error
+            }
+        } catch where error.httpStatus == 404 && error.code == "notFound" && error.message.contains("instances/\(name)") {
+            return  // really gone
+        }
+    }
+}

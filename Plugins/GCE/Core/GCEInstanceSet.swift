@@ -1,0 +1,163 @@
+import Foundation
+import Synchronization
+
+/// One open instance set: a project and its zones as configured, and the driver operations on
+/// it, JSON in and JSON out. [thread-safe]: the caches are behind mutexes.
+public final class GCEInstanceSet: Sendable {
+    /// bulkInsert takes up to 1,000 instances in one call.
+    public static let maxCreateCount = 1000
+    public static let setTagKey = "cloud-dispatch-instance-set"
+
+    public let setID: String
+    public let config: GCEConfig
+    public let client: GCEClient
+    let log: Logger
+    /// The zone that last took a create: tried first next time.
+    let preferredZone = Mutex<Int>(0)
+    let catalogue = Mutex<(entries: [CatalogueEntry], at: Date)?>(nil)
+
+    public init(setID: String, config: GCEConfig, client: GCEClient, log: @escaping Logger = { _, _ in }) {
+        self.setID = setID
+        self.config = config
+        self.client = client
+        self.log = log
+    }
+
+    /// Parses the config, reads the credentials file and wires libcurl; no network call.
+    public static func open(setID: String, config text: String, environment: [String: String],
+                            log: @escaping Logger = { _, _ in }) throws(GCEError) -> GCEInstanceSet {
+        let config = try GCEConfig.parse(text)
+        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle,
+                                      noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
+        let found = try Credentials.find(config: config, environment: environment, transport: transport)
+        guard let project = config.project ?? found.projectID ?? environment["GOOGLE_CLOUD_PROJECT"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw .invalid("config.project: required (or a service-account key naming project_id, or GOOGLE_CLOUD_PROJECT)")
+        }
+        let client = GCEClient(config: config, project: project, token: CachedToken(source: found.source), transport: transport, log: log)
+        log(.info, "instance set \(setID): project \(project), zones \(config.zones.joined(separator: " ")), credentials: \(found.source.name)")
+        return GCEInstanceSet(setID: setID, config: config, client: client, log: log)
+    }
+
+    public static func capabilities() -> Data { Payload.encode(CapabilitiesReply()) }
+
+    // MARK: list
+
+    public func list(_ body: Data) throws(GCEError) -> Data {
+        let request = try Payload.decode(ListRequest.self, body)
+        let found = try instances(tags: request.tags)
+        return Payload.encode(InstancesReply(instances: found.compactMap { $0.reply(config: config) }.sorted { $0.id < $1.id }))
+    }
+
+    /// Live instances whose tags include every pair of `tags`, in every zone of the project
+    /// (`aggregatedList`, filtered by label server side, exactly again here). Every page or none:
+    /// a page naming `unreachables` fails the call (Compute v1's aggregatedList has no
+    /// `returnPartialSuccess`, so an unreachable zone can only be reported, never skipped).
+    public func instances(tags: [String: String]) throws(GCEError) -> [GCEInstance] {
+        let (labels, _) = Labels.split(tags)
+        var query: [(String, String)] = []
+        if !labels.isEmpty { query.append(("filter", Self.filter(labels: labels))) }
+        query.append(("maxResults", String(config.pageSize)))
+        let all = try paged("aggregated/instances", query: query) { page throws(GCEError) -> [GCEInstance] in
+            if let unreachable = page["unreachables"]?.array, !unreachable.isEmpty {
+                let names = unreachable.compactMap(\.string).joined(separator: " ")
+                throw GCEError(.transient, "aggregated list: unreachable \(names); refusing a partial list", code: "unreachable")
+            }
+            var out: [GCEInstance] = []
+            for (_, scoped) in page["items"]?.object ?? [:] {
+                out += (scoped["instances"]?.array ?? []).compactMap(GCEInstance.init)
+            }
+            return out
+        }
+        var seen = Set<String>()
+        return all.filter { i in
+            i.state != nil && tags.allSatisfy({ i.tags[$0.key] == $0.value }) && seen.insert(i.id).inserted
+        }
+    }
+
+    /// `(labels.k = "v") (labels.k2 = "v2")`: every expression must hold.
+    public static func filter(labels: [String: String]) -> String {
+        labels.keys.sorted().map { "(labels.\($0) = \"\(labels[$0]!)\")" }.joined(separator: " ")
+    }
+
+    /// Follows `nextPageToken` at most `max_pages` times. A token seen twice, or more pages,
+    /// is an error: a partial list would make the host think instances were gone.
+    func paged<T>(_ path: String, query: [(String, String)], extract: (JSON) throws(GCEError) -> [T]) throws(GCEError) -> [T] {
+        var out: [T] = []
+        var token: String?
+        var tokens = Set<String>()
+        for _ in 0..<config.maxPages {
+            var q = query
+            if let token { q.append(("pageToken", token)) }
+            let page = try client.call("GET", path, query: q)
+            out += try extract(page)
+            guard let next = page["nextPageToken"]?.string, !next.isEmpty else { return out }
+            guard tokens.insert(next).inserted else { throw GCEError(.internal, "\(path): Compute Engine repeated page token \(next)") }
+            token = next
+        }
+        throw GCEError(.transient, "\(path): more than \(config.maxPages) pages (max_pages); narrower tags or a larger page_size needed")
+    }
+
+    // MARK: set_tags
+
+    public func setTags(_ body: Data) throws(GCEError) -> Data {
+        let request = try Payload.decode(SetTagsRequest.self, body)
+        guard !request.ids.isEmpty else { throw .invalid("set_tags: ids is empty") }
+        for id in request.ids {
+            guard let (zone, name) = GCEInstance.parseID(id) else {
+                throw GCEError(.notFound, "no instance \(id) (not a ZONE/NAME id of this driver)")
+            }
+            guard !request.tags.isEmpty else { continue }
+            try merge(tags: request.tags, zone: zone, name: name)
+        }
+        return Payload.encode(Empty())
+    }
+
+    /// setLabels (and setMetadata for tags that cannot be labels) with the fingerprints just
+    /// read; a stale fingerprint (412) is read again and tried once more.
+    func merge(tags: [String: String], zone: String, name: String) throws(GCEError) {
+        for attempt in 0..<2 {
+            guard let current = GCEInstance(try client.call("GET", "zones/\(zone)/instances/\(name)")) else {
+                throw GCEError(.internal, "instances.get \(zone)/\(name): no name or zone in the answer")
+            }
+            let merged = current.tags.merging(tags) { _, new in new }
+            let (labels, overflow) = Labels.split(merged)
+            do throws(GCEError) {
+                if labels != current.labels {
+                    let op = try client.call("POST", "zones/\(zone)/instances/\(name)/setLabels", body: .object([
+                        "labels": .object(labels.mapValues(JSON.string)),
+                        "labelFingerprint": .string(current.labelFingerprint ?? ""),
+                    ]))
+                    _ = try client.wait(op, what: "setLabels \(zone)/\(name)")
+                }
+                if !overflow.isEmpty || current.metadataItems[Labels.overflowKey] != nil {
+                    try setOverflow(overflow, on: current)
+                }
+                return
+            } catch where error.httpStatus == 412 && attempt == 0 {
+                log(.info, "set_tags \(zone)/\(name): stale fingerprint, reading again")
+            }
+        }
+        throw GCEError(.transient, "set_tags \(zone)/\(name): fingerprint changed twice while tagging", code: "conditionNotMet", httpStatus: 412)
+    }
+
+    func setOverflow(_ overflow: [String: String], on instance: GCEInstance) throws(GCEError) {
+        var items = instance.metadataItems
+        items[Labels.overflowKey] = overflow.isEmpty ? nil : String(decoding: JSON.object(overflow.mapValues(JSON.string)).bytes, as: UTF8.self)
+        guard items != instance.metadataItems else { return }
+        let op = try client.call("POST", "zones/\(instance.zone)/instances/\(instance.name)/setMetadata", body: .object([
+            "fingerprint": .string(instance.metadataFingerprint ?? ""),
+            "items": .array(items.keys.sorted().map { .object(["key": .string($0), "value": .string(items[$0]!)]) }),
+        ]))
+        _ = try client.wait(op, what: "setMetadata \(instance.id)")
+    }
+
+    // MARK: interruptions
+
+    /// Spot instances of this set that GCE is stopping or has stopped (a preemption): the
+    /// host learns of a reclaim before the instance vanishes.
+    public func interruptions(_ body: Data) throws(GCEError) -> Data {
+        let now = ISO8601DateFormatter().string(from: Date())
+        let reclaimed = try instances(tags: [Self.setTagKey: setID]).filter { $0.spot && ($0.status == "STOPPING" || $0.status == "TERMINATED") }
+        return Payload.encode(NoticesReply(notices: reclaimed.map { .init(id: $0.id, at: now) }))
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import GCECore
+import Testing
+
+@Suite struct AuthAndConfigTests {
+    @Test func tokenIsCachedUntilShortlyBeforeExpiry() throws {
+        let clock = Counter()
+        let long = CountingTokens(lifetime: 3600)
+        let cache = CachedToken(source: long, clock: { clock.next() })
+        #expect(try cache.token() == "token-1")
+        #expect(try cache.token() == "token-1")
+        #expect(long.fetches.withLock { $0 } == 1)
+        let short = CountingTokens(lifetime: 200)  // inside the refresh margin: every use refreshes
+        let eager = CachedToken(source: short, clock: { 0 })
+        _ = try eager.token()
+        _ = try eager.token()
+        #expect(short.fetches.withLock { $0 } == 2)
+        cache.invalidate()
+        #expect(try cache.token() == "token-2")
+    }
+
+    @Test func metadataServerUnreachableIsTransientAndNoServiceAccountIsAuth() {
+        let down = MetadataTokenSource(host: "169.254.169.254", transport: Recorder { _ throws(GCEError) in throw GCEError(.transient, "refused") })
+        #expect { try down.fetch() } throws: { ($0 as? GCEError)?.errorClass == .transient }
+        let none = MetadataTokenSource(host: "h", transport: Recorder { _ in json(404, "not found") })
+        #expect { try none.fetch() } throws: { ($0 as? GCEError)?.errorClass == .auth }
+        let rec = Recorder { _ in json(200, #"{"access_token": "ya29.x", "expires_in": 3599, "token_type": "Bearer"}"#) }
+        #expect(try MetadataTokenSource(host: "h:1", transport: rec).fetch().token == "ya29.x")
+        #expect(rec.sent[0].direct && rec.sent[0].headers.contains { $0 == ("Metadata-Flavor", "Google") })
+        #expect(rec.sent[0].url == "http://h:1/computeMetadata/v1/instance/service-accounts/default/token")
+    }
+
+    @Test func configRefusesWhatItDoesNotKnow() {
+        for (text, key) in [(#"{"zones": ["a-b"], "zonez": 1}"#, "zonez"), (#"{"project": "p"}"#, "zones"), (#"{"zones": ["Bad Zone"]}"#, "zones"),
+                            (#"{"zones": ["a-b"], "page_size": 501}"#, "page_size"), (#"{"zones": ["a-b"], "use_public_address": true}"#, "use_public_address"),
+                            (#"{"zones": ["a-b"], "prices": {"e2-micro": "cheap"}}"#, "prices.e2-micro")] {
+            #expect { try GCEConfig.parse(text) } throws: { ($0 as? GCEError)?.errorClass == .invalid && "\($0)".contains(key) }
+        }
+    }
+
+    @Test func serviceAccountKeyFileErrorsNameTheFile() {
+        #expect { try ServiceAccountKey(json: Array(#"{"type": "authorized_user"}"#.utf8), file: "k.json") } throws: { "\($0)".contains("k.json") }
+        #expect { try ServiceAccountKey(json: Array(#"{"type": "service_account", "client_email": "a@b", "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}"#.utf8), file: "k.json").assertion(scope: "s", now: 0) } throws: {
+            ($0 as? GCEError)?.errorClass == .invalid
+        }
+    }
+
+    @Test func quotaGroupIsTheFamilyOrPreemptible() {
+        #expect(GCEInstanceSet.quotaGroup("n2-standard-4", preemptible: false, overrides: [:]) == "n2")
+        #expect(GCEInstanceSet.quotaGroup("custom-4-8192", preemptible: false, overrides: [:]) == "n1")
+        #expect(GCEInstanceSet.quotaGroup("n2-standard-4", preemptible: true, overrides: [:]) == "preemptible")
+        #expect(GCEInstanceSet.quotaGroup("a2-highgpu-1g", preemptible: false, overrides: ["a2-highgpu-1g": "gpus"]) == "gpus")
+    }
+}
