@@ -1,6 +1,10 @@
 // swift-tools-version: 6.0
 // Swift 6 language mode: strict concurrency checking is on for every target.
+import Foundation
 import PackageDescription
+
+/// The package's own folder, for linker scripts (the linker does not run in it).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
 /// A C fixture driver for the loader tests: one folder, one shared implementation.
 func fixture(_ name: String) -> Target {
@@ -17,6 +21,7 @@ let package = Package(
         .library(name: "cdd_loopback", type: .dynamic, targets: ["CDDLoopback"]),
         .library(name: "cdd_sim", type: .dynamic, targets: ["CDDSim"]),
         .library(name: "cdd_ec2", type: .dynamic, targets: ["CDDEC2"]),
+        .library(name: "cdd_azure", type: .dynamic, targets: ["CDDAzure"]),
         // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
         // folder by accident; tests copy them into temporary folders under driver names.
         .library(name: "fixture_misbehave", type: .dynamic, targets: ["FixtureMisbehave"]),
@@ -129,6 +134,12 @@ let package = Package(
         .target(name: "CDDEC2", dependencies: ["PluginABI", "EC2Core"], path: "Plugins/EC2/Entry"),
         .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
+
+        // The Azure driver: ARM REST over libcurl, logic in AzureCore; the .so exports only the two entry points.
+        .target(name: "AzureCore", dependencies: ["CCurl"], path: "Plugins/Azure/Core"),
+        .target(name: "CDDAzure", dependencies: ["PluginABI", "AzureCore"], path: "Plugins/Azure/Entry", exclude: ["exports.map"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Plugins/Azure/Entry/exports.map"])]),
+        .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport"]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),
