@@ -9,6 +9,7 @@ same way. contract_test.py points Microsoft's Python SDK and azure-identity at i
 
     fake_arm.py --dir DIR        prints two lines: the ARM/authority URL (https, CA in DIR/ca.pem)
                                  and the IMDS URL (http); exits when its standard input closes
+                                 (with --until-killed: when it gets SIGTERM)
 
 ARM behaviours: PUT/DELETE answered with 201/200 + Azure-AsyncOperation (PUT) or 202 + Location
 (DELETE), operations that stay InProgress for `lro_polls` polls; PUT by name is an update
@@ -681,6 +682,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--until-killed", action="store_true", help="ignore standard input; run until SIGTERM (make azure-test)")
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     ca, cert, key = make_tls(args.dir)
@@ -699,8 +701,10 @@ def main():
     serve(imds)
     print(arm.RequestHandlerClass.base, flush=True)
     print(imds.RequestHandlerClass.base, flush=True)
-    # Until the parent goes.
+    # Until the parent goes (its end of our standard input closes), or until killed.
     try:
+        if args.until_killed:
+            threading.Event().wait()
         while sys.stdin.read(4096):
             pass
     except KeyboardInterrupt:
