@@ -13,7 +13,7 @@ SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
 PG_PORT ?= auto
 
-.PHONY: deps build release runner runner-test soak-test ec2-test gce-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean
+.PHONY: deps build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -26,6 +26,8 @@ deps:
 	@command -v schemathesis >/dev/null || python3 -m pip install -q 'schemathesis>=4.32,<5'
 	@python3 -c 'import googleapiclient.discovery, google.auth, cryptography' 2>/dev/null || \
 	  python3 -m pip install -q 'google-api-python-client==2.202.0' 'google-auth==2.63.0' cryptography
+	@python3 -c 'import azure.mgmt.compute, azure.mgmt.network, azure.identity' 2>/dev/null || \
+	  python3 -m pip install -q 'azure-mgmt-compute==39.0.0' 'azure-mgmt-network==33.1.0' 'azure-identity==1.27.0'
 
 build: deps
 	$(SWIFT) build
@@ -50,7 +52,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test ec2-test gce-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test ec2-test gce-test azure-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -154,6 +156,28 @@ gce-test:
 	  --driver gce --config $(GCE_OUT)/gce.json --live --instance-type e2-micro --settle 10; \
 	python3 Tests/schema/validate_trace.py $(SCHEMA) $(GCE_OUT)/trace.jsonl; \
 	curl -fsS $$url/_fake/stats | python3 -c 'import json, sys; s = json.load(sys.stdin); print("fake: %d calls, %d breaches of the discovery document, %d instances left" % (sum(s["calls"].values()), len(s["problems"]), len(s["instances"]))); [print(" ", p) for p in s["problems"]]; sys.exit(1 if s["problems"] or s["instances"] else 0)'
+## The Azure driver against the fake ARM server (Tests/azure/fake_arm.py: routes, api-versions and
+## bodies checked against azure-mgmt-compute/network's models): Microsoft's SDK and azure-identity
+## judge the fake (contract_test.py); the kit certifies the driver with --live and its trace is
+## checked by python-jsonschema; then the scenarios (FakeARMScenarioTests) against a fake of their own.
+azure-test:
+	@rm -rf $(OUT)/azure-test && mkdir -p $(OUT)/azure-test/plugins && chmod 755 $(OUT)/azure-test/plugins
+	python3 Tests/azure/contract_test.py
+	$(SWIFT) build --product cdd_azure
+	$(SWIFT) build --product cloud-dispatch
+	install -m 755 $(BIN)/libcdd_azure.so $(OUT)/azure-test/plugins/
+	@d=$(OUT)/azure-test/fake; mkdir -p $$d; \
+	python3 Tests/azure/fake_arm.py --dir $$d --until-killed >$$d/urls </dev/null & pid=$$!; \
+	trap 'kill '$$pid EXIT; \
+	for _ in $$(seq 1 300); do [ "$$(wc -l <$$d/urls)" -ge 2 ] && break; kill -0 $$pid || exit 1; sleep 0.1; done; \
+	arm=$$(sed -n 1p $$d/urls); echo "fake ARM for the tests: $$arm"; \
+	printf '{"subscription_id": "00000000-0000-0000-0000-0000000000cc", "resource_group": "rg-kit", "location": "westeurope", "subnet_id": "/subscriptions/00000000-0000-0000-0000-0000000000cc/resourceGroups/rg-kit/providers/Microsoft.Network/virtualNetworks/vnet/subnets/workers", "tenant_id": "tenant-1", "client_id": "client-1", "client_secret": "fake-secret", "authority_host": "%s", "arm_endpoint": "%s", "ca_bundle": "%s/ca.pem", "image": "Debian:debian-12:12-gen2:latest", "poll_interval_ms": 20, "prices": {"Standard_B1s": 0.0104}}\n' "$$arm" "$$arm" "$$d" >$(OUT)/azure-test/azure.json; \
+	set -ex; \
+	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/azure-test/trace.jsonl $(BIN)/cloud-dispatch driver-test --plugins $(OUT)/azure-test/plugins \
+	  --driver azure --config $(OUT)/azure-test/azure.json --live --instance-type Standard_B1s --settle 10; \
+	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/azure-test/trace.jsonl; \
+	test "$$(curl -fsS --cacert $$d/ca.pem $$arm/_fake/violations)" = "[]"; \
+	$(SWIFT) test --filter AzureCoreTests
 
 ## What a driver author needs: header, pkg-config file, schema, reference.
 install-abi:
@@ -169,6 +193,7 @@ install: release runner install-abi
 	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/cloud-dispatch $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(RUNNER_STATIC) $(DESTDIR)$(PREFIX)/bin/
 	for d in loopback sim ec2 gce; do install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
+	for d in loopback sim ec2 azure; do install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch
 	sed 's|/usr/local|$(PREFIX)|g' support/cloud-dispatch.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cloud-dispatch.service
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch/

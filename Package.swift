@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "cdd_sim", type: .dynamic, targets: ["CDDSim"]),
         .library(name: "cdd_ec2", type: .dynamic, targets: ["CDDEC2"]),
         .library(name: "cdd_gce", type: .dynamic, targets: ["CDDGCE"]),
+        .library(name: "cdd_azure", type: .dynamic, targets: ["CDDAzure"]),
         // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
         // folder by accident; tests copy them into temporary folders under driver names.
         .library(name: "fixture_misbehave", type: .dynamic, targets: ["FixtureMisbehave"]),
@@ -138,6 +139,11 @@ let package = Package(
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/GCE/Entry/exports.map"])]),
         .testTarget(name: "GCECoreTests", dependencies: ["GCECore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
+        // The Azure driver: ARM REST over libcurl, logic in AzureCore; the .so exports only the two entry points.
+        .target(name: "AzureCore", dependencies: ["CCurl"], path: "Plugins/Azure/Core"),
+        .target(name: "CDDAzure", dependencies: ["PluginABI", "AzureCore"], path: "Plugins/Azure/Entry", exclude: ["exports.map"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/Azure/Entry/exports.map"])]),
+        .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport"]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),

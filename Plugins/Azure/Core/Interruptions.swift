@@ -1,0 +1,29 @@
+import Foundation
+
+/// `cdd.interruptions/1`: Spot VMs of this set that Azure is taking back. A Spot VM created
+/// with `evictionPolicy: Delete` is deallocated, then deleted, when evicted; ARM shows that as
+/// its power state (`deallocating`, `deallocated`, `stopped`) or provisioning state
+/// (`Deleting`) before it disappears. VMs this set is deleting itself are not notices.
+extension AzureInstanceSet {
+    public func interruptions(_ body: Data) throws(AzureError) -> Data {
+        _ = try Payload.decode([String: JSONValue].self, body)
+        let mine = destroying.withLock { $0 }
+        let at = Self.rfc3339(clock())
+        let notices = try virtualMachines()
+            .filter { $0.spot && $0.tags[Self.hostSetTag] == setID && !mine.contains($0.name) && Self.isEvicted($0) }
+            .map { Notice(id: $0.name, at: at) }
+        return Payload.encode(NoticesReply(notices: notices.sorted { $0.id < $1.id }))
+    }
+
+    static func isEvicted(_ vm: AzureVM) -> Bool {
+        vm.isGoing || ["deallocating", "deallocated", "stopped", "stopping"].contains(vm.powerState ?? "")
+    }
+
+    static func rfc3339(_ time: Int) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(time)))
+    }
+}
