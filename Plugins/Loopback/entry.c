@@ -40,6 +40,14 @@ cdd_status lb_fail(cdd_error *err, cdd_status status, const char *fmt, ...) {
     return cdd_error_fill(err, status, 0, 0, "", message);
 }
 
+cdd_status lb_usable(cdd_instance_set *set, char **out, cdd_error *err) {
+    if (!set || !out) return lb_fail(err, CDD_E_INVALID, "instance set and reply pointer are required (NULL given)");
+    if (__atomic_load_n(&set->closed, __ATOMIC_ACQUIRE))
+        return lb_fail(err, CDD_E_INVALID, "instance set %s is closed", set->set_id ? set->set_id : "?");
+    *out = NULL;
+    return CDD_OK;
+}
+
 cdd_status lb_reply(json_t *reply, char **out_json, cdd_error *err) {
     char *text = reply ? json_dumps(reply, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(reply);
@@ -52,6 +60,7 @@ cdd_status lb_reply(json_t *reply, char **out_json, cdd_error *err) {
 
 static cdd_status lb_capabilities(void *ctx, char **out_json, cdd_error *err) {
     (void)ctx;
+    if (!out_json) return lb_fail(err, CDD_E_INVALID, "capabilities: NULL reply pointer");
     return lb_reply(json_pack("{s:b, s:b, s:i, s:i, s:b, s:b, s:b, s:[]}",
                               "simulated", 1, "idempotent_create", 1,
                               "max_create_count", LOOPBACK_MAX_CREATE, "max_destroy_batch", LOOPBACK_MAX_DESTROY,
@@ -107,6 +116,11 @@ static void sweep_trash(cdd_instance_set *set);
 
 static cdd_status lb_open_set(void *ctx, const char *set_id, const char *config_json,
                               cdd_instance_set **out_set, cdd_error *err) {
+    if (!out_set) return lb_fail(err, CDD_E_INVALID, "open_set: NULL set pointer");
+    /* The id becomes a folder under state_dir: never ".", "..", hidden, or a path. */
+    if (!cdd_valid_set_id(set_id))
+        return lb_fail(err, CDD_E_INVALID, "set_id: must be 1 to %d characters, a letter or digit first, then letters, digits, '.', '_' or '-'",
+                       CDD_MAX_SET_ID);
     json_error_t jerr;
     json_t *config = json_loads(config_json ? config_json : "", JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(config)) {
@@ -215,12 +229,28 @@ static void sweep_trash(cdd_instance_set *set) {
     lb_unlock_set(set, lock);
 }
 
+/* Closed sets: their structs stay (a few bytes each) so a late call or a second close_set
+ * finds `closed` set rather than freed memory; the list keeps them reachable. */
+static cdd_instance_set *closed_sets;
+static pthread_mutex_t closed_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void lb_close_set(cdd_instance_set *set) {
     if (!set) return;
+    pthread_mutex_lock(&closed_lock);
+    int already = set->closed;
+    if (!already) {
+        __atomic_store_n(&set->closed, 1, __ATOMIC_RELEASE);
+        set->next_closed = closed_sets;
+        closed_sets = set;
+    }
+    pthread_mutex_unlock(&closed_lock);
+    if (already) return;
     pthread_mutex_destroy(&set->lock);
     json_decref(set->catalogue);
-    free(set->set_id); free(set->dir); free(set->sshd_path); free(set->keygen_path); free(set->ssh_user);
-    free(set);
+    set->catalogue = NULL;
+    free(set->dir); free(set->sshd_path); free(set->keygen_path); free(set->ssh_user);
+    set->dir = set->sshd_path = set->keygen_path = set->ssh_user = NULL;
+    /* set_id stays: it names the set in the "closed" error */
 }
 
 /* ---- entry points ---- */
@@ -237,9 +267,14 @@ EXPORT cdd_status cdd_open(uint32_t agreed_version, const cdd_host *host, cdd_dr
     if (!driver || cdd_version_major(agreed_version) != CDD_ABI_VERSION_MAJOR ||
         driver->struct_size < cdd_driver_size_v1_0())
         return cdd_error_fill(err, CDD_E_ABI, 0, 0, "", "loopback needs ABI 1.x and a 1.0-sized driver table");
-    loopback_driver *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return cdd_error_fill(err, CDD_E_INTERNAL, 0, 0, "", "out of memory");
-    ctx->host = host;
+    /* One context for the process: a second cdd_open gives the same table, driver_ctx too,
+     * and keeps the first host table (valid for the process lifetime). */
+    static loopback_driver context;
+    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+    loopback_driver *ctx = &context;
+    pthread_mutex_lock(&once);
+    if (!ctx->host) ctx->host = host;
+    pthread_mutex_unlock(&once);
 
     cdd_driver table = {0};
     table.abi_version = agreed_version;

@@ -25,17 +25,6 @@ static json_t *parse_request(const char *request, cdd_error *err, cdd_status *st
     return root;
 }
 
-/* A tag object: every value a string. NULL member is allowed when `optional`. */
-static int valid_tags(json_t *tags) {
-    if (!json_is_object(tags)) return 0;
-    const char *key;
-    json_t *value;
-    json_object_foreach(tags, key, value) {
-        if (!*key || !json_is_string(value)) return 0;
-    }
-    return 1;
-}
-
 static int tags_match(json_t *have, json_t *filter) {
     const char *key;
     json_t *want;
@@ -138,7 +127,8 @@ static cdd_status reply_instances(cdd_instance_set *set, json_t *records, char *
 }
 
 cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd_error *err) {
-    cdd_status status;
+    cdd_status status = lb_usable(set, out, err);
+    if (status != CDD_OK) return status;
     json_t *req = parse_request(request, err, &status);
     if (!req) return status;
     json_t *type = json_object_get(req, "instance_type");
@@ -150,21 +140,27 @@ cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd
     json_int_t count = json_integer_value(count_j);
     const char *token = json_string_value(token_j);
 
+    json_t *name_j = json_object_get(type, "name");
+    json_t *image_j = json_object_get(req, "image");
+    char why[160];
     if (!json_is_object(type) || !provider_type || !*provider_type) {
         status = lb_fail(err, CDD_E_INVALID, "instance_type.provider_type: required string");
+    } else if (!lb_string_within(json_object_get(type, "provider_type"), "instance_type.provider_type", 1, CDD_MAX_PROVIDER_TYPE, why, sizeof why) ||
+               (name_j && !lb_string_within(name_j, "instance_type.name", 1, CDD_MAX_PROVIDER_TYPE, why, sizeof why)) ||
+               (image_j && !lb_string_within(image_j, "image", 0, CDD_MAX_IMAGE, why, sizeof why)) ||
+               (key_j && !lb_string_within(key_j, "ssh_public_key", 0, CDD_MAX_SSH_PUBLIC_KEY, why, sizeof why)) ||
+               (script_j && !lb_string_within(script_j, "init_script", 0, CDD_MAX_INIT_SCRIPT, why, sizeof why)) ||
+               !lb_tags_within(json_object_get(req, "tags"), "tags", why, sizeof why)) {
+        status = lb_fail(err, CDD_E_INVALID, "%s", why);
     } else if (!catalogue_entry(set, provider_type)) {
         status = lb_fail(err, CDD_E_INVALID, "instance_type.provider_type: unknown type \"%s\" in this instance set", provider_type);
     } else if (json_is_true(json_object_get(type, "preemptible"))) {
         status = lb_fail(err, CDD_E_UNSUPPORTED, "preemptible instances: loopback instances cannot be reclaimed");
     } else if (!json_is_integer(count_j) || count < 1 || count > LOOPBACK_MAX_CREATE) {
-        status = lb_fail(err, CDD_E_INVALID, "count: must be an integer from 1 to %d", LOOPBACK_MAX_CREATE);
-    } else if (!valid_tags(json_object_get(req, "tags"))) {
-        status = lb_fail(err, CDD_E_INVALID, "tags: required object of string values");
+        status = lb_fail(err, CDD_E_INVALID, "count: must be an integer from 1 to %d (max_create_count)", LOOPBACK_MAX_CREATE);
     } else if (token_j && (!token || !*token || strlen(token) > 64 || strspn(token,
                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(token))) {
         status = lb_fail(err, CDD_E_INVALID, "idempotency_token: 1-64 characters of [A-Za-z0-9._-]");
-    } else if ((key_j && !json_is_string(key_j)) || (script_j && !json_is_string(script_j))) {
-        status = lb_fail(err, CDD_E_INVALID, "ssh_public_key and init_script must be strings");
     } else if (key_j && strpbrk(json_string_value(key_j), "\r\n")) {
         status = lb_fail(err, CDD_E_INVALID, "ssh_public_key: one line expected");
     } else if (access(set->sshd_path, X_OK) != 0) {
@@ -200,6 +196,9 @@ cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd
         if (made && json_array_size(made) == 0) { /* all destroyed since: the token is spent */
             json_decref(made);
             made = NULL;
+            looked = 0;
+            status = lb_fail(err, CDD_E_INVALID, "idempotency_token: %s was used by a create whose instances are all destroyed;"
+                             " a token is never used twice", token);
         }
     }
     json_t *existing = made || !looked ? NULL : lb_all_records(set);
@@ -269,13 +268,15 @@ cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd
 }
 
 cdd_status lb_list(cdd_instance_set *set, const char *request, char **out, cdd_error *err) {
-    cdd_status status;
+    cdd_status status = lb_usable(set, out, err);
+    if (status != CDD_OK) return status;
     json_t *req = parse_request(request, err, &status);
     if (!req) return status;
     json_t *filter = json_object_get(req, "tags");
-    if (!valid_tags(filter)) {
+    char why[160];
+    if (!lb_tags_within(filter, "tags", why, sizeof why)) {
         json_decref(req);
-        return lb_fail(err, CDD_E_INVALID, "tags: required object of string values");
+        return lb_fail(err, CDD_E_INVALID, "%s", why);
     }
     json_t *all = lb_all_records(set);
     if (!all) {
@@ -301,20 +302,23 @@ static int valid_id_array(json_t *ids, size_t max) {
     if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > max) return 0;
     size_t i;
     json_t *id;
+    char why[160];
     json_array_foreach(ids, i, id) {
-        if (!json_is_string(id) || !*json_string_value(id)) return 0;
+        if (!lb_string_within(id, "ids", 1, CDD_MAX_INSTANCE_ID, why, sizeof why)) return 0;
     }
     return 1;
 }
 
 cdd_status lb_destroy(cdd_instance_set *set, const char *request, char **out, cdd_error *err) {
-    cdd_status status;
+    cdd_status status = lb_usable(set, out, err);
+    if (status != CDD_OK) return status;
     json_t *req = parse_request(request, err, &status);
     if (!req) return status;
     json_t *ids = json_object_get(req, "ids");
     if (!valid_id_array(ids, LOOPBACK_MAX_DESTROY)) {
         json_decref(req);
-        return lb_fail(err, CDD_E_INVALID, "ids: required array of 1 to %d instance ids", LOOPBACK_MAX_DESTROY);
+        return lb_fail(err, CDD_E_INVALID, "ids: required array of 1 to %d instance ids of 1 to %d characters", LOOPBACK_MAX_DESTROY,
+                       CDD_MAX_INSTANCE_ID);
     }
     int lock = lb_lock_set(set);
     if (lock < 0) {
@@ -361,14 +365,21 @@ cdd_status lb_destroy(cdd_instance_set *set, const char *request, char **out, cd
 }
 
 cdd_status lb_set_tags(cdd_instance_set *set, const char *request, char **out, cdd_error *err) {
-    cdd_status status;
+    cdd_status status = lb_usable(set, out, err);
+    if (status != CDD_OK) return status;
     json_t *req = parse_request(request, err, &status);
     if (!req) return status;
     json_t *ids = json_object_get(req, "ids");
     json_t *tags = json_object_get(req, "tags");
-    if (!valid_id_array(ids, 1000) || !valid_tags(tags)) {
+    char why[160];
+    if (!valid_id_array(ids, CDD_MAX_SET_TAGS_IDS)) {
         json_decref(req);
-        return lb_fail(err, CDD_E_INVALID, "ids (array of instance ids) and tags (object of strings) are required");
+        return lb_fail(err, CDD_E_INVALID, "ids: required array of 1 to %d instance ids of 1 to %d characters (and tags: an object of strings)",
+                       CDD_MAX_SET_TAGS_IDS, CDD_MAX_INSTANCE_ID);
+    }
+    if (!lb_tags_within(tags, "tags", why, sizeof why)) {
+        json_decref(req);
+        return lb_fail(err, CDD_E_INVALID, "%s", why);
     }
     int lock = lb_lock_set(set);
     status = lock < 0 ? lb_fail(err, CDD_E_TRANSIENT, "cannot lock the instance set %s: %s", set->dir, strerror(errno)) : CDD_OK;
@@ -397,7 +408,8 @@ cdd_status lb_set_tags(cdd_instance_set *set, const char *request, char **out, c
 }
 
 cdd_status lb_instance_types(cdd_instance_set *set, const char *request, char **out, cdd_error *err) {
-    cdd_status status;
+    cdd_status status = lb_usable(set, out, err);
+    if (status != CDD_OK) return status;
     json_t *req = parse_request(request, err, &status);
     if (!req) return status;
     json_decref(req);
@@ -405,13 +417,19 @@ cdd_status lb_instance_types(cdd_instance_set *set, const char *request, char **
 }
 
 cdd_status lb_quota_group(cdd_instance_set *set, const char *request, char **out, cdd_error *err) {
-    cdd_status status;
+    cdd_status status = lb_usable(set, out, err);
+    if (status != CDD_OK) return status;
     json_t *req = parse_request(request, err, &status);
     if (!req) return status;
     const char *type = json_string_value(json_object_get(req, "provider_type"));
+    char why[160];
     if (!type || !json_is_boolean(json_object_get(req, "preemptible"))) {
         json_decref(req);
         return lb_fail(err, CDD_E_INVALID, "provider_type (string) and preemptible (boolean) are required");
+    }
+    if (!lb_string_within(json_object_get(req, "provider_type"), "provider_type", 1, CDD_MAX_PROVIDER_TYPE, why, sizeof why)) {
+        json_decref(req);
+        return lb_fail(err, CDD_E_INVALID, "%s", why);
     }
     /* format before the release: `type` belongs to `req` */
     status = catalogue_entry(set, type) ? CDD_OK : lb_fail(err, CDD_E_INVALID, "provider_type: unknown type \"%s\"", type);

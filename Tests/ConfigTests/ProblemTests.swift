@@ -121,6 +121,15 @@ import Testing
             == ["instance_types[0].name: \"a b\" does not match ^[A-Za-z0-9._-]+$"])
     }
 
+    /// The dispatcher id is the drivers' instance-set id: a folder name in loopback's state_dir.
+    @Test func dispatcherIDsThatAreNotOneFileName() {
+        for bad in ["\"..\"", "\".\"", "a/b", ".hidden", "-x"] {
+            #expect(problems("dispatcher_id: \(bad)").first?.hasPrefix("dispatcher_id: ") == true, "\(bad)")
+        }
+        #expect(problems("dispatcher_id: \"..\"") == ["dispatcher_id: \"..\" does not match ^[A-Za-z0-9][A-Za-z0-9._-]*$"])
+        #expect(problems("dispatcher_id: prod.eu-1_a").isEmpty)
+    }
+
     @Test func nonFiniteNumbersInTheDriverConfig() {
         #expect(problems("driver: {config: {limits: [1, .inf]}}") == ["driver.config.limits[1]: inf is not a number JSON can carry"])
     }

@@ -11,14 +11,19 @@
 #define LOOPBACK_MAX_CREATE 16
 #define LOOPBACK_MAX_DESTROY 256
 
-/* The driver context: one per cdd_open call, never freed (drivers live until exit). */
+/* The driver context: one for the process (every cdd_open gives the same table), never
+ * freed (drivers live until exit). */
 typedef struct loopback_driver {
     const cdd_host *host;
 } loopback_driver;
 
-/* One open instance set: a state folder of instances on this machine. */
+/* One open instance set: a state folder of instances on this machine. After close_set only
+ * the struct itself stays (closed = 1, linked into a list so it stays reachable): later
+ * calls on the handle answer CDD_E_INVALID instead of touching freed memory. */
 struct cdd_instance_set {
     loopback_driver *driver;
+    int closed;
+    struct cdd_instance_set *next_closed;
     char *set_id;
     char *dir;            /* <state_dir>/<set_id> */
     char *sshd_path;
@@ -35,6 +40,14 @@ void lb_log(cdd_instance_set *set, int32_t level, const char *fmt, ...)
 cdd_status lb_fail(cdd_error *err, cdd_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 cdd_status lb_reply(json_t *reply, char **out_json, cdd_error *err); /* steals reply */
+/* CDD_OK when `set` and `out` can be used (not NULL, set not closed), else the error. */
+cdd_status lb_usable(cdd_instance_set *set, char **out, cdd_error *err);
+
+/* limits.c: the ABI's string limits (CDD_MAX_* in the header), checked on requests */
+/* 1 when `value` is a string of min..max characters; else 0 with `why` naming `field`. */
+int lb_string_within(json_t *value, const char *field, long min, long max, char *why, size_t why_size);
+/* 1 when `tags` is an object of string values within the tag limits; else 0 with `why`. */
+int lb_tags_within(json_t *tags, const char *field, char *why, size_t why_size);
 
 /* ops.c: the instance-set operations */
 cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd_error *err);
