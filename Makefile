@@ -12,8 +12,10 @@ APT_PACKAGES := curl libcurl4-openssl-dev libssh2-1-dev libjansson-dev libsqlite
 SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
 PG_PORT ?= auto
+## The busybox image the podman tests run (support/podman.sh imports it; no registry).
+PODMAN_IMAGE ?= localhost/cloud-dispatch-test:1
 
-.PHONY: deps build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean
+.PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -28,6 +30,13 @@ deps:
 	  python3 -m pip install -q 'google-api-python-client==2.202.0' 'google-auth==2.63.0' cryptography
 	@python3 -c 'import azure.mgmt.compute, azure.mgmt.network, azure.identity' 2>/dev/null || \
 	  python3 -m pip install -q 'azure-mgmt-compute==39.0.0' 'azure-mgmt-network==33.1.0' 'azure-identity==1.27.0'
+	@support/podman.sh setup
+
+## Real podman for the runner's contract tests and a dispatch end to end: a local busybox image,
+## checked once (exit code, -e, -w) so a podman that cannot run fails here, not in a test.
+podman-image:
+	@support/podman.sh image $(PODMAN_IMAGE) >/dev/null
+	@support/podman.sh check $(PODMAN_IMAGE)
 
 build: deps
 	$(SWIFT) build
@@ -52,7 +61,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test ec2-test gce-test azure-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory podman-image swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test ec2-test gce-test azure-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -69,12 +78,14 @@ demo-test: runner
 	@support/demo.sh $(BIN) $(OUT)
 
 ## The runner's contract tests again, on the static binary that is deployed to workers.
-runner-test: runner
-	CLOUD_DISPATCH_BUILD_DIR=$(CURDIR)/.build-static/release $(SWIFT) test --filter RunnerTests
+runner-test: runner podman-image
+	CLOUD_DISPATCH_TEST_PODMAN_IMAGE=$(PODMAN_IMAGE) CLOUD_DISPATCH_BUILD_DIR=$(CURDIR)/.build-static/release $(SWIFT) test --filter RunnerTests
 
 ## The Swift suites. The store suite runs against a throwaway PostgreSQL cluster on
-## 127.0.0.1 (unless CLOUD_DISPATCH_TEST_POSTGRES already names a database server).
-swift-test:
+## 127.0.0.1 (unless CLOUD_DISPATCH_TEST_POSTGRES already names a database server); the podman
+## suites (runner contract, a dispatch end to end) run PODMAN_IMAGE.
+swift-test: export CLOUD_DISPATCH_TEST_PODMAN_IMAGE = $(PODMAN_IMAGE)
+swift-test: podman-image
 	@if [ -n "$$CLOUD_DISPATCH_TEST_POSTGRES" ]; then $(SWIFT) test; exit $$?; fi; \
 	pg=$$(mktemp -d /tmp/cloud-dispatch-pg-XXXXXX); chmod 755 $$pg; \
 	trap 'support/test-postgres.sh stop '$$pg/cluster'; rm -rf '$$pg EXIT; \

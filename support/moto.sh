@@ -10,9 +10,9 @@ case $cmd in
 start)
   port=${3:-auto}
   python3 -c 'import moto.server, flask' 2>/dev/null || python3 -m pip install -q 'moto[ec2,server]' >&2
-  if [ "$port" = auto ]; then
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  fi
+  # auto: moto binds port 0 and its log says which port it got (no "free port" another
+  # process could take before moto binds it).
+  [ "$port" = auto ] && port=0
   mkdir -p "$dir"
   # Its own session, and an empty signal mask: a parent that blocks SIGTERM in its threads (a
   # Swift test process does) would otherwise hand that mask down and moto could not be stopped.
@@ -25,8 +25,12 @@ start)
       kill "$pid" 2>/dev/null; rm -rf "$dir" ) \
       >/dev/null 2>&1 </dev/null &
   fi
-  for _ in $(seq 1 300); do
-    if curl -fs -o /dev/null "http://127.0.0.1:$port/moto-api/"; then echo "http://127.0.0.1:$port"; exit 0; fi
+  for _ in $(seq 1 600); do
+    if [ "$port" = 0 ]; then
+      port=$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$dir/moto.log" | head -1)
+      port=${port:-0}
+    fi
+    if [ "$port" != 0 ] && curl -fs -o /dev/null "http://127.0.0.1:$port/moto-api/"; then echo "http://127.0.0.1:$port"; exit 0; fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
