@@ -143,7 +143,7 @@ let package = Package(
         .target(name: "AzureCore", dependencies: ["CCurl"], path: "Plugins/Azure/Core"),
         .target(name: "CDDAzure", dependencies: ["PluginABI", "AzureCore"], path: "Plugins/Azure/Entry", exclude: ["exports.map"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/Azure/Entry/exports.map"])]),
-        .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport"]),
+        // MERGE-PENDING .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport"]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),

@@ -87,7 +87,9 @@ extension WorkerPool {
         guard let token = instance.tags[intentTag], let open = openIntents[token] else { return nil }
         accounting.instancesCreated += 1
         logger.info("instance of a create intent listed", metadata: ["instance": "\(instance.id)", "intent": "\(token)"])
-        return Worker(instance: instance, typeName: open.intent.typeName, state: .booting, behavior: .run, appeared: open.since, lastBusy: now)
+        var worker = Worker(instance: instance, typeName: open.intent.typeName, state: .booting, behavior: .run, appeared: open.since, lastBusy: now)
+        worker.createdHere = true
+        return worker
     }
 
     /// Settles intents whose instances the listing showed in full.
@@ -145,6 +147,7 @@ extension WorkerPool {
                 accounting.instancesCreated += 1
                 workers[instance.id] = Worker(instance: instance, typeName: type.name, state: .booting, behavior: .run,
                                               appeared: openIntents[intent.token]?.since ?? now, lastBusy: now)
+                workers[instance.id]?.createdHere = true
             }
             logger.info("instances created", metadata: ["type": "\(type.name)", "count": "\(made.count)", "intent": "\(intent.token)"])
             await settle(intent.token, "the cloud answered")

@@ -78,6 +78,8 @@ public actor WorkerPool {
         /// Billed at its first accepted destroy (a destroy sent again bills nothing).
         var billed = false
         var everRan = false
+        /// Made by a create of this process (not adopted from an earlier one).
+        var createdHere = false
     }
 
     /// What the instances cost: billed from the moment they appeared to their destroy.

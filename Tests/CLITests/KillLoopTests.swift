@@ -12,7 +12,7 @@ import Testing
         var testDescription: String { rawValue }
     }
 
-    static let containers = 60
+    static let containers = 80
     static let kills = 10
 
     @Test(arguments: Store.allCases)
@@ -28,7 +28,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true)
         var specs: [ContainerSpec] = []
         for i in 0..<Self.containers {
-            var spec = ContainerSpec(command: ["sh", "-c", "echo run >> \(runs)/\(i); sleep 1"])
+            var spec = ContainerSpec(command: ["sh", "-c", "echo run >> \(runs)/\(i); sleep 2"])
             spec.runtimeConstraints.vcpus = 1
             spec.runtimeConstraints.ram = 256 << 20
             specs.append(spec)

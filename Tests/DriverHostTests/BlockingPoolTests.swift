@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 @Suite struct BlockingPoolTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func blockedCallsNeverStallTheCooperativePool() async throws {
         // More blocked calls than this machine has cores: were they on Swift's cooperative
         // pool (one thread per core), the task below could never run and this would hang.

@@ -9,6 +9,8 @@ public struct PoolSnapshot: Sendable {
         public var idleBehavior: WorkerView.IdleBehavior
         /// When it appeared in the pool (created, or adopted after a restart).
         public var appeared: Double
+        /// Created by this process (its boot is timed), not adopted after a restart.
+        public var createdHere: Bool
         /// Its last answer to a probe; nil: never answered.
         public var lastAnswer: Double?
         public var destroyedAt: Double?
@@ -31,7 +33,7 @@ extension WorkerPool {
         let list = workers.values.sorted { $0.instance.id < $1.instance.id }.map { w in
             let type = types[w.typeName]
             return PoolSnapshot.Worker(id: w.instance.id, typeName: w.typeName, state: w.state, idleBehavior: w.behavior,
-                                       appeared: w.appeared, lastAnswer: w.lastAnswer, destroyedAt: w.destroyedAt, running: w.running,
+                                       appeared: w.appeared, createdHere: w.createdHere, lastAnswer: w.lastAnswer, destroyedAt: w.destroyedAt, running: w.running,
                                        vcpus: type?.vcpus ?? 0, ram: type?.ram ?? 0, price: type?.price ?? 0)
         }
         return PoolSnapshot(workers: list, accounting: accounting(now: now), backoff: backoff, bootTimeout: settings.bootTimeout)

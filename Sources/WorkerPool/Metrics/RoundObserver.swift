@@ -11,7 +11,7 @@ struct RoundObserver {
     }
 
     struct Boot {
-        /// Created by this process (seen booting): its boot is timed. Adopted ones are not.
+        /// Created by this process: its boot is timed. Adopted ones are not.
         var created: Bool
         var answered = false
         var ready = false
@@ -26,7 +26,7 @@ struct RoundObserver {
         var present = Set<String>()
         for w in snapshot.workers {
             present.insert(w.id)
-            var b = boots[w.id] ?? Boot(created: w.state == .booting)
+            var b = boots[w.id] ?? Boot(created: w.createdHere)
             if b.created, !b.answered, let answer = w.lastAnswer {
                 b.answered = true
                 events.append(.timeToSSH(max(0, answer - w.appeared)))
