@@ -69,7 +69,7 @@ private func openSet(_ ctx: UnsafeMutableRawPointer?, _ setID: UnsafePointer<CCh
 
 /// Checks the arguments, runs `body` on the set's cloud, and answers.
 private func call(_ set: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-                  _ err: UnsafeMutablePointer<cdd_error>?, _ body: (MemoryCloud, [String: Any]) throws(DriverFailure) -> Any) -> cdd_status {
+                  _ err: UnsafeMutablePointer<cdd_error>?, _ body: (MemoryCloud, [String: Any]) throws -> Any) -> cdd_status {
     guard let set, let request, let out else {
         return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "set, request and reply pointer are required (NULL given)")
     }
