@@ -15,7 +15,8 @@ PG_PORT ?= auto
 ## The busybox image the podman tests run (support/podman.sh imports it; no registry).
 PODMAN_IMAGE ?= localhost/cloud-dispatch-test:1
 
-.PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean
+.PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean \
+        asan-test c-template-test swift-template-test
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -61,7 +62,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory podman-image swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test ec2-test gce-test azure-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory podman-image swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -125,6 +126,51 @@ c-driver-test:
 	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/c-driver/trace.jsonl \
 	  $(BIN)/cloud-dispatch driver-test --plugins $(OUT)/c-driver/plugins --driver loopback --config $(OUT)/c-driver/loopback.json
 	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/c-driver/trace.jsonl
+
+## Every C target once under AddressSanitizer + UndefinedBehaviorSanitizer (any report fails):
+## the loopback driver certified by the kit, the test fixtures loaded by `drivers`, and the
+## harnesses of Tests/CHarness. The host is not instrumented: libasan is preloaded into it.
+ASAN_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -Wall -Wextra -Wno-unused-parameter -I Sources/PluginABI/include
+ASAN_RUN    := env LD_PRELOAD=$$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+asan-test:
+	@rm -rf $(OUT)/asan && mkdir -p $(OUT)/asan/plugins $(OUT)/asan/fixtures $(OUT)/asan/state && chmod 755 $(OUT)/asan/plugins $(OUT)/asan/fixtures
+	cc $(ASAN_CFLAGS) -shared -fPIC -fvisibility=hidden -I Plugins/Loopback/include $(LOOPBACK_SOURCES) \
+	  -o $(OUT)/asan/plugins/libcdd_loopback.so -ljansson -lpthread
+	@for d in Tests/Fixtures/*/; do [ -f $$d/fixture.c ] || continue; n=$$(basename $$d | tr A-Z a-z); \
+	  cc $(ASAN_CFLAGS) -Wno-unused-function -shared -fPIC -fvisibility=hidden -I $$d/include $$d/fixture.c -o $(OUT)/asan/fixtures/libcdd_$$n.so -ljansson || exit 1; done
+	for h in Tests/CHarness/*.c; do cc $(ASAN_CFLAGS) $$h -ldl -o $(OUT)/asan/$$(basename $$h .c) || exit 1; done
+	$(OUT)/asan/loopback_error_messages $(OUT)/asan/plugins/libcdd_loopback.so $(OUT)/asan/state
+	$(OUT)/asan/loopback_session $(OUT)/asan/plugins/libcdd_loopback.so $(OUT)/asan/state list
+	$(ASAN_RUN) $(BIN)/cloud-dispatch drivers --plugins $(OUT)/asan/fixtures >/dev/null
+	@printf '{"state_dir": "%s/asan/state"}\n' "$(OUT)" > $(OUT)/asan/loopback.json
+	$(ASAN_RUN) $(BIN)/cloud-dispatch driver-test --plugins $(OUT)/asan/plugins --driver loopback --config $(OUT)/asan/loopback.json
+
+## The C template of docs/driver-abi.md (examples/driver-c/mydriver.c): the docs' code is the
+## file's own, it builds with -Werror under ASan + UBSan, exports two symbols, passes the kit.
+c-template-test:
+	@rm -rf $(OUT)/c-template && mkdir -p $(OUT)/c-template/plugins && chmod 755 $(OUT)/c-template/plugins
+	python3 -c 'import re,sys; doc=open("docs/driver-abi.md").read(); c=open("examples/driver-c/mydriver.c").read(); \
+	  block=re.search(r"```c\n(EXPORT cdd_status cdd_negotiate.*?)```", doc, re.S).group(1); \
+	  sys.exit(0 if block in c else "docs/driver-abi.md: the C entry points differ from examples/driver-c/mydriver.c")'
+	cc $(ASAN_CFLAGS) -std=c11 -Werror -shared -fPIC -fvisibility=hidden examples/driver-c/mydriver.c \
+	  -o $(OUT)/c-template/plugins/libcdd_mydriver.so -ljansson -lpthread -Wl,--no-undefined
+	@test "$$(nm -D --defined-only $(OUT)/c-template/plugins/libcdd_mydriver.so | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | sort | tr '\n' ' ')" = "cdd_negotiate cdd_open " \
+	  || { echo "libcdd_mydriver.so exports more than its two entry points"; exit 1; }
+	@echo '{"region": "test"}' > $(OUT)/c-template/mydriver.json
+	$(ASAN_RUN) $(BIN)/cloud-dispatch driver-test --plugins $(OUT)/c-template/plugins --driver mydriver --config $(OUT)/c-template/mydriver.json
+
+## The Swift template (examples/driver-swift): a package of its own that takes the PluginABI
+## product of this one, builds libcdd_memory.so, exports two symbols and passes the kit.
+swift-template-test:
+	@rm -rf $(OUT)/swift-template && mkdir -p $(OUT)/swift-template/plugins && chmod 755 $(OUT)/swift-template/plugins
+	CLOUD_DISPATCH_PACKAGE=$(CURDIR) $(SWIFT) build --package-path examples/driver-swift --scratch-path $(OUT)/swift-template/build
+	install -m 755 $(OUT)/swift-template/build/debug/libcdd_memory.so $(OUT)/swift-template/plugins/
+	@test "$$(nm -D --defined-only $(OUT)/swift-template/plugins/libcdd_memory.so | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | sort | tr '\n' ' ')" = "cdd_negotiate cdd_open " \
+	  || { echo "libcdd_memory.so exports more than its two entry points"; exit 1; }
+	@echo '{}' > $(OUT)/swift-template/memory.json
+	$(BIN)/cloud-dispatch driver-test --plugins $(OUT)/swift-template/plugins --driver memory --config $(OUT)/swift-template/memory.json
 
 ## The EC2 driver against a real moto server (support/moto.sh, stopped on exit): the kit with
 ## --live and its trace checked by python-jsonschema, then the moto scenarios (signing checked

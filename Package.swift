@@ -2,6 +2,13 @@
 // Swift 6 language mode: strict concurrency checking is on for every target.
 import PackageDescription
 
+/// A driver exports only cdd_negotiate and cdd_open: a linker version script (Swift has no
+/// -fvisibility=hidden; for C it also hides the linker's __bss_start, _edata, _end), by
+/// absolute path since the linker's working folder is not ours.
+let driverExports: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(String(#filePath.dropLast("Package.swift".count)))support/cdd-driver.exports"]),
+]
+
 /// A C fixture driver for the loader tests: one folder, one shared implementation.
 func fixture(_ name: String) -> Target {
     .target(name: "Fixture\(name)", dependencies: ["PluginABI"], path: "Tests/Fixtures/\(name)",
@@ -14,6 +21,8 @@ let package = Package(
     products: [
         .executable(name: "cloud-dispatch", targets: ["Host"]),
         .executable(name: "cloud-dispatch-runner", targets: ["Runner"]),
+        // The driver ABI header, for drivers built in packages of their own (examples/driver-swift).
+        .library(name: "PluginABI", targets: ["PluginABI"]),
         .library(name: "cdd_loopback", type: .dynamic, targets: ["CDDLoopback"]),
         .library(name: "cdd_sim", type: .dynamic, targets: ["CDDSim"]),
         .library(name: "cdd_ec2", type: .dynamic, targets: ["CDDEC2"]),
@@ -103,7 +112,7 @@ let package = Package(
         .target(name: "APIClient", dependencies: ["Queue", "API"]),
 
         // Certifies a driver against the contract (`cloud-dispatch driver-test`).
-        .target(name: "DriverConformance", dependencies: ["DriverHost"]),
+        .target(name: "DriverConformance", dependencies: ["DriverHost", "PluginABI"]),
 
         // The `cloud-dispatch` executable: argument parsing and wiring only.
         .executableTarget(
@@ -119,16 +128,16 @@ let package = Package(
         // Drivers. A C driver is one target; it needs only the ABI header and its C libraries.
         .target(name: "CDDLoopback", dependencies: ["PluginABI"], path: "Plugins/Loopback",
                 cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
-                linkerSettings: [.linkedLibrary("jansson")]),
+                linkerSettings: [.linkedLibrary("jansson")] + driverExports),
 
         // A Swift driver: all logic in a Core library (unit-testable), entry points in a thin target.
-        .target(name: "SimCore", path: "Plugins/Sim/Core"),
-        .target(name: "CDDSim", dependencies: ["PluginABI", "SimCore"], path: "Plugins/Sim/Entry"),
+        .target(name: "SimCore", dependencies: ["PluginABI"], path: "Plugins/Sim/Core"),
+        .target(name: "CDDSim", dependencies: ["PluginABI", "SimCore"], path: "Plugins/Sim/Entry", linkerSettings: driverExports),
 
         // The EC2 driver: libcurl (a system library, typed shims for its variadic calls), logic in EC2Core.
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "EC2Core", dependencies: ["CCurl"], path: "Plugins/EC2/Core"),
-        .target(name: "CDDEC2", dependencies: ["PluginABI", "EC2Core"], path: "Plugins/EC2/Entry"),
+        .target(name: "EC2Core", dependencies: ["CCurl", "PluginABI"], path: "Plugins/EC2/Core"),
+        .target(name: "CDDEC2", dependencies: ["PluginABI", "EC2Core"], path: "Plugins/EC2/Entry", linkerSettings: driverExports),
         .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
 

@@ -164,6 +164,7 @@ final class Session: Sendable {
             return "\(type.providerType) counts against \"\(group)\""
         }
         await RequestChecks(session: self, set: set).run()
+        await ContractChecks(session: self, set: set).run()
 
         guard let capabilities, let type else { return }
         guard capabilities.simulated || kit.live else {

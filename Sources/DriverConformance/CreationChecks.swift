@@ -167,6 +167,8 @@ struct CreationChecks {
             return "\(id) no longer listed"
         }
 
+        await EdgeCaseChecks(creation: self, first: first).run()
+
         await session.check("destroy") {
             let mine = try await set.list(tags: session.tags)
             guard !mine.isEmpty else { throw CheckFailure("nothing left to destroy") }

@@ -48,8 +48,8 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
 
     /// `openInstanceSet`, returning the concrete type (for raw calls in the conformance kit).
     public func openNativeInstanceSet(id: String, config: String) async throws(DriverError) -> NativeInstanceSet {
-        guard Self.isValidSetID(id) else {
-            throw DriverError(.invalid, "instance-set id \"\(id)\" must match [A-Za-z0-9._-]{1,64}", driver: info.id, operation: "open_set")
+        guard RequestLimits.isValidSetID(id) else {
+            throw DriverError(.invalid, "instance-set id \"\(id.prefix(80))\": \(RequestLimits.setIDRule)", driver: info.id, operation: "open_set")
         }
         let handle: SetHandle
         do {
@@ -72,12 +72,6 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
             throw DriverError(.internal, "\(error)", driver: info.id, operation: "open_set")
         }
         return NativeInstanceSet(id: id, driver: self, handle: handle)
-    }
-
-    static func isValidSetID(_ id: String) -> Bool {
-        (1...64).contains(id.utf8.count) && id.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
-        }
     }
 
     // MARK: - Calling into the driver

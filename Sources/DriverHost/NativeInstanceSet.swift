@@ -118,13 +118,7 @@ public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
     }
 
     private func perform(_ operation: DriverOperation, _ requestJSON: String) async throws(DriverError) -> JSONValue {
-        if let value = try? JSONValue(parsing: Data(requestJSON.utf8)) {
-            let problems = DriverSchema.shared.validate(value, against: operation.requestSchema)
-            guard problems.isEmpty else {
-                throw DriverError(.invalid, "request breaks the \(operation.requestSchema) schema: " + problems.prefix(5).joined(separator: "; "),
-                                  driver: driverID, operation: operation.rawValue)
-            }
-        }
+        if let refusal = RequestLimits.refusal(of: requestJSON, as: operation, driver: driverID) { throw refusal }
         return try await rawCall(operation, requestJSON)
     }
 

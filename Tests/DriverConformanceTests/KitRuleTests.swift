@@ -41,6 +41,34 @@ import Testing
         #expect(report.check("list after destroy")?.outcome == .pass)
     }
 
+    @Test func aDriverThatTakesOverLongTagsFails() async throws {
+        let report = try await Self.misbehaving("lax_limits")
+        let check = try #require(report.check("over-long strings are invalid and not echoed"))
+        #expect(check.outcome == .fail)
+        #expect(check.detail.hasPrefix("list accepted a"), "\(check.detail)")
+        #expect(report.failed == 1, "\(report.table())")
+    }
+
+    /// The helper's old rule (nothing into a record smaller than its own) loses every error on
+    /// the way to an older host.
+    @Test func anErrorLostInAnOlderSmallerRecordFails() async throws {
+        let report = try await Self.misbehaving("old_error_fill")
+        let check = try #require(report.check("errors fit an older, smaller cdd_error"))
+        #expect(check.outcome == .fail)
+        #expect(check.detail.contains("got no message"), "\(check.detail)")
+    }
+
+    /// Every defined edge case of the ABI, on a driver that keeps them all.
+    @Test func aDriverKeepingEveryEdgeCasePassesTheirChecks() async throws {
+        let report = try await Self.run("libfixture_idempotent.so", as: "libcdd_idempotent.so", mode: "ok")
+        for name in ["open_set refuses unsafe set ids", "over-long strings are invalid and not echoed", "non-UTF-8 requests are invalid",
+                     "NULL arguments are invalid", "a call after close_set is invalid", "errors fit an older, smaller cdd_error",
+                     "cdd_open twice gives the same table", "another set's ids are left alone", "count above max_create_count is invalid",
+                     "a spent token creates nothing"] {
+            #expect(report.check(name)?.outcome == .pass, "\(name): \(report.check(name)?.detail ?? "missing")")
+        }
+    }
+
     @Test func anIdempotentDriverKeepsItsTokens() async throws {
         let report = try await Self.run("libfixture_idempotent.so", as: "libcdd_idempotent.so", mode: "ok")
         #expect(report.failed == 0 && report.skipped == 0, "\(report.table())")

@@ -14,7 +14,8 @@ import Testing
         return FakeEC2 { p, _ in
             switch p["Action"] {
             case "DescribeInstances":
-                #expect(p["Filter.1.Name"] == "instance-id" && p["Filter.1.Value.1"] == b)
+                // Asked about both (are they this set's?), then about b (is it gone?).
+                #expect(p["Filter.1.Name"] == "instance-id" && (1...2).contains { p["Filter.1.Value.\($0)"] == b })
                 return FakeEC2.ok(Fixtures.describe(state.map { [[Fixtures.instance(b, state: $0)]] } ?? []))
             default:
                 let asked = (1...10).compactMap { p["InstanceId.\($0)"] }
@@ -37,7 +38,7 @@ import Testing
         let result = try destroy(fake)
         #expect(result.destroyed == [Self.a, Self.b] && result.failed.isEmpty)
         #expect(fake.calls("TerminateInstances").map(Self.asked) == [[Self.a, Self.b], [Self.a, Self.b]], "refused, then b sent again with the rest")
-        #expect(fake.calls("DescribeInstances").count == 1)
+        #expect(fake.calls("DescribeInstances").count == 2, "one to see the ids are this set's, one to confirm")
     }
 
     @Test func notFoundAndStillListedRunningIsATransientFailureForThatId() throws {
@@ -54,6 +55,6 @@ import Testing
         let fake = Self.ec2(notFoundTimes: 100, state: state)
         let result = try destroy(fake)
         #expect(result.destroyed == [Self.a, Self.b] && result.failed.isEmpty)
-        #expect(fake.calls("DescribeInstances").count == 1)
+        #expect(fake.calls("DescribeInstances").count == 2, "one to see the ids are this set's, one to confirm")
     }
 }

@@ -61,6 +61,30 @@ import Testing
         #expect(try create(c, count: 2, token: "t2") != first)
     }
 
+    /// docs/driver-abi.md §7a: a token whose instances are all destroyed creates nothing.
+    @Test func aSpentTokenCreatesNothing() throws {
+        let c = try cloud("{}")
+        let first = try create(c, count: 2, token: "t1")
+        _ = try c.destroy(Data(#"{"ids": ["\#(first[0])", "\#(first[1])"]}"#.utf8))
+        #expect(throws: SimError.invalid("idempotency_token: t1 was used by a create whose instances are all destroyed; a token is never used twice")) {
+            try create(c, count: 2, token: "t1")
+        }
+    }
+
+    /// Strings over the ABI's limits are refused, named, and not echoed back.
+    @Test(arguments: [
+        (#"{"tags": {"k": "\#(String(repeating: "v", count: 10 << 20))"}}"#, "tags value: 10485760 characters, must be 0 to 256"),
+        (#"{"tags": {"\#(String(repeating: "k", count: 129))": "v"}}"#, "tags key: 129 characters, must be 1 to 128"),
+    ])
+    func overLongTagsAreInvalid(request: String, message: String) throws {
+        let c = try cloud("{}")
+        #expect(throws: SimError.invalid(message)) { try c.list(Data(request.utf8)) }
+    }
+
+    @Test func countAboveMaxCreateCountIsInvalid() throws {
+        #expect(throws: SimError.invalid("count: a whole number from 1 to 1000 (max_create_count)")) { try create(try cloud("{}"), count: 1001) }
+    }
+
     @Test(arguments: [
         (#"{"colour": 1}"#, "config: unknown key \"colour\""),
         (#"{"seed": "x"}"#, "config: seed:"),

@@ -5,8 +5,9 @@ import Foundation
 extension EC2InstanceSet {
     public func create(_ body: Data) throws(EC2Error) -> Data {
         let request = try Payload.decode(CreateRequest.self, body)
+        try request.checkLimits()
         guard (1...Self.maxCreateCount).contains(request.count) else {
-            throw .invalid("create: count must be from 1 to \(Self.maxCreateCount)")
+            throw .invalid("create: count must be from 1 to \(Self.maxCreateCount) (max_create_count)")
         }
         guard !request.instanceType.providerType.isEmpty else { throw .invalid("create: instance_type.provider_type is empty") }
         guard let image = request.image ?? config.image, !image.isEmpty else {
@@ -25,10 +26,13 @@ extension EC2InstanceSet {
             let index = (first + attempt) % subnets.count
             let subnet = subnets[index]
             let token = request.idempotencyToken.map { RunInstancesBuilder.clientToken(setID: setID, token: $0, subnet: subnet) }
-            let params = builder.params(for: request, image: image, subnet: subnet, keyName: keyName, clientToken: token)
+            let params = builder.params(for: request, image: image, subnet: subnet, keyName: keyName, clientToken: token,
+                                        member: (Self.memberTagKey, setID))
             do throws(EC2Error) {
                 let made = EC2Instance.all(in: try client.call(params))
                 guard !made.isEmpty else { throw EC2Error(.internal, "RunInstances answered without instances") }
+                // EC2 answers a repeated ClientToken with the first launch, terminated or not.
+                if let token = request.idempotencyToken, !made.contains(where: \.isLive) { throw Self.spent(token) }
                 preferredSubnet.withLock { $0 = index }
                 log(.info, "created \(made.count) \(request.instanceType.providerType) in \(subnet ?? "the default subnet"): "
                     + made.map(\.id).joined(separator: " "))
@@ -49,10 +53,20 @@ extension EC2InstanceSet {
     /// request's tags and the client token EC2 keeps on each instance. EC2 itself answers a
     /// repeated ClientToken with the first launch; this lookup also covers EC2 look-alikes
     /// that do not (moto) and a token first used in another subnet.
+    /// Only terminated ones: the token is spent (nothing is created for it again).
     func launched(by token: String, subnets: [String?], tags: [String: String]) throws(EC2Error) -> [EC2Instance]? {
         let tokens = Set(subnets.map { RunInstancesBuilder.clientToken(setID: setID, token: token, subnet: $0) })
-        let found = try describe(tags: tags).filter { tokens.contains($0.clientToken) }
-        return found.isEmpty ? nil : found
+        // No state filter: terminated instances say the token is spent.
+        let filters = tags.keys.sorted().map { ("tag:\($0)", [tags[$0]!]) }
+        let found = try paged(action: "DescribeInstances", filters: filters, maxResults: config.pageSize, extract: EC2Instance.all)
+            .filter { i in tokens.contains(i.clientToken) && tags.allSatisfy { i.tags[$0.key] == $0.value } }
+        let live = found.filter(\.isLive)
+        if live.isEmpty && !found.isEmpty { throw Self.spent(token) }
+        return live.isEmpty ? nil : live
+    }
+
+    static func spent(_ token: String) -> EC2Error {
+        .invalid("idempotency_token: \(token) was used by a create whose instances are all terminated; a token is never used twice")
     }
 
     func reply(_ instances: [EC2Instance], tags: [String: String]) -> Data {

@@ -1,4 +1,5 @@
 import Foundation
+import PluginABI
 
 /// destroy: TerminateInstances in batches. EC2 refuses a whole batch when one id is unknown
 /// (`InvalidInstanceID.NotFound`), but it says the same for an instance launched a moment ago
@@ -8,12 +9,24 @@ import Foundation
 extension EC2InstanceSet {
     public func destroy(_ body: Data) throws(EC2Error) -> Data {
         let request = try Payload.decode(DestroyRequest.self, body)
+        try RequestLimits.check(ids: request.ids, max: CDD_MAX_DESTROY_IDS)
         var outcome = TerminateOutcome()
         var firstError: EC2Error?
         // Ids that cannot be EC2 instance ids cannot exist: destroyed by definition.
         let wanted = Array(Set(request.ids)).sorted()
         outcome.destroyed += wanted.filter { !EC2Instance.isWellFormedID($0) }
-        let real = wanted.filter(EC2Instance.isWellFormedID)
+        // Another set's instances do not exist for this one: destroyed by definition, left alone.
+        // When that cannot be told, nothing is terminated: each id fails with the error.
+        let wellFormed = wanted.filter(EC2Instance.isWellFormedID)
+        var real: [String] = []
+        do throws(EC2Error) {
+            let foreign: Set<String> = wellFormed.isEmpty ? [] : try foreignAmong(wellFormed)
+            outcome.destroyed += wellFormed.filter { foreign.contains($0) }
+            real = wellFormed.filter { !foreign.contains($0) }
+        } catch {
+            firstError = error
+            outcome.failed += wellFormed.map { .init(id: $0, error: error) }
+        }
         for start in stride(from: 0, to: real.count, by: config.destroyBatch) {
             let batch = Array(real[start..<min(start + config.destroyBatch, real.count)])
             do throws(EC2Error) {
@@ -72,14 +85,18 @@ extension EC2InstanceSet {
     /// Those of `ids` that DescribeInstances shows neither terminated nor shutting down. Asked
     /// with an `instance-id` filter, which (unlike `InstanceId.N`) does not fail on unknown ids.
     func aliveAmong(_ ids: [String]) throws(EC2Error) -> Set<String> {
-        var alive = Set<String>()
+        Set(try describe(ids: ids).filter(\.isLive).map(\.id)).intersection(ids)
+    }
+
+    /// What DescribeInstances knows of `ids`, in any state, asked `filterValuesPerCall` at a time.
+    func describe(ids: [String]) throws(EC2Error) -> [EC2Instance] {
+        var found: [EC2Instance] = []
         for start in stride(from: 0, to: ids.count, by: Self.filterValuesPerCall) {
             let chunk = Array(ids[start..<min(start + Self.filterValuesPerCall, ids.count)])
-            let found = try paged(action: "DescribeInstances", filters: [("instance-id", chunk)], maxResults: config.pageSize,
-                                  extract: EC2Instance.all)
-            alive.formUnion(found.filter(\.isLive).map(\.id))
+            found += try paged(action: "DescribeInstances", filters: [("instance-id", chunk)], maxResults: config.pageSize,
+                               extract: EC2Instance.all)
         }
-        return alive.intersection(ids)
+        return found
     }
 
     /// EC2 takes at most 200 values in one filter.

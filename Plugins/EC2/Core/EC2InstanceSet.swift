@@ -1,4 +1,5 @@
 import Foundation
+import PluginABI
 import Synchronization
 
 /// One open instance set: an account and region as configured, and the driver operations on
@@ -10,6 +11,10 @@ public final class EC2InstanceSet: Sendable {
     public static let maxCreateCount = 100
     /// Tag key put on shared resources (imported key pairs) with the set id.
     public static let setTagKey = "cloud-dispatch-instance-set"
+    /// Tag the driver puts on every instance it launches, with the set id, and leaves out of
+    /// replies (an instance carries exactly the request's tags): destroy and set_tags act only
+    /// on instances of this set (docs/driver-abi.md §7a).
+    public static let memberTagKey = "cloud-dispatch-driver-set"
 
     public let setID: String
     public let config: EC2Config
@@ -49,9 +54,10 @@ public final class EC2InstanceSet: Sendable {
 
     public func list(_ body: Data) throws(EC2Error) -> Data {
         let request = try Payload.decode(ListRequest.self, body)
+        try RequestLimits.check(tags: request.tags)
         let found = try describe(tags: request.tags)
         return Payload.encode(InstancesReply(instances: found.map {
-            $0.reply(sshUser: config.adminUsername, usePublicIP: config.usePublicIP)
+            i in i.reply(sshUser: config.adminUsername, usePublicIP: config.usePublicIP, tags: i.tags.filter { $0.key != Self.memberTagKey })
         }))
     }
 
@@ -94,9 +100,13 @@ public final class EC2InstanceSet: Sendable {
 
     public func setTags(_ body: Data) throws(EC2Error) -> Data {
         let request = try Payload.decode(SetTagsRequest.self, body)
-        guard !request.ids.isEmpty else { throw .invalid("set_tags: ids is empty") }
+        try RequestLimits.check(ids: request.ids, max: CDD_MAX_SET_TAGS_IDS)
+        try RequestLimits.check(tags: request.tags)
         if let bad = request.ids.first(where: { !EC2Instance.isWellFormedID($0) }) {
             throw EC2Error(.notFound, "no instance \(bad) (not an EC2 instance id)", code: "InvalidInstanceID.Malformed")
+        }
+        if let foreign = try foreignAmong(request.ids).sorted().first {
+            throw EC2Error(.notFound, "no instance \(foreign) in instance set \(setID) (another set launched it)")
         }
         guard !request.tags.isEmpty else { return Payload.encode(Empty()) }
         var p = QueryParams(action: "CreateTags")
@@ -106,10 +116,18 @@ public final class EC2InstanceSet: Sendable {
         return Payload.encode(Empty())
     }
 
+    /// Those of `ids` another instance set launched: their member tag names another set.
+    /// Instances without it (launched before the tag existed) count as this set's.
+    func foreignAmong(_ ids: [String]) throws(EC2Error) -> Set<String> {
+        let foreign = try describe(ids: ids).filter { i in i.tags[Self.memberTagKey].map { $0 != setID } ?? false }
+        return Set(foreign.map(\.id)).intersection(ids)
+    }
+
     // MARK: quota_group
 
     public func quotaGroup(_ body: Data) throws(EC2Error) -> Data {
         let request = try Payload.decode(QuotaGroupRequest.self, body)
+        try RequestLimits.check(request.providerType, "provider_type", 1...CDD_MAX_PROVIDER_TYPE)
         // Without a catalogue call (it costs a request per type), the shape is what can be
         // checked: every EC2 type is FAMILY.SIZE ("m5.large", "u-6tb1.metal").
         let parts = request.providerType.split(separator: ".", omittingEmptySubsequences: false)

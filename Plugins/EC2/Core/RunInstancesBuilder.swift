@@ -13,8 +13,9 @@ public struct RunInstancesBuilder: Sendable {
 
     public init(config: EC2Config) { self.config = config }
 
+    /// `member`: the driver's own tag naming the instance set (after the request's tags).
     public func params(for request: CreateRequest, image: String, subnet: String?, keyName: String?,
-                       clientToken: String?) -> QueryParams {
+                       clientToken: String?, member: (key: String, value: String)? = nil) -> QueryParams {
         var p = QueryParams(action: "RunInstances")
         p.set("ImageId", image)
         p.set("InstanceType", request.instanceType.providerType)
@@ -56,6 +57,10 @@ public struct RunInstancesBuilder: Sendable {
         for (i, resource) in ["instance", "volume"].enumerated() {
             p.set("TagSpecification.\(i + 1).ResourceType", resource)
             p.tags("TagSpecification.\(i + 1).Tag", request.tags)
+            if let member {
+                p.set("TagSpecification.\(i + 1).Tag.\(request.tags.count + 1).Key", member.key)
+                p.set("TagSpecification.\(i + 1).Tag.\(request.tags.count + 1).Value", member.value)
+            }
         }
         return p
     }

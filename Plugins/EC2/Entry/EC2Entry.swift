@@ -4,6 +4,11 @@
 import EC2Core
 import Foundation
 import PluginABI
+import Synchronization
+
+/// The first host table cdd_open was given (its address): every later cdd_open gives the
+/// same table, driver_ctx included, as the ABI asks. The host table lives as long as the process.
+private let firstHost = Atomic<Int>(0)
 
 @_cdecl("cdd_negotiate")
 public func cdd_negotiate(_ hostVersion: UInt32, _ agreed: UnsafeMutablePointer<UInt32>?) -> cdd_status {
@@ -20,8 +25,9 @@ public func cdd_open(_ agreed: UInt32, _ host: UnsafePointer<cdd_host>?, _ drive
     }
     var table = cdd_driver()
     table.abi_version = agreed
-    // The host table lives as long as the process: keep only its pointer.
-    table.driver_ctx = UnsafeMutableRawPointer(mutating: host)
+    // The host table lives as long as the process: keep only its pointer, the first one given.
+    _ = firstHost.compareExchange(expected: 0, desired: Int(bitPattern: host), ordering: .acquiringAndReleasing)
+    table.driver_ctx = UnsafeMutableRawPointer(bitPattern: firstHost.load(ordering: .acquiring))
     table.id = cString("ec2")
     table.version = cString("1.0.0")
     table.description = cString("Amazon EC2 (Query API, SigV4, libcurl)")
@@ -29,7 +35,8 @@ public func cdd_open(_ agreed: UInt32, _ host: UnsafePointer<cdd_host>?, _ drive
     table.open_set = ec2OpenSet
     table.close_set = { set in
         guard let set else { return }
-        Unmanaged<EC2InstanceSet>.fromOpaque(UnsafeRawPointer(set)).release()
+        // The set goes; the box stays (retained for good) for late calls to find it empty.
+        Unmanaged<SetBox>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue().set.withLock { $0 = nil }
     }
     table.create = { set, request, out, err in call(set, request, out, err) { s, d throws(EC2Error) in try s.create(d) } }
     table.list = { set, request, out, err in call(set, request, out, err) { s, d throws(EC2Error) in try s.list(d) } }
@@ -60,14 +67,32 @@ private struct HostLog: @unchecked Sendable {
     }
 }
 
+/// The handle the host holds: the set until close_set, then nothing. The box itself is never
+/// freed, so a call after close_set (or a second close_set) answers `invalid` instead of
+/// touching freed memory.
+private final class SetBox: Sendable {
+    let setID: String
+    let set: Mutex<EC2InstanceSet?>
+    init(_ set: EC2InstanceSet) {
+        setID = set.setID
+        self.set = Mutex(set)
+    }
+}
+
 private func ec2OpenSet(_ ctx: UnsafeMutableRawPointer?, _ setID: UnsafePointer<CChar>?, _ config: UnsafePointer<CChar>?,
                         _ out: UnsafeMutablePointer<OpaquePointer?>?, _ err: UnsafeMutablePointer<cdd_error>?) -> cdd_status {
     guard let setID, let config, let out else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "set id and config are required") }
+    guard cdd_valid_set_id(setID) == 1, let id = String(validatingCString: setID) else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "set_id: must be 1 to \(CDD_MAX_SET_ID) characters, a letter or digit first, then letters, digits, '.', '_' or '-'")
+    }
+    guard let configText = String(validatingCString: config) else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "config: not valid UTF-8")
+    }
     let log = HostLog(host: ctx.map { UnsafePointer($0.assumingMemoryBound(to: cdd_host.self)) })
     do throws(EC2Error) {
-        let set = try EC2InstanceSet.open(setID: String(cString: setID), config: String(cString: config),
+        let set = try EC2InstanceSet.open(setID: id, config: configText,
                                           environment: ProcessInfo.processInfo.environment, log: { log($0, $1) })
-        out.pointee = OpaquePointer(Unmanaged.passRetained(set).toOpaque())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(SetBox(set)).toOpaque())
         return CDD_OK
     } catch {
         return fail(error, err)
@@ -77,17 +102,26 @@ private func ec2OpenSet(_ ctx: UnsafeMutableRawPointer?, _ setID: UnsafePointer<
 /// Runs `body` on the set and answers.
 private func call(_ set: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
                   _ err: UnsafeMutablePointer<cdd_error>?, _ body: (EC2InstanceSet, Data) throws(EC2Error) -> Data) -> cdd_status {
-    guard let set, let request else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "no set or request") }
-    let instanceSet = Unmanaged<EC2InstanceSet>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
+    guard let set, let request, let out else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "set, request and reply pointer are required (NULL given)")
+    }
+    let box = Unmanaged<SetBox>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
+    guard let instanceSet = box.set.withLock({ $0 }) else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "instance set \(box.setID) is closed")
+    }
+    // Refused, not repaired: a replacement character sent to EC2 would differ from what was asked.
+    guard let text = String(validatingCString: request) else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "request: not valid UTF-8")
+    }
     do throws(EC2Error) {
-        return reply(try body(instanceSet, Data(String(cString: request).utf8)), out, err)
+        return reply(try body(instanceSet, Data(text.utf8)), out, err)
     } catch {
         return fail(error, err)
     }
 }
 
 private func reply(_ data: Data, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ err: UnsafeMutablePointer<cdd_error>?) -> cdd_status {
-    guard let out else { return cdd_error_fill(err, CDD_E_INTERNAL, 0, 0, "", "no reply pointer") }
+    guard let out else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "NULL reply pointer") }
     out.pointee = strdup(String(decoding: data, as: UTF8.self))  // freed by free_string
     return CDD_OK
 }

@@ -1,20 +1,41 @@
 import Foundation
+import PluginABI
 
 /// The driver ABI's payloads, as the sim driver reads and writes them (docs/driver-abi.md).
 struct CreateRequest: Decodable {
     struct InstanceType: Decodable {
+        var name: String?
         var providerType: String
         var preemptible: Bool?
-        enum CodingKeys: String, CodingKey { case preemptible, providerType = "provider_type" }
+        enum CodingKeys: String, CodingKey { case name, preemptible, providerType = "provider_type" }
     }
     var instanceType: InstanceType
     var tags: [String: String]
     var count: Int
     var idempotencyToken: String?
+    var image: String?
+    var initScript: String?
+    var sshPublicKey: String?
     enum CodingKeys: String, CodingKey {
-        case tags, count
+        case tags, count, image
         case instanceType = "instance_type"
         case idempotencyToken = "idempotency_token"
+        case initScript = "init_script"
+        case sshPublicKey = "ssh_public_key"
+    }
+}
+
+extension CreateRequest {
+    /// Every string member within the ABI's limits (the sim reads only some of them, but
+    /// refuses what no driver may take).
+    func checkLimits() throws(SimError) {
+        try RequestLimits.check(instanceType.providerType, "instance_type.provider_type", 1...CDD_MAX_PROVIDER_TYPE)
+        try RequestLimits.check(instanceType.name, "instance_type.name", 1...CDD_MAX_PROVIDER_TYPE)
+        try RequestLimits.check(image, "image", 0...CDD_MAX_IMAGE)
+        try RequestLimits.check(initScript, "init_script", 0...CDD_MAX_INIT_SCRIPT)
+        try RequestLimits.check(sshPublicKey, "ssh_public_key", 0...CDD_MAX_SSH_PUBLIC_KEY)
+        try RequestLimits.check(idempotencyToken, "idempotency_token", 1...CDD_MAX_IDEMPOTENCY_TOKEN)
+        try RequestLimits.check(tags: tags)
     }
 }
 

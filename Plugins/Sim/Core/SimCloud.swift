@@ -1,4 +1,5 @@
 import Foundation
+import PluginABI
 import Synchronization
 
 /// A simulated cloud account: instances in memory, faults drawn from a seeded generator.
@@ -39,7 +40,9 @@ public final class SimCloud: Sendable {
     public func create(_ json: Data) throws(SimError) -> Data {
         let request = try Payload.decode(CreateRequest.self, json)
         let type = request.instanceType.providerType
-        guard (1...1000).contains(request.count) else { throw .invalid("count: a whole number from 1 to 1000") }
+        try request.checkLimits()
+        let maxCount = CapabilitiesReply().maxCreateCount
+        guard (1...maxCount).contains(request.count) else { throw .invalid("count: a whole number from 1 to \(maxCount) (max_create_count)") }
         guard config.instanceTypes.contains(where: { $0.providerType == type }) else {
             throw .invalid("instance_type.provider_type: unknown type \(type)")
         }
@@ -53,9 +56,12 @@ public final class SimCloud: Sendable {
             let hang = Hang(config, &random)
             if hang == .beforeActing { throw hang.error(config) }
             let made: [InstanceReply]
-            if let token = request.idempotencyToken, let ids = s.tokens[token], case let existing = ids.compactMap({ s.instances[$0] }),
-               !existing.isEmpty {
-                made = existing
+            if let token = request.idempotencyToken, let ids = s.tokens[token] {
+                // A repeat: the first request's instances that still exist. None left: the token is spent.
+                made = ids.compactMap { s.instances[$0] }
+                if made.isEmpty {
+                    throw .invalid("idempotency_token: \(token) was used by a create whose instances are all destroyed; a token is never used twice")
+                }
             } else {
                 made = try Self.make(request, typeIndex: typeIndex, &s, config, &random)
             }
@@ -98,6 +104,7 @@ public final class SimCloud: Sendable {
 
     public func list(_ json: Data) throws(SimError) -> Data {
         let filter = try Payload.decode(ListRequest.self, json).tags
+        try RequestLimits.check(tags: filter)
         let config = config
         let found = try state.withLock { s throws(SimError) -> [InstanceReply] in
             try Self.throttle(&s, config)
@@ -123,7 +130,7 @@ public final class SimCloud: Sendable {
 
     public func destroy(_ json: Data) throws(SimError) -> Data {
         let ids = try Payload.decode(DestroyRequest.self, json).ids
-        guard !ids.isEmpty else { throw .invalid("ids: at least one") }
+        try RequestLimits.check(ids: ids, max: CDD_MAX_DESTROY_IDS)
         let config = config
         try state.withLock { s throws(SimError) in
             try Self.throttle(&s, config)
@@ -144,7 +151,8 @@ public final class SimCloud: Sendable {
 
     public func setTags(_ json: Data) throws(SimError) -> Data {
         let request = try Payload.decode(SetTagsRequest.self, json)
-        guard !request.ids.isEmpty else { throw .invalid("ids: at least one") }
+        try RequestLimits.check(ids: request.ids, max: CDD_MAX_SET_TAGS_IDS)
+        try RequestLimits.check(tags: request.tags)
         let config = config
         try state.withLock { s throws(SimError) in
             try Self.throttle(&s, config)
@@ -162,6 +170,7 @@ public final class SimCloud: Sendable {
 
     public func quotaGroup(_ json: Data) throws(SimError) -> Data {
         let request = try Payload.decode(QuotaGroupRequest.self, json)
+        try RequestLimits.check(request.providerType, "provider_type", 1...CDD_MAX_PROVIDER_TYPE)
         guard config.instanceTypes.contains(where: { $0.providerType == request.providerType }) else {
             throw .invalid("provider_type: unknown type \"\(request.providerType)\"")
         }

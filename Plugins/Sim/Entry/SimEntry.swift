@@ -4,6 +4,7 @@
 import Foundation
 import PluginABI
 import SimCore
+import Synchronization
 
 @_cdecl("cdd_negotiate")
 public func cdd_negotiate(_ hostVersion: UInt32, _ agreed: UnsafeMutablePointer<UInt32>?) -> cdd_status {
@@ -50,32 +51,60 @@ private func simCapabilities(_ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutab
     reply(SimCloud.capabilities(), out, err)
 }
 
+/// The handle the host holds: the cloud until close_set, then nothing. The box itself is
+/// never freed, so a call after close_set (or a second close_set) finds it empty and answers
+/// `invalid` instead of touching freed memory.
+private final class SetBox: Sendable {
+    let setID: String
+    let cloud: Mutex<SimCloud?>
+    init(_ cloud: SimCloud) {
+        setID = cloud.setID
+        self.cloud = Mutex(cloud)
+    }
+}
+
 private func simOpenSet(_ ctx: UnsafeMutableRawPointer?, _ setID: UnsafePointer<CChar>?, _ config: UnsafePointer<CChar>?,
                         _ out: UnsafeMutablePointer<OpaquePointer?>?, _ err: UnsafeMutablePointer<cdd_error>?) -> cdd_status {
     guard let setID, let config, let out else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "set id and config are required") }
+    guard cdd_valid_set_id(setID) == 1, let id = String(validatingCString: setID) else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "set_id: must be 1 to \(CDD_MAX_SET_ID) characters, a letter or digit first, then letters, digits, '.', '_' or '-'")
+    }
+    guard let configText = String(validatingCString: config) else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "config: not valid UTF-8")
+    }
     let parsed: SimConfig
     do {
-        parsed = try SimConfig.parse(Data(String(cString: config).utf8))
+        parsed = try SimConfig.parse(Data(configText.utf8))
     } catch {
         return fail(error, err)
     }
-    let cloud = SimCloud(setID: String(cString: setID), config: parsed)
-    out.pointee = OpaquePointer(Unmanaged.passRetained(cloud).toOpaque())
+    let box = SetBox(SimCloud(setID: id, config: parsed))
+    out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
     return CDD_OK
 }
 
 private func simCloseSet(_ set: OpaquePointer?) {
     guard let set else { return }
-    Unmanaged<SimCloud>.fromOpaque(UnsafeRawPointer(set)).release()
+    // The cloud goes; the box stays (retained for good) for late calls to find it empty.
+    Unmanaged<SetBox>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue().cloud.withLock { $0 = nil }
 }
 
 /// Parses the request, runs `body` on the set's cloud, and answers.
 private func simCall(_ set: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
                      _ err: UnsafeMutablePointer<cdd_error>?, _ body: (SimCloud, Data) throws -> Data) -> cdd_status {
-    guard let set, let request else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "no set or request") }
-    let cloud = Unmanaged<SimCloud>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
+    guard let set, let request, let out else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "set, request and reply pointer are required (NULL given)")
+    }
+    let box = Unmanaged<SetBox>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
+    guard let cloud = box.cloud.withLock({ $0 }) else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "instance set \(box.setID) is closed")
+    }
+    // Refused, not repaired: a replacement character stored in a tag would differ from what was sent.
+    guard let text = String(validatingCString: request) else {
+        return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "request: not valid UTF-8")
+    }
     do {
-        return reply(try body(cloud, Data(String(cString: request).utf8)), out, err)
+        return reply(try body(cloud, Data(text.utf8)), out, err)
     } catch let error as SimError {
         return fail(error, err)
     } catch {
@@ -84,7 +113,7 @@ private func simCall(_ set: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ 
 }
 
 private func reply(_ data: Data, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ err: UnsafeMutablePointer<cdd_error>?) -> cdd_status {
-    guard let out else { return cdd_error_fill(err, CDD_E_INTERNAL, 0, 0, "", "no reply pointer") }
+    guard let out else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "NULL reply pointer") }
     out.pointee = strdup(String(decoding: data, as: UTF8.self))  // freed by free_string
     return CDD_OK
 }

@@ -313,6 +313,10 @@ typedef struct cdd_ext_quotas {
 /* Entry points: the only symbols a driver exports (functions only: Swift cannot export data) */
 /* ---------------------------------------------------------------------------------------- */
 
+/* Every other symbol stays local: C drivers build with -fvisibility=hidden and mark these two
+ * visible; Swift drivers link with a version script ({ global: cdd_negotiate; cdd_open;
+ * local: *; }), since Swift exports every public and internal symbol otherwise. */
+
 /* Negotiate the version. `host_version` is the highest version the host speaks. On CDD_OK
  * *out_agreed is cdd_make_version(same major, min(host minor, driver minor)). Returns
  * CDD_E_ABI when the majors differ.
