@@ -55,6 +55,9 @@ let package = Package(
             dependencies: ["PluginABI", "JSON", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Schemas/driver-abi.schema.json")]),
 
+        // Sizes, durations and how they are written: one parser for the config file and the CLI.
+        .target(name: "Units"),
+
         // The container queue: record, state machine, store protocol.
         .target(name: "Queue"),
         // The embedded store (SQLite through GRDB) and the production one (PostgreSQL).
@@ -64,11 +67,11 @@ let package = Package(
                                                       .product(name: "Logging", package: "swift-log")]),
 
         // The YAML configuration: schema-checked, every problem reported with its path.
-        .target(name: "Config", dependencies: ["JSON", .product(name: "Yams", package: "Yams")],
+        .target(name: "Config", dependencies: ["JSON", "Units", "Scheduler", .product(name: "Yams", package: "Yams")],
                 resources: [.embedInCode("config.schema.json")]),
 
         // The scheduling pass: a pure function from queue, workers and limits to a plan.
-        .target(name: "Scheduler"),
+        .target(name: "Scheduler", dependencies: ["Units"]),
 
         // The instances of an instance set and what runs on them; the dispatcher's loop.
         .target(name: "WorkerPool", dependencies: ["DriverHost", "Scheduler", "Queue",
@@ -107,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
+                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Units", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -150,7 +153,8 @@ let package = Package(
                                                            .product(name: "Prometheus", package: "swift-prometheus"),
                                                            .product(name: "CoreMetrics", package: "swift-metrics")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestSupport"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON", "Scheduler"]),
+        .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON", "TestSupport",

@@ -34,7 +34,7 @@ struct DispatchBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var config = Configuration(stateDir: folder)
         config.dispatcherID = "bench"
-        config.scheduling.idleTimeout = 3600
+        config.scheduling.limits.idleTimeout = 3600
         config.workers.probeInterval = 0.2
         config.workers.pollInterval = 1
         config.workers.runnerBinary = runner ?? Self.defaultRunner()

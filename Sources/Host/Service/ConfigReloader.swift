@@ -48,8 +48,8 @@ final class ConfigReloader: Sendable {
         if let dispatcher {
             var pool = await dispatcher.pool.settings
             DispatchWiring.applyTimeouts(new, to: &pool)
-            await dispatcher.reconfigure(types: new.instanceTypes.map(DispatchWiring.instanceType), maxPriceFactor: new.scheduling.maxPriceFactor,
-                                         limits: DispatchWiring.limits(new), poolSettings: pool)
+            await dispatcher.reconfigure(types: new.instanceTypes, maxPriceFactor: new.scheduling.maxPriceFactor,
+                                         limits: new.scheduling.limits, poolSettings: pool)
         }
         let pending = Self.restartOnly(old, new)
         // Only the applied parts count as current: a later reload still sees the rest as pending.
@@ -61,7 +61,7 @@ final class ConfigReloader: Sendable {
         metrics.configReload(applied: true)
         logger.notice("configuration reloaded", metadata: [
             "file": "\(path)", "types": "\(new.instanceTypes.map(\.name).joined(separator: ","))",
-            "max_instances": "\(new.scheduling.maxInstances)",
+            "max_instances": "\(new.scheduling.limits.maxInstances)",
         ])
         if !pending.isEmpty {
             logger.warning("some changed settings take effect only at the next start", metadata: ["keys": "\(pending.joined(separator: ","))"])

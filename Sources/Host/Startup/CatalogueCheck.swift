@@ -1,12 +1,13 @@
 import Config
 import DriverHost
+import Scheduler
 
 /// Configured instance types whose provider type the driver's catalogue does not offer: every
 /// create of them would fail (`invalid`) round after round, so they are named before serving.
 ///
 ///     let problems = await CatalogueCheck.problems(config.instanceTypes, in: opened)
 enum CatalogueCheck {
-    static func problems(_ types: [Configuration.InstanceTypeSettings], in opened: DriverOpening.Opened) async -> [SettingProblem] {
+    static func problems(_ types: [InstanceType], in opened: DriverOpening.Opened) async -> [SettingProblem] {
         let driver = opened.driver.info.id
         let catalogue: [CatalogInstanceType]
         do {
