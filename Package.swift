@@ -91,8 +91,11 @@ let package = Package(
         // Simulated workers on a virtual clock, for policy tests, the soak and benchmarks.
         .target(name: "Simulation", dependencies: ["WorkerPool", "DriverHost", "Queue", "Scheduler"]),
 
+        // The API's wire types that server and client share, so the client does not link the server.
+        .target(name: "APIModels"),
+
         // The HTTP API (Hummingbird), described by openapi.json.
-        .target(name: "API", dependencies: ["Queue", "JSON", .product(name: "Hummingbird", package: "hummingbird"),
+        .target(name: "API", dependencies: ["Queue", "APIModels", "JSON", .product(name: "Hummingbird", package: "hummingbird"),
                                             // The connection guards are NIO channel handlers on Hummingbird's HTTP/1 channel.
                                             .product(name: "HummingbirdCore", package: "hummingbird"),
                                             .product(name: "NIOCore", package: "swift-nio"),
@@ -101,7 +104,7 @@ let package = Package(
                 resources: [.embedInCode("openapi.json")]),
 
         // The API's client, as the CLI and the tests use it.
-        .target(name: "APIClient", dependencies: ["Queue", "API"]),
+        .target(name: "APIClient", dependencies: ["Queue", "APIModels"]),
 
         // Certifies a driver against the contract (`cloud-dispatch driver-test`).
         .target(name: "DriverConformance", dependencies: ["DriverHost"]),
@@ -110,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Units", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
+                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIModels", "APIClient", "Units", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -157,7 +160,7 @@ let package = Package(
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON", "TestSupport",
+        .testTarget(name: "APITests", dependencies: ["API", "APIModels", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON", "TestSupport",
                                                    .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -1,4 +1,5 @@
 import API
+import APIModels
 import Foundation
 import Queue
 import Scheduler
