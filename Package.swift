@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "Units"),
 
         // The container queue: record, state machine, store protocol.
-        .target(name: "Queue"),
+        .target(name: "Queue", dependencies: ["Units"]),
         // The embedded store (SQLite through GRDB) and the production one (PostgreSQL).
         .target(name: "SQLiteQueue", dependencies: ["Queue", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "PostgresQueue", dependencies: ["Queue", .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -81,7 +81,7 @@ let package = Package(
         // libssh2, as the system has it (Debian: libssh2-1-dev).
         .systemLibrary(name: "CSSH2", path: "Sources/CSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         // Workers reached over SSH: sessions, commands, host identity, runner deploy.
-        .target(name: "SSHExecutor", dependencies: ["CSSH2", "WorkerPool", "DriverHost",
+        .target(name: "SSHExecutor", dependencies: ["CSSH2", "WorkerPool", "DriverHost", "Units",
                                                     .product(name: "Logging", package: "swift-log")]),
 
         // The worker-side runner. Plain Glibc, no Foundation: it links fully static
@@ -107,7 +107,7 @@ let package = Package(
         .target(name: "APIClient", dependencies: ["Queue", "APIModels"]),
 
         // Certifies a driver against the contract (`cloud-dispatch driver-test`).
-        .target(name: "DriverConformance", dependencies: ["DriverHost"]),
+        .target(name: "DriverConformance", dependencies: ["DriverHost", "Units"]),
 
         // The `cloud-dispatch` executable: argument parsing and wiring only.
         .executableTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// RFC 3339 timestamps with milliseconds, in UTC ("2026-11-29T06:00:00.123Z"). Dates are kept
 /// as whole milliseconds, so what a store writes reads back equal.
@@ -12,9 +13,9 @@ public enum Timestamp {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let fraction = Int(ms - Int64(seconds) * 1000)
-        func pad(_ n: Int32, _ width: Int) -> String { String(n).leftPadded(width) }
+        func pad(_ n: Int32, _ width: Int) -> String { String(n).leftPadded(to: width, with: "0") }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(String(fraction).leftPadded(3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(String(fraction).leftPadded(to: 3, with: "0"))Z"
     }
 
     public static func parse(_ s: String) -> Date? {
@@ -80,8 +81,4 @@ public enum Timestamp {
 
 extension Int64 {
     func floorDivided(by d: Int64) -> Int64 { self >= 0 ? self / d : -((-self + d - 1) / d) }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

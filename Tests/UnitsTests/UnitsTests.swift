@@ -87,4 +87,13 @@ import Units
         #expect(Units.brief(seconds: 3725) == "1h2m")
         #expect(Units.brief(seconds: 90061) == "1d1h")
     }
+
+    @Test func helpers() {
+        #expect("7".leftPadded(to: 3, with: "0") == "007")
+        #expect("42".leftPadded(to: 5) == "   42")
+        #expect("toolong".leftPadded(to: 3) == "toolong")
+        #expect(Duration.milliseconds(2500).inSeconds == 2.5)
+        #expect(Duration.seconds(1.9999).inMilliseconds == 1999)
+        #expect(Duration.seconds(-1).inSeconds == -1)
+    }
 }
