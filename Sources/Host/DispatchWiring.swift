@@ -57,7 +57,7 @@ enum DispatchWiring {
                           limits: config.scheduling.limits, logger: logger, metrics: metrics)
     }
 
-    /// The pool's timeouts and intervals (also what a reload changes).
+    /// The pool's timeouts and intervals (also what a reload changes: `ReloadRules` lists them).
     static func applyTimeouts(_ config: Configuration, to pool: inout WorkerPool.Settings) {
         pool.bootTimeout = config.workers.bootTimeout
         pool.probeTimeout = config.workers.probeTimeout
