@@ -91,6 +91,10 @@ let package = Package(
         // Simulated workers on a virtual clock, for policy tests, the soak and benchmarks.
         .target(name: "Simulation", dependencies: ["WorkerPool", "DriverHost", "Queue", "Scheduler"]),
 
+        // The `bench` harnesses and their workload generators: what the Host's bench commands run.
+        .target(name: "Benchmarks", dependencies: ["Queue", "Scheduler", "WorkerPool", "Simulation", "DriverHost", "Units",
+                                                   .product(name: "Logging", package: "swift-log")]),
+
         // The API's wire types that server and client share, so the client does not link the server.
         .target(name: "APIModels"),
 
@@ -113,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIModels", "APIClient", "Units", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
+                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIModels", "APIClient", "Units", "Benchmarks", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -158,6 +162,8 @@ let package = Package(
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON", "Scheduler"]),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Queue", "SQLiteQueue", "DriverHost", "TestSupport",
+                                                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "APITests", dependencies: ["API", "APIModels", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON", "TestSupport",
