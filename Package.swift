@@ -52,7 +52,7 @@ let package = Package(
         // Loads drivers and gives them a Swift face.
         .target(
             name: "DriverHost",
-            dependencies: ["PluginABI", "JSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PluginABI", "JSON", "Units", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Schemas/driver-abi.schema.json")]),
 
         // Sizes, durations and how they are written: one parser for the config file and the CLI.
