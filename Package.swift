@@ -63,11 +63,14 @@ let package = Package(
         // Loads drivers and gives them a Swift face.
         .target(
             name: "DriverHost",
-            dependencies: ["PluginABI", "JSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PluginABI", "JSON", "Units", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Schemas/driver-abi.schema.json")]),
 
+        // Sizes, durations and how they are written: one parser for the config file and the CLI.
+        .target(name: "Units"),
+
         // The container queue: record, state machine, store protocol.
-        .target(name: "Queue"),
+        .target(name: "Queue", dependencies: ["Units"]),
         // The embedded store (SQLite through GRDB) and the production one (PostgreSQL).
         .target(name: "SQLiteQueue", dependencies: ["Queue", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "PostgresQueue", dependencies: ["Queue", .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -75,11 +78,11 @@ let package = Package(
                                                       .product(name: "Logging", package: "swift-log")]),
 
         // The YAML configuration: schema-checked, every problem reported with its path.
-        .target(name: "Config", dependencies: ["JSON", .product(name: "Yams", package: "Yams")],
+        .target(name: "Config", dependencies: ["JSON", "Units", "Scheduler", .product(name: "Yams", package: "Yams")],
                 resources: [.embedInCode("config.schema.json")]),
 
         // The scheduling pass: a pure function from queue, workers and limits to a plan.
-        .target(name: "Scheduler"),
+        .target(name: "Scheduler", dependencies: ["Units"]),
 
         // The instances of an instance set and what runs on them; the dispatcher's loop.
         .target(name: "WorkerPool", dependencies: ["DriverHost", "Scheduler", "Queue",
@@ -89,7 +92,7 @@ let package = Package(
         // libssh2, as the system has it (Debian: libssh2-1-dev).
         .systemLibrary(name: "CSSH2", path: "Sources/CSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         // Workers reached over SSH: sessions, commands, host identity, runner deploy.
-        .target(name: "SSHExecutor", dependencies: ["CSSH2", "WorkerPool", "DriverHost",
+        .target(name: "SSHExecutor", dependencies: ["CSSH2", "WorkerPool", "DriverHost", "Units",
                                                     .product(name: "Logging", package: "swift-log")]),
 
         // The worker-side runner. Plain Glibc, no Foundation: it links fully static
@@ -99,8 +102,15 @@ let package = Package(
         // Simulated workers on a virtual clock, for policy tests, the soak and benchmarks.
         .target(name: "Simulation", dependencies: ["WorkerPool", "DriverHost", "Queue", "Scheduler"]),
 
+        // The `bench` harnesses and their workload generators: what the Host's bench commands run.
+        .target(name: "Benchmarks", dependencies: ["Queue", "Scheduler", "WorkerPool", "Simulation", "DriverHost", "Units",
+                                                   .product(name: "Logging", package: "swift-log")]),
+
+        // The API's wire types that server and client share, so the client does not link the server.
+        .target(name: "APIModels"),
+
         // The HTTP API (Hummingbird), described by openapi.json.
-        .target(name: "API", dependencies: ["Queue", "JSON", .product(name: "Hummingbird", package: "hummingbird"),
+        .target(name: "API", dependencies: ["Queue", "APIModels", "JSON", .product(name: "Hummingbird", package: "hummingbird"),
                                             // The connection guards are NIO channel handlers on Hummingbird's HTTP/1 channel.
                                             .product(name: "HummingbirdCore", package: "hummingbird"),
                                             .product(name: "NIOCore", package: "swift-nio"),
@@ -109,16 +119,16 @@ let package = Package(
                 resources: [.embedInCode("openapi.json")]),
 
         // The API's client, as the CLI and the tests use it.
-        .target(name: "APIClient", dependencies: ["Queue", "API"]),
+        .target(name: "APIClient", dependencies: ["Queue", "APIModels"]),
 
         // Certifies a driver against the contract (`cloud-dispatch driver-test`).
-        .target(name: "DriverConformance", dependencies: ["DriverHost", "PluginABI"]),
+        .target(name: "DriverConformance", dependencies: ["DriverHost", "PluginABI", "Units"]),
 
         // The `cloud-dispatch` executable: argument parsing and wiring only.
         .executableTarget(
             name: "Host",
             dependencies: [
-                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIClient", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
+                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIModels", "APIClient", "Units", "Benchmarks", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -174,10 +184,13 @@ let package = Package(
                                                            .product(name: "Prometheus", package: "swift-prometheus"),
                                                            .product(name: "CoreMetrics", package: "swift-metrics")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestSupport"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON", "Scheduler"]),
+        .testTarget(name: "UnitsTests", dependencies: ["Units"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Queue", "SQLiteQueue", "DriverHost", "TestSupport",
+                                                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SSHExecutorTests", dependencies: ["SSHExecutor", "WorkerPool", "DriverHost", "TestSupport",
                                                             .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "APITests", dependencies: ["API", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON", "TestSupport",
+        .testTarget(name: "APITests", dependencies: ["API", "APIModels", "APIClient", "Queue", "SQLiteQueue", "Config", "JSON", "TestSupport",
                                                    .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -1,3 +1,4 @@
+import APIModels
 import Foundation
 
 /// What the management endpoints need from the dispatcher: its instances, its view of the queue,
@@ -23,65 +24,4 @@ public enum ManagementError: Error, Sendable, Equatable {
     case unknownInstance(String)
     case unknownContainer(String)
     case unavailable(String)
-}
-
-/// One instance, as `GET /v1/instances` shows it.
-public struct InstanceSummary: Codable, Sendable, Equatable {
-    public var id: String
-    public var address: String
-    public var instanceType: String
-    public var providerType: String
-    public var price: Double
-    /// unknown, booting, idle, running, shutdown.
-    public var workerState: String
-    /// run, hold, drain.
-    public var idleBehavior: String
-    public var runningContainers: [String]
-    public var lastBusy: Date
-    public var ageSeconds: Double
-
-    enum CodingKeys: String, CodingKey {
-        case id, address, price
-        case instanceType = "instance_type", providerType = "provider_type", workerState = "worker_state"
-        case idleBehavior = "idle_behavior", runningContainers = "running_containers", lastBusy = "last_busy", ageSeconds = "age_seconds"
-    }
-
-    public init(id: String, address: String, instanceType: String, providerType: String, price: Double, workerState: String,
-                idleBehavior: String, runningContainers: [String], lastBusy: Date, ageSeconds: Double) {
-        self.id = id
-        self.address = address
-        self.instanceType = instanceType
-        self.providerType = providerType
-        self.price = price
-        self.workerState = workerState
-        self.idleBehavior = idleBehavior
-        self.runningContainers = runningContainers
-        self.lastBusy = lastBusy
-        self.ageSeconds = ageSeconds
-    }
-}
-
-/// One container in the scheduler's order, as `GET /v1/queue` shows it.
-public struct QueueEntry: Codable, Sendable, Equatable {
-    public var position: Int
-    public var uuid: String
-    public var state: String
-    public var priority: Int
-    /// Cheapest first; empty when nothing fits.
-    public var eligibleTypes: [String]
-    public var schedulingStatus: String?
-
-    enum CodingKeys: String, CodingKey {
-        case position, uuid, state, priority
-        case eligibleTypes = "eligible_types", schedulingStatus = "scheduling_status"
-    }
-
-    public init(position: Int, uuid: String, state: String, priority: Int, eligibleTypes: [String], schedulingStatus: String?) {
-        self.position = position
-        self.uuid = uuid
-        self.state = state
-        self.priority = priority
-        self.eligibleTypes = eligibleTypes
-        self.schedulingStatus = schedulingStatus
-    }
 }

@@ -1,4 +1,4 @@
-import API
+import APIModels
 import Foundation
 import Queue
 

@@ -1,5 +1,7 @@
 import Foundation
 import JSON
+import Scheduler
+import Units
 
 extension ConfigLoader {
     /// The effective configuration as YAML, every default filled in, for an operator to read
@@ -35,8 +37,8 @@ extension ConfigLoader {
             for t in config.instanceTypes { dumpType(t, into: &y) }
         }
         y.section("scheduling") { y in
-            let s = config.scheduling
-            y.line("max_price_factor", "\(s.maxPriceFactor)")
+            let s = config.scheduling.limits
+            y.line("max_price_factor", "\(config.scheduling.maxPriceFactor)")
             y.line("max_instances", "\(s.maxInstances)")
             if let spend = s.maxHourlySpend { y.line("max_hourly_spend", "\(spend)") } else { y.comment("max_hourly_spend: not set (no cap)") }
             y.line("max_concurrent_creates", "\(s.maxConcurrentCreates)")
@@ -65,7 +67,7 @@ extension ConfigLoader {
         }
     }
 
-    private static func dumpType(_ t: Configuration.InstanceTypeSettings, into y: inout YAMLWriter) {
+    private static func dumpType(_ t: InstanceType, into y: inout YAMLWriter) {
         y.item { y in
             y.line("name", y.string(t.name))
             y.line("provider_type", y.string(t.providerType))

@@ -1,10 +1,12 @@
 import JSON
+import Scheduler
+import Units
 
 // instance_types: what the dispatcher may create, and at what price.
 extension ConfigReader {
-    mutating func readInstanceTypes(_ value: JSONValue?, into types: inout [Configuration.InstanceTypeSettings]) {
+    mutating func readInstanceTypes(_ value: JSONValue?, into types: inout [InstanceType]) {
         guard case .array(let items)? = value else { return }
-        var read: [Configuration.InstanceTypeSettings] = []
+        var read: [InstanceType] = []
         var firstIndex: [String: Int] = [:]
         for (i, item) in items.enumerated() {
             guard case .object = item else { continue }
@@ -22,7 +24,7 @@ extension ConfigReader {
     }
 
     /// One type; nil when a required member is missing or wrong (each problem is reported).
-    private mutating func readInstanceType(_ item: JSONValue, at: String) -> Configuration.InstanceTypeSettings? {
+    private mutating func readInstanceType(_ item: JSONValue, at: String) -> InstanceType? {
         let ram = size(item["ram"], at: "\(at).ram", positive: true)
         let scratch = item["scratch"] == nil ? 0 : size(item["scratch"], at: "\(at).scratch")
         let added = item["added_scratch"] == nil ? 0 : size(item["added_scratch"], at: "\(at).added_scratch")
@@ -37,7 +39,7 @@ extension ConfigReader {
         guard let name = string(item["name"]), let vcpus = int(item["vcpus"]), let ram, let scratch, let added,
               let price = number(item["price"]), let gpuVRAM else { return nil }
         let gpuCount = int(item["gpu"]?["count"]) ?? 0
-        return Configuration.InstanceTypeSettings(
+        return InstanceType(
             name: name, providerType: string(item["provider_type"]), vcpus: vcpus, ram: ram, scratch: scratch, addedScratch: added,
             gpuCount: gpuCount, gpuStack: gpuCount > 0 ? string(item["gpu"]?["stack"]) ?? "" : "", gpuVRAM: gpuVRAM,
             price: price, preemptible: bool(item["preemptible"]) ?? false, quotaGroup: string(item["quota_group"]) ?? "default")

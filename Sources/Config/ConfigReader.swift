@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Units
 
 /// Turns a parsed document into a `Configuration`, collecting "path: problem" lines for what the
 /// schema cannot check. A value of the wrong type is skipped here: the schema reports it.
@@ -49,11 +50,10 @@ struct ConfigReader {
         switch v {
         case .integer(let i)?: bytes = i
         case .string(let s)?:
-            guard let parsed = Units.bytes(s) else {
-                problem(path, "\(quoted(s)) is not a size (bytes, or a number with B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)")
+            do { bytes = try Units.bytes(s) } catch {
+                problem(path, "\(error)")
                 return nil
             }
-            bytes = parsed
         default: return nil
         }
         if bytes < 0 || (positive && bytes == 0) {
@@ -73,11 +73,10 @@ struct ConfigReader {
         case .integer(let i)?: seconds = Double(i)
         case .number(let d)?: seconds = d
         case .string(let s)?:
-            guard let parsed = Units.seconds(s) else {
-                problem(path, "\(quoted(s)) is not a duration (seconds, or numbers with ms, s, m, h or d, e.g. 90s, 5m, 1h30m)")
+            do { seconds = try Units.seconds(s) } catch {
+                problem(path, "\(error)")
                 return nil
             }
-            seconds = parsed
         default: return nil
         }
         if !(seconds >= 0) || (positive && seconds == 0) {

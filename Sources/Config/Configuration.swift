@@ -1,4 +1,5 @@
 import Foundation
+import Scheduler
 
 /// The daemon's configuration, as read from YAML (see docs/configuration.md). Every member has
 /// a default, so an empty file is a working local setup.
@@ -13,7 +14,7 @@ public struct Configuration: Sendable, Equatable {
     public var queue = QueueSettings()
     public var api = APISettings()
     public var driver = DriverSettings()
-    public var instanceTypes = InstanceTypeSettings.localDefaults
+    public var instanceTypes = Configuration.localInstanceTypes
     public var scheduling = SchedulingSettings()
     public var workers = WorkerSettings()
 

@@ -1,8 +1,9 @@
 import JSON
+import Scheduler
 
 // The settings of the dispatcher loop: the driver, the instance types, the scheduler's limits and
-// how workers are reached. Plain values: Config depends on no other module of the project, the
-// host maps them onto DriverHost, Scheduler and WorkerPool types.
+// how workers are reached. Instance types and limits are the Scheduler's own types (Scheduler
+// imports only Units); the rest are plain values the host hands to DriverHost and WorkerPool.
 extension Configuration {
     public struct DriverSettings: Sendable, Equatable {
         /// The driver id; the host loads `libcdd_<name>.so`.
@@ -27,69 +28,24 @@ extension Configuration {
         }
     }
 
-    /// An instance type as configured (the host maps it to `Scheduler.InstanceType`).
-    public struct InstanceTypeSettings: Sendable, Equatable {
-        public var name: String
-        /// The cloud's name for it.
-        public var providerType: String
-        public var vcpus: Int
-        /// Bytes.
-        public var ram: Int64
-        /// Bytes of local disk, included and added together.
-        public var scratch: Int64
-        /// Bytes of that scratch the driver attaches at create.
-        public var addedScratch: Int64
-        public var gpuCount: Int
-        /// "cuda" or "rocm" when gpuCount > 0, else "".
-        public var gpuStack: String
-        /// Bytes per GPU; 0: not known.
-        public var gpuVRAM: Int64
-        /// Per hour.
-        public var price: Double
-        public var preemptible: Bool
-        public var quotaGroup: String
+    /// The types used when the file lists none: they suit the loopback driver, whose types are free-form.
+    public static let localInstanceTypes: [InstanceType] = [
+        InstanceType(name: "local-small", vcpus: 1, ram: 1 << 30, price: 0.01),
+        InstanceType(name: "local-medium", vcpus: 2, ram: 4 << 30, price: 0.03),
+        InstanceType(name: "local-large", vcpus: 4, ram: 8 << 30, price: 0.07),
+    ]
 
-        public init(name: String, providerType: String? = nil, vcpus: Int, ram: Int64, scratch: Int64 = 0, addedScratch: Int64 = 0,
-                    gpuCount: Int = 0, gpuStack: String = "", gpuVRAM: Int64 = 0, price: Double, preemptible: Bool = false,
-                    quotaGroup: String = "default") {
-            self.name = name
-            self.providerType = providerType ?? name
-            self.vcpus = vcpus
-            self.ram = ram
-            self.scratch = scratch
-            self.addedScratch = addedScratch
-            self.gpuCount = gpuCount
-            self.gpuStack = gpuStack
-            self.gpuVRAM = gpuVRAM
-            self.price = price
-            self.preemptible = preemptible
-            self.quotaGroup = quotaGroup
-        }
-
-        /// The types used when the file lists none: they suit the loopback driver, whose types are free-form.
-        public static let localDefaults: [InstanceTypeSettings] = [
-            InstanceTypeSettings(name: "local-small", vcpus: 1, ram: 1 << 30, price: 0.01),
-            InstanceTypeSettings(name: "local-medium", vcpus: 2, ram: 4 << 30, price: 0.03),
-            InstanceTypeSettings(name: "local-large", vcpus: 4, ram: 8 << 30, price: 0.07),
-        ]
-    }
-
-    /// The scheduler's limits (`Scheduler.Limits`, plus the price factor).
+    /// The scheduler's limits, and the price factor its eligibility uses.
     public struct SchedulingSettings: Sendable, Equatable {
         /// A container may get a type costing up to this many times the cheapest one that fits it.
         public var maxPriceFactor = 1.5
-        public var maxInstances = 64
-        /// Sum of the hourly prices of all instances; nil: no cap.
-        public var maxHourlySpend: Double?
-        public var maxConcurrentCreates = 8
-        public var maxContainersPerInstance = 16
-        /// Seconds.
-        public var idleTimeout = 60.0
+        public var limits = Limits()
 
         public init() {}
     }
 
-    /// The container runtime a worker's init script sets up.
+    /// The container runtime the runner uses on workers (`none`: plain processes). The init
+    /// script does not install one: the image must have it.
     public enum WorkerRuntime: String, Sendable, Equatable, CaseIterable {
         case none, docker, podman, auto
     }

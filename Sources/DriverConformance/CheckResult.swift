@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// The outcome of one conformance check.
 public struct CheckResult: Sendable, Hashable, Codable {
@@ -31,7 +32,7 @@ public struct ConformanceReport: Sendable, Codable {
         let width = max(5, checks.map(\.name.count).max() ?? 0)
         var lines = ["driver \(driver)", "RESULT  \("CHECK".padding(toLength: width, withPad: " ", startingAt: 0))  SECONDS  DETAIL"]
         for c in checks {
-            let seconds = String(c.seconds.formatted2).leftPad(7)
+            let seconds = String(c.seconds.formatted2).leftPadded(to: 7)
             lines.append("\(c.outcome.rawValue)    \(c.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(seconds)  \(c.detail)")
         }
         if interrupted { lines.append("interrupted: the checks marked SKIP did not run") }
@@ -47,8 +48,4 @@ extension Double {
         let frac = hundredths % 100
         return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
     }
-}
-
-extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

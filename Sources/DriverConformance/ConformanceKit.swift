@@ -1,6 +1,7 @@
 import DriverHost
 import Foundation
 import Synchronization
+import Units
 
 /// Certifies a loaded driver against the ABI contract: the checks of `cloud-dispatch
 /// driver-test`. Everything it creates carries the tag `cdd-conformance-run: <run id>` in
@@ -111,9 +112,7 @@ final class Session: Sendable {
             outcome = .fail
             detail = "\(error)"
         }
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        await recorder.add(CheckResult(name: name, outcome: outcome, detail: detail, seconds: seconds))
+        await recorder.add(CheckResult(name: name, outcome: outcome, detail: detail, seconds: (ContinuousClock.now - start).inSeconds))
     }
 
     func runChecks() async {

@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// Where drivers are loaded from, and the safety checks that come before any `dlopen` (which
 /// runs the library's code).
@@ -70,14 +71,8 @@ public struct PluginsFolder: Sendable, Equatable {
         }
         let mode = info.st_mode & 0o7777
         if mode & (S_IWGRP | S_IWOTH) != 0 {
-            return "writable by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4))); run chmod go-w"
+            return "writable by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4, with: "0"))); run chmod go-w"
         }
         return nil
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

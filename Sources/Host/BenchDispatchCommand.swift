@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Config
 import DriverHost
 import Foundation
@@ -34,7 +35,7 @@ struct DispatchBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var config = Configuration(stateDir: folder)
         config.dispatcherID = "bench"
-        config.scheduling.idleTimeout = 3600
+        config.scheduling.limits.idleTimeout = 3600
         config.workers.probeInterval = 0.2
         config.workers.pollInterval = 1
         config.workers.runnerBinary = runner ?? Self.defaultRunner()
@@ -45,23 +46,20 @@ struct DispatchBench: AsyncParsableCommand {
         print("runner: \(config.workers.runnerBinary ?? "?")")
         let warm = Date()
         let first = try await store.submit((0..<workers).map { _ in Self.spec() })
-        for c in first { _ = try await Self.wait(store, c.uuid, until: [.complete, .cancelled]) }
+        for c in first { _ = try await ContainerWait.until([.complete, .cancelled], c.uuid, in: store) }
         print(String(format: "%d workers created, booted, verified, runner deployed, first container run: %.2f s", workers, Date().timeIntervalSince(warm)))
 
         var latencies: [Double] = []
         for _ in 0..<count {
             let c = try await store.submit([Self.spec()])[0]
-            let started = try await Self.wait(store, c.uuid, until: [.running, .complete, .cancelled])
+            let started = try await ContainerWait.until([.running, .complete, .cancelled], c.uuid, in: store)
             guard let at = started.startedAt else { throw ValidationError("\(c.uuid) ended \(started.state.rawValue) without starting") }
             latencies.append(at.timeIntervalSince(c.createdAt) * 1000)
-            _ = try await Self.wait(store, c.uuid, until: [.complete, .cancelled])
+            _ = try await ContainerWait.until([.complete, .cancelled], c.uuid, in: store)
         }
         loop.cancel()
         await loop.value
-        let sorted = latencies.sorted()
-        func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        print(String(format: "submit → runner started, %d containers on %d idle workers: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms",
-                     sorted.count, workers, pct(0.5), pct(0.9), pct(0.99), sorted.last ?? 0))
+        print("submit → runner started, \(latencies.count) containers on \(workers) idle workers: \(Latencies(latencies).summary)")
         let pool = dispatcher.pool
         let instances = await pool.views().map(\.id)
         for id in instances { await pool.shutdown(id, reason: "bench done", now: Date().timeIntervalSince1970) }
@@ -81,16 +79,6 @@ struct DispatchBench: AsyncParsableCommand {
         let folder = PluginsFolder.executableFolder()
         let candidates = [folder + "/../../../.build-static/release/cloud-dispatch-runner", folder + "/../../.build-static/release/cloud-dispatch-runner"]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? folder + "/cloud-dispatch-runner"
-    }
-
-    static func wait(_ store: any ContainerStore, _ uuid: String, until states: Set<ContainerState>) async throws -> Container {
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            let c = try await store.get(uuid)
-            if states.contains(c.state) { return c }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-        throw ValidationError("\(uuid) did not reach \(states) within 120 s")
     }
 }
 

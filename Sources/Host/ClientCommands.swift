@@ -2,6 +2,7 @@ import APIClient
 import ArgumentParser
 import Foundation
 import Queue
+import Units
 
 /// How CLI commands reach a running daemon.
 struct ServerOptions: ParsableArguments {
@@ -83,24 +84,26 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func spec() throws -> ContainerSpec {
         guard !command.isEmpty else { throw ValidationError("give the command after --, or --file") }
-        guard let ramBytes = Units.bytes(ram) else { throw ValidationError("--ram: a size like 512MiB or 4GiB") }
-        guard let scratchBytes = Units.bytes(scratch) else { throw ValidationError("--scratch: a size like 20GiB") }
+        let ramBytes = try Self.option("--ram") { () throws(UnitsProblem) in try Units.bytes(ram) }
+        let scratchBytes = try Self.option("--scratch") { () throws(UnitsProblem) in try Units.bytes(scratch) }
         var env: [String: String] = [:]
         for pair in environment {
             guard let eq = pair.firstIndex(of: "=") else { throw ValidationError("--env \(pair): use K=V") }
             env[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
         }
         var limit = 0
-        if let maxRunTime {
-            guard let s = Units.seconds(maxRunTime) else { throw ValidationError("--max-run-time: a duration like 90s or 2h") }
-            limit = s
-        }
+        if let maxRunTime { limit = try Self.option("--max-run-time") { () throws(UnitsProblem) in try Units.wholeSeconds(maxRunTime) } }
         return ContainerSpec(
             command: command, containerImage: image, environment: env, cwd: cwd, priority: priority,
             runtimeConstraints: RuntimeConstraints(vcpus: vcpus, ram: ramBytes, scratch: scratchBytes,
                                                    gpu: GPURequirement(count: gpus, stack: gpus > 0 ? gpuStack : "", vram: 0)),
             schedulingParameters: SchedulingParameters(preemptible: preemptible, maxRunTime: limit, instanceTypes: instanceTypes),
             clientRequestID: requestID)
+    }
+
+    /// A size or duration option, its problem named after the option.
+    static func option<T>(_ name: String, _ parse: () throws(UnitsProblem) -> T) throws -> T {
+        do { return try parse() } catch { throw ValidationError("\(name): \(error)") }
     }
 
     static func specs(fromFile path: String) throws -> [ContainerSpec] {
@@ -137,7 +140,7 @@ struct PsCommand: AsyncParsableCommand {
         let rows = all.map { c -> [String] in
             let status = c.runtimeStatus.error ?? c.runtimeStatus.schedulingStatus ?? ""
             return [c.uuid, c.state.rawValue, String(c.priority), String(c.runtimeConstraints.vcpus),
-                    Units.describe(bytes: c.runtimeConstraints.ram), Units.describe(seconds: Int(now.timeIntervalSince(c.createdAt))),
+                    Units.brief(bytes: c.runtimeConstraints.ram), Units.brief(seconds: Int(now.timeIntervalSince(c.createdAt))),
                     c.exitCode.map(String.init) ?? "", c.command.joined(separator: " ").prefix(40).description, status]
         }
         print(TextTable.render(header: ["UUID", "STATE", "PRIO", "VCPUS", "RAM", "AGE", "EXIT", "COMMAND", "STATUS"], rows: rows)
@@ -153,7 +156,7 @@ extension PsCommand {
             let status = c.runtimeStatus.error ?? c.runtimeStatus.schedulingStatus ?? ""
             let wait = (c.startedAt ?? (c.state.isFinal ? c.finishedAt : nil) ?? now).timeIntervalSince(c.createdAt)
             let run = c.startedAt.map { (c.finishedAt ?? now).timeIntervalSince($0) }
-            return [c.uuid, c.state.rawValue, String(c.runtimeConstraints.vcpus), Units.describe(bytes: c.runtimeConstraints.ram),
+            return [c.uuid, c.state.rawValue, String(c.runtimeConstraints.vcpus), Units.brief(bytes: c.runtimeConstraints.ram),
                     c.instance?.split(separator: " ").first.map(String.init) ?? "", String(format: "%.1fs", wait),
                     run.map { String(format: "%.1fs", $0) } ?? "", c.exitCode.map(String.init) ?? "",
                     c.cost > 0 ? String(format: "%.6f", c.cost) : "", c.command.joined(separator: " ").prefix(32).description, status]

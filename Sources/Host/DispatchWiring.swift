@@ -47,19 +47,17 @@ enum DispatchWiring {
         if let capabilities = try? await driver.capabilities() { pool.use(capabilities) }  // create/destroy batch sizes
         pool.cloudRate = config.driver.callsPerSecond
         pool.cloudBurst = Double(config.driver.callBurst)
-        let types = config.instanceTypes.map(instanceType)
+        let types = config.instanceTypes
         // Both stores keep create intents; a store that did not would leave creates unrecorded.
         let workerPool = WorkerPool(settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger,
                                     intents: store as? any CreateIntentLog)
-        let s = config.scheduling
-        let limits = limits(config)
         logger.notice("dispatching", metadata: ["driver": "\(driver.info.id)", "instance_set": "\(config.dispatcherID)",
                                                 "types": "\(types.map(\.name).joined(separator: ","))", "runtime": "\(ssh.runtime)"])
-        return Dispatcher(id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: s.maxPriceFactor,
-                          limits: limits, logger: logger, metrics: metrics)
+        return Dispatcher(id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: config.scheduling.maxPriceFactor,
+                          limits: config.scheduling.limits, logger: logger, metrics: metrics)
     }
 
-    /// The pool's timeouts and intervals (also what a reload changes).
+    /// The pool's timeouts and intervals (also what a reload changes: `ReloadRules` lists them).
     static func applyTimeouts(_ config: Configuration, to pool: inout WorkerPool.Settings) {
         pool.bootTimeout = config.workers.bootTimeout
         pool.probeTimeout = config.workers.probeTimeout
@@ -70,19 +68,7 @@ enum DispatchWiring {
         pool.syncInterval = max(config.workers.probeInterval, 10)
         // Twice the fleet may fail to boot in an hour before every create stops: room for one
         // bad wave and its retries, not for a night of them.
-        pool.maxBootFailuresPerHour = max(10, 2 * config.scheduling.maxInstances)
-    }
-
-    static func limits(_ config: Configuration) -> Limits {
-        let s = config.scheduling
-        return Limits(maxInstances: s.maxInstances, maxHourlySpend: s.maxHourlySpend, maxConcurrentCreates: s.maxConcurrentCreates,
-                      maxContainersPerInstance: s.maxContainersPerInstance, idleTimeout: s.idleTimeout)
-    }
-
-    static func instanceType(_ t: Configuration.InstanceTypeSettings) -> InstanceType {
-        InstanceType(name: t.name, providerType: t.providerType, vcpus: t.vcpus, ram: t.ram, scratch: t.scratch, addedScratch: t.addedScratch,
-                     gpuCount: t.gpuCount, gpuStack: t.gpuStack, gpuVRAM: t.gpuVRAM, price: t.price, preemptible: t.preemptible,
-                     quotaGroup: t.quotaGroup)
+        pool.maxBootFailuresPerHour = max(10, 2 * config.scheduling.limits.maxInstances)
     }
 
     /// The runner deployed to workers: configured, or the one installed beside this executable.

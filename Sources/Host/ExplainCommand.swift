@@ -1,4 +1,4 @@
-import API
+import APIModels
 import APIClient
 import ArgumentParser
 import Foundation

@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Units
 
 /// The admin token `serve` makes in the state folder when no token is configured, so a local
 /// setup works out of the box. Made 0600 from the first byte; an existing one readable or
@@ -22,7 +23,7 @@ enum LocalToken {
         }
         var bytes = [UInt8](repeating: 0, count: 24)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        let secret = "cd_" + bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let secret = "cd_" + bytes.map { String($0, radix: 16).leftPadded(to: 2, with: "0") }.joined()
         // O_EXCL and the mode at creation: never a moment with wider permissions.
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Refusal(description: "cannot write \(path): \(String(cString: strerror(errno)))") }
@@ -36,8 +37,4 @@ enum LocalToken {
         }
         return secret
     }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

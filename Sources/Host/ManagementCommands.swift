@@ -1,7 +1,8 @@
-import API
+import APIModels
 import APIClient
 import ArgumentParser
 import Foundation
+import Units
 
 /// `cloud-dispatch instances`: the dispatcher's instances.
 struct InstancesCommand: AsyncParsableCommand {
@@ -17,7 +18,7 @@ struct InstancesCommand: AsyncParsableCommand {
         let now = Date()
         let rows = all.map { i in
             [i.id, i.instanceType, i.providerType, i.address, i.workerState, i.idleBehavior, String(format: "%.4f", i.price),
-             String(i.runningContainers.count), Units.describe(seconds: Int(now.timeIntervalSince(i.lastBusy))), Units.describe(seconds: Int(i.ageSeconds))]
+             String(i.runningContainers.count), Units.brief(seconds: Int(now.timeIntervalSince(i.lastBusy))), Units.brief(seconds: Int(i.ageSeconds))]
         }
         print(TextTable.render(header: ["ID", "TYPE", "PROVIDER TYPE", "ADDRESS", "STATE", "IDLE", "PRICE/H", "RUNNING", "IDLE FOR", "AGE"], rows: rows)
             .joined(separator: "\n"))

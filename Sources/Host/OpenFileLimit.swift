@@ -17,7 +17,7 @@ enum OpenFileLimit {
     static let fewestConnections = 16
 
     static func needed(_ settings: Configuration) -> Int {
-        settings.api.maxConnections + settings.scheduling.maxInstances + reserve
+        settings.api.maxConnections + settings.scheduling.limits.maxInstances + reserve
     }
 
     /// Raises the soft limit as far as needed (never past the hard limit). When it stays too
@@ -33,10 +33,10 @@ enum OpenFileLimit {
             if setrlimit(resource, &raised) == 0 { limit = raised }
         }
         guard limit.rlim_cur < needed else { return settings.api.maxConnections }
-        let fits = max(Int(limit.rlim_cur) - settings.scheduling.maxInstances - reserve, fewestConnections)
+        let fits = max(Int(limit.rlim_cur) - settings.scheduling.limits.maxInstances - reserve, fewestConnections)
         logger.warning("the open-file limit is too low for this configuration: the API serves fewer connections at once", metadata: [
             "limit": "\(limit.rlim_cur)", "needed": "\(needed)", "api.max_connections": "\(settings.api.maxConnections)",
-            "scheduling.max_instances": "\(settings.scheduling.maxInstances)", "serving_at_most": "\(fits)",
+            "scheduling.max_instances": "\(settings.scheduling.limits.maxInstances)", "serving_at_most": "\(fits)",
             "fix": "raise LimitNOFILE (systemd) or ulimit -n, or lower api.max_connections",
         ])
         return fits

@@ -1,4 +1,5 @@
 import API
+import APIModels
 import Foundation
 import Queue
 import Scheduler
@@ -45,16 +46,11 @@ struct PoolManagement: ManagementService {
             if case .notFound = error { throw .unknownContainer(uuid) }
             throw .unavailable("the queue cannot answer: \(error)")
         }
-        let now = Date().timeIntervalSince1970
-        let verdicts = await dispatcher.verdicts(for: c, now: now)
+        let verdicts = await dispatcher.verdicts(for: c, now: Date().timeIntervalSince1970)
         let queue = dispatcher.queue
         let index = queue.firstIndex { $0.uuid == uuid }
-        let status = index.map { queue[$0].status } ?? c.runtimeStatus.schedulingStatus
         return ContainerExplanation(
-            uuid: c.uuid, state: c.state.rawValue, summary: Self.why(c, status: status, anyEligible: verdicts.contains { $0.eligible }),
-            priority: c.priority, position: index.map { $0 + 1 }, queueLength: index == nil ? nil : queue.count, schedulingStatus: status,
-            attemptsEnded: c.lockCount, warning: c.runtimeStatus.warning, error: c.runtimeStatus.error, instance: c.instance,
-            exitCode: c.exitCode, cost: c.cost,
+            c, status: index.map { queue[$0].status } ?? c.runtimeStatus.schedulingStatus, position: index.map { $0 + 1 }, queueLength: queue.count,
             types: verdicts.map { .init(name: $0.type.name, price: $0.type.price, eligible: $0.eligible, reason: $0.reason, blocked: $0.blocked) })
     }
 
@@ -67,22 +63,6 @@ struct PoolManagement: ManagementService {
         parts["creates"] = backoff.createProblem ?? "ok"
         parts["runner"] = FileManager.default.isReadableFile(atPath: runnerPath) ? "ok, \(runnerPath)" : "missing: \(runnerPath) (workers that have it keep it)"
         return parts
-    }
-
-    /// One sentence for "why?".
-    static func why(_ c: Container, status: String?, anyEligible: Bool) -> String {
-        switch c.state {
-        case .complete:
-            var ran = ""
-            if let started = c.startedAt, let finished = c.finishedAt { ran = String(format: " after %.1f s", finished.timeIntervalSince(started)) }
-            return "completed with exit code \(c.exitCode ?? -1) on \(c.instance ?? "an instance")\(ran)"
-        case .cancelled: return "cancelled: \(c.runtimeStatus.error ?? "no reason recorded")"
-        case .running: return "running on \(c.instance ?? "an instance")"
-        case .queued, .locked:
-            if c.priority == 0 { return "priority 0: it waits until its priority is raised" }
-            if !anyEligible { return "no configured instance type can run it (see types)" }
-            return status ?? "waiting for the next scheduling round"
-        }
     }
 
     static func summary(_ w: WorkerSnapshot, now: Double) -> InstanceSummary {

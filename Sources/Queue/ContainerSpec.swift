@@ -92,16 +92,3 @@ public struct ContainerSpec: Codable, Sendable, Hashable {
 
     private static func isLetter(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) || ("A"..."Z").contains(c) }
 }
-
-/// One broken rule of a submitted spec.
-public struct FieldProblem: Codable, Sendable, Hashable, CustomStringConvertible {
-    public var field: String
-    public var rule: String
-
-    public init(field: String, rule: String) {
-        self.field = field
-        self.rule = rule
-    }
-
-    public var description: String { "\(field): \(rule)" }
-}

@@ -21,35 +21,3 @@ public protocol DispatcherLease: Sendable {
     /// Gives the id back (at a graceful stop; a crash gives it back with the connection).
     func release() async
 }
-
-/// Who holds a lease, for the refusal a second daemon prints.
-public struct LeaseHolder: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var pid: Int
-    public var since: Date?
-
-    public init(host: String, pid: Int, since: Date? = nil) {
-        self.host = host
-        self.pid = pid
-        self.since = since
-    }
-
-    public static var thisProcess: LeaseHolder {
-        LeaseHolder(host: ProcessInfo.processInfo.hostName, pid: Int(getpid()))
-    }
-
-    public var description: String {
-        "cloud-dispatch pid \(pid) on \(host)" + (since.map { " since \(Timestamp.format($0))" } ?? "")
-    }
-}
-
-/// A lease that cannot be lost: the store itself already admits one process (SQLite's file lock).
-public struct ExclusiveStoreLease: DispatcherLease {
-    public init() {}
-    public var problem: String? { nil }
-    public func takenOver() async -> String? {
-        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-        return nil
-    }
-    public func release() async {}
-}

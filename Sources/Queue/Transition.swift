@@ -17,28 +17,6 @@ import Foundation
 /// Complete and Cancelled are final: every event on them is an `invalidTransition`.
 /// `requeue` extends the reference state machine (which only cancels): a runner that died
 /// without a result gets its container back in the queue, within the same attempt budget.
-public enum Event: Sendable, Hashable {
-    case lock(by: String)
-    case unlock(by: String, reason: String)
-    case requeue(by: String, reason: String)
-    case start(by: String, instance: String)
-    case complete(by: String, exitCode: Int, log: String?, cost: Double)
-    case cancel(reason: String, log: String? = nil, cost: Double? = nil)
-    case setPriority(Int)
-
-    public var name: String {
-        switch self {
-        case .lock: "lock"
-        case .unlock: "unlock"
-        case .requeue: "requeue"
-        case .start: "start"
-        case .complete: "complete"
-        case .cancel: "cancel"
-        case .setPriority: "priority"
-        }
-    }
-}
-
 public enum Transition {
     /// The container after `event`, or the error that forbids it.
     /// `maxAttempts`: after this many unlocks/requeues the container is cancelled instead.

@@ -1,4 +1,5 @@
 import Glibc
+import Units
 
 /// A TCP connection made with a deadline (a blackholed address must cost a bounded wait, never
 /// the kernel's two minutes). The descriptor is non-blocking; libssh2 drives it.
@@ -89,9 +90,7 @@ struct Deadline: Sendable {
 
     /// Milliseconds left, for poll(2): at least 0, at most a minute at a time.
     var pollMilliseconds: Int32 {
-        let left = ContinuousClock.now.duration(to: at)
-        let ms = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
-        return Int32(max(0, min(ms, 60_000)))
+        Int32(max(0, min(ContinuousClock.now.duration(to: at).inMilliseconds, 60_000)))
     }
 }
 

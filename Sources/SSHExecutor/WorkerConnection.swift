@@ -1,6 +1,7 @@
 import DriverHost
 import Foundation
 import Logging
+import Units
 import WorkerPool
 
 /// The one SSH connection to one worker: made on first use, verified, pinned, reused for every
@@ -55,7 +56,7 @@ final class WorkerConnection: @unchecked Sendable {
         }
         let wait = ContinuousClock.now.duration(to: retryAt)
         guard wait <= .zero else {
-            throw .backingOff(seconds: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+            throw .backingOff(seconds: wait.inSeconds)
         }
         do {
             let session = try SSHSession(host: target.host, port: target.port, user: target.user,

@@ -1,3 +1,5 @@
+import Units
+
 /// Which instance types may run a container: those it fits, of the right market (preemptible or
 /// not) and GPU stack, on its allow-list, and priced within `maxPriceFactor` of the cheapest
 /// fit — cheapest first. When none fits, a reason naming the shortfall.
@@ -55,20 +57,10 @@ public struct Eligibility: Sendable {
         let u = t.usable
         var short: [String] = []
         if d.needs.vcpus > u.vcpus { short.append("\(d.needs.vcpus) vCPUs > \(u.vcpus)") }
-        if d.needs.ram > u.ram { short.append("\(bytes(d.needs.ram)) RAM > \(bytes(u.ram)) usable") }
-        if d.needs.scratch > u.scratch { short.append("\(bytes(d.needs.scratch)) scratch > \(bytes(u.scratch))") }
+        if d.needs.ram > u.ram { short.append("\(Units.brief(bytes: d.needs.ram)) RAM > \(Units.brief(bytes: u.ram)) usable") }
+        if d.needs.scratch > u.scratch { short.append("\(Units.brief(bytes: d.needs.scratch)) scratch > \(Units.brief(bytes: u.scratch))") }
         if d.needs.gpus > u.gpus { short.append("\(d.needs.gpus) GPUs > \(u.gpus)") }
-        if d.needs.gpus > 0 && d.gpuVRAM > t.gpuVRAM { short.append("\(bytes(d.gpuVRAM)) VRAM > \(bytes(t.gpuVRAM))") }
+        if d.needs.gpus > 0 && d.gpuVRAM > t.gpuVRAM { short.append("\(Units.brief(bytes: d.gpuVRAM)) VRAM > \(Units.brief(bytes: t.gpuVRAM))") }
         return short
     }
-}
-
-/// 1073741824 → "1GiB".
-func bytes(_ n: Int64) -> String {
-    let units: [(String, Double)] = [("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024)]
-    for (name, size) in units where Double(n) >= size {
-        let v = Double(n) / size
-        return v.rounded() == v ? "\(Int(v))\(name)" : "\((v * 10).rounded() / 10)\(name)"
-    }
-    return "\(n)B"
 }

@@ -182,28 +182,6 @@ import Testing
     }
 }
 
-@Suite struct UnitsTests {
-    @Test func sizes() {
-        #expect(Units.bytes("4GiB") == 4 << 30)
-        #expect(Units.bytes("512MiB") == 512 << 20)
-        #expect(Units.bytes("1.5GiB") == 3 << 29)
-        #expect(Units.bytes("2GB") == 2_000_000_000)
-        #expect(Units.bytes("1000") == 1000)
-        #expect(Units.bytes("-1GiB") == nil && Units.bytes("lots") == nil)
-        #expect(Units.describe(bytes: 1 << 30) == "1GiB")
-    }
-
-    @Test func durations() {
-        #expect(Units.seconds("90s") == 90)
-        #expect(Units.seconds("2h") == 7200)
-        #expect(Units.seconds("1h30m") == 5400)
-        #expect(Units.seconds("1d") == 86400)
-        #expect(Units.seconds("300") == 300)
-        #expect(Units.seconds("2x") == nil && Units.seconds("h") == nil && Units.seconds("") == nil)
-        #expect(Units.describe(seconds: 3720) == "1h2m")
-    }
-}
-
 extension JSONEncoder {
     static var api: JSONEncoder {
         let e = JSONEncoder()

@@ -1,5 +1,6 @@
 import API
 import APIClient
+import APIModels
 import Foundation
 import Queue
 import Synchronization

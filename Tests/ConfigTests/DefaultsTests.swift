@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import JSON
+import Scheduler
 import Testing
 
 @Suite struct DefaultsTests {
@@ -22,8 +23,9 @@ import Testing
         #expect(c.instanceTypes.map(\.price) == [0.01, 0.03, 0.07])
         #expect(c.instanceTypes.allSatisfy { $0.scratch == 0 && $0.gpuCount == 0 && !$0.preemptible && $0.quotaGroup == "default" })
 
-        let s = c.scheduling
-        #expect(s.maxPriceFactor == 1.5 && s.maxInstances == 64 && s.maxHourlySpend == nil)
+        #expect(c.scheduling.maxPriceFactor == 1.5)
+        let s = c.scheduling.limits
+        #expect(s.maxInstances == 64 && s.maxHourlySpend == nil)
         #expect(s.maxConcurrentCreates == 8 && s.maxContainersPerInstance == 16 && s.idleTimeout == 60)
 
         let w = c.workers
@@ -116,8 +118,8 @@ import Testing
                   gpuCount: 1, gpuStack: "cuda", gpuVRAM: 24 * GiB, price: 1.212, preemptible: true, quotaGroup: "gpu"),
         ])
         var s = Configuration.SchedulingSettings()
-        (s.maxPriceFactor, s.maxInstances, s.maxHourlySpend) = (2, 10, 25.5)
-        (s.maxConcurrentCreates, s.maxContainersPerInstance, s.idleTimeout) = (3, 4, 300)
+        s.maxPriceFactor = 2
+        s.limits = Limits(maxInstances: 10, maxHourlySpend: 25.5, maxConcurrentCreates: 3, maxContainersPerInstance: 4, idleTimeout: 300)
         #expect(c.scheduling == s)
         var w = Configuration.WorkerSettings()
         (w.tagPrefix, w.sshUser, w.sshKey, w.runtime) = ("cd-", "admin", key, .docker)

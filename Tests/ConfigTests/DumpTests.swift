@@ -38,8 +38,8 @@ import Testing
                   price: 32.77, preemptible: true, quotaGroup: "P"),
         ]
         c.scheduling.maxPriceFactor = 1.25
-        c.scheduling.maxHourlySpend = 100
-        c.scheduling.idleTimeout = 0.25
+        c.scheduling.limits.maxHourlySpend = 100
+        c.scheduling.limits.idleTimeout = 0.25
         c.workers.sshUser = "ubuntu"
         c.workers.sshKey = key
         c.workers.runtime = .podman

@@ -4,10 +4,10 @@ import Logging
 import Synchronization
 import WorkerPool
 
-/// SIGHUP: reads the configuration file again and applies what can change while running —
-/// instance types, scheduling limits, the pool's timeouts and intervals — without touching
-/// instances or containers. A file with problems is refused (logged; the old settings stay).
-/// Other changes are logged as needing a restart.
+/// SIGHUP: reads the configuration file again and hands what may change while running
+/// (`ReloadRules`, in Config) to the dispatcher, without touching instances or containers. A file
+/// with problems is refused (logged; the old settings stay). Other changes are logged as needing
+/// a restart.
 final class ConfigReloader: Sendable {
     let path: String
     let dispatcher: Dispatcher?
@@ -45,52 +45,24 @@ final class ConfigReloader: Sendable {
         }
         overrides(&new)
         let old = current.withLock { $0 }
+        // Only the applied parts count as current: a later reload still sees the rest as pending.
+        let applied = ReloadRules.applied(new, over: old)
         if let dispatcher {
             var pool = await dispatcher.pool.settings
-            DispatchWiring.applyTimeouts(new, to: &pool)
-            await dispatcher.reconfigure(types: new.instanceTypes.map(DispatchWiring.instanceType), maxPriceFactor: new.scheduling.maxPriceFactor,
-                                         limits: DispatchWiring.limits(new), poolSettings: pool)
+            DispatchWiring.applyTimeouts(applied, to: &pool)
+            await dispatcher.reconfigure(types: applied.instanceTypes, maxPriceFactor: applied.scheduling.maxPriceFactor,
+                                         limits: applied.scheduling.limits, poolSettings: pool)
         }
-        let pending = Self.restartOnly(old, new)
-        // Only the applied parts count as current: a later reload still sees the rest as pending.
-        current.withLock { c in
-            c.instanceTypes = new.instanceTypes
-            c.scheduling = new.scheduling
-            c.workers = Self.withReloadable(from: new.workers, into: c.workers)
-        }
+        let pending = ReloadRules.needingRestart(old, new)
+        current.withLock { $0 = applied }  // reloads run one at a time (`queue`)
         metrics.configReload(applied: true)
         logger.notice("configuration reloaded", metadata: [
             "file": "\(path)", "types": "\(new.instanceTypes.map(\.name).joined(separator: ","))",
-            "max_instances": "\(new.scheduling.maxInstances)",
+            "max_instances": "\(new.scheduling.limits.maxInstances)",
         ])
         if !pending.isEmpty {
             logger.warning("some changed settings take effect only at the next start", metadata: ["keys": "\(pending.joined(separator: ","))"])
         }
-    }
-
-    /// The worker settings a reload applies.
-    static func withReloadable(from new: Configuration.WorkerSettings, into old: Configuration.WorkerSettings) -> Configuration.WorkerSettings {
-        var w = old
-        w.bootTimeout = new.bootTimeout
-        w.probeTimeout = new.probeTimeout
-        w.shutdownRetry = new.shutdownRetry
-        w.listGrace = new.listGrace
-        w.probeInterval = new.probeInterval
-        return w
-    }
-
-    /// Top-level keys that changed but need a restart.
-    static func restartOnly(_ old: Configuration, _ new: Configuration) -> [String] {
-        var keys: [String] = []
-        if old.dispatcherID != new.dispatcherID { keys.append("dispatcher_id") }
-        if old.listenHost != new.listenHost || old.listenPort != new.listenPort { keys.append("listen") }
-        if old.stateDir != new.stateDir { keys.append("state_dir") }
-        if old.logFormat != new.logFormat { keys.append("log_format") }
-        if old.queue != new.queue { keys.append("queue") }
-        if old.api != new.api { keys.append("api") }
-        if old.driver != new.driver { keys.append("driver") }
-        if withReloadable(from: old.workers, into: new.workers) != old.workers { keys.append("workers") }
-        return keys
     }
 }
 

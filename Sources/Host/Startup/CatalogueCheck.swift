@@ -1,6 +1,7 @@
 import Config
 import DriverHost
 import Foundation
+import Scheduler
 import WorkerPool
 
 /// Configured instance types whose provider type the driver's catalogue does not offer: every
@@ -8,7 +9,7 @@ import WorkerPool
 ///
 ///     let problems = await CatalogueCheck.problems(config.instanceTypes, in: opened)
 enum CatalogueCheck {
-    static func problems(_ types: [Configuration.InstanceTypeSettings], in opened: DriverOpening.Opened) async -> [SettingProblem] {
+    static func problems(_ types: [InstanceType], in opened: DriverOpening.Opened) async -> [SettingProblem] {
         let driver = opened.driver.info.id
         let catalogue: [CatalogInstanceType]
         do {
@@ -27,7 +28,7 @@ enum CatalogueCheck {
 
     /// One line per configured type: its price beside the catalogue's (on demand and spot) and the
     /// quota group it will be in, so a price copied wrong or a type in the wrong group shows.
-    static func table(_ types: [Configuration.InstanceTypeSettings], in opened: DriverOpening.Opened) async -> [String] {
+    static func table(_ types: [InstanceType], in opened: DriverOpening.Opened) async -> [String] {
         let driver = opened.driver.info.id
         let catalogue = (try? await opened.instanceSet.instanceTypes()) ?? []
         let offered = Dictionary(catalogue.map { ($0.providerType, $0) }, uniquingKeysWith: { a, _ in a })

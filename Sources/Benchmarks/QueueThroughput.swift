@@ -1,0 +1,73 @@
+import Foundation
+import Queue
+
+/// `bench queue`: submit and lock throughput of a store, one container per call and in batches.
+///
+///     let result = try await QueueThroughput(count: 10_000, batch: 100).run(store) { print($0.line) }
+///     print(result.summary)
+public struct QueueThroughput: Sendable {
+    /// Containers per phase.
+    public var count: Int
+    /// Containers per call in the batch phases.
+    public var batch: Int
+
+    public init(count: Int, batch: Int) {
+        self.count = count
+        self.batch = max(1, batch)
+    }
+
+    /// One phase: how many containers, how long.
+    public struct Phase: Sendable {
+        public var label: String
+        public var containers: Int
+        public var seconds: Double
+
+        public var rate: Double { Double(containers) / seconds }
+        public var line: String {
+            "\(label.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", rate)) containers/s  (\(String(format: "%.2f", seconds)) s)"
+        }
+    }
+
+    public struct Result: Sendable {
+        public var submitSingle, submitBatched, lockSingle, lockBatched: Phase
+
+        public var summary: String {
+            "summary: submit \(Int(submitSingle.rate))/s single, \(Int(submitBatched.rate))/s batched; "
+                + "lock \(Int(lockSingle.rate))/s single, \(Int(lockBatched.rate))/s batched"
+        }
+    }
+
+    /// Submits `count` containers one by one and `count` in batches, then locks the batched ones,
+    /// half one by one and half in batches. `each` sees every phase as it ends.
+    public func run(_ store: any ContainerStore, by dispatcher: String = "bench", each: (Phase) -> Void = { _ in }) async throws -> Result {
+        func phase(_ label: String, _ containers: Int, _ body: () async throws -> Void) async throws -> Phase {
+            let p = Phase(label: label, containers: containers, seconds: try await Stopwatch.seconds(body))
+            each(p)
+            return p
+        }
+        let singles = try await phase("submit, 1 per request", count) {
+            for i in 0..<count { _ = try await store.submit([ContainerSpec(command: ["single", String(i)])]) }
+        }
+        var uuids: [String] = []
+        let batches = try await phase("submit, \(batch) per request", count) {
+            var i = 0
+            while i < count {
+                let n = min(batch, count - i)
+                uuids += try await store.submit((0..<n).map { ContainerSpec(command: ["batch", String(i + $0)]) }).map(\.uuid)
+                i += n
+            }
+        }
+        let half = uuids.count / 2
+        let locks = try await phase("lock, 1 per request", half) {
+            for uuid in uuids[..<half] { _ = try await store.lock([uuid], by: dispatcher) }
+        }
+        let batchLocks = try await phase("lock, \(batch) per request", uuids.count - half) {
+            var rest = uuids[half...]
+            while !rest.isEmpty {
+                _ = try await store.lock(Array(rest.prefix(batch)), by: dispatcher)
+                rest = rest.dropFirst(batch)
+            }
+        }
+        return Result(submitSingle: singles, submitBatched: batches, lockSingle: locks, lockBatched: batchLocks)
+    }
+}

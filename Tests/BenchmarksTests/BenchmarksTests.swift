@@ -1,0 +1,94 @@
+import Benchmarks
+import DriverHost
+import Foundation
+import Logging
+import Queue
+import SQLiteQueue
+import TestSupport
+import Testing
+
+/// Each bench harness, run tiny in this process: no daemon, no plugins folder of the host's.
+@Suite struct BenchmarksTests {
+    static let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+
+    /// A fresh SQLite queue in its own folder.
+    func store() throws -> (SQLiteContainerStore, String) {
+        let folder = Harness.temporaryFolder()
+        return (try SQLiteContainerStore.open(path: folder + "/queue.sqlite3"), folder)
+    }
+
+    /// The sim driver, loaded through the ABI as `bench` loads it.
+    func sim() throws -> NativeDriver {
+        let plugins = Harness.temporaryFolder()
+        try FileManager.default.copyItem(atPath: Harness.buildFolder + "/libcdd_sim.so", toPath: plugins + "/libcdd_sim.so")
+        chmod(plugins + "/libcdd_sim.so", 0o755)
+        let report = DriverLoader(pool: BlockingPool(name: "sim", threads: 2), logger: Self.quiet).loadNow(folder: plugins)
+        guard let driver = report.driver(id: "sim") else { throw HarnessError("sim driver not loaded: \(report.refused)") }
+        return driver
+    }
+
+    @Test func queueThroughputSubmitsAndLocksEveryContainer() async throws {
+        let (store, folder) = try store()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var seen: [String] = []
+        let result = try await QueueThroughput(count: 7, batch: 3).run(store) { seen.append($0.label) }
+        #expect(seen == ["submit, 1 per request", "submit, 3 per request", "lock, 1 per request", "lock, 3 per request"])
+        #expect([result.submitSingle, result.submitBatched].map(\.containers) == [7, 7])
+        #expect(result.lockSingle.containers + result.lockBatched.containers == 7)
+        #expect(try await store.list(ContainerQuery(states: [.locked], limit: 100)).items.count == 7)
+        #expect(try await store.list(ContainerQuery(states: [.queued], limit: 100)).items.count == 7)
+        #expect(result.summary.hasPrefix("summary: submit ") && result.submitSingle.rate > 0)
+        await store.close()
+    }
+
+    @Test func schedulerWorkloadIsDeterministicAndTimed() {
+        let a = SchedulerWorkload(containers: 50, instances: 5, seed: 7)
+        let b = SchedulerWorkload(containers: 50, instances: 5, seed: 7)
+        #expect(a.demands == b.demands && a.fleet == b.fleet && a.types.count == 50)
+        #expect(a.demands.filter { if case .running = $0.state { true } else { false } }.count == 5)
+        let timing = a.timePass(repeats: 2)
+        #expect(timing.containers == 50 && timing.instances == 5 && timing.decisions > 0 && timing.seconds > 0)
+        #expect(timing.line.split(separator: " ", omittingEmptySubsequences: true).count == 5)
+    }
+
+    @Test func costSimulationRunsADayAndBillsAtLeastTheLowerBound() async throws {
+        let (store, folder) = try store()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let set = try await sim().openInstanceSet(id: "cost-bench", config: #"{"seed": 3}"#)
+        let report = try await CostSimulation(count: 12, seed: 3).run(on: set, store: store, logger: Self.quiet)
+        await set.close()
+        #expect(try await store.list(ContainerQuery(states: [.complete], limit: 100)).items.count == 12)
+        #expect(report.bill.instancesCreated > 0 && report.lowerBound > 0)
+        #expect(report.bill.billedCost >= report.lowerBound, "the lower bound is a lower bound")
+        #expect(report.lines.count == 6 && report.lines[0].hasPrefix("containers: 12,"))
+        await store.close()
+    }
+
+    @Test func memoryHoldFillsItsFleet() async throws {
+        let (store, folder) = try store()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var progress: [String] = []
+        let result = try await MemoryHold(queued: 6, instances: 4).run(sim: try sim(), store: store, logger: Self.quiet) { progress.append($0) }
+        #expect(result.filled && result.started == 4 && result.instances == 4 && result.waiting == 6, "\(result.lines)")
+        #expect(progress.first?.hasPrefix("submitted 10 containers") == true)
+        #expect(result.memory.kib > 0)
+        await store.close()
+    }
+
+    @Test func aSmallSoakPasses() async throws {
+        let (store, folder) = try store()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let soak = SoakRun(count: 30, seed: 5, maxInstances: 6, brokenTypes: ["sim.large"])
+        let report = try await soak.run(sim: try sim(), store: store, logger: Self.quiet)
+        #expect(soak.passed(report), "\(report)")
+        #expect(report.containers == 30)
+        await store.close()
+    }
+
+    @Test func latencyPercentiles() {
+        let l = Latencies([5, 1, 4, 2, 3, 10, 9, 8, 7, 6])
+        #expect(l.percentile(0.5) == 6 && l.percentile(0.9) == 10 && l.percentile(0.99) == 10)
+        #expect(Latencies([]).percentile(0.5) == 0)
+        #expect(l.summary == "p50 6.0 ms, p90 10.0 ms, p99 10.0 ms, max 10.0 ms")
+    }
+}
