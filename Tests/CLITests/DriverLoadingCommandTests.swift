@@ -74,4 +74,66 @@ import Testing
         #expect(result.status == 1)
         #expect(result.output.contains("plugins folder \(folder) refused: writable by group or others (mode 0777)"), "\(result.output)")
     }
+
+    /// check-config opens the driver exactly as serve does.
+    func writeConfig(_ folder: String, plugins: String, driver: String) throws -> String {
+        let path = folder + "/config.yml"
+        try """
+            state_dir: \(folder)/state
+            driver: \(driver)
+            instance_types: [{name: s, provider_type: sim.small, vcpus: 2, ram: 4GiB, price: 0.1}]
+            """.replacingOccurrences(of: "PLUGINS", with: plugins).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func checkConfigIsNotHeldUpByAHangingFileBesideItsDriver() throws {
+        let plugins = try pluginsFolder([("libcdd_sim.so", "libcdd_sim.so")] + Self.badFiles)
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let config = try writeConfig(plugins, plugins: plugins, driver: "{name: sim, plugins: PLUGINS, load_timeout: 2}")
+        let run = try Harness.run(Self.executable, ["check-config", config])
+        #expect(run.status == 0, "\(run.output)")
+    }
+
+    @Test func checkConfigOpensAnIsolatedDriverThroughItsProcess() throws {
+        let plugins = try pluginsFolder([("libcdd_sim.so", "libcdd_sim.so")])
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let good = try writeConfig(plugins, plugins: plugins, driver: "{name: sim, plugins: PLUGINS, isolation: process}")
+        let ok = try Harness.run(Self.executable, ["check-config", good])
+        #expect(ok.status == 0, "\(ok.output)")
+        // The driver's own refusal crosses the pipe intact.
+        let bad = try writeConfig(plugins, plugins: plugins, driver: """
+            {name: sim, plugins: PLUGINS, isolation: process,
+                     config: {instance_types: [{provider_type: sim.small, vcpus: 2, ram: 4294967296, spot_prise: 0.1}]}}
+            """)
+        let refused = try Harness.run(Self.executable, ["check-config", bad])
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("driver.config: the sim driver refused its configuration (invalid): config.instance_types[0]: unknown key \"spot_prise\""),
+                "\(refused.output)")
+    }
+
+    @Test func sighupVetsDriverFilesAddedReplacedOrRemoved() async throws {
+        let folder = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let plugins = try pluginsFolder([("libcdd_loopback.so", "libcdd_loopback.so")])
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let config = try writeConfig(folder, plugins: plugins, driver: "{name: loopback, plugins: PLUGINS, load_timeout: 2}")
+        let daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", config])
+        defer { _ = daemon.stop() }
+        guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
+        for (product, name) in [("libfixture_misbehave.so", "libcdd_misbehave.so"), ("libfixture_abort_load.so", "libcdd_abort.so")] {
+            try FileManager.default.copyItem(atPath: Harness.buildFolder + "/" + product, toPath: plugins + "/" + name)
+            chmod(plugins + "/" + name, 0o755)
+        }
+        try FileManager.default.removeItem(atPath: plugins + "/libcdd_loopback.so")
+        kill(daemon.process.processIdentifier, SIGHUP)
+        #expect(await Harness.eventually(30) { daemon.log.contains("driver file refused") && daemon.log.contains("driver file vetted") },
+                "\(daemon.log)")
+        let log = daemon.log
+        #expect(log.contains("msg=\"driver file removed\" path=\(plugins)/libcdd_loopback.so"), "\(log)")
+        #expect(log.contains("path=\(plugins)/libcdd_misbehave.so"))
+        #expect(log.contains("driver=misbehave"))
+        #expect(log.contains("path=\(plugins)/libcdd_abort.so reason=\"killed by SIGABRT while loading\""), "\(log)")
+        #expect(daemon.process.isRunning)
+    }
 }
+
