@@ -153,7 +153,16 @@ actor DriverConnection {
             if self.stillLoading(current) { process.kill() }
         }
         let hello = await withCheckedContinuation { (waiter: CheckedContinuation<Result<DriverInfo, StartFailure>, Never>) in helloWaiter = waiter }
-        guard case .success(let loaded) = hello else { return hello }
+        guard case .success(let loaded) = hello else {
+            // Refused (or died) while loading: counted once here, and its exit is not a second death.
+            if self.generation == current {
+                generation += 1
+                child = nil
+                process.kill()
+                if case .failure(let failure) = hello, !failure.diedWhileLoading { noteDeath(failure.reason) }
+            }
+            return hello
+        }
         info = loaded
         for set in openSets {
             let reply = await send(DriverProcessWire.Request(id: 0, op: DriverOperation.openSet.rawValue, set: set.id, body: set.config))
@@ -215,7 +224,7 @@ actor DriverConnection {
         noteDeath("\(ended)")
         logger.error("driver process died", metadata: ["path": "\(path)", "cause": "\(ended)", "calls_in_flight": "\(inFlight)",
                                                        "restart_in": "\(ContinuousClock.now.duration(to: notBefore))"])
-        helloWaiter?.resume(returning: .failure(StartFailure("the driver process \(ended) while loading the driver")))
+        helloWaiter?.resume(returning: .failure(StartFailure("the driver process \(ended) while loading the driver", diedWhileLoading: true)))
         helloWaiter = nil
         failAll()
         Task { _ = await self.ensureStarted(waitingOutBackoff: true) }  // after the back-off; its instance sets opened again
@@ -248,5 +257,10 @@ actor DriverConnection {
 /// Why a driver process is not serving.
 struct StartFailure: Error, Sendable {
     var reason: String
-    init(_ reason: String) { self.reason = reason }
+    /// Already counted as a death.
+    var diedWhileLoading = false
+    init(_ reason: String, diedWhileLoading: Bool = false) {
+        self.reason = reason
+        self.diedWhileLoading = diedWhileLoading
+    }
 }

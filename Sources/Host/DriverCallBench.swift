@@ -34,8 +34,8 @@ struct DriverCallBench: AsyncParsableCommand {
                                  ("list", { @Sendable () async throws in _ = try await set.list(tags: ["bench": "none"]) })] {
                 let one = try await measure(calls: calls, concurrency: 1, call)
                 let many = try await measure(calls: calls, concurrency: concurrency, call)
-                print(String(format: "%-10@  %-14@  %8.1f µs/call one at a time   %8.1f µs/call with %d at once",
-                             mode as NSString, name as NSString, one, many, concurrency))
+                let label = mode.padding(toLength: 11, withPad: " ", startingAt: 0) + name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                print(label + String(format: "%8.1f µs/call one at a time   %8.1f µs/call with %d at once", one, many, concurrency))
             }
             await set.close()
         }
