@@ -1,3 +1,4 @@
+import APIClient
 import Foundation
 import TestSupport
 import Testing
@@ -133,6 +134,35 @@ import Testing
         #expect(log.contains("path=\(plugins)/libcdd_misbehave.so"))
         #expect(log.contains("driver=misbehave"))
         #expect(log.contains("path=\(plugins)/libcdd_abort.so reason=\"killed by SIGABRT while loading\""), "\(log)")
+        #expect(daemon.process.isRunning)
+    }
+
+    @Test func serveWithAnIsolatedDriverSurvivesItsCrashAndShowsIt() async throws {
+        let folder = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let plugins = try pluginsFolder([("libcdd_sim.so", "libcdd_sim.so")] + Self.badFiles)
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let config = try writeConfig(folder, plugins: plugins, driver: "{name: sim, plugins: PLUGINS, isolation: process, load_timeout: 2}")
+        let daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", config], dispatch: true)
+        defer { _ = daemon.stop() }
+        // A hanging and an aborting file beside the driver: refused, and serve still listens.
+        guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
+        #expect(daemon.log.contains("reason=\"cdd_negotiate did not return within 2 s\""), "\(daemon.log)")
+        let client = APIClient(server: URL(string: daemon.url)!, token: nil)
+        func health() async throws -> [String: String] {
+            let (_, body) = try await client.raw("GET", "/_health")
+            return try JSONSerialization.jsonObject(with: body) as? [String: String] ?? [:]
+        }
+        #expect(try await health()["driver_process"] == "ok")
+        let driverProcess = try #require(Harness.processes(mentioning: "driver-process").first { Harness.commandLine($0).contains(plugins) })
+        kill(driverProcess, SIGSEGV)
+        #expect(await Harness.eventually(30) {
+            let shown = (try? await health())?["driver_process"] ?? ""
+            return shown.hasPrefix("ok, died 1 time, last: killed by SIGSEGV")
+        })
+        let (_, metrics) = try await client.raw("GET", "/metrics")
+        #expect(String(decoding: metrics, as: UTF8.self).contains("cloud_dispatch_driver_process_crashes_total{file=\"libcdd_sim.so\"} 1"))
+        #expect(daemon.log.contains("msg=\"driver process died\""))
         #expect(daemon.process.isRunning)
     }
 }
