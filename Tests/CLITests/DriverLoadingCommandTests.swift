@@ -33,6 +33,29 @@ import Testing
         ])
     }
 
+    @Test func driversShowsALinksRealFileAndRefusesALinkIntoAnOpenFolder() throws {
+        let outside = try pluginsFolder([("libcdd_loopback.so", "libcdd_loopback.so")])
+        let open = try pluginsFolder([("libcdd_sim.so", "libcdd_sim.so")])
+        chmod(open, 0o777)
+        let plugins = Harness.temporaryFolder()
+        defer { for f in [outside, open, plugins] { try? FileManager.default.removeItem(atPath: f) } }
+        try FileManager.default.createSymbolicLink(atPath: plugins + "/libcdd_loopback.so", withDestinationPath: outside + "/libcdd_loopback.so")
+        try FileManager.default.createSymbolicLink(atPath: plugins + "/libcdd_sim.so", withDestinationPath: open + "/libcdd_sim.so")
+        let result = try Harness.run(Self.executable, ["drivers", "--json", "--plugins", plugins])
+        #expect(result.status == 0, "\(result.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let drivers = try #require(json["drivers"] as? [[String: Any]])
+        #expect(drivers.map { $0["id"] as? String } == ["loopback"])
+        #expect(drivers.first?["path"] as? String == plugins + "/libcdd_loopback.so")
+        #expect(drivers.first?["real_path"] as? String == outside + "/libcdd_loopback.so")
+        #expect(json["refused"] as? [[String: String]] == [[
+            "path": plugins + "/libcdd_sim.so",
+            "reason": "links to \(open)/libcdd_sim.so, whose folder \(open) is writable by group or others (mode 0777); run chmod go-w",
+        ]])
+        let table = try Harness.run(Self.executable, ["drivers", "--plugins", plugins])
+        #expect(table.stdout.contains("\(plugins)/libcdd_loopback.so -> \(outside)/libcdd_loopback.so"), "\(table.output)")
+    }
+
     @Test func driverTestIsNotKilledByAFileItWasNotAskedToUse() throws {
         let folder = try pluginsFolder([("libfixture_misbehave.so", "libcdd_misbehave.so")] + Self.badFiles)
         defer { try? FileManager.default.removeItem(atPath: folder) }
