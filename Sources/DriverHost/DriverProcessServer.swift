@@ -12,6 +12,9 @@ public enum DriverProcessServer {
 
     /// Blocks the calling thread (not a cooperative one) until the daemon hangs up; returns the exit status.
     public static func serve(path: String, callTimeout: Duration, logger: Logger) -> Int32 {
+        // Not inherited by what the driver starts (loopback's sshd): the daemon must see the
+        // pipe end when this process dies, not when its last grandchild does.
+        for fd: Int32 in [3, 4] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let replies = ReplyWriter(fd: 3)
         let loader = DriverLoader(pool: BlockingPool(name: "driver", threads: 8), logger: logger, callTimeout: callTimeout)
         let driver: NativeDriver

@@ -80,6 +80,7 @@ public struct DriverVetter: Sendable {
     /// as frames on fd 3. Returns the exit status.
     public static func runChild(path: String, hostVersion: ABIVersion, tableSize: Int, logger: Logger) -> Int32 {
         let reports: Int32 = 3
+        _ = fcntl(reports, F_SETFD, FD_CLOEXEC)  // not for whatever the library starts
         var loader = DriverLoader(pool: BlockingPool(name: "vet", threads: 1), logger: logger)
         loader.hostVersion = hostVersion
         loader.driverTableSize = tableSize

@@ -67,6 +67,28 @@ import TestSupport
         await driver.stop()
     }
 
+    @Test func aDeathIsSeenEvenWhenTheDriverStartedChildrenOfItsOwn() async throws {
+        let (driver, folder) = try await start("libcdd_loopback.so", as: "libcdd_loopback.so")
+        defer { folder.remove() }
+        let state = folder.path + "/state"
+        let set = try await driver.openInstanceSet(id: "lb", config: #"{"state_dir": "\#(state)"}"#)
+        let type = InstanceTypeSpec(name: "local", providerType: "local", vcpus: 1, ram: 1 << 30, price: 0)
+        // Each loopback instance is an sshd the driver starts: it must not hold the driver's pipe.
+        let made = try await set.create(CreateRequest(instanceType: type, tags: ["t": "lb"], count: 1))
+        let driverProcess = try #require(Harness.processes(mentioning: "driver-process").first { Harness.commandLine($0).contains(folder.path) })
+        kill(driverProcess, SIGSEGV)
+        #expect(await Harness.eventually(30) { await driver.crashes == 1 })
+        // Started again with its set: the instance is still there to destroy.
+        var destroyed: [String] = []
+        #expect(await Harness.eventually(30) {
+            destroyed = (try? await set.destroy(ids: made.map(\.id)).destroyed) ?? []
+            return !destroyed.isEmpty
+        })
+        #expect(destroyed == made.map(\.id))
+        #expect(await Harness.eventually(10) { Harness.processes(mentioning: state).isEmpty }, "sshd left behind")
+        await driver.stop()
+    }
+
     @Test func aFileThatCannotLoadIsRefusedWithItsReason() async throws {
         let folder = try TemporaryFolder.plugins([("libfixture_tiny.so", "libcdd_tiny.so")])
         defer { folder.remove() }
