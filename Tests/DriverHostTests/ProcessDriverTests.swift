@@ -73,7 +73,7 @@ import TestSupport
         let state = folder.path + "/state"
         let set = try await driver.openInstanceSet(id: "lb", config: #"{"state_dir": "\#(state)"}"#)
         let type = InstanceTypeSpec(name: "local", providerType: "local", vcpus: 1, ram: 1 << 30, price: 0)
-        // Each loopback instance is an sshd the driver starts: it must not hold the driver's pipe.
+        // Each loopback instance is an sshd the driver started; it outlives the driver process, as a VM would.
         let made = try await set.create(CreateRequest(instanceType: type, tags: ["t": "lb"], count: 1))
         let driverProcess = try #require(Harness.processes(mentioning: "driver-process").first { Harness.commandLine($0).contains(folder.path) })
         kill(driverProcess, SIGSEGV)
