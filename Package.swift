@@ -38,6 +38,10 @@ let package = Package(
         .library(name: "fixture_nullmember", type: .dynamic, targets: ["FixtureNullMember"]),
         .library(name: "fixture_realcloud", type: .dynamic, targets: ["FixtureRealCloud"]),
         .library(name: "fixture_idempotent", type: .dynamic, targets: ["FixtureIdempotent"]),
+        .library(name: "fixture_block_negotiate", type: .dynamic, targets: ["FixtureBlockNegotiate"]),
+        .library(name: "fixture_block_open", type: .dynamic, targets: ["FixtureBlockOpen"]),
+        .library(name: "fixture_abort_load", type: .dynamic, targets: ["FixtureAbortLoad"]),
+        .library(name: "fixture_crashy", type: .dynamic, targets: ["FixtureCrashy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,7 +67,8 @@ let package = Package(
         // Loads drivers and gives them a Swift face.
         .target(
             name: "DriverHost",
-            dependencies: ["PluginABI", "JSON", "Units", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PluginABI", "JSON", "Units", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             resources: [.embedInCode("Schemas/driver-abi.schema.json")]),
 
         // Sizes, durations and how they are written: one parser for the config file and the CLI.
@@ -166,6 +171,7 @@ let package = Package(
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),
+        fixture("BlockNegotiate"), fixture("BlockOpen"), fixture("AbortLoad"), fixture("Crashy"),
 
         .target(name: "TestSupport", dependencies: [.product(name: "PostgresNIO", package: "postgres-nio"),
                                                     .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),

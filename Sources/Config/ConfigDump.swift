@@ -64,6 +64,8 @@ extension ConfigLoader {
             if let image = d.image { y.line("image", y.string(image)) } else { y.comment("image: not set (the driver's default)") }
             y.line("calls_per_second", "\(d.callsPerSecond)")
             y.line("call_burst", "\(d.callBurst)")
+            y.line("isolation", y.string(d.isolation.rawValue))
+            y.line("load_timeout", "\(d.loadTimeout)")
         }
     }
 

@@ -23,6 +23,8 @@ extension ConfigReader {
         default: break
         }
         if case .integer(let n)? = value?["call_burst"] { driver.callBurst = Int(n) }
+        if let isolation = string(value?["isolation"]).flatMap(Configuration.DriverIsolation.init(rawValue:)) { driver.isolation = isolation }
+        if let t = duration(value?["load_timeout"], at: "driver.load_timeout") { driver.loadTimeout = t }
     }
 
     /// YAML has .inf and .nan; JSON, which the driver gets, does not.

@@ -19,6 +19,10 @@ extension Configuration {
         /// allowed above it: one budget for every call, so the cloud never throttles us.
         public var callsPerSecond = 10.0
         public var callBurst = 20
+        /// Where the driver's code runs: in the daemon, or in a driver process of its own.
+        public var isolation = DriverIsolation.inProcess
+        /// Seconds a driver file may take to load, negotiate and open (each) in the vetting child.
+        public var loadTimeout = 10.0
 
         public init(name: String = "loopback", plugins: String? = nil, config: JSONValue? = nil, image: String? = nil) {
             self.name = name
@@ -42,6 +46,12 @@ extension Configuration {
         public var limits = Limits()
 
         public init() {}
+    }
+
+    /// `driver.isolation`: `process` runs the driver in a host process of its own, restarted when it dies.
+    public enum DriverIsolation: String, Sendable, Equatable, CaseIterable {
+        case inProcess = "in-process"
+        case process
     }
 
     /// The container runtime the runner uses on workers (`none`: plain processes). The init

@@ -36,5 +36,13 @@ public struct DriverInfo: Sendable, Hashable, Codable {
     public var description: String
     /// The agreed ABI version, "major.minor".
     public var abi: String
+    /// Where it was found in the plugins folder.
     public var path: String
+    /// The file loaded, when `path` is a symbolic link.
+    public var realPath: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, version, description, abi, path
+        case realPath = "real_path"
+    }
 }

@@ -10,6 +10,9 @@ import PluginABI
 ///     for refusal in report.refused { print(refusal) }
 ///     let loopback = report.driver(id: "loopback")
 ///
+/// With a `vetter`, each file is first tried in a child process (see `DriverVetter`): one that
+/// crashes or hangs there is refused and never enters this process.
+///
 /// Files are opened with RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE and never closed: unloading a
 /// library that contains Swift code leaves dangling runtime metadata behind.
 public struct DriverLoader: Sendable {
@@ -22,6 +25,10 @@ public struct DriverLoader: Sendable {
     /// Bytes of `cdd_driver` the host offers (>= the header's size). Tests raise it to act
     /// as a future host with a longer table.
     public var driverTableSize: Int = MemoryLayout<cdd_driver>.size
+    /// Tries each file in a child process first; nil loads straight into this process.
+    public var vetter: DriverVetter?
+    /// Told each stage before it starts (the vetting child reports them to the daemon).
+    public var progress: (@Sendable (LoadStage) -> Void)?
 
     public init(pool: BlockingPool, logger: Logger, callTimeout: Duration = .seconds(120)) {
         self.pool = pool
@@ -30,17 +37,19 @@ public struct DriverLoader: Sendable {
     }
 
     /// Loads a folder on the blocking pool (dlopen runs library constructors and may block).
-    public func load(folder: String) async -> LoadReport {
+    /// `only`: with a vetter, the driver id wanted; other files are vetted but not loaded here.
+    /// `inThisProcess` false: not even that one (it is to run in a driver process; see `skipped`).
+    public func load(folder: String, only wanted: String? = nil, inThisProcess: Bool = true) async -> LoadReport {
         let loader = self
         do {
-            return try await pool.run { loader.loadNow(folder: folder) }
+            return try await pool.run { loader.loadNow(folder: folder, only: wanted, inThisProcess: inThisProcess) }
         } catch {
             return LoadReport(folder: folder, drivers: [], refused: [Refusal(path: folder, reason: "load cancelled")])
         }
     }
 
     /// Loads a folder on the calling thread.
-    public func loadNow(folder: String) -> LoadReport {
+    public func loadNow(folder: String, only wanted: String? = nil, inThisProcess: Bool = true) -> LoadReport {
         var report = LoadReport(folder: folder, drivers: [], refused: [])
         if let reason = PluginsFolder.unsafeReason(path: folder, expectDirectory: true) {
             report.refused.append(Refusal(path: folder, reason: "plugins folder refused: \(reason)"))
@@ -49,7 +58,20 @@ public struct DriverLoader: Sendable {
         }
         for name in PluginsFolder.driverFiles(in: folder) {
             let path = folder + "/" + name
-            switch loadFile(path) {
+            let result: Result<NativeDriver, Refusal>
+            switch check(path, folder: folder) {
+            case .failure(let refusal):
+                result = .failure(refusal)
+            case .success(let checked):
+                if var vetted = checked.vetted, !inThisProcess || (wanted != nil && vetted.id != wanted) {
+                    vetted.path = path
+                    vetted.realPath = checked.realPath == path ? nil : checked.realPath
+                    report.skipped.append(vetted)
+                    continue
+                }
+                result = loadChecked(checked)
+            }
+            switch result {
             case .success(let driver):
                 if let first = report.drivers.first(where: { $0.info.id == driver.info.id }) {
                     report.refused.append(Refusal(path: path, reason: "duplicate driver id '\(driver.info.id)' (already loaded from \(first.info.path))"))
@@ -70,13 +92,50 @@ public struct DriverLoader: Sendable {
         return report
     }
 
-    /// Loads one file: safety checks, dlopen, negotiate, open, table checks.
-    public func loadFile(_ path: String) -> Result<NativeDriver, Refusal> {
-        func refuse(_ reason: String) -> Result<NativeDriver, Refusal> { .failure(Refusal(path: path, reason: reason)) }
+    /// Loads one file: safety checks, vetting (with a vetter), dlopen, negotiate, open, table checks.
+    /// `folder`: the plugins folder it is in, up to which a symbolic link's target folders are checked.
+    public func loadFile(_ path: String, folder: String? = nil) -> Result<NativeDriver, Refusal> {
+        check(path, folder: folder).flatMap { loadChecked($0) }
+    }
 
-        if let reason = PluginsFolder.unsafeReason(path: path, expectDirectory: false) { return refuse(reason) }
-        guard Self.isELF(path) else { return refuse("not an ELF shared object") }
-        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+    /// A file that passed the checks that come before this process runs its code.
+    public struct CheckedFile: Sendable {
+        /// As found in the folder (a link's own path).
+        public var path: String
+        /// What is loaded: the link's target, resolved.
+        public var realPath: String
+        /// What the vetting child loaded, when there is a vetter.
+        public var vetted: DriverInfo?
+    }
+
+    /// The checks before this process runs any code of the file: ownership and mode (of a
+    /// link's target and its folders too), ELF magic, and the vetting child.
+    public func check(_ path: String, folder: String?) -> Result<CheckedFile, Refusal> {
+        logger.info("checking driver file", metadata: ["path": "\(path)"])
+        let realPath: String
+        switch PluginsFolder.checkDriverFile(path, folder: folder) {
+        case .success(let real): realPath = real
+        case .failure(let problem): return .failure(Refusal(path: path, reason: problem.reason))
+        }
+        guard Self.isELF(realPath) else { return .failure(Refusal(path: path, reason: "not an ELF shared object")) }
+        var checked = CheckedFile(path: path, realPath: realPath)
+        if let vetter {
+            logger.info("vetting driver file in a child process", metadata: ["path": "\(realPath)"])
+            switch vetter.vet(realPath, hostVersion: hostVersion, tableSize: driverTableSize) {
+            case .passed(let info): checked.vetted = info
+            case .refused(let reason): return .failure(Refusal(path: path, reason: reason))
+            }
+        }
+        return .success(checked)
+    }
+
+    /// Loads a checked file into this process.
+    public func loadChecked(_ checked: CheckedFile) -> Result<NativeDriver, Refusal> {
+        let path = checked.path
+        func refuse(_ reason: String) -> Result<NativeDriver, Refusal> { .failure(Refusal(path: path, reason: reason)) }
+        logger.info("loading driver file", metadata: ["path": "\(checked.realPath)"])
+        progress?(.loading)
+        guard let handle = dlopen(checked.realPath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             return refuse("dlopen failed: \(String(cString: dlerror()))")
         }
         guard let negotiateSymbol = dlsym(handle, CDD_NEGOTIATE_SYMBOL) else {
@@ -89,6 +148,7 @@ public struct DriverLoader: Sendable {
         let open = unsafeBitCast(openSymbol, to: cdd_open_fn.self)
 
         var agreedPacked: UInt32 = 0
+        progress?(.negotiate)
         let status = negotiate(hostVersion.packed, &agreedPacked)
         guard status == CDD_OK else {
             return refuse("driver refused host ABI \(hostVersion) (\(Self.statusName(status))); it was built for another major version")
@@ -112,6 +172,7 @@ public struct DriverLoader: Sendable {
 
         var error = cdd_error()
         error.struct_size = UInt32(MemoryLayout<cdd_error>.size)
+        progress?(.open)
         let openStatus = open(agreed.packed, host, table, &error)
         guard openStatus == CDD_OK else {
             let message = CText.line(tuple: error.message, capacity: 512)
@@ -145,7 +206,7 @@ public struct DriverLoader: Sendable {
         let info = DriverInfo(
             id: id, version: CText.line(d.version!, limit: 64),
             description: d.description.map { CText.line($0, limit: 256) } ?? "",
-            abi: agreed.description, path: path)
+            abi: agreed.description, path: path, realPath: checked.realPath == path ? nil : checked.realPath)
         return .success(NativeDriver(info: info, agreed: agreed, table: table, pool: pool,
                                      callTimeout: callTimeout, logger: logger))
     }
@@ -173,8 +234,14 @@ public struct LoadReport: Sendable {
     public var folder: String
     public var drivers: [NativeDriver]
     public var refused: [Refusal]
+    /// Files that passed vetting but were not loaded into this process: another driver was
+    /// asked for, or this one is to run in a driver process.
+    public var skipped: [DriverInfo] = []
 
     public func driver(id: String) -> NativeDriver? { drivers.first { $0.info.id == id } }
+
+    /// Ids of every driver found usable, loaded or not.
+    public var usableIDs: [String] { (drivers.map(\.info) + skipped).map(\.id).sorted() }
 }
 
 /// A file (or the folder) that was not loaded, and why.
@@ -182,4 +249,9 @@ public struct Refusal: Error, Sendable, Hashable, Codable, CustomStringConvertib
     public var path: String
     public var reason: String
     public var description: String { "\(path): \(reason)" }
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 }

@@ -16,8 +16,7 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
     let callTimeout: Duration
     let logger: Logger
 
-    /// Largest reply accepted from a driver.
-    static let maxReplyBytes = 64 << 20
+    static var maxReplyBytes: Int { DriverReply.maxBytes }
 
     init(info: DriverInfo, agreed: ABIVersion, table: UnsafeMutablePointer<cdd_driver>, pool: BlockingPool,
          callTimeout: Duration, logger: Logger) {
@@ -116,26 +115,11 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
     }
 
     func parseReply(_ text: String, operation: DriverOperation) throws(DriverError) -> JSONValue {
-        let value: JSONValue
-        do {
-            value = try JSONValue(parsing: Data(text.utf8))
-        } catch {
-            throw DriverError(.internal, "reply is not valid JSON: \(Self.preview(text))", driver: info.id, operation: operation.rawValue)
-        }
-        let problems = DriverSchema.shared.validate(value, against: operation.replySchema)
-        guard problems.isEmpty else {
-            throw DriverError(.internal, "reply breaks the \(operation.replySchema) schema: " + problems.prefix(5).joined(separator: "; "),
-                              driver: info.id, operation: operation.rawValue)
-        }
-        return value
+        try DriverReply.parse(text, driver: info.id, operation: operation)
     }
 
     func decodeReply<T: Decodable>(_ type: T.Type, _ value: JSONValue, operation: DriverOperation) throws(DriverError) -> T {
-        do {
-            return try DriverJSON.decode(type, from: DriverJSON.encode(value))
-        } catch {
-            throw DriverError(.internal, "reply does not decode: \(error)", driver: info.id, operation: operation.rawValue)
-        }
+        try DriverReply.decode(type, value, driver: info.id, operation: operation)
     }
 
     static func makeErrorRecord() -> cdd_error {
@@ -164,11 +148,6 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
         case .cancelled:
             return DriverError(.transient, "call cancelled before it started", driver: info.id, operation: operation.rawValue)
         }
-    }
-
-    static func preview(_ text: String) -> String {
-        let oneLine = text.replacingOccurrences(of: "\n", with: " ")
-        return oneLine.count > 80 ? String(oneLine.prefix(80)) + "…" : oneLine
     }
 }
 

@@ -4,8 +4,8 @@ import Synchronization
 import JSON
 
 /// An instance set opened on a `NativeDriver`. Requests are checked against the schema
-/// before they leave the host; replies are checked when they come back.
-public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
+/// before they leave the host; replies are checked when they come back (`RawInstanceSet`).
+public final class NativeInstanceSet: RawInstanceSet, @unchecked Sendable {
     // @unchecked: `handle` is an opaque pointer the driver declares safe for concurrent use;
     // all mutable state is inside `usage`.
     public let id: String
@@ -29,47 +29,6 @@ public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
     /// Calls currently inside the driver (including ones their callers stopped waiting for).
     public var callsInFlight: Int { usage.withLock { $0.inFlight } }
 
-    public func create(_ request: CreateRequest) async throws(DriverError) -> [Instance] {
-        let reply = try await perform(.create, DriverJSON.encode(request))
-        let instances = try driver.decodeReply(InstancesReply.self, reply, operation: .create).instances
-        guard instances.count <= request.count else {
-            throw contractError(.create, "asked for \(request.count) instances, got \(instances.count)")
-        }
-        return instances
-    }
-
-    public func list(tags: [String: String]) async throws(DriverError) -> [Instance] {
-        let reply = try await perform(.list, DriverJSON.encode(ListRequest(tags: tags)))
-        return try driver.decodeReply(InstancesReply.self, reply, operation: .list).instances
-    }
-
-    public func destroy(ids: [String]) async throws(DriverError) -> DestroyResult {
-        let reply = try await perform(.destroy, DriverJSON.encode(DestroyRequest(ids: ids)))
-        let result = try driver.decodeReply(DestroyResult.self, reply, operation: .destroy)
-        let asked = Set(ids)
-        if let stray = (result.destroyed + result.failed.map(\.id)).first(where: { !asked.contains($0) }) {
-            throw contractError(.destroy, "reply names instance \(stray), which was not in the request")
-        }
-        return result
-    }
-
-    public func setTags(ids: [String], tags: [String: String]) async throws(DriverError) {
-        _ = try await perform(.setTags, DriverJSON.encode(SetTagsRequest(ids: ids, tags: tags)))
-    }
-
-    public func instanceTypes() async throws(DriverError) -> [CatalogInstanceType] {
-        let reply = try await perform(.instanceTypes, "{}")
-        return try driver.decodeReply(CatalogReply.self, reply, operation: .instanceTypes).instanceTypes
-    }
-
-    public func quotaGroup(providerType: String, preemptible: Bool) async throws(DriverError) -> String {
-        let request = QuotaGroupRequest(providerType: providerType, preemptible: preemptible)
-        let reply = try await perform(.quotaGroup, DriverJSON.encode(request))
-        return try driver.decodeReply(QuotaGroupReply.self, reply, operation: .quotaGroup).group
-    }
-
-    /// Sends `requestJSON` as is — no request check — and returns the checked reply. The
-    /// conformance kit uses it to send malformed requests on purpose.
     public func rawCall(_ operation: DriverOperation, _ requestJSON: String) async throws(DriverError) -> JSONValue {
         let set = handle
         return try await driver.call(operation, request: requestJSON, timeout: driver.callTimeout) { [self] driver, out, err in
@@ -117,11 +76,6 @@ public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
         _ = try? await driver.pool.run(timeout: driver.callTimeout) { d.table.pointee.close_set!(set.raw) }
     }
 
-    private func perform(_ operation: DriverOperation, _ requestJSON: String) async throws(DriverError) -> JSONValue {
-        if let refusal = RequestLimits.refusal(of: requestJSON, as: operation, driver: driverID) { throw refusal }
-        return try await rawCall(operation, requestJSON)
-    }
-
     private func enter() -> Bool {
         usage.withLock { u in
             if u.closed { return false }
@@ -132,9 +86,5 @@ public final class NativeInstanceSet: InstanceSet, @unchecked Sendable {
 
     private func leave() {
         usage.withLock { $0.inFlight -= 1 }
-    }
-
-    private func contractError(_ operation: DriverOperation, _ message: String) -> DriverError {
-        DriverError(.internal, message, driver: driverID, operation: operation.rawValue)
     }
 }

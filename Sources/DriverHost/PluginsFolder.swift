@@ -57,7 +57,9 @@ public struct PluginsFolder: Sendable, Equatable {
     /// Why a folder or file must not be trusted, or nil when it may be loaded from: it must
     /// exist, be owned by root or by this process's user, and not be writable by group or
     /// others (anyone who can write there can run code inside the daemon).
-    public static func unsafeReason(path: String, expectDirectory: Bool) -> String? {
+    /// `allowSticky`: a root-owned sticky folder such as /tmp passes (no one can replace what
+    /// others put there); used for the folders above a link's target.
+    public static func unsafeReason(path: String, expectDirectory: Bool, allowSticky: Bool = false) -> String? {
         var info = stat()
         guard stat(path, &info) == 0 else {
             return "cannot stat: \(String(cString: strerror(errno)))"
@@ -70,9 +72,51 @@ public struct PluginsFolder: Sendable, Equatable {
             return "owned by uid \(owner), expected root or this process's uid \(geteuid())"
         }
         let mode = info.st_mode & 0o7777
+        if allowSticky && owner == 0 && mode & S_ISVTX != 0 { return nil }
         if mode & (S_IWGRP | S_IWOTH) != 0 {
             return "writable by group or others (mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4, with: "0"))); run chmod go-w"
         }
         return nil
+    }
+}
+
+extension PluginsFolder {
+    /// Why a driver file was not accepted before any of its code ran.
+    public struct FileProblem: Error, Sendable {
+        public var reason: String
+    }
+
+    /// Checks a driver file and returns the path to load: the file itself, or the resolved
+    /// target of a symbolic link. A link's target and every folder above it, up to the plugins
+    /// folder (or up to / for a target outside it), must pass the same ownership and mode
+    /// rules as the folder itself: a link must not lead around them.
+    public static func checkDriverFile(_ path: String, folder: String?) -> Result<String, FileProblem> {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return .failure(FileProblem(reason: "cannot stat: \(String(cString: strerror(errno)))")) }
+        guard (info.st_mode & S_IFMT) == S_IFLNK else {
+            return unsafeReason(path: path, expectDirectory: false).map { .failure(FileProblem(reason: $0)) } ?? .success(path)
+        }
+        guard let resolved = realpath(path, nil) else {
+            return .failure(FileProblem(reason: "symbolic link that leads nowhere: \(String(cString: strerror(errno)))"))
+        }
+        let real = String(cString: resolved)
+        free(resolved)
+        if let reason = unsafeReason(path: real, expectDirectory: false) {
+            return .failure(FileProblem(reason: "links to \(real), which is \(reason)"))
+        }
+        let stop = folder.flatMap { f -> String? in
+            guard let r = realpath(f, nil) else { return nil }
+            defer { free(r) }
+            return String(cString: r)
+        }
+        var dir = (real as NSString).deletingLastPathComponent
+        while !dir.isEmpty && dir != stop {
+            if let reason = unsafeReason(path: dir, expectDirectory: true, allowSticky: true) {
+                return .failure(FileProblem(reason: "links to \(real), whose folder \(dir) is \(reason)"))
+            }
+            if dir == "/" { break }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        return .success(real)
     }
 }

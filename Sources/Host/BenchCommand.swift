@@ -9,7 +9,7 @@ import SQLiteQueue
 /// `cloud-dispatch bench`: benchmarks that print numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self, SchedulerBench.self, CostBench.self, DispatchBench.self, ProbeBench.self, SoakBench.self, MemoryBench.self])
+        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self, SchedulerBench.self, CostBench.self, DispatchBench.self, ProbeBench.self, SoakBench.self, MemoryBench.self, DriverCallBench.self])
 }
 
 /// Submit and lock throughput of a queue store.

@@ -12,6 +12,7 @@ struct CloudDispatch: AsyncParsableCommand {
             ServeCommand.self, CheckConfigCommand.self, SubmitCommand.self, PsCommand.self, ShowCommand.self, CancelCommand.self,
             PriorityCommand.self, LogsCommand.self, InstancesCommand.self, HoldCommand.self, DrainCommand.self, RunCommand.self,
             KillCommand.self, QueueCommand.self, ExplainCommand.self, DriversCommand.self, DriverTestCommand.self, BenchCommand.self,
+            DriverVetCommand.self, DriverProcessCommand.self,
         ])
 
     static func main() async {
@@ -41,6 +42,9 @@ struct DriverOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Seconds any one driver call may take.", valueName: "seconds"))
     var callTimeout: Int = 120
+
+    @Option(help: ArgumentHelp("Seconds a driver file may take to load, negotiate and open (each) in the vetting child.", valueName: "seconds"))
+    var loadTimeout: Double = 10
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning

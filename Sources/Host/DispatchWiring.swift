@@ -13,6 +13,12 @@ import WorkerPool
 enum DispatchWiring {
     static func dispatcher(_ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
                            metrics: DispatchMetrics? = nil) async throws -> Dispatcher {
+        try await wired(config, origins: origins, store: store, logger: logger, metrics: metrics).dispatcher
+    }
+
+    /// The dispatcher and the driver it uses (whose health `/_health` shows).
+    static func wired(_ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
+                      metrics: DispatchMetrics? = nil) async throws -> (dispatcher: Dispatcher, driver: any CloudDriver) {
         let opened = try await DriverOpening.open(config, setID: config.dispatcherID, driverConfig: config.effectiveDriverConfig,
                                                   origins: origins, logger: logger)
         let driver = opened.driver
@@ -53,8 +59,9 @@ enum DispatchWiring {
                                     intents: store as? any CreateIntentLog)
         logger.notice("dispatching", metadata: ["driver": "\(driver.info.id)", "instance_set": "\(config.dispatcherID)",
                                                 "types": "\(types.map(\.name).joined(separator: ","))", "runtime": "\(ssh.runtime)"])
-        return Dispatcher(id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: config.scheduling.maxPriceFactor,
-                          limits: config.scheduling.limits, logger: logger, metrics: metrics)
+        let dispatcher = Dispatcher(id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: config.scheduling.maxPriceFactor,
+                                    limits: config.scheduling.limits, logger: logger, metrics: metrics)
+        return (dispatcher, driver)
     }
 
     /// The pool's timeouts and intervals (also what a reload changes: `ReloadRules` lists them).

@@ -59,9 +59,9 @@ struct DriverTestCommand: AsyncParsableCommand {
             printError("cannot read --config \(config): \(error.localizedDescription)")
             throw ExitCode(2)
         }
-        let (folder, report) = await Wiring.loadDrivers(options, logger: logger)
+        let (folder, report) = await Wiring.loadDrivers(options, logger: logger, only: driver)
         guard let loaded = report.driver(id: driver) else {
-            let known = report.drivers.map(\.info.id).joined(separator: ", ")
+            let known = report.usableIDs.joined(separator: ", ")
             printError("no driver \"\(driver)\" in \(folder.path) (loaded: \(known.isEmpty ? "none" : known))")
             for r in report.refused { printError("  refused \(r)") }
             throw ExitCode(2)

@@ -2,10 +2,19 @@ import ArgumentParser
 import DriverHost
 import Foundation
 
-/// `cloud-dispatch drivers`: what loaded from the plugins folder, and what was refused.
+/// `cloud-dispatch drivers [list|install|remove]`.
 struct DriversCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drivers",
+        abstract: "List, install or remove the drivers of the plugins folder.",
+        subcommands: [DriversListCommand.self, DriversInstallCommand.self, DriversRemoveCommand.self],
+        defaultSubcommand: DriversListCommand.self)
+}
+
+/// `cloud-dispatch drivers [list]`: what loaded from the plugins folder, and what was refused.
+struct DriversListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the drivers in the plugins folder and the files refused, with their reasons.")
 
     @OptionGroup var options: DriverOptions
@@ -16,10 +25,13 @@ struct DriversCommand: AsyncParsableCommand {
     struct Listing: Encodable {
         struct Loaded: Encodable {
             var id, version, abi, path, description: String
+            /// The file loaded, when `path` is a symbolic link.
+            var realPath: String?
             var capabilities: Capabilities?
             var capabilitiesError: String?
             enum CodingKeys: String, CodingKey {
                 case id, version, abi, path, description, capabilities
+                case realPath = "real_path"
                 case capabilitiesError = "capabilities_error"
             }
         }
@@ -39,7 +51,8 @@ struct DriversCommand: AsyncParsableCommand {
         var loaded: [Listing.Loaded] = []
         for driver in report.drivers {
             let info = driver.info
-            var entry = Listing.Loaded(id: info.id, version: info.version, abi: info.abi, path: info.path, description: info.description)
+            var entry = Listing.Loaded(id: info.id, version: info.version, abi: info.abi, path: info.path, description: info.description,
+                                       realPath: info.realPath)
             do {
                 entry.capabilities = try await driver.capabilities()
             } catch {
@@ -69,7 +82,7 @@ struct DriversCommand: AsyncParsableCommand {
                      c.preemptible ? "preemptible" : nil, c.hostKeys ? "host-keys" : nil,
                      "create≤\(c.maxCreateCount)", "destroy≤\(c.maxDestroyBatch)"].compactMap { $0 }.joined(separator: ",")
                 } ?? "capabilities failed: \(d.capabilitiesError ?? "?")"
-                return [d.id, d.version, d.abi, caps, d.path]
+                return [d.id, d.version, d.abi, caps, d.path + (d.realPath.map { " -> \($0)" } ?? "")]
             }
             lines.append(contentsOf: TextTable.render(header: ["DRIVER", "VERSION", "ABI", "CAPABILITIES", "PATH"], rows: rows))
         }
@@ -79,6 +92,54 @@ struct DriversCommand: AsyncParsableCommand {
             for r in listing.refused { lines.append("  \(r.path): \(r.reason)") }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// `cloud-dispatch drivers install FILE`: vet a driver file and copy it into the plugins folder.
+struct DriversInstallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install",
+        abstract: "Vet a driver file, then copy it atomically into the plugins folder as libcdd_<id>.so; say what it replaced.")
+
+    @OptionGroup var options: DriverOptions
+
+    @Argument(help: "The driver file (.so).")
+    var file: String
+
+    func run() async throws {
+        let logger = Wiring.logger(level: options.logLevel)
+        let folder = PluginsFolder.resolve(flag: options.plugins)
+        let installer = DriverInstaller(loader: Wiring.driverLoader(options, logger: logger))
+        do {
+            print(try installer.install(file, into: folder.path))
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `cloud-dispatch drivers remove NAME`.
+struct DriversRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Remove libcdd_<NAME>.so from the plugins folder (a running daemon keeps the driver it loaded).")
+
+    @OptionGroup var options: DriverOptions
+
+    @Argument(help: "Driver id (or file name).")
+    var name: String
+
+    func run() async throws {
+        let logger = Wiring.logger(level: options.logLevel)
+        let folder = PluginsFolder.resolve(flag: options.plugins)
+        let installer = DriverInstaller(loader: Wiring.driverLoader(options, logger: logger))
+        do {
+            print(try installer.remove(name, from: folder.path))
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import API
 import APIModels
+import DriverHost
 import Foundation
 import Queue
 import Scheduler
@@ -12,6 +13,8 @@ struct PoolManagement: ManagementService {
     let runnerPath: String
     /// This daemon's right to act as its dispatcher id.
     let lease: any DispatcherLease
+    /// The driver: one in a driver process reports how often that process died.
+    var driver: (any CloudDriver)?
 
     func instances() async -> [InstanceSummary] {
         let now = Date().timeIntervalSince1970
@@ -58,6 +61,7 @@ struct PoolManagement: ManagementService {
         var parts: [String: String] = [:]
         parts["driver"] = await dispatcher.pool.lastListError.map { "failing: \($0)" } ?? "ok"
         parts["lease"] = lease.problem ?? "ok"
+        if let isolated = driver as? ProcessDriver { parts["driver_process"] = await isolated.health }
         let backoff = await dispatcher.pool.backoff
         parts["boot"] = backoff.boot.problem(now: Date().timeIntervalSince1970) ?? "ok"
         parts["creates"] = backoff.createProblem ?? "ok"

@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import Config
+import DriverHost
 import Foundation
 import Logging
 import Queue
@@ -67,8 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
                 // Before the driver is opened: a second daemon on this id must not touch its instances.
                 let held = try await store.acquireLease(for: settings.dispatcherID, holder: .thisProcess)
                 lease = held
-                let made = try await DispatchWiring.dispatcher(settings, origins: origins, store: store, logger: logger, metrics: metrics)
-                management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings), lease: held)
+                let (made, driver) = try await DispatchWiring.wired(settings, origins: origins, store: store, logger: logger, metrics: metrics)
+                management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings), lease: held, driver: driver)
                 let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval, lease: held)
                 dispatching = Task { await loop.run(wakeups: store.changes()) }
                 dispatcher = made
@@ -87,7 +88,12 @@ struct ServeCommand: AsyncParsableCommand {
         defer { takeover.cancel() }
         let reloader = ConfigReloader(path: config ?? Self.defaultPath, current: settings, dispatcher: dispatcher, metrics: metrics,
                                       logger: logger, overrides: overrides)
-        let signals = ServeSignals(reloader: reloader, dispatching: dispatching, logger: logger)
+        let drivers = DriverFolderWatch(folder: PluginsFolder.resolve(flag: settings.driver.plugins).path,
+                                        inUse: noDispatch ? nil : (settings.driver.name, settings.dispatcherID),
+                                        loader: Wiring.driverLoader(logger: logger, callTimeout: .seconds(120),
+                                                                    loadTimeout: .seconds(settings.driver.loadTimeout)),
+                                        logger: logger)
+        let signals = ServeSignals(reloader: reloader, drivers: drivers, dispatching: dispatching, logger: logger)
         defer { signals.cancel() }
 
         let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes,

@@ -44,7 +44,7 @@ struct SimBench {
     let store: SQLiteContainerStore
 
     init(name: String, options: DriverOptions) async throws {
-        let (_, report) = await Wiring.loadDrivers(options, logger: logger)
+        let (_, report) = await Wiring.loadDrivers(options, logger: logger, only: "sim")
         guard let sim = report.driver(id: "sim") else {
             printError("the sim driver (libcdd_sim.so) is not in the plugins folder")
             throw ExitCode(2)

@@ -24,11 +24,24 @@ enum Wiring {
         return (registry, DispatchMetrics(factory: factory))
     }
 
-    static func loadDrivers(_ options: DriverOptions, logger: Logger) async -> (PluginsFolder, LoadReport) {
+    /// The one way the host builds its driver loader: each file is first tried in a child of
+    /// this executable (`driver-vet`), so no file can crash or hang the command that loads it.
+    static func driverLoader(pool: BlockingPool = BlockingPool(name: "driver", threads: 8), logger: Logger,
+                             callTimeout: Duration, loadTimeout: Duration) -> DriverLoader {
+        var loader = DriverLoader(pool: pool, logger: logger, callTimeout: callTimeout)
+        loader.vetter = DriverVetter(executable: HelperProcess.currentExecutable(), deadline: loadTimeout)
+        return loader
+    }
+
+    static func driverLoader(_ options: DriverOptions, logger: Logger) -> DriverLoader {
+        driverLoader(logger: logger, callTimeout: .seconds(options.callTimeout), loadTimeout: .seconds(options.loadTimeout))
+    }
+
+    /// `only`: the one driver the command needs; the other files are vetted, never loaded.
+    static func loadDrivers(_ options: DriverOptions, logger: Logger, only: String? = nil) async -> (PluginsFolder, LoadReport) {
         let folder = PluginsFolder.resolve(flag: options.plugins)
-        let pool = BlockingPool(name: "driver", threads: 8)
-        let loader = DriverLoader(pool: pool, logger: logger, callTimeout: .seconds(options.callTimeout))
-        return (folder, await loader.load(folder: folder.path))
+        let loader = driverLoader(options, logger: logger)
+        return (folder, await loader.load(folder: folder.path, only: only))
     }
 }
 

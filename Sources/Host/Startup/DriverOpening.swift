@@ -6,14 +6,14 @@ import Logging
 
 /// The driver a configuration names, loaded from its plugins folder, and its instance set
 /// opened: the one way `serve` and `check-config` get them, so both meet the same refusals.
-/// (Loading is to move into a vetted child process; only this file changes then.)
+/// Every file is vetted in a child process first; only the named driver is loaded.
 ///
 ///     let opened = try await DriverOpening.open(config, setID: config.dispatcherID,
 ///                                               driverConfig: config.effectiveDriverConfig, origins: origins, logger: logger)
 ///     let made = try await opened.instanceSet.create(request)
 enum DriverOpening {
     struct Opened: Sendable {
-        let driver: NativeDriver
+        let driver: any CloudDriver
         let instanceSet: any InstanceSet
     }
 
@@ -24,9 +24,22 @@ enum DriverOpening {
         let folder = PluginsFolder.resolve(flag: config.driver.plugins)
         // The folder came from the file when driver.plugins is set (never from a --plugins flag here).
         let folderOrigin = config.driver.plugins == nil ? folder.source.rawValue : origins.name("driver.plugins")
-        let report = await DriverLoader(pool: pool, logger: logger, callTimeout: callTimeout).load(folder: folder.path)
-        guard let driver = report.driver(id: config.driver.name) else {
-            let found = report.drivers.map(\.info.id).sorted()
+        let loader = Wiring.driverLoader(pool: pool, logger: logger, callTimeout: callTimeout,
+                                         loadTimeout: .seconds(config.driver.loadTimeout))
+        let isolated = config.driver.isolation == .process
+        let report = await loader.load(folder: folder.path, only: config.driver.name, inThisProcess: !isolated)
+        let driver: any CloudDriver
+        if let loaded = report.driver(id: config.driver.name) {
+            driver = loaded
+        } else if isolated, let vetted = report.skipped.first(where: { $0.id == config.driver.name }) {
+            switch await ProcessDriver.start(path: vetted.realPath ?? vetted.path, executable: HelperProcess.currentExecutable(),
+                                             callTimeout: callTimeout, logger: logger) {
+            case .success(let started): driver = started
+            case .failure(let refusal):
+                throw SettingProblem("driver.isolation", "the driver process for \(refusal.path) did not start: \(refusal.reason)")
+            }
+        } else {
+            let found = report.usableIDs
             let refused = report.refused.map { "; refused \($0)" }.joined()
             throw SettingProblem("driver.name", "no driver \"\(config.driver.name)\" in \(folder.path) (plugins folder from \(folderOrigin); "
                                  + "found: \(found.isEmpty ? "none" : found.joined(separator: ", ")))\(refused)")

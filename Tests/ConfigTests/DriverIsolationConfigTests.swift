@@ -1,0 +1,23 @@
+import Config
+import Testing
+
+/// `driver.isolation` and `driver.load_timeout`: read, defaulted, and refused when wrong.
+@Suite struct DriverIsolationConfigTests {
+    @Test func defaultsToInProcessWithTenSecondsPerLoadStage() throws {
+        let c = try #require(config("driver: {name: sim}"))
+        #expect(c.driver.isolation == .inProcess)
+        #expect(c.driver.loadTimeout == 10)
+    }
+
+    @Test func readsProcessIsolationAndALoadTimeout() throws {
+        let c = try #require(config("driver: {name: sim, isolation: process, load_timeout: 2s}"))
+        #expect(c.driver.isolation == .process)
+        #expect(c.driver.loadTimeout == 2)
+    }
+
+    @Test func refusesAnUnknownIsolation() {
+        let found = problems("driver: {name: sim, isolation: container}")
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("driver.isolation:") == true, "\(found)")
+    }
+}
