@@ -19,7 +19,7 @@ import Testing
         #expect(try cache.token() == "token-2")
     }
 
-    @Test func metadataServerUnreachableIsTransientAndNoServiceAccountIsAuth() {
+    @Test func metadataServerUnreachableIsTransientAndNoServiceAccountIsAuth() throws {
         let down = MetadataTokenSource(host: "169.254.169.254", transport: Recorder { _ throws(GCEError) in throw GCEError(.transient, "refused") })
         #expect { try down.fetch() } throws: { ($0 as? GCEError)?.errorClass == .transient }
         let none = MetadataTokenSource(host: "h", transport: Recorder { _ in json(404, "not found") })

@@ -13,7 +13,7 @@ import Testing
         do {
             _ = try set.list(Data(#"{"tags": {}}"#.utf8))
             return nil
-        } catch let error as GCEError {
+        } catch {
             return error
         }
     }

@@ -64,7 +64,7 @@ func operation(zone: String, status: String = "DONE", error: String? = nil) -> S
 func createRequest(count: Int, token: String? = "tok-1", preemptible: Bool = false, tags: [String: String] = ["cloud-dispatch-instance-set": "s1"]) -> Data {
     let t = tags.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ",")
     let tok = token.map { #", "idempotency_token": "\#($0)""# } ?? ""
-    return Data(#"{"instance_type": {"name": "t", "provider_type": "e2-micro", "vcpus": 2, "ram": 1073741824, "preemptible": \#(preemptible), "price": 0.01, "added_scratch": 5368709120}, "tags": {\#(t)}, "count": \#(count), "init_script": "#!/bin/sh\necho hi", "ssh_public_key": "ssh-ed25519 AAAAC3 cd"\#(tok)}"#.utf8)
+    return Data(##"{"instance_type": {"name": "t", "provider_type": "e2-micro", "vcpus": 2, "ram": 1073741824, "preemptible": \##(preemptible), "price": 0.01, "added_scratch": 5368709120}, "tags": {\##(t)}, "count": \##(count), "init_script": "#!/bin/sh\necho hi", "ssh_public_key": "ssh-ed25519 AAAAC3 cd"\##(tok)}"##.utf8)
 }
 
 /// A counter a scripted answer can keep (closures cannot capture a Mutex itself).

@@ -53,8 +53,8 @@ extension GCEInstanceSet {
             if let error = ErrorMapping.fromOperation(op, what: "instances.delete \(id)", throttleRetryMs: config.throttleRetryMs) {
                 throw error
             }
-        } catch where error.httpStatus == 404 && error.code == "notFound" && error.message.contains("instances/\(name)") {
-            return  // really gone
+        } catch where error.httpStatus == 404 && error.code == "notFound" && error.message.contains("/zones/\(zone)/instances/\(name)'") {
+            return  // really gone: Google names the instance ("The resource 'projects/p/zones/z/instances/n' was not found")
         }
     }
 }
