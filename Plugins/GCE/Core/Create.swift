@@ -9,6 +9,15 @@ extension GCEInstanceSet {
         guard (1...Self.maxCreateCount).contains(request.count) else {
             throw .invalid("create: count must be from 1 to \(Self.maxCreateCount)")
         }
+        try InputText.check(request.instanceType.providerType, InputText.Limit.providerType, "instance_type.provider_type")
+        try InputText.check(request.image, InputText.Limit.image, "image")
+        try InputText.check(request.initScript, InputText.Limit.initScript, "init_script")
+        try InputText.check(request.sshPublicKey, InputText.Limit.sshPublicKey, "ssh_public_key")
+        try InputText.check(tags: request.tags, field: "tags")
+        if let token = request.idempotencyToken, token.isEmpty || token.utf8.count > InputText.Limit.idempotencyToken
+            || !token.utf8.allSatisfy({ InputText.isAlphanumeric($0) || $0 == 46 || $0 == 95 || $0 == 45 }) {
+            throw .invalid("idempotency_token: 1-\(InputText.Limit.idempotencyToken) characters of [A-Za-z0-9._-]")
+        }
         let type = request.instanceType.providerType
         guard GCEConfig.isName(type) else { throw .invalid("create: instance_type.provider_type \"\(type)\" is not a GCE machine type") }
         guard let image = request.image ?? config.image, !image.isEmpty else {
