@@ -109,3 +109,19 @@ import Testing
         #expect { try set.setTags(Data(#"{"ids": ["junk"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .notFound }
     }
 }
+
+@Suite struct InterruptionTests {
+    @Test func aSpotInstanceBeingStoppedIsANotice() throws {
+        let (set, rec) = try makeSet { _ in
+            let spot = #"{"name": "spot", "zone": "zones/us-central1-a", "machineType": "e2-micro", "status": "STOPPING", "scheduling": {"provisioningModel": "SPOT"}, "labels": {"cdd__set": "\#(Labels.setValue("s1"))"}}"#
+            let ondemand = instanceJSON(zone: "us-central1-a", name: "steady", status: "STOPPING")
+            let running = #"{"name": "fine", "zone": "zones/us-central1-a", "machineType": "e2-micro", "status": "RUNNING", "scheduling": {"provisioningModel": "SPOT"}, "labels": {"cdd__set": "\#(Labels.setValue("s1"))"}}"#
+            return json(200, #"{"items": {"zones/us-central1-a": {"instances": [\#(spot), \#(ondemand), \#(running)]}}}"#)
+        }
+        let reply = JSON.parse(Array(try set.interruptions(Data("{}".utf8))))!
+        let notices = reply["notices"]?.array ?? []
+        #expect(notices.compactMap { $0["id"]?.string } == ["us-central1-a/spot"])
+        #expect(notices.first?["at"]?.string?.hasSuffix("Z") == true)
+        #expect(rec.calls == ["GET aggregated/instances"])
+    }
+}
