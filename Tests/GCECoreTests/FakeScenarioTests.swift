@@ -62,6 +62,23 @@ import TestSupport
         try noProblems()
     }
 
+    @Test func aSpentTokenCreatesNothing() throws {
+        let set = try fake.open()
+        for count in [1, 2] {
+            let made = ids(try set.create(createRequest(count: count, token: "spent-\(count)")))
+            _ = try set.destroy(Data(#"{"ids": [\#(made.map { "\"\($0)\"" }.joined(separator: ","))]}"#.utf8))
+            #expect(try FakeScenarioTests.eventually { try list(set).isEmpty })
+            // this process remembers the token; another (a fresh set) meets GCE's requestId memory
+            for attempt in [set, try fake.open()] {
+                #expect { try attempt.create(createRequest(count: count, token: "spent-\(count)")) } throws: {
+                    ($0 as? GCEError)?.errorClass == .invalid && "\($0)".contains("idempotency_token")
+                }
+            }
+        }
+        #expect(try fake.stats()["instances"]?.array?.isEmpty == true)
+        try noProblems()
+    }
+
     @Test func anExhaustedZoneFailsOverInsideTheCall() throws {
         let set = try fake.open()
         try fake.faults(#"{"exhausted_zones": ["us-central1-a"]}"#)

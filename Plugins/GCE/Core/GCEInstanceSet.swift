@@ -16,6 +16,8 @@ public final class GCEInstanceSet: Sendable {
     /// The zone that last took a create: tried first next time.
     let preferredZone = Mutex<Int>(0)
     let catalogue = Mutex<(entries: [CatalogueEntry], at: Date)?>(nil)
+    /// Idempotency tokens of creates that succeeded here, and when (see `isSpent`).
+    let spentTokens = Mutex<[String: Date]>([:])
 
     public init(setID: String, config: GCEConfig, client: GCEClient, log: @escaping Logger = { _, _ in }) {
         self.setID = setID
