@@ -85,3 +85,27 @@ import Testing
         #expect(rec.sent.isEmpty)  // nothing reached the cloud
     }
 }
+
+/// The kit's contract checks, at the GCECore level: refusals that name the field and never echo
+/// an over-long value.
+@Suite struct ContractEdgeTests {
+    static let catalogue: Recorder.Answer = { _ in json(200, #"{"items": [{"name": "e2-micro", "guestCpus": 2, "memoryMb": 1024}]}"#) }
+
+    @Test func overLongValuesAreRefusedByFieldWithoutEcho() throws {
+        let (set, _) = try makeSet(Self.catalogue)
+        let long = String(repeating: "x", count: 129)
+        #expect { try set.quotaGroup(Data(#"{"provider_type": "\#(long)", "preemptible": false}"#.utf8)) } throws: {
+            "\($0)".contains("provider_type") && !"\($0)".contains(String(repeating: "x", count: 64))
+        }
+        let huge = String(repeating: "x", count: 10 << 20)
+        #expect { try set.list(Data(#"{"tags": {"k": "\#(huge)"}}"#.utf8)) } throws: {
+            "\($0)".contains("tags") && !"\($0)".contains(String(repeating: "x", count: 64))
+        }
+    }
+
+    @Test func aLoneSurrogateIsInvalid() throws {
+        let (set, rec) = try makeSet(Self.catalogue)
+        #expect { try set.list(Data(#"{"tags": {"k": "\ud800"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .invalid }
+        #expect(rec.sent.isEmpty)
+    }
+}

@@ -3,8 +3,9 @@ import Glibc
 /// Strings the host passes in, read with a bound: an over-long or non-UTF-8 string is
 /// refused as `invalid` before any of it is parsed.
 public enum InputText {
-    /// Requests and configs: 1 MiB (a create of 1,000 instances is a few KiB).
-    public static let requestLimit = 1 << 20
+    /// Requests and configs: 32 MiB, room for the largest legal request (a destroy of 100,000
+    /// ids of 256 characters); each field's own limit is checked after parsing, naming it.
+    public static let requestLimit = 32 << 20
     public static let setIDLimit = 64
 
     public static func read(_ pointer: UnsafePointer<CChar>?, limit: Int, what: String) throws(GCEError) -> String {
