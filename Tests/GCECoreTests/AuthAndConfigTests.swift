@@ -52,3 +52,60 @@ import Testing
         #expect(GCEInstanceSet.quotaGroup("a2-highgpu-1g", preemptible: false, overrides: ["a2-highgpu-1g": "gpus"]) == "gpus")
     }
 }
+
+@Suite struct HandleAndLimitTests {
+    @Test func aClosedSetAnswersInvalidAndClosesTwiceHarmlessly() throws {
+        let (set, _) = try makeSet { _ in json(200, #"{"items": {}}"#) }
+        let handle = SetHandle(set)
+        #expect(try handle.set() === set)
+        handle.close()
+        handle.close()
+        #expect { try handle.set() } throws: { ($0 as? GCEError)?.errorClass == .invalid && "\($0)".contains("closed") }
+    }
+
+    @Test func setIDsAreSafeNames() {
+        for good in ["prod-1", "a", "9.x_y-z", String(repeating: "a", count: 64)] { #expect(InputText.isSetID(good), "\(good)") }
+        for bad in ["", ".", "..", ".hidden", "-x", "a/b", "a b", String(repeating: "a", count: 65), "é"] { #expect(!InputText.isSetID(bad), "\(bad)") }
+    }
+
+    @Test func overLongOrNonUTF8InputIsRefused() {
+        let long = [CChar](repeating: 65, count: 100) + [0]
+        #expect { try long.withUnsafeBufferPointer { try InputText.read($0.baseAddress, limit: 99, what: "request") } } throws: { "\($0)".contains("longer") }
+        let bad: [CChar] = [0x7b, CChar(bitPattern: 0xff), 0x7d, 0]
+        #expect { try bad.withUnsafeBufferPointer { try InputText.read($0.baseAddress, limit: 99, what: "request") } } throws: { "\($0)".contains("UTF-8") }
+        #expect { try InputText.read(nil, limit: 99, what: "request") } throws: { "\($0)".contains("NULL") }
+    }
+
+    @Test func requestFieldsOverTheirLimitsAreInvalidNamingTheField() throws {
+        let (set, rec) = try makeSet { _ in json(200, #"{"items": {}}"#) }
+        let longKey = String(repeating: "k", count: 129)
+        #expect { try set.create(createRequest(count: 1, tags: [longKey: "v"])) } throws: { "\($0)".contains("tags") }
+        #expect { try set.create(createRequest(count: 1, token: "bad token!")) } throws: { "\($0)".contains("idempotency_token") }
+        #expect { try set.create(createRequest(count: 1001)) } throws: { "\($0)".contains("count") }
+        #expect(rec.sent.isEmpty)  // nothing reached the cloud
+    }
+}
+
+/// The kit's contract checks, at the GCECore level: refusals that name the field and never echo
+/// an over-long value.
+@Suite struct ContractEdgeTests {
+    static let catalogue: Recorder.Answer = { _ in json(200, #"{"items": [{"name": "e2-micro", "guestCpus": 2, "memoryMb": 1024}]}"#) }
+
+    @Test func overLongValuesAreRefusedByFieldWithoutEcho() throws {
+        let (set, _) = try makeSet(Self.catalogue)
+        let long = String(repeating: "x", count: 129)
+        #expect { try set.quotaGroup(Data(#"{"provider_type": "\#(long)", "preemptible": false}"#.utf8)) } throws: {
+            "\($0)".contains("provider_type") && !"\($0)".contains(String(repeating: "x", count: 64))
+        }
+        let huge = String(repeating: "x", count: 10 << 20)
+        #expect { try set.list(Data(#"{"tags": {"k": "\#(huge)"}}"#.utf8)) } throws: {
+            "\($0)".contains("tags") && !"\($0)".contains(String(repeating: "x", count: 64))
+        }
+    }
+
+    @Test func aLoneSurrogateIsInvalid() throws {
+        let (set, rec) = try makeSet(Self.catalogue)
+        #expect { try set.list(Data(#"{"tags": {"k": "\ud800"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .invalid }
+        #expect(rec.sent.isEmpty)
+    }
+}

@@ -33,7 +33,8 @@ extension FakeScenarioTests {
                       shutdown_retry: 2s, runner_binary: /bin/true}
             """.write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
 
-        let observer = try fake.open(setID: "observer")
+        // The observer is the same instance set in this process: a set sees only its own instances.
+        let observer = try fake.open(setID: dispatcherID)
         let daemon = try ServeProcess(config: folder + "/config.yml", stateDir: folder + "/state")
         var seen = Set<String>()
         func listed() throws -> Set<String> {

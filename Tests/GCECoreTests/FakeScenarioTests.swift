@@ -1,6 +1,7 @@
 import Foundation
 import GCECore
 import Testing
+import TestSupport
 
 /// The driver against the fake Compute Engine, which checks every request and answer against
 /// Google's discovery document (Tests/gce/fake_gce.py): one process, so serialized.
@@ -58,6 +59,23 @@ import Testing
         // and a third try, answered normally, changes nothing either
         _ = try set.create(createRequest(count: 3, token: "lost-3"))
         #expect(try fake.stats()["instances"]?.array?.count == 4)
+        try noProblems()
+    }
+
+    @Test func aSpentTokenCreatesNothing() throws {
+        let set = try fake.open()
+        for count in [1, 2] {
+            let made = ids(try set.create(createRequest(count: count, token: "spent-\(count)")))
+            _ = try set.destroy(Data(#"{"ids": [\#(made.map { "\"\($0)\"" }.joined(separator: ","))]}"#.utf8))
+            #expect(try FakeScenarioTests.eventually { try list(set).isEmpty })
+            // this process remembers the token; another (a fresh set) meets GCE's requestId memory
+            for attempt in [set, try fake.open()] {
+                #expect { try attempt.create(createRequest(count: count, token: "spent-\(count)")) } throws: {
+                    ($0 as? GCEError)?.errorClass == .invalid && "\($0)".contains("idempotency_token")
+                }
+            }
+        }
+        #expect(try fake.stats()["instances"]?.array?.isEmpty == true)
         try noProblems()
     }
 
@@ -123,6 +141,18 @@ import Testing
         try fake.faults(#"{"revoke_tokens": true}"#)
         _ = try list(set)  // 401, a new token, the same call again
         #expect(try fake.stats()["tokens"]?.int == 1)
+        try noProblems()
+    }
+
+    @Test func aKeyTheTokenEndpointDoesNotKnowIsAuth() throws {
+        let key = FileManager.default.temporaryDirectory.appendingPathComponent("cdd-gce-stranger-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: key) }
+        let keygen = try ChildProcess("/usr/bin/env", ["python3", FakeGCE.repo.appendingPathComponent("Tests/gce/keys.py").path, key, "http://127.0.0.1:1/token"])
+        keygen.waitUntilExit()
+        let set = try GCEInstanceSet.open(setID: "s1", config: fake.config().replacingOccurrences(of: fake.keyFile, with: key), environment: [:])
+        #expect { try set.list(Data(#"{"tags": {}}"#.utf8)) } throws: {
+            ($0 as? GCEError)?.errorClass == .auth && "\($0)".contains("Invalid JWT") && ($0 as? GCEError)?.httpStatus == 400
+        }
         try noProblems()
     }
 

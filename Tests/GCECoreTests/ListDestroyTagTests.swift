@@ -50,6 +50,7 @@ import Testing
 
     @Test func destroyCountsOnlyARealNotFoundAsGone() throws {
         let (set, rec) = try makeSet { r in
+            if r.url.contains("/aggregated/instances") { return Self.page(["ok", "gone", "flaky", "odd"], next: nil) }
             if r.url.hasSuffix("/gone") {
                 return json(404, ErrorClassTests.httpError(404, "notFound", "The resource 'projects/p1/zones/us-central1-a/instances/gone' was not found"))
             }
@@ -65,7 +66,10 @@ import Testing
     }
 
     @Test func destroyFailingWhollyForOneReasonFailsTheCall() throws {
-        let (set, _) = try makeSet { _ in json(403, ErrorClassTests.httpError(403, "forbidden")) }
+        let (set, _) = try makeSet { r in
+            if r.url.contains("/aggregated/instances") { return Self.page(["a", "b"], next: nil) }
+            return json(403, ErrorClassTests.httpError(403, "forbidden"))
+        }
         #expect { try set.destroy(Data(#"{"ids": ["us-central1-a/a", "us-central1-a/b"]}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .auth }
     }
 
@@ -82,13 +86,42 @@ import Testing
         #expect(rec.calls == ["GET zones/us-central1-a/instances/a", "POST zones/us-central1-a/instances/a/setLabels",
                               "GET zones/us-central1-a/instances/a", "POST zones/us-central1-a/instances/a/setLabels"])
         let b = JSON.parse(rec.sent.last!.body)!
-        #expect(b["labels"] == .object(["keep": .string("me"), "new": .string("_56alue")]))
+        #expect(b["labels"] == .object(["keep": .string("me"), "new": .string("_56alue"), Labels.setKey: .string(Labels.setValue("s1"))]))
         #expect(b["labelFingerprint"]?.string == "fp1")
+    }
+
+    @Test func anotherSetsInstancesAreNeitherDestroyedNorTagged() throws {
+        let (set, rec) = try makeSet { r in
+            if r.url.contains("/aggregated/instances") { return Self.page(["mine"], next: nil) }  // the set's own listing
+            if r.method == "GET" { return json(200, instanceJSON(zone: "us-central1-a", name: "theirs", set: "other")) }
+            return json(200, operation(zone: "us-central1-a", status: "RUNNING"))
+        }
+        let reply = JSON.parse(Array(try set.destroy(Data(#"{"ids": ["us-central1-a/mine", "us-central1-a/theirs"]}"#.utf8))))!
+        #expect(reply["destroyed"] == .array(["us-central1-a/mine", "us-central1-a/theirs"].map(JSON.string)))
+        #expect(rec.calls.filter { $0.hasPrefix("DELETE") } == ["DELETE zones/us-central1-a/instances/mine"])
+        #expect { try set.setTags(Data(#"{"ids": ["us-central1-a/theirs"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .notFound }
+        #expect(!rec.calls.contains { $0.hasSuffix("/setLabels") })
     }
 
     @Test func setTagsOnAMissingInstanceIsNotFound() throws {
         let (set, _) = try makeSet { _ in json(404, ErrorClassTests.httpError(404, "notFound")) }
         #expect { try set.setTags(Data(#"{"ids": ["us-central1-a/a"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .notFound }
         #expect { try set.setTags(Data(#"{"ids": ["junk"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .notFound }
+    }
+}
+
+@Suite struct InterruptionTests {
+    @Test func aSpotInstanceBeingStoppedIsANotice() throws {
+        let (set, rec) = try makeSet { _ in
+            let spot = #"{"name": "spot", "zone": "zones/us-central1-a", "machineType": "e2-micro", "status": "STOPPING", "scheduling": {"provisioningModel": "SPOT"}, "labels": {"cdd__set": "\#(Labels.setValue("s1"))"}}"#
+            let ondemand = instanceJSON(zone: "us-central1-a", name: "steady", status: "STOPPING")
+            let running = #"{"name": "fine", "zone": "zones/us-central1-a", "machineType": "e2-micro", "status": "RUNNING", "scheduling": {"provisioningModel": "SPOT"}, "labels": {"cdd__set": "\#(Labels.setValue("s1"))"}}"#
+            return json(200, #"{"items": {"zones/us-central1-a": {"instances": [\#(spot), \#(ondemand), \#(running)]}}}"#)
+        }
+        let reply = JSON.parse(Array(try set.interruptions(Data("{}".utf8))))!
+        let notices = reply["notices"]?.array ?? []
+        #expect(notices.compactMap { $0["id"]?.string } == ["us-central1-a/spot"])
+        #expect(notices.first?["at"]?.string?.hasSuffix("Z") == true)
+        #expect(rec.calls == ["GET aggregated/instances"])
     }
 }

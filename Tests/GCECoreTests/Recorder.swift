@@ -51,7 +51,10 @@ func makeSet(config: String = #"{"project": "p1", "zones": ["us-central1-a", "us
     return (GCEInstanceSet(setID: "s1", config: parsed, client: client), recorder)
 }
 
-func instanceJSON(zone: String, name: String, status: String = "RUNNING", labels: [String: String] = [:], ip: String = "10.0.0.2") -> String {
+func instanceJSON(zone: String, name: String, status: String = "RUNNING", labels: [String: String] = [:], ip: String = "10.0.0.2",
+                  set: String? = "s1") -> String {
+    var labels = labels
+    if let set { labels[Labels.setKey] = Labels.setValue(set) }
     let l = labels.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ",")
     return #"{"name": "\#(name)", "zone": "http://api/compute/v1/projects/p1/zones/\#(zone)", "machineType": "zones/\#(zone)/machineTypes/e2-micro", "status": "\#(status)", "labels": {\#(l)}, "labelFingerprint": "fp1", "networkInterfaces": [{"networkIP": "\#(ip)"}], "creationTimestamp": "2026-11-29T02:00:00.000-08:00"}"#
 }

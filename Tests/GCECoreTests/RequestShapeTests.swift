@@ -27,6 +27,7 @@ import Testing
         let b = body(insert)
         #expect(b["machineType"]?.string == "zones/us-central1-a/machineTypes/e2-micro")
         #expect(b["labels"]?["cloud-dispatch-instance-set"]?.string == "s1")
+        #expect(b["labels"]?[Labels.setKey]?.string == Labels.setValue("s1"))  // the set's own label
         let items = b["metadata"]?["items"]?.array ?? []
         #expect(items.contains(.object(["key": .string("ssh-keys"), "value": .string("cloud-dispatch:ssh-ed25519 AAAAC3 cd")])))
         #expect(items.contains(.object(["key": .string("startup-script"), "value": .string("#!/bin/sh\necho hi")])))
@@ -91,7 +92,7 @@ import Testing
         _ = try set.list(Data(#"{"tags": {"cloud-dispatch-instance-set": "s1", "cloud-dispatch-type": "e2.micro"}}"#.utf8))
         let url = rec.sent[0].url
         let filter = URLComponents(string: url)!.queryItems!.first { $0.name == "filter" }!.value!
-        #expect(filter == #"(labels.cloud-dispatch-instance-set = "s1") (labels.cloud-dispatch-type = "e2_2emicro")"#)
+        #expect(filter == #"(labels.cdd__set = "\#(Labels.setValue("s1"))") (labels.cloud-dispatch-instance-set = "s1") (labels.cloud-dispatch-type = "e2_2emicro")"#)
     }
 }
 

@@ -194,6 +194,12 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(self.state.faults.get("hang_seconds", 60))
             self.reset_connection()
         except Reset:
+            # Part of an answer, then a reset: the client saw the call accepted but cannot read
+            # its answer. (A reset before any byte would make libcurl send the request again
+            # by itself on a reused connection, which requestId makes harmless but which would
+            # hide the lost answer from the driver.)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            self.wfile.flush()
             self.reset_connection()
 
     # ---- control ----------------------------------------------------------------------------
@@ -399,6 +405,11 @@ class Handler(BaseHTTPRequestHandler):
                                                       "dimensions": {"region": zone.rsplit("-", 1)[0]}, "limit": float(limit or used)}}]}], 403)
         return None
 
+    def known_machine_type(self, zone, machine_type):
+        if machine_type not in MACHINE_TYPES:
+            raise ApiError(400, "invalid", "Invalid value for field 'resource.machineType': '%s'. Machine type with name '%s' does not exist in zone '%s'." % (machine_type, machine_type, zone))
+        return machine_type
+
     def build_instance(self, zone, name, props, machine_type):
         st = self.state
         if machine_type not in MACHINE_TYPES:
@@ -488,7 +499,7 @@ class Handler(BaseHTTPRequestHandler):
             return 200, self.state.operations[known]
         if (zone, name) in self.state.instances:
             raise ApiError(409, "alreadyExists", "The resource 'projects/%s/zones/%s/instances/%s' already exists" % (self.state.project, zone, name))
-        machine_type = body.get("machineType", "").rsplit("/", 1)[-1]
+        machine_type = self.known_machine_type(zone, body.get("machineType", "").rsplit("/", 1)[-1])
         return self.create(zone, q.get("requestId"), "insert", self.link("zones", zone, "instances", name),
                            lambda: [self.build_instance(zone, name, body, machine_type)], 1, machine_type, "compute.instances.insert")
 
@@ -527,6 +538,7 @@ class Handler(BaseHTTPRequestHandler):
         machine_type = props.get("machineType", "")
         if "/" in machine_type:
             raise ApiError(400, "invalid", "Invalid value for field 'instanceProperties.machineType': bulkInsert takes a machine type name.")
+        self.known_machine_type(zone, machine_type)
         extra = {"instancesBulkInsertOperationMetadata": {"perLocationStatus": {"zones/" + zone: {
             "createdVmCount": count, "targetVmCount": count, "status": "CREATING"}}}}
         return self.create(zone, q.get("requestId"), "bulkInsert", self.link("zones", zone), lambda: [

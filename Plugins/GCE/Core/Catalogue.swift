@@ -34,8 +34,9 @@ extension GCEInstanceSet {
 
     public func quotaGroup(_ body: Data) throws(GCEError) -> Data {
         let request = try Payload.decode(QuotaGroupRequest.self, body)
+        try InputText.check(request.providerType, InputText.Limit.providerType, "provider_type")
         guard try catalogueEntries().contains(where: { $0.providerType == request.providerType }) else {
-            throw .invalid("provider_type: \"\(request.providerType)\" is not a machine type of zone \(config.zones[0]) (or not in config.instance_types)")
+            throw .invalid("provider_type: \"\(request.providerType.prefix(32))\" is not a machine type of zone \(config.zones[0]) (or not in config.instance_types)")
         }
         return Payload.encode(QuotaGroupReply(group: Self.quotaGroup(request.providerType, preemptible: request.preemptible,
                                                                      overrides: config.quotaGroups)))

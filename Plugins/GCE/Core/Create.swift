@@ -9,6 +9,15 @@ extension GCEInstanceSet {
         guard (1...Self.maxCreateCount).contains(request.count) else {
             throw .invalid("create: count must be from 1 to \(Self.maxCreateCount)")
         }
+        try InputText.check(request.instanceType.providerType, InputText.Limit.providerType, "instance_type.provider_type")
+        try InputText.check(request.image, InputText.Limit.image, "image")
+        try InputText.check(request.initScript, InputText.Limit.initScript, "init_script")
+        try InputText.check(request.sshPublicKey, InputText.Limit.sshPublicKey, "ssh_public_key")
+        try InputText.check(tags: request.tags, field: "tags")
+        if let token = request.idempotencyToken, token.isEmpty || token.utf8.count > InputText.Limit.idempotencyToken
+            || !token.utf8.allSatisfy({ InputText.isAlphanumeric($0) || $0 == 46 || $0 == 95 || $0 == 45 }) {
+            throw .invalid("idempotency_token: 1-\(InputText.Limit.idempotencyToken) characters of [A-Za-z0-9._-]")
+        }
         let type = request.instanceType.providerType
         guard GCEConfig.isName(type) else { throw .invalid("create: instance_type.provider_type \"\(type)\" is not a GCE machine type") }
         guard let image = request.image ?? config.image, !image.isEmpty else {
@@ -26,6 +35,7 @@ extension GCEInstanceSet {
             log(.info, "create: token already used; returning \(earlier.map(\.id).joined(separator: " "))")
             return reply(earlier)
         }
+        if let spent = request.idempotencyToken, isSpent(spent) { throw Self.spent(spent) }
         let builder = InstanceBody(config: config, request: request, image: image, setID: setID)
         let first = preferredZone.withLock { $0 } % config.zones.count
         var errors: [GCEError] = []
@@ -35,6 +45,7 @@ extension GCEInstanceSet {
             do throws(GCEError) {
                 let made = try create(in: zone, builder: builder, base: base, token: token)
                 preferredZone.withLock { $0 = index }
+                if let t = request.idempotencyToken { spentTokens.withLock { $0[t] = Date() } }
                 log(.info, "created \(made.count) \(type) in \(zone): " + made.map(\.name).joined(separator: " "))
                 return reply(made)
             } catch {
@@ -57,7 +68,15 @@ extension GCEInstanceSet {
             let op = try client.call("POST", "zones/\(zone)/instances", query: [("requestId", requestID)],
                                      body: builder.instance(name: name, zone: zone))
             _ = try client.wait(op, what: "instances.insert \(zone)/\(name)")
-            guard let made = GCEInstance(try client.call("GET", "zones/\(zone)/instances/\(name)")) else {
+            let answer: JSON
+            do throws(GCEError) {
+                answer = try client.call("GET", "zones/\(zone)/instances/\(name)")
+            } catch where error.errorClass == .notFound && Self.wasDone(op) {
+                // GCE answered a repeated requestId with the first create's finished operation,
+                // and that create's instance is gone: the token is spent.
+                throw Self.spent(token)
+            }
+            guard let made = GCEInstance(answer) else {
                 throw GCEError(.internal, "instances.get \(zone)/\(name): no name or zone in the answer")
             }
             return [made]
@@ -66,7 +85,11 @@ extension GCEInstanceSet {
                                  body: builder.bulk(base: base))
         _ = try client.wait(op, what: "instances.bulkInsert \(count) in \(zone)")
         let made = try instances(tags: builder.request.tags).filter { $0.zone == zone && $0.name.hasPrefix(base + "-") }
-        guard !made.isEmpty else { throw GCEError(.internal, "bulkInsert in \(zone) finished, but no instance \(base)-#### is listed") }
+        guard !made.isEmpty else {
+            // as for insert: a finished operation at once is the first create's, whose instances are gone
+            if Self.wasDone(op) { throw Self.spent(token) }
+            throw GCEError(.internal, "bulkInsert in \(zone) finished, but no instance \(base)-#### is listed")
+        }
         return Array(made.sorted { $0.name < $1.name }.prefix(count))
     }
 
@@ -74,6 +97,24 @@ extension GCEInstanceSet {
     func launched(base: String, tags: [String: String]) throws(GCEError) -> [GCEInstance]? {
         let found = try instances(tags: tags).filter { $0.name.hasPrefix(base + "-") }
         return found.isEmpty ? nil : found
+    }
+
+    /// A token whose create succeeded in this process within 24 hours (GCE itself remembers a
+    /// requestId for at least an hour, across processes).
+    func isSpent(_ token: String) -> Bool {
+        spentTokens.withLock { spent in
+            spent = spent.filter { Date().timeIntervalSince($0.value) < 86_400 }
+            return spent[token] != nil
+        }
+    }
+
+    /// An operation already DONE in the answer to an insert: GCE answered a repeated requestId
+    /// with the earlier create's operation (a new create's operation is PENDING or RUNNING).
+    static func wasDone(_ operation: JSON) -> Bool { operation["status"]?.string == "DONE" }
+
+    static func spent(_ token: String) -> GCEError {
+        GCEError(.invalid, "idempotency_token \"\(token.prefix(16))\": an earlier create with this token finished and its instances are all gone; nothing created",
+                 code: "spentToken")
     }
 
     static func isAlreadyExists(_ error: GCEError) -> Bool {

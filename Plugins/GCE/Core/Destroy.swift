@@ -1,16 +1,22 @@
 import Foundation
 import Synchronization
 
-/// destroy: `instances.delete` per instance, `destroy_parallelism` at a time. An instance is
+/// destroy: one listing of the set, then `instances.delete` per instance of it,
+/// `destroy_parallelism` at a time. An instance is
 /// destroyed when GCE accepted its deletion, or when GCE says it is not there (404 naming
 /// it); any other answer, however ambiguous, is a per-id failure for the host to retry.
 extension GCEInstanceSet {
     public func destroy(_ body: Data) throws(GCEError) -> Data {
         let request = try Payload.decode(DestroyRequest.self, body)
+        guard request.ids.count <= InputText.Limit.destroyIDs else { throw .invalid("ids: more than \(InputText.Limit.destroyIDs)") }
+        for id in request.ids { try InputText.check(id, InputText.Limit.instanceID, "ids[]") }
         let wanted = Array(Set(request.ids)).sorted()
         // Ids that cannot be ZONE/NAME of this driver cannot exist: destroyed by definition.
-        var destroyed = wanted.filter { GCEInstance.parseID($0) == nil }
-        let real = wanted.filter { GCEInstance.parseID($0) != nil }
+        // Ids this set did not make (another set's, or gone) are destroyed as far as this set
+        // is concerned and left untouched: one listing of the set says which are its own.
+        let mine = wanted.contains { GCEInstance.parseID($0) != nil } ? Set(try instances(tags: [:]).map(\.id)) : []
+        var destroyed = wanted.filter { !mine.contains($0) }
+        let real = wanted.filter { mine.contains($0) }
         let results = Mutex<[String: GCEError?]>([:])
         let next = Mutex(0)
         let workers = min(config.destroyParallelism, real.count)
@@ -53,8 +59,8 @@ extension GCEInstanceSet {
             if let error = ErrorMapping.fromOperation(op, what: "instances.delete \(id)", throttleRetryMs: config.throttleRetryMs) {
                 throw error
             }
-        } catch where error.httpStatus == 404 && error.code == "notFound" && error.message.contains("instances/\(name)") {
-            return  // really gone
+        } catch where error.httpStatus == 404 && error.code == "notFound" && error.message.contains("/zones/\(zone)/instances/\(name)'") {
+            return  // really gone: Google names the instance ("The resource 'projects/p/zones/z/instances/n' was not found")
         }
     }
 }

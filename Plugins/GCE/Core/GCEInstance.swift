@@ -17,6 +17,8 @@ public struct GCEInstance: Sendable, Equatable {
     public var createdAt: String?
 
     public var id: String { "\(zone)/\(name)" }
+    /// The instance set that made it (`Labels.setKey`), nil for one this driver did not make.
+    public var setLabel: String? { labels[Labels.setKey] }
 
     public init?(_ json: JSON) {
         guard let name = json["name"]?.string, let zone = json["zone"]?.string.map(GCEClient.lastComponent) else { return nil }

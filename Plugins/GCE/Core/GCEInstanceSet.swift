@@ -6,18 +6,22 @@ import Synchronization
 public final class GCEInstanceSet: Sendable {
     /// bulkInsert takes up to 1,000 instances in one call.
     public static let maxCreateCount = 1000
-    public static let setTagKey = "cloud-dispatch-instance-set"
 
     public let setID: String
+    /// This set's `Labels.setKey` value.
+    public let setLabel: String
     public let config: GCEConfig
     public let client: GCEClient
     let log: Logger
     /// The zone that last took a create: tried first next time.
     let preferredZone = Mutex<Int>(0)
     let catalogue = Mutex<(entries: [CatalogueEntry], at: Date)?>(nil)
+    /// Idempotency tokens of creates that succeeded here, and when (see `isSpent`).
+    let spentTokens = Mutex<[String: Date]>([:])
 
     public init(setID: String, config: GCEConfig, client: GCEClient, log: @escaping Logger = { _, _ in }) {
         self.setID = setID
+        self.setLabel = Labels.setValue(setID)
         self.config = config
         self.client = client
         self.log = log
@@ -44,6 +48,7 @@ public final class GCEInstanceSet: Sendable {
 
     public func list(_ body: Data) throws(GCEError) -> Data {
         let request = try Payload.decode(ListRequest.self, body)
+        try InputText.check(tags: request.tags, field: "tags")
         let found = try instances(tags: request.tags)
         return Payload.encode(InstancesReply(instances: found.compactMap { $0.reply(config: config) }.sorted { $0.id < $1.id }))
     }
@@ -53,10 +58,9 @@ public final class GCEInstanceSet: Sendable {
     /// a page naming `unreachables` fails the call (Compute v1's aggregatedList has no
     /// `returnPartialSuccess`, so an unreachable zone can only be reported, never skipped).
     public func instances(tags: [String: String]) throws(GCEError) -> [GCEInstance] {
-        let (labels, _) = Labels.split(tags)
-        var query: [(String, String)] = []
-        if !labels.isEmpty { query.append(("filter", Self.filter(labels: labels))) }
-        query.append(("maxResults", String(config.pageSize)))
+        var (labels, _) = Labels.split(tags)
+        labels[Labels.setKey] = setLabel  // only this set's instances: another set's are not ours to report
+        let query = [("filter", Self.filter(labels: labels)), ("maxResults", String(config.pageSize))]
         let all = try paged("aggregated/instances", query: query) { page throws(GCEError) -> [GCEInstance] in
             if let unreachable = page["unreachables"]?.array, !unreachable.isEmpty {
                 let names = unreachable.compactMap(\.string).joined(separator: " ")
@@ -70,7 +74,7 @@ public final class GCEInstanceSet: Sendable {
         }
         var seen = Set<String>()
         return all.filter { i in
-            i.state != nil && tags.allSatisfy({ i.tags[$0.key] == $0.value }) && seen.insert(i.id).inserted
+            i.state != nil && i.setLabel == setLabel && tags.allSatisfy({ i.tags[$0.key] == $0.value }) && seen.insert(i.id).inserted
         }
     }
 
@@ -102,6 +106,9 @@ public final class GCEInstanceSet: Sendable {
     public func setTags(_ body: Data) throws(GCEError) -> Data {
         let request = try Payload.decode(SetTagsRequest.self, body)
         guard !request.ids.isEmpty else { throw .invalid("set_tags: ids is empty") }
+        guard request.ids.count <= InputText.Limit.setTagsIDs else { throw .invalid("ids: more than \(InputText.Limit.setTagsIDs)") }
+        for id in request.ids { try InputText.check(id, InputText.Limit.instanceID, "ids[]") }
+        try InputText.check(tags: request.tags, field: "tags")
         for id in request.ids {
             guard let (zone, name) = GCEInstance.parseID(id) else {
                 throw GCEError(.notFound, "no instance \(id) (not a ZONE/NAME id of this driver)")
@@ -119,8 +126,12 @@ public final class GCEInstanceSet: Sendable {
             guard let current = GCEInstance(try client.call("GET", "zones/\(zone)/instances/\(name)")) else {
                 throw GCEError(.internal, "instances.get \(zone)/\(name): no name or zone in the answer")
             }
+            guard current.setLabel == setLabel else {
+                throw GCEError(.notFound, "no instance \(zone)/\(name) in instance set \(setID) (another set's, or not made by this driver)")
+            }
             let merged = current.tags.merging(tags) { _, new in new }
-            let (labels, overflow) = Labels.split(merged)
+            var (labels, overflow) = Labels.split(merged)
+            labels[Labels.setKey] = setLabel
             do throws(GCEError) {
                 if labels != current.labels {
                     let op = try client.call("POST", "zones/\(zone)/instances/\(name)/setLabels", body: .object([
@@ -157,7 +168,7 @@ public final class GCEInstanceSet: Sendable {
     /// host learns of a reclaim before the instance vanishes.
     public func interruptions(_ body: Data) throws(GCEError) -> Data {
         let now = ISO8601DateFormatter().string(from: Date())
-        let reclaimed = try instances(tags: [Self.setTagKey: setID]).filter { $0.spot && ($0.status == "STOPPING" || $0.status == "TERMINATED") }
+        let reclaimed = try instances(tags: [:]).filter { $0.spot && ($0.status == "STOPPING" || $0.status == "TERMINATED") }
         return Payload.encode(NoticesReply(notices: reclaimed.map { .init(id: $0.id, at: now) }))
     }
 }

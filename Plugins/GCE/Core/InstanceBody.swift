@@ -59,7 +59,8 @@ public struct InstanceBody {
     }
 
     func properties(machineType: String, diskType: (String) -> String) -> [String: JSON] {
-        let (labels, overflow) = Labels.split(request.tags)
+        var (labels, overflow) = Labels.split(request.tags)
+        labels[Labels.setKey] = Labels.setValue(setID)
         var items: [JSON] = []
         if let key = request.sshPublicKey?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty {
             items.append(.object(["key": .string("ssh-keys"), "value": .string("\(config.sshUser):\(key)")]))

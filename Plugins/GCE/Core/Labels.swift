@@ -15,6 +15,12 @@ public enum Labels {
     public static let maxLabels = 64
     /// Metadata item holding the tags that cannot be labels.
     public static let overflowKey = "cdd-tags"
+    /// The driver's own label: which instance set made the instance (16 hex of the set id's
+    /// SHA-256). No tag can encode to this key (`__` occurs only in the `z__` prefix), and it
+    /// is never reported as a tag.
+    public static let setKey = "cdd__set"
+
+    public static func setValue(_ setID: String) -> String { String(Crypto.sha256Hex(setID).prefix(16)) }
     static let keyPrefix = "z__"
 
     public static func encodeValue(_ text: String) -> String {
@@ -62,11 +68,12 @@ public enum Labels {
     }
 
     /// Splits tags into labels and the rest (for metadata), deterministically (sorted keys).
-    public static func split(_ tags: [String: String]) -> (labels: [String: String], overflow: [String: String]) {
+    /// `room` is the labels left for tags (one goes to `setKey`).
+    public static func split(_ tags: [String: String], room: Int = maxLabels - 1) -> (labels: [String: String], overflow: [String: String]) {
         var labels: [String: String] = [:], overflow: [String: String] = [:]
         for key in tags.keys.sorted() {
             let k = encodeKey(key), v = encodeValue(tags[key]!)
-            if k.utf8.count <= maxLength, v.utf8.count <= maxLength, labels.count < maxLabels {
+            if k.utf8.count <= maxLength, v.utf8.count <= maxLength, labels.count < room {
                 labels[k] = v
             } else {
                 overflow[key] = tags[key]!
@@ -78,7 +85,7 @@ public enum Labels {
     /// Tags from an instance's labels and its `cdd-tags` metadata item.
     public static func tags(labels: [String: String], overflow: [String: String]) -> [String: String] {
         var tags: [String: String] = [:]
-        for (k, v) in labels {
+        for (k, v) in labels where k != setKey {
             if let key = decode(k), let value = decode(v) { tags[key] = value } else { tags[k] = v }
         }
         return tags.merging(overflow) { _, o in o }

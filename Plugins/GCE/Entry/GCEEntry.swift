@@ -28,8 +28,9 @@ public func cdd_open(_ agreed: UInt32, _ host: UnsafePointer<cdd_host>?, _ drive
     table.capabilities = { _, out, err in reply(GCEInstanceSet.capabilities(), out, err) }
     table.open_set = gceOpenSet
     table.close_set = { set in
+        // The handle itself is never freed: a late call on it answers invalid (SetHandle).
         guard let set else { return }
-        Unmanaged<GCEInstanceSet>.fromOpaque(UnsafeRawPointer(set)).release()
+        Unmanaged<SetHandle>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue().close()
     }
     table.create = { set, request, out, err in call(set, request, out, err) { s, d throws(GCEError) in try s.create(d) } }
     table.list = { set, request, out, err in call(set, request, out, err) { s, d throws(GCEError) in try s.list(d) } }
@@ -80,11 +81,11 @@ private func gceOpenSet(_ ctx: UnsafeMutableRawPointer?, _ setID: UnsafePointer<
     let log = HostLog(host: ctx.map { UnsafePointer($0.assumingMemoryBound(to: cdd_host.self)) })
     do throws(GCEError) {
         let id = try InputText.read(setID, limit: InputText.setIDLimit, what: "set id")
-        guard InputText.isSetID(id) else { throw GCEError(.invalid, "set id \"\(id.prefix(80))\" is not [A-Za-z0-9._-]{1,64}") }
+        guard InputText.isSetID(id) else { throw GCEError(.invalid, "set id \"\(id.prefix(16))\" is not [A-Za-z0-9][A-Za-z0-9._-]{0,63}") }
         let text = try InputText.read(config, limit: InputText.requestLimit, what: "config")
         let set = try GCEInstanceSet.open(setID: id, config: text, environment: ProcessInfo.processInfo.environment,
                                           log: { log($0, $1) })
-        out.pointee = OpaquePointer(Unmanaged.passRetained(set).toOpaque())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(SetHandle(set)).toOpaque())
         return CDD_OK
     } catch {
         return fail(error, err)
@@ -97,8 +98,9 @@ private func call(_ set: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ out
     guard let out else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "no reply pointer") }
     out.pointee = nil
     guard let set else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "no instance set") }
-    let instanceSet = Unmanaged<GCEInstanceSet>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
+    let handle = Unmanaged<SetHandle>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
     do throws(GCEError) {
+        let instanceSet = try handle.set()
         let text = try InputText.read(request, limit: InputText.requestLimit, what: "request")
         return reply(try body(instanceSet, Data(text.utf8)), out, err)
     } catch {
@@ -107,7 +109,7 @@ private func call(_ set: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ out
 }
 
 private func reply(_ data: Data, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ err: UnsafeMutablePointer<cdd_error>?) -> cdd_status {
-    guard let out else { return cdd_error_fill(err, CDD_E_INTERNAL, 0, 0, "", "no reply pointer") }
+    guard let out else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "no reply pointer (NULL)") }
     out.pointee = strdup(String(decoding: data, as: UTF8.self))  // freed by free_string
     return CDD_OK
 }
