@@ -157,8 +157,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.close()
             except OSError:
                 pass
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except OSError:
+            pass  # the client gave up (a hang it timed out on, a reset)
 
     # -- routing --------------------------------------------------------------------------
 

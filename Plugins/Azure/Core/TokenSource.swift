@@ -111,7 +111,7 @@ public final class TokenSource: Sendable {
         let doc = JSONValue.parse(Data(response.body)) ?? .null
         guard response.status == 200 else {
             let code = doc["error"].string ?? ""
-            let description = doc["error_description"].string.map { String($0.prefix { $0 != "\r" && $0 != "\n" }) } ?? "HTTP \(response.status)"
+            let description = doc["error_description"].string.map { String($0.prefix { !$0.isNewline }) } ?? "HTTP \(response.status)"
             let errorClass: ErrorClass = response.status == 429 ? .rateLimit : response.status >= 500 ? .transient : .auth
             throw AzureError(errorClass, "\(source): \(description)", code: code, httpStatus: response.status,
                              retryAfterMs: errorClass == .rateLimit ? RetryAfter.milliseconds(response.headers["retry-after"], date: nil, now: now, fallbackMs: 5000) : 0)
