@@ -139,7 +139,7 @@ let package = Package(
         .target(name: "AzureCore", dependencies: ["CCurl"], path: "Plugins/Azure/Core"),
         .target(name: "CDDAzure", dependencies: ["PluginABI", "AzureCore"], path: "Plugins/Azure/Entry", exclude: ["exports.map"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Plugins/Azure/Entry/exports.map"])]),
-        .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport"]),
+        .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue"]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),
