@@ -136,7 +136,8 @@ let package = Package(
                                                          .product(name: "Logging", package: "swift-log")]),
 
         // The Azure driver: ARM REST over libcurl, logic in AzureCore; the .so exports only the two entry points.
-        .target(name: "AzureCore", dependencies: ["CCurl"], path: "Plugins/Azure/Core"),
+        .systemLibrary(name: "CAzureCrypto", path: "Plugins/Azure/CCrypto"),
+        .target(name: "AzureCore", dependencies: ["CCurl", "CAzureCrypto"], path: "Plugins/Azure/Core"),
         .target(name: "CDDAzure", dependencies: ["PluginABI", "AzureCore"], path: "Plugins/Azure/Entry", exclude: ["exports.map"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Plugins/Azure/Entry/exports.map"])]),
         .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue"]),

@@ -185,6 +185,20 @@ import Testing
         try noViolations()
     }
 
+    @Test func certificateCredential() throws {
+        try AzurePeer.clearFaults()
+        let e = try AzurePeer.endpoints()
+        let dir = (e.ca as NSString).deletingLastPathComponent
+        func set(_ pem: String) throws -> AzureInstanceSet {
+            try AzureInstanceSet.open(setID: "cert-\(run)", config: #"{"subscription_id": "\#(AzurePeer.subscription)", "resource_group": "\#(AzurePeer.group)", "location": "westeurope", "subnet_id": "\#(AzurePeer.subnet)", "tenant_id": "tenant-1", "client_id": "client-1", "client_certificate": "\#(dir)/\#(pem)", "authority_host": "\#(e.arm)", "arm_endpoint": "\#(e.arm)", "ca_bundle": "\#(e.ca)"}"#, environment: [:])
+        }
+        // The fake checks the assertion's signature with the registered certificate (python-cryptography).
+        #expect(try list(set("client.pem"), tags("cert")).isEmpty)
+        let refused = try #require(failure { try list(set("other.pem"), tags("cert")) })
+        #expect(refused.errorClass == .auth && refused.code == "invalid_client" && refused.message.contains("AADSTS700027"), "\(refused)")
+        #expect(failure { try set("missing.pem") }?.message.contains("client_certificate") == true)
+    }
+
     @Test func managedIdentityExpiredTokensAndHangs() throws {
         try AzurePeer.clearFaults()
         let e = try AzurePeer.endpoints()

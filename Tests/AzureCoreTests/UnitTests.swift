@@ -43,7 +43,7 @@ import Testing
     @Test func defaultsAndImages() throws {
         let c = try AzureConfig.parse("{\(base)}", environment: [:])
         #expect(c.armEndpoint == "https://management.azure.com" && c.auth.authorityHost == "https://login.microsoftonline.com")
-        #expect(!c.auth.usesClientSecret && c.gcAfterSeconds == 1200 && c.spotMaxPrice.cap(for: "x") == -1 && c.createConcurrency == 4)
+        #expect(!c.auth.usesServicePrincipal && c.gcAfterSeconds == 1200 && c.spotMaxPrice.cap(for: "x") == -1 && c.createConcurrency == 4)
         #expect(ImageReference(parsing: "Debian:debian-12:12-gen2:latest") == .marketplace(publisher: "Debian", offer: "debian-12", sku: "12-gen2", version: "latest"))
         let gallery = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/worker/versions/1.0.0"
         #expect(ImageReference(parsing: gallery) == .id(gallery))

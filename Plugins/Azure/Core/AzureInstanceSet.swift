@@ -42,7 +42,8 @@ public final class AzureInstanceSet: Sendable {
         let tokens = TokenSource(settings: config.auth, transport: transport, log: log)
         let arm = ARMClient(config: config, tokens: tokens, transport: transport, log: log)
         log(.info, "instance set \(setID): subscription \(config.subscriptionID), group \(config.resourceGroup), \(config.location), "
-            + (config.auth.usesClientSecret ? "client secret of \(config.auth.clientID ?? "?")" : "managed identity"))
+            + (config.auth.clientSecret != nil ? "client secret of \(config.auth.clientID ?? "?")"
+               : config.auth.clientCertificatePath != nil ? "certificate of \(config.auth.clientID ?? "?")" : "managed identity"))
         return AzureInstanceSet(setID: setID, config: config, arm: arm, log: log)
     }
 
