@@ -10,8 +10,6 @@ public final class AzureInstanceSet: Sendable {
     /// Instances one create may ask for (each is its own NIC + VM PUT).
     public static let maxCreateCount = 20
     public static let maxDestroyBatch = 100
-    /// The tag the host puts on every instance with its set id.
-    public static let hostSetTag = "cloud-dispatch-instance-set"
 
     public let setID: String
     public let config: AzureConfig
