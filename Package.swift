@@ -159,15 +159,14 @@ let package = Package(
         // The GCE driver: Compute v1 REST over libcurl, OAuth2 with libcrypto; logic in GCECore.
         // The entry target exports only cdd_negotiate and cdd_open (a version script).
         .target(name: "GCECore", dependencies: ["CCurl"], path: "Plugins/GCE/Core"),
-        .target(name: "CDDGCE", dependencies: ["PluginABI", "GCECore"], path: "Plugins/GCE/Entry", exclude: ["exports.map"],
-                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/GCE/Entry/exports.map"])]),
+        .target(name: "CDDGCE", dependencies: ["PluginABI", "GCECore"], path: "Plugins/GCE/Entry", linkerSettings: driverExports),
         .testTarget(name: "GCECoreTests", dependencies: ["GCECore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
         // The Azure driver: ARM REST over libcurl, logic in AzureCore; the .so exports only the two entry points.
-        .target(name: "AzureCore", dependencies: ["CCurl"], path: "Plugins/Azure/Core"),
-        .target(name: "CDDAzure", dependencies: ["PluginABI", "AzureCore"], path: "Plugins/Azure/Entry", exclude: ["exports.map"],
-                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/Azure/Entry/exports.map"])]),
-        // MERGE-PENDING .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport"]),
+        .systemLibrary(name: "CAzureCrypto", path: "Plugins/Azure/CCrypto"),
+        .target(name: "AzureCore", dependencies: ["CCurl", "CAzureCrypto"], path: "Plugins/Azure/Core"),
+        .target(name: "CDDAzure", dependencies: ["PluginABI", "AzureCore"], path: "Plugins/Azure/Entry", linkerSettings: driverExports),
+        .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue"]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),

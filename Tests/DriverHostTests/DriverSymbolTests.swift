@@ -9,7 +9,7 @@ import TestSupport
     @Test func everyBuiltDriverExportsOnlyCddNegotiateAndCddOpen() throws {
         let drivers = try FileManager.default.contentsOfDirectory(atPath: BuildProducts.folder)
             .filter { $0.hasPrefix("libcdd_") && $0.hasSuffix(".so") }.sorted()
-        #expect(Set(drivers).isSuperset(of: ["libcdd_loopback.so", "libcdd_sim.so", "libcdd_ec2.so"]), "\(drivers)")
+        #expect(Set(drivers).isSuperset(of: ["libcdd_loopback.so", "libcdd_sim.so", "libcdd_ec2.so", "libcdd_gce.so", "libcdd_azure.so"]), "\(drivers)")
         for driver in drivers {
             let run = try Harness.run("/usr/bin/nm", ["-D", "--defined-only", BuildProducts.path(driver)])
             #expect(run.status == 0, "nm \(driver): \(run.output)")

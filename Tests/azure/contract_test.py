@@ -47,7 +47,7 @@ def main():
             print(f"FAIL {name}: {type(e).__name__}: {e}")
 
     os.environ["REQUESTS_CA_BUNDLE"] = ca
-    from azure.identity import ClientSecretCredential, ManagedIdentityCredential
+    from azure.identity import CertificateCredential, ClientSecretCredential, ManagedIdentityCredential
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.network import NetworkManagementClient
     from azure.core.exceptions import HttpResponseError, ClientAuthenticationError
@@ -73,6 +73,19 @@ def main():
             return "invalid_client AADSTS7000215"
         raise AssertionError("a wrong secret was accepted")
     check("a wrong client secret is refused as Azure AD does", bad_secret)
+
+    def certificate():
+        t = CertificateCredential("tenant-1", "client-1", certificate_path=os.path.join(workdir, "client.pem"), authority=arm,
+                                  disable_instance_discovery=True, connection_verify=ca).get_token("https://management.azure.com/.default")
+        assert t.token.startswith("fake-")
+        try:
+            CertificateCredential("tenant-1", "client-1", certificate_path=os.path.join(workdir, "other.pem"), authority=arm,
+                                  disable_instance_discovery=True, connection_verify=ca).get_token("https://management.azure.com/.default")
+        except ClientAuthenticationError as e:
+            assert "AADSTS700027" in str(e), e
+            return "MSAL's client assertion verified; an unregistered certificate refused"
+        raise AssertionError("an unregistered certificate was accepted")
+    check("azure-identity CertificateCredential (client assertion)", certificate)
 
     def managed_identity():
         os.environ["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = imds

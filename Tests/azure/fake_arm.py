@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """A fake Azure Resource Manager for the Azure driver's tests: VMs, NICs, public IPs, disks,
-resource SKUs, the authority's token endpoint and the managed-identity endpoint (IMDS). No ARM
+resource SKUs, the authority's token endpoint (client secret `fake-secret`, or a client assertion signed with
+DIR/client.pem's key; DIR/other.pem is a certificate it does not know) and the managed-identity
+endpoint (IMDS). No ARM
 emulator exists (../shared/reference/testpeers.md §3), so this one is held to Microsoft's own
 models: every request must be a method + path + api-version that azure-mgmt-compute /
 azure-mgmt-network build, and every PUT/PATCH body must fit the SDK's model (arm_models.py) —
@@ -33,6 +35,7 @@ never answers until the rules are dropped; "async_fail" lets a PUT be accepted a
 end Failed with that code (the VM left in provisioningState Failed, as ARM does).
 """
 import argparse
+import base64
 import email.utils
 import json
 import os
@@ -55,6 +58,7 @@ from azure.mgmt.network import models as nm  # noqa: E402
 
 ROUTES = arm_models.Routes.load()
 TENANT_SECRET = "fake-secret"
+CLIENT_CERT = None  # the certificate registered for the service principal (DIR/client.pem holds it with its key)
 KINDS = {
     "virtualMachines": ("Microsoft.Compute", cm.VirtualMachine, cm.VirtualMachineUpdate),
     "networkInterfaces": ("Microsoft.Network", nm.NetworkInterface, None),
@@ -157,8 +161,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.close()
             except OSError:
                 pass
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except OSError:
+            pass  # the client gave up (a hang it timed out on, a reset)
 
     # -- routing --------------------------------------------------------------------------
 
@@ -286,7 +290,11 @@ class Handler(BaseHTTPRequestHandler):
     def _token(self, form):
         if form.get("grant_type") != "client_credentials" or not form.get("client_id"):
             return self._send(400, {"error": "invalid_request", "error_description": "AADSTS900144: grant_type and client_id required."})
-        if form.get("client_secret") != TENANT_SECRET:
+        if form.get("client_assertion") is not None:
+            problem = self._check_assertion(form)
+            if problem:
+                return self._send(401, {"error": "invalid_client", "error_codes": [700027], "error_description": problem})
+        elif form.get("client_secret") != TENANT_SECRET:
             return self._send(401, {"error": "invalid_client", "error_codes": [7000215],
                                     "error_description": "AADSTS7000215: Invalid client secret provided."})
         if not form.get("scope", "").endswith("/.default"):
@@ -297,6 +305,41 @@ class Handler(BaseHTTPRequestHandler):
                                                           "error_description": fault.get("message", "injected")})
         token, lifetime = self._issue()
         return self._send(200, {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token})
+
+    def _check_assertion(self, form):
+        """A client assertion as Entra ID checks it: a JWT naming the registered certificate by
+        thumbprint (x5t or x5t#S256), signed with its key (RS256 or PS256), for this token
+        endpoint, issued by and about the client, not expired."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return "AADSTS50027: client_assertion_type must be jwt-bearer."
+        b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+        unb64 = lambda t: base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))  # noqa: E731
+        try:
+            h, c, sig = form["client_assertion"].split(".")
+            header, claims = json.loads(unb64(h)), json.loads(unb64(c))
+        except ValueError:
+            return "AADSTS50027: JWT token is invalid or malformed."
+        named = lambda k: str(header.get(k, "")).rstrip("=")  # noqa: E731  (MSAL pads, RFC 7515 does not)
+        if named("x5t") != b64(CLIENT_CERT.fingerprint(hashes.SHA1())) and \
+                named("x5t#S256") != b64(CLIENT_CERT.fingerprint(hashes.SHA256())):
+            return "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application."
+        pad = {"RS256": padding.PKCS1v15(), "PS256": padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)}
+        if header.get("alg") not in pad:
+            return f"AADSTS5002730: Invalid JWT token. Unsupported algorithm {header.get('alg')}."
+        try:
+            CLIENT_CERT.public_key().verify(unb64(sig), f"{h}.{c}".encode(), pad[header["alg"]], hashes.SHA256())
+        except Exception:  # noqa: BLE001
+            return "AADSTS7000274: Client assertion contains an invalid signature."
+        audience = self.base + urllib.parse.urlsplit(self.path).path
+        if claims.get("aud") != audience:
+            return f"AADSTS700016: audience {claims.get('aud')} is not {audience}"
+        if claims.get("iss") != form.get("client_id") or claims.get("sub") != form.get("client_id"):
+            return "AADSTS700023: iss and sub must be the client id."
+        if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < time.time():
+            return "AADSTS700024: Client assertion is not within its valid time range."
+        return None
 
     def _openid(self, tenant):
         b = self.base
@@ -671,6 +714,15 @@ def make_tls(directory):
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=cdd fake ARM CA")
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
     run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext)
+    # The service principal's certificate (registered) and another one (not): key + cert in one PEM each.
+    for name in ("client", "other"):
+        k, c = os.path.join(directory, name + ".key"), os.path.join(directory, name + ".crt")
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", k, "-out", c, "-days", "2", "-subj", f"/CN=cdd {name}")
+        with open(os.path.join(directory, name + ".pem"), "w") as out:
+            out.write(open(k).read() + open(c).read())
+    global CLIENT_CERT
+    from cryptography import x509
+    CLIENT_CERT = x509.load_pem_x509_certificate(open(os.path.join(directory, "client.crt"), "rb").read())
     return ca, cert, key
 
 

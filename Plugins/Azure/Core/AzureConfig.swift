@@ -41,7 +41,7 @@ public struct AzureConfig: Sendable {
     public var throttleRetryMs = 10_000
 
     static let keys: Set<String> = [
-        "subscription_id", "resource_group", "location", "subnet_id", "tenant_id", "client_id", "client_secret",
+        "subscription_id", "resource_group", "location", "subnet_id", "tenant_id", "client_id", "client_secret", "client_certificate",
         "managed_identity_client_id", "authority_host", "imds_endpoint", "arm_endpoint", "arm_audience", "image",
         "network_security_group_id", "use_public_ip", "admin_username", "os_disk_type", "os_disk_size_gb", "data_disk_type",
         "zone", "spot_max_price", "prices", "spot_prices", "instance_types", "quota_groups", "create_concurrency",
@@ -83,8 +83,15 @@ public struct AzureConfig: Sendable {
         auth.authorityHost = try r.url("authority_host") ?? environment["AZURE_AUTHORITY_HOST"] ?? auth.authorityHost
         auth.imdsEndpoint = try r.url("imds_endpoint") ?? auth.imdsEndpoint
         auth.audience = try r.url("arm_audience") ?? auth.audience
-        if auth.clientSecret != nil, auth.tenantID == nil || auth.clientID == nil {
-            throw .invalid("config.client_secret: needs tenant_id and client_id")
+        auth.clientCertificatePath = try r.string("client_certificate") ?? environment["AZURE_CLIENT_CERTIFICATE_PATH"]
+        if let path = auth.clientCertificatePath {
+            guard auth.clientSecret == nil else { throw .invalid("config.client_certificate: give client_secret or client_certificate, not both") }
+            guard path.hasPrefix("/"), FileManager.default.isReadableFile(atPath: path) else {
+                throw .invalid("config.client_certificate: \(path) is not a readable file (an absolute path to a PEM with key and certificate)")
+            }
+        }
+        for (key, value) in [("client_secret", auth.clientSecret), ("client_certificate", auth.clientCertificatePath)] where value != nil {
+            guard auth.tenantID != nil, auth.clientID != nil else { throw .invalid("config.\(key): needs tenant_id and client_id") }
         }
 
         var c = AzureConfig(subscriptionID: subscription, resourceGroup: group, location: location.lowercased(), subnetID: subnet, auth: auth)

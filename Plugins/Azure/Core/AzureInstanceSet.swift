@@ -10,8 +10,6 @@ public final class AzureInstanceSet: Sendable {
     /// Instances one create may ask for (each is its own NIC + VM PUT).
     public static let maxCreateCount = 20
     public static let maxDestroyBatch = 100
-    /// The tag the host puts on every instance with its set id.
-    public static let hostSetTag = "cloud-dispatch-instance-set"
 
     public let setID: String
     public let config: AzureConfig
@@ -42,7 +40,8 @@ public final class AzureInstanceSet: Sendable {
         let tokens = TokenSource(settings: config.auth, transport: transport, log: log)
         let arm = ARMClient(config: config, tokens: tokens, transport: transport, log: log)
         log(.info, "instance set \(setID): subscription \(config.subscriptionID), group \(config.resourceGroup), \(config.location), "
-            + (config.auth.usesClientSecret ? "client secret of \(config.auth.clientID ?? "?")" : "managed identity"))
+            + (config.auth.clientSecret != nil ? "client secret of \(config.auth.clientID ?? "?")"
+               : config.auth.clientCertificatePath != nil ? "certificate of \(config.auth.clientID ?? "?")" : "managed identity"))
         return AzureInstanceSet(setID: setID, config: config, arm: arm, log: log)
     }
 

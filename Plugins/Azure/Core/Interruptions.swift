@@ -3,14 +3,15 @@ import Foundation
 /// `cdd.interruptions/1`: Spot VMs of this set that Azure is taking back. A Spot VM created
 /// with `evictionPolicy: Delete` is deallocated, then deleted, when evicted; ARM shows that as
 /// its power state (`deallocating`, `deallocated`, `stopped`) or provisioning state
-/// (`Deleting`) before it disappears. VMs this set is deleting itself are not notices.
+/// (`Deleting`) before it disappears. Only this set's VMs (their names carry its prefix) count,
+/// and not those it is deleting itself.
 extension AzureInstanceSet {
     public func interruptions(_ body: Data) throws(AzureError) -> Data {
         _ = try Payload.decode([String: JSONValue].self, body)
         let mine = destroying.withLock { $0 }
         let at = Self.rfc3339(clock())
         let notices = try virtualMachines()
-            .filter { $0.spot && $0.tags[Self.hostSetTag] == setID && !mine.contains($0.name) && Self.isEvicted($0) }
+            .filter { $0.spot && $0.name.hasPrefix(Names.setPrefix(setID)) && !mine.contains($0.name) && Self.isEvicted($0) }
             .map { Notice(id: $0.name, at: at) }
         return Payload.encode(NoticesReply(notices: notices.sorted { $0.id < $1.id }))
     }

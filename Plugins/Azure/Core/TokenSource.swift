@@ -18,6 +18,8 @@ public final class TokenSource: Sendable {
         public var tenantID: String?
         public var clientID: String?
         public var clientSecret: String?
+        /// A PEM file with the service principal's private key and certificate.
+        public var clientCertificatePath: String?
         public var managedIdentityClientID: String?
         public var authorityHost = "https://login.microsoftonline.com"
         public var imdsEndpoint = "http://169.254.169.254"
@@ -25,7 +27,8 @@ public final class TokenSource: Sendable {
         public var audience = "https://management.azure.com/"
         public var timeoutMs = 30_000
 
-        public var usesClientSecret: Bool { clientSecret != nil }
+        /// A service principal (secret or certificate) rather than the managed identity.
+        public var usesServicePrincipal: Bool { clientSecret != nil || clientCertificatePath != nil }
     }
 
     /// Renew this long before expiry.
@@ -65,18 +68,25 @@ public final class TokenSource: Sendable {
     public func invalidate() { cached.withLock { $0 = nil } }
 
     func fetch(now: Int) throws(AzureError) -> AccessToken {
-        settings.usesClientSecret ? try clientSecret(now: now) : try managedIdentity(now: now)
+        settings.usesServicePrincipal ? try servicePrincipal(now: now) : try managedIdentity(now: now)
     }
 
-    /// `POST {authority}/{tenant}/oauth2/v2.0/token`, grant type client_credentials.
-    func clientSecret(now: Int) throws(AzureError) -> AccessToken {
-        guard let tenant = settings.tenantID, let client = settings.clientID, let secret = settings.clientSecret else {
-            throw AzureError(.auth, "client secret authentication needs tenant_id, client_id and client_secret", code: "NoCredentials")
+    /// `POST {authority}/{tenant}/oauth2/v2.0/token`, grant type client_credentials, with the
+    /// client secret or a client assertion signed with the certificate's key.
+    func servicePrincipal(now: Int) throws(AzureError) -> AccessToken {
+        guard let tenant = settings.tenantID, let client = settings.clientID else {
+            throw AzureError(.auth, "service principal authentication needs tenant_id and client_id", code: "NoCredentials")
         }
         let scope = settings.audience.hasSuffix("/") ? settings.audience + ".default" : settings.audience + "/.default"
-        let form = [("grant_type", "client_credentials"), ("client_id", client), ("client_secret", secret), ("scope", scope)]
-            .map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
         let url = trimmed(settings.authorityHost) + "/" + FormEncoding.escape(tenant) + "/oauth2/v2.0/token"
+        var fields = [("grant_type", "client_credentials"), ("client_id", client), ("scope", scope)]
+        if let secret = settings.clientSecret {
+            fields.append(("client_secret", secret))
+        } else if let path = settings.clientCertificatePath {
+            fields.append(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"))
+            fields.append(("client_assertion", try ClientCertificate.assertion(pemPath: path, clientID: client, audience: url, now: now)))
+        }
+        let form = fields.map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
         let response = try transport.send(HTTPRequest(method: "POST", url: url,
                                                       headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                                                       body: Array(form.utf8), timeoutMs: settings.timeoutMs))
@@ -111,7 +121,7 @@ public final class TokenSource: Sendable {
         let doc = JSONValue.parse(Data(response.body)) ?? .null
         guard response.status == 200 else {
             let code = doc["error"].string ?? ""
-            let description = doc["error_description"].string.map { String($0.prefix { $0 != "\r" && $0 != "\n" }) } ?? "HTTP \(response.status)"
+            let description = doc["error_description"].string.map { String($0.prefix { !$0.isNewline }) } ?? "HTTP \(response.status)"
             let errorClass: ErrorClass = response.status == 429 ? .rateLimit : response.status >= 500 ? .transient : .auth
             throw AzureError(errorClass, "\(source): \(description)", code: code, httpStatus: response.status,
                              retryAfterMs: errorClass == .rateLimit ? RetryAfter.milliseconds(response.headers["retry-after"], date: nil, now: now, fallbackMs: 5000) : 0)

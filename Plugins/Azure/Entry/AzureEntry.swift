@@ -1,7 +1,7 @@
 // The Azure driver's exported entry points: C in, AzureCore out. Everything here is a
 // capture-free global function (a C function pointer cannot capture context); state travels
 // through driver_ctx and the instance-set handle. Only cdd_negotiate and cdd_open are
-// exported (exports.map); every string from the host is read with a bound and checked for
+// exported (support/cdd-driver.exports); every string from the host is read with a bound and checked for
 // UTF-8 before anything else touches it.
 import AzureCore
 import Foundation

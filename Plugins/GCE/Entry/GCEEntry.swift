@@ -1,5 +1,5 @@
 // The GCE driver's exported entry points: C in, GCECore out. Only cdd_negotiate and cdd_open
-// are exported (exports.map); every member is a capture-free closure (a C function pointer
+// are exported (support/cdd-driver.exports); every member is a capture-free closure (a C function pointer
 // cannot capture context), and state travels through driver_ctx and the set handle.
 import Foundation
 import GCECore
