@@ -28,7 +28,7 @@ extension WorkerPool {
     /// Sends create calls for `intents` (marked as sending), up to `maxConcurrent` at once, in a
     /// task of its own. Answers are applied in call order, not arrival order, so a simulation
     /// replays the same.
-    func send(_ intents: [(intent: CreateIntent, type: InstanceType)], maxConcurrent: Int) {
+    func send(_ intents: [(intent: CreateIntent, type: InstanceType)], maxConcurrent: Int, resend: Bool = false) {
         guard !intents.isEmpty else { return }
         let requests = intents.map { createRequest($0.type, $0.intent) }
         let set = instanceSet
@@ -47,7 +47,7 @@ extension WorkerPool {
             }
             for (i, call) in intents.enumerated() {
                 guard let outcome = outcomes[i] else { continue }
-                await pool.apply(outcome, of: call.intent, type: call.type, now: pool.clock.now)
+                await pool.apply(outcome, of: call.intent, type: call.type, now: pool.clock.now, resend: resend)
             }
         }
     }

@@ -133,11 +133,14 @@ extension WorkerPool {
             openIntents[token]?.lastSent = now
             again.append((open.intent, type))
         }
-        send(again, maxConcurrent: maxConcurrent)
+        send(again, maxConcurrent: maxConcurrent, resend: true)
     }
 
-    /// What a create call's answer means for its intent and the pool.
-    func apply(_ result: Result<[Instance], DriverError>, of intent: CreateIntent, type: InstanceType, now: Double) async {
+    /// What a create call's answer means for its intent and the pool. `resend`: the intent was sent
+    /// before, so an `invalid` answer is about its token (spent: its instances came and went before
+    /// they were listed), not about the type, which the first send found valid.
+    func apply(_ result: Result<[Instance], DriverError>, of intent: CreateIntent, type: InstanceType, now: Double,
+               resend: Bool = false) async {
         openIntents[intent.token]?.sending = false
         switch result {
         case .success(let made):
@@ -151,6 +154,10 @@ extension WorkerPool {
             }
             logger.info("instances created", metadata: ["type": "\(type.name)", "count": "\(made.count)", "intent": "\(intent.token)"])
             await settle(intent.token, "the cloud answered")
+        case .failure(let error) where resend && error.errorClass == .invalid:
+            logger.warning("a create sent again was refused: its token is spent; nothing more is made for it",
+                           metadata: ["type": "\(type.name)", "intent": "\(intent.token)", "error": "\(error)"])
+            await settle(intent.token, "token spent")
         case .failure(let error):
             recordFailure(error, type: type, now: now)
             if Self.outcomeUnknown(error) {

@@ -46,6 +46,28 @@ import WorkerPool
     }
 }
 
+/// A create sent again after a lost answer, whose instances came and went before any listing saw
+/// them: the driver refuses the spent token (`invalid`). That says nothing of the type, which the
+/// first send found valid: it must not be blocked (with one type, its containers would be cancelled).
+@Suite struct SpentTokenTests {
+    @Test func aResentCreateRefusedForItsSpentTokenDoesNotBlockTheType() async throws {
+        let world = try await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 120), types: [SimWorld.types[0]],
+                                       configure: { $0.syncInterval = 300 })
+        try await withWorld(world) { world in
+            world.cloud.loseNextCreateAnswers(1)
+            let uuid = try await world.submit(1, seconds: 60)[0]
+            await world.dispatcher.tickAndSettle(now: world.now)  // the create acts; its answer is lost
+            let made = try await world.listedInstances()
+            #expect(made.count == 1)
+            _ = try await world.set.destroy(ids: made.map(\.id))  // reclaimed before any listing saw it
+            #expect(try await world.run { try await world.store.get(uuid).state.isFinal })
+            let record = try await world.store.get(uuid)
+            #expect(record.state == .complete, "\(record.state): \(record.runtimeStatus.error ?? "")")
+            #expect(world.cloud.snapshot.calls["create", default: 0] >= 3, "first send, resend refused, a new intent")
+        }
+    }
+}
+
 /// A destroy whose answer was lost may have acted: the worker takes no new work.
 @Suite struct LostDestroyTests {
     @Test func aWorkerWhoseDestroyAnswerWasLostTakesNoNewWork() async throws {
