@@ -66,6 +66,7 @@ extension ConfigLoader {
             y.line("call_burst", "\(d.callBurst)")
             y.line("isolation", y.string(d.isolation.rawValue))
             y.line("load_timeout", "\(d.loadTimeout)")
+            y.line("call_timeout", "\(d.callTimeout)")
         }
     }
 

@@ -25,6 +25,9 @@ extension ConfigReader {
         if case .integer(let n)? = value?["call_burst"] { driver.callBurst = Int(n) }
         if let isolation = string(value?["isolation"]).flatMap(Configuration.DriverIsolation.init(rawValue:)) { driver.isolation = isolation }
         if let t = duration(value?["load_timeout"], at: "driver.load_timeout") { driver.loadTimeout = t }
+        if let t = duration(value?["call_timeout"], at: "driver.call_timeout") {
+            if t >= 1 { driver.callTimeout = t } else { problem("driver.call_timeout", "must be at least 1s") }
+        }
     }
 
     /// YAML has .inf and .nan; JSON, which the driver gets, does not.

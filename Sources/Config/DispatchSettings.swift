@@ -23,6 +23,9 @@ extension Configuration {
         public var isolation = DriverIsolation.inProcess
         /// Seconds a driver file may take to load, negotiate and open (each) in the vetting child.
         public var loadTimeout = 10.0
+        /// Seconds the host waits for one driver call before it counts as lost (`internal`): above
+        /// the driver's own worst case (its request timeout × retries × zones or subnets).
+        public var callTimeout = 120.0
 
         public init(name: String = "loopback", plugins: String? = nil, config: JSONValue? = nil, image: String? = nil) {
             self.name = name

@@ -20,7 +20,7 @@ enum DispatchWiring {
     static func wired(_ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
                       metrics: DispatchMetrics? = nil) async throws -> (dispatcher: Dispatcher, driver: any CloudDriver) {
         let opened = try await DriverOpening.open(config, setID: config.dispatcherID, driverConfig: config.effectiveDriverConfig,
-                                                  origins: origins, logger: logger)
+                                                  origins: origins, logger: logger, callTimeout: .seconds(config.driver.callTimeout))
         let driver = opened.driver
         var instanceSet = opened.instanceSet
         // Not fatal: a catalogue call may fail for a moment; creates of these types would fail every time.

@@ -7,10 +7,12 @@ import Testing
         let c = try #require(config("driver: {name: sim}"))
         #expect(c.driver.isolation == .inProcess)
         #expect(c.driver.loadTimeout == 10)
+        #expect(c.driver.callTimeout == 120)
     }
 
     @Test func readsProcessIsolationAndALoadTimeout() throws {
-        let c = try #require(config("driver: {name: sim, isolation: process, load_timeout: 2s}"))
+        let c = try #require(config("driver: {name: sim, isolation: process, load_timeout: 2s, call_timeout: 5m}"))
+        #expect(c.driver.callTimeout == 300)
         #expect(c.driver.isolation == .process)
         #expect(c.driver.loadTimeout == 2)
     }
