@@ -29,8 +29,9 @@ public struct ConformanceKit: Sendable {
     /// How long cleanup keeps retrying destroy and list through throttling and transient
     /// errors before it gives up and reports the ids still there.
     public var cleanupDeadline: Duration = .seconds(600)
-    /// The waits between cleanup rounds (the driver's retry-after wins when it gives one).
-    public var cleanupRetryDelay = RetryDelay(initial: .seconds(1), cap: .seconds(30))
+    /// The waits before a call the driver throttled is sent again, in the checks (for at most
+    /// `settle`) and between cleanup rounds (the driver's retry-after wins when it gives one).
+    public var retryDelay = RetryDelay(initial: .seconds(1), cap: .seconds(30))
     /// Called as each check finishes.
     public var progress: @Sendable (CheckResult) -> Void = { _ in }
 
@@ -206,7 +207,7 @@ final class Session: Sendable {
             }
             let cleanup = Cleanup(set: set, filter: [ConformanceKit.kitTag: "1", ConformanceKit.setTag: kit.instanceSetID],
                                   created: created, deadline: kit.cleanupDeadline,
-                                  backoff: kit.cleanupRetryDelay, maxDestroyBatch: capabilities?.maxDestroyBatch ?? 1)
+                                  backoff: kit.retryDelay, maxDestroyBatch: capabilities?.maxDestroyBatch ?? 1)
             let outcome = await cleanup.run()
             let retries = outcome.retries == 0 ? "" : " (\(outcome.retries) retries)"
             guard outcome.leftovers.isEmpty else {

@@ -10,6 +10,8 @@ struct CreationChecks {
     let capabilities: Capabilities
 
     var kit: ConformanceKit { session.kit }
+    /// The set's calls, waiting out throttling (see `PatientCalls`).
+    var calls: PatientCalls { PatientCalls(set: set, delay: kit.retryDelay, patience: kit.settle) }
 
     func request(_ testCase: String, count: Int, token: String? = nil) -> CreateRequest {
         var tags = session.tags
@@ -26,7 +28,7 @@ struct CreationChecks {
     func listUntil(_ filter: [String: String], _ what: String, _ accept: ([Instance]) -> Bool) async throws -> [Instance] {
         let deadline = ContinuousClock.now + kit.settle
         while true {
-            let found = try await set.list(tags: filter)
+            let found = try await calls.list(tags: filter)
             if accept(found) { return found }
             if ContinuousClock.now >= deadline { throw CheckFailure("\(what) not seen in list within \(kit.settle)") }
             try await Task.sleep(for: .milliseconds(500))
@@ -45,7 +47,7 @@ struct CreationChecks {
         let single = request("single", count: 1)
         var first: Instance?
         await session.check("create count=1") {
-            let made = try await set.create(single)
+            let made = try await calls.create(single)
             session.remember(made)
             guard made.count == 1 else { throw CheckFailure("asked for 1, got \(made.count)") }
             try requireExactTags(made, single.tags)
@@ -62,7 +64,7 @@ struct CreationChecks {
         let wanted = min(3, capabilities.maxCreateCount)
         let triple = request("triple", count: wanted)
         await session.check("create count=\(wanted)") {
-            let made = try await set.create(triple)
+            let made = try await calls.create(triple)
             session.remember(made)
             guard made.count == wanted else { throw CheckFailure("asked for \(wanted), got \(made.count)") }
             guard Set(made.map(\.id)).count == wanted else { throw CheckFailure("duplicate ids in \(made.map(\.id))") }
@@ -77,9 +79,9 @@ struct CreationChecks {
             // Two instances, so a driver that keys its memory on the first instance alone fails too.
             let count = min(2, capabilities.maxCreateCount)
             let token = "cdd-" + session.runID
-            let once = try await set.create(request("idempotent", count: count, token: token))
+            let once = try await calls.create(request("idempotent", count: count, token: token))
             session.remember(once)
-            let again = try await set.create(request("idempotent", count: count, token: token))
+            let again = try await calls.create(request("idempotent", count: count, token: token))
             session.remember(again)
             guard Set(once.map(\.id)) == Set(again.map(\.id)) else {
                 throw CheckFailure("same token gave \(once.map(\.id)) then \(again.map(\.id))")
@@ -101,7 +103,7 @@ struct CreationChecks {
             var extraKey = session.tags
             extraKey["cdd-conformance-absent"] = "x"
             for filter in [otherSet, otherRun, extraKey] {
-                let found = try await set.list(tags: filter)
+                let found = try await calls.list(tags: filter)
                 if let stray = found.first { throw CheckFailure("filter \(filter) matched \(stray.id)") }
             }
             return "another instance set's, another run's, and an extra key's filters match nothing"
@@ -109,12 +111,12 @@ struct CreationChecks {
 
         await session.check("set_tags merges") {
             guard let first else { throw Skip("nothing created") }
-            try await set.setTags(ids: [first.id], tags: ["cdd-conformance-state": "tagged"])
+            try await calls.setTags(ids: [first.id], tags: ["cdd-conformance-state": "tagged"])
             var expected = single.tags
             expected["cdd-conformance-state"] = "tagged"
             _ = try await listUntil(expected, "the new tag") { $0.contains { $0.id == first.id && $0.tags == expected } }
             do {
-                try await set.setTags(ids: ["cdd-conformance-missing-0"], tags: ["x": "y"])
+                try await calls.setTags(ids: ["cdd-conformance-missing-0"], tags: ["x": "y"])
                 throw CheckFailure("set_tags on a missing instance succeeded")
             } catch let error as DriverError where error.errorClass == .notFound || error.errorClass == .invalid {
                 return "new tag added, old tags kept; missing id gave \(error.errorClass.name)"
@@ -126,14 +128,14 @@ struct CreationChecks {
                 for worker in 0..<8 {
                     group.addTask {
                         if worker % 2 == 0 {
-                            let made = try await set.create(request("concurrent", count: 1))
+                            let made = try await calls.create(request("concurrent", count: 1))
                             session.remember(made)
-                            try await set.setTags(ids: made.map(\.id), tags: ["cdd-conformance-worker": "\(worker)"])
-                            let result = try await set.destroy(ids: made.map(\.id))
+                            try await calls.setTags(ids: made.map(\.id), tags: ["cdd-conformance-worker": "\(worker)"])
+                            let result = try await calls.destroy(ids: made.map(\.id))
                             session.forget(result.destroyed)
                             guard result.failed.isEmpty else { throw CheckFailure("destroy failed: \(result.failed)") }
                         } else {
-                            for _ in 0..<3 { _ = try await set.list(tags: session.tags) }
+                            for _ in 0..<3 { _ = try await calls.list(tags: session.tags) }
                             _ = try await set.instanceTypes()
                         }
                     }
@@ -149,9 +151,9 @@ struct CreationChecks {
         var justDestroyed: String?
         await session.check("destroy a just-created instance") {
             // No wait for it to boot: the host destroys instances in any state.
-            let made = try await set.create(request("just-created", count: 1))
+            let made = try await calls.create(request("just-created", count: 1))
             session.remember(made)
-            let result = try await set.destroy(ids: made.map(\.id))
+            let result = try await calls.destroy(ids: made.map(\.id))
             session.forget(result.destroyed)
             guard result.failed.isEmpty else { throw CheckFailure("failed: \(result.failed)") }
             guard result.destroyed == made.map(\.id) else { throw CheckFailure("destroyed \(result.destroyed) of \(made.map(\.id))") }
@@ -170,14 +172,14 @@ struct CreationChecks {
         await EdgeCaseChecks(creation: self, first: first).run()
 
         await session.check("destroy") {
-            let mine = try await set.list(tags: session.tags)
+            let mine = try await calls.list(tags: session.tags)
             guard !mine.isEmpty else { throw CheckFailure("nothing left to destroy") }
-            let result = try await set.destroy(ids: mine.map(\.id))
+            let result = try await calls.destroy(ids: mine.map(\.id))
             session.forget(result.destroyed)
             guard result.failed.isEmpty else { throw CheckFailure("failed: \(result.failed)") }
             guard Set(result.destroyed) == Set(mine.map(\.id)) else { throw CheckFailure("destroyed \(result.destroyed) of \(mine.map(\.id))") }
             _ = try await listUntil(session.tags, "removal") { $0.isEmpty }
-            let again = try await set.destroy(ids: [mine[0].id])
+            let again = try await calls.destroy(ids: [mine[0].id])
             guard again.destroyed == [mine[0].id] else { throw CheckFailure("destroying a gone instance gave \(again)") }
             return "\(mine.count) destroyed and gone from list; repeating a destroy is harmless"
         }

@@ -8,6 +8,7 @@ struct EdgeCaseChecks {
 
     var session: Session { creation.session }
     var set: NativeInstanceSet { creation.set }
+    var calls: PatientCalls { creation.calls }
     var capabilities: Capabilities { creation.capabilities }
 
     func run() async {
@@ -28,7 +29,7 @@ struct EdgeCaseChecks {
                 throw error
             }
             await other.close()
-            let still = try await set.list(tags: session.tags)
+            let still = try await calls.list(tags: session.tags)
             guard let mine = still.first(where: { $0.id == first.id }) else {
                 throw CheckFailure("\(first.id) is gone after another set's destroy named it")
             }
@@ -40,7 +41,7 @@ struct EdgeCaseChecks {
             let count = capabilities.maxCreateCount + 1
             guard count <= 100_000 else { throw Skip("max_create_count is the schema's maximum") }
             do {
-                let made = try await set.create(creation.request("too-many", count: count))
+                let made = try await calls.create(creation.request("too-many", count: count))
                 session.remember(made)
                 throw CheckFailure("count \(count) above max_create_count made \(made.count) instances")
             } catch let error as DriverError where error.errorClass == .invalid {
@@ -52,15 +53,15 @@ struct EdgeCaseChecks {
         await session.check("a spent token creates nothing") {
             guard capabilities.idempotentCreate else { throw Skip("driver does not declare idempotent_create") }
             let token = "cdd-spent-" + session.runID
-            let once = try await set.create(creation.request("spent", count: 1, token: token))
+            let once = try await calls.create(creation.request("spent", count: 1, token: token))
             session.remember(once)
-            let result = try await set.destroy(ids: once.map(\.id))
+            let result = try await calls.destroy(ids: once.map(\.id))
             session.forget(result.destroyed)
             var filter = session.tags
             filter["cdd-conformance-case"] = "spent"
             _ = try await creation.listUntil(filter, "the token's instance's removal") { $0.isEmpty }
             do {
-                let again = try await set.create(creation.request("spent", count: 1, token: token))
+                let again = try await calls.create(creation.request("spent", count: 1, token: token))
                 session.remember(again)
                 throw CheckFailure("the token of destroyed \(once.map(\.id)) made \(again.map(\.id))")
             } catch let error as DriverError where error.errorClass == .invalid {

@@ -12,7 +12,7 @@ import Testing
     static func interruptedRun(config: String, deadline: Duration = .seconds(30)) async throws -> ConformanceReport {
         var kit = ConformanceKit(driver: try Harness.load(misbehave, as: "libcdd_misbehave.so"), config: config)
         kit.cleanupDeadline = deadline
-        kit.cleanupRetryDelay = RetryDelay(initial: .milliseconds(10), cap: .milliseconds(100))
+        kit.retryDelay = RetryDelay(initial: .milliseconds(10), cap: .milliseconds(100))
         let task = TaskBox()
         kit.progress = { result in
             if result.name == "create count=3" { task.cancel() }
@@ -52,7 +52,7 @@ import Testing
         var kit = ConformanceKit(driver: try Harness.load(Self.misbehave, as: "libcdd_misbehave.so"), config: #"{"mode": "destroy_keeps"}"#)
         kit.settle = .milliseconds(200)
         kit.cleanupDeadline = .milliseconds(300)
-        kit.cleanupRetryDelay = RetryDelay(initial: .milliseconds(10), cap: .milliseconds(50))
+        kit.retryDelay = RetryDelay(initial: .milliseconds(10), cap: .milliseconds(50))
         let report = await kit.run()
         let listAfter = try #require(report.check("list after destroy"))
         #expect(listAfter.outcome == .fail, "\(report.table())")
