@@ -126,140 +126,158 @@ static cdd_status reply_instances(cdd_instance_set *set, json_t *records, char *
     return lb_reply(json_pack("{s:o}", "instances", instances), out, err);
 }
 
+/* create, step 1: the strings of a create request within the ABI's limits. */
+static int create_strings_within(json_t *req, json_t *type, char *why, size_t why_size) {
+    json_t *name = json_object_get(type, "name");
+    json_t *image = json_object_get(req, "image");
+    json_t *key = json_object_get(req, "ssh_public_key");
+    json_t *script = json_object_get(req, "init_script");
+    return lb_string_within(json_object_get(type, "provider_type"), "instance_type.provider_type", 1, CDD_MAX_PROVIDER_TYPE, why, why_size) &&
+           (!name || lb_string_within(name, "instance_type.name", 1, CDD_MAX_PROVIDER_TYPE, why, why_size)) &&
+           (!image || lb_string_within(image, "image", 0, CDD_MAX_IMAGE, why, why_size)) &&
+           (!key || lb_string_within(key, "ssh_public_key", 0, CDD_MAX_SSH_PUBLIC_KEY, why, why_size)) &&
+           (!script || lb_string_within(script, "init_script", 0, CDD_MAX_INIT_SCRIPT, why, why_size)) &&
+           lb_tags_within(json_object_get(req, "tags"), "tags", why, why_size);
+}
+
+static int valid_token(const char *token) {
+    return token && *token && strlen(token) <= 64 &&
+           strspn(token, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(token);
+}
+
+/* create, step 2: the whole request checked before anything is made. */
+static cdd_status check_create(cdd_instance_set *set, json_t *req, cdd_error *err) {
+    json_t *type = json_object_get(req, "instance_type");
+    json_t *count = json_object_get(req, "count");
+    json_t *token = json_object_get(req, "idempotency_token");
+    json_t *key = json_object_get(req, "ssh_public_key");
+    const char *provider_type = json_string_value(json_object_get(type, "provider_type"));
+    char why[160];
+    if (!json_is_object(type) || !provider_type || !*provider_type)
+        return lb_fail(err, CDD_E_INVALID, "instance_type.provider_type: required string");
+    if (!create_strings_within(req, type, why, sizeof why)) return lb_fail(err, CDD_E_INVALID, "%s", why);
+    if (!catalogue_entry(set, provider_type))
+        return lb_fail(err, CDD_E_INVALID, "instance_type.provider_type: unknown type \"%s\" in this instance set", provider_type);
+    if (json_is_true(json_object_get(type, "preemptible")))
+        return lb_fail(err, CDD_E_UNSUPPORTED, "preemptible instances: loopback instances cannot be reclaimed");
+    if (!json_is_integer(count) || json_integer_value(count) < 1 || json_integer_value(count) > LOOPBACK_MAX_CREATE)
+        return lb_fail(err, CDD_E_INVALID, "count: must be an integer from 1 to %d (max_create_count)", LOOPBACK_MAX_CREATE);
+    if (token && !valid_token(json_string_value(token)))
+        return lb_fail(err, CDD_E_INVALID, "idempotency_token: 1-64 characters of [A-Za-z0-9._-]");
+    if (key && strpbrk(json_string_value(key), "\r\n")) return lb_fail(err, CDD_E_INVALID, "ssh_public_key: one line expected");
+    if (access(set->sshd_path, X_OK) != 0)
+        return lb_fail(err, CDD_E_UNSUPPORTED, "sshd not found at %s: install openssh-server or set sshd_path", set->sshd_path);
+    return CDD_OK;
+}
+
+/* create, step 3: what an earlier create with this token made. CDD_OK with *made NULL: a first
+ * call. A token file that cannot be read must not pass for a first call; a token whose
+ * instances are all destroyed is spent. */
+static cdd_status token_repeat(cdd_instance_set *set, const char *token, const char *token_path, json_t **made, cdd_error *err) {
+    *made = NULL;
+    char *previous = lb_read_file(token_path, 1 << 20);
+    if (!previous && errno != ENOENT)
+        return lb_fail(err, CDD_E_TRANSIENT, "cannot read idempotency token %s: %s", token, strerror(errno));
+    json_t *ids = previous ? json_loads(previous, 0, NULL) : NULL;
+    free(previous);
+    if (json_is_array(ids)) *made = records_for_ids(set, ids); /* a repeat: the same instances */
+    json_decref(ids);
+    if (*made && json_array_size(*made) == 0) {
+        json_decref(*made);
+        *made = NULL;
+        return lb_fail(err, CDD_E_INVALID, "idempotency_token: %s was used by a create whose instances are all destroyed;"
+                       " a token is never used twice", token);
+    }
+    return CDD_OK;
+}
+
+/* create, step 4: `count` new instances within max_instances; partial success returns what was made. */
+static cdd_status make_instances(cdd_instance_set *set, json_t *req, json_int_t count, json_t **made, cdd_error *err) {
+    *made = NULL;
+    json_t *existing = lb_all_records(set);
+    if (!existing) return lb_fail(err, CDD_E_TRANSIENT, "cannot read the instance records: %s", strerror(errno));
+    size_t have = json_array_size(existing);
+    json_decref(existing);
+    if ((json_int_t)have + count > set->max_instances)
+        return lb_fail(err, CDD_E_QUOTA, "max_instances is %d and %zu exist", set->max_instances, have);
+    const char *provider_type = json_string_value(json_object_get(json_object_get(req, "instance_type"), "provider_type"));
+    json_t *records = json_array();
+    char why[256] = "";
+    for (json_int_t i = 0; i < count; i++) {
+        json_t *record = create_one(set, req, provider_type, why, sizeof why);
+        if (!record) break;
+        json_array_append_new(records, record);
+    }
+    if (json_array_size(records) == 0) {
+        json_decref(records);
+        return lb_fail(err, CDD_E_INTERNAL, "could not start an instance: %s", why);
+    }
+    if (json_array_size(records) < (size_t)count)
+        lb_log(set, CDD_LOG_WARN, "made %zu of %lld instances: %s", json_array_size(records), (long long)count, why);
+    *made = records;
+    return CDD_OK;
+}
+
+/* create, step 5: the token's instances recorded, so a repeat returns them. */
+static void remember_token(cdd_instance_set *set, const char *token, const char *token_path, json_t *made) {
+    json_t *ids = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(made, i, r) json_array_append(ids, json_object_get(r, "id"));
+    char *text = json_dumps(ids, 0);
+    char *tokens_dir = lb_strdup_printf("%s/tokens", set->dir);
+    if (tokens_dir) lb_mkdirs(tokens_dir, 0700);
+    if (!text || lb_write_file_atomic(token_path, text, 0600) != 0) lb_log(set, CDD_LOG_WARN, "could not record idempotency token %s", token);
+    free(tokens_dir);
+    free(text);
+    json_decref(ids);
+}
+
+/* create, step 6, outside the lock: "boot" each new instance by running its init script once,
+ * even when an idempotent repeat returns it again. One that never boots is shut down by the
+ * host's boot timeout: the log says why. */
+static void boot_instances(cdd_instance_set *set, json_t *made, const char *script) {
+    size_t i;
+    json_t *r;
+    json_array_foreach(made, i, r) {
+        const char *id = json_string_value(json_object_get(r, "id"));
+        char *dir = lb_instance_dir(set, id);
+        char *started = dir ? lb_strdup_printf("%s/init.started", dir) : NULL;
+        if (started && access(started, F_OK) != 0) {
+            if (lb_write_file_atomic(started, "", 0600) != 0 || lb_run_init_script(id, dir, script) != 0)
+                lb_log(set, CDD_LOG_ERROR, "instance %s: its init script could not be started: %s", id, strerror(errno));
+        }
+        free(started);
+        free(dir);
+    }
+}
+
 cdd_status lb_create(cdd_instance_set *set, const char *request, char **out, cdd_error *err) {
     cdd_status status = lb_usable(set, out, err);
     if (status != CDD_OK) return status;
     json_t *req = parse_request(request, err, &status);
     if (!req) return status;
-    json_t *type = json_object_get(req, "instance_type");
-    json_t *count_j = json_object_get(req, "count");
-    json_t *token_j = json_object_get(req, "idempotency_token");
-    json_t *key_j = json_object_get(req, "ssh_public_key");
-    json_t *script_j = json_object_get(req, "init_script");
-    const char *provider_type = json_string_value(json_object_get(type, "provider_type"));
-    json_int_t count = json_integer_value(count_j);
-    const char *token = json_string_value(token_j);
-
-    json_t *name_j = json_object_get(type, "name");
-    json_t *image_j = json_object_get(req, "image");
-    char why[160];
-    if (!json_is_object(type) || !provider_type || !*provider_type) {
-        status = lb_fail(err, CDD_E_INVALID, "instance_type.provider_type: required string");
-    } else if (!lb_string_within(json_object_get(type, "provider_type"), "instance_type.provider_type", 1, CDD_MAX_PROVIDER_TYPE, why, sizeof why) ||
-               (name_j && !lb_string_within(name_j, "instance_type.name", 1, CDD_MAX_PROVIDER_TYPE, why, sizeof why)) ||
-               (image_j && !lb_string_within(image_j, "image", 0, CDD_MAX_IMAGE, why, sizeof why)) ||
-               (key_j && !lb_string_within(key_j, "ssh_public_key", 0, CDD_MAX_SSH_PUBLIC_KEY, why, sizeof why)) ||
-               (script_j && !lb_string_within(script_j, "init_script", 0, CDD_MAX_INIT_SCRIPT, why, sizeof why)) ||
-               !lb_tags_within(json_object_get(req, "tags"), "tags", why, sizeof why)) {
-        status = lb_fail(err, CDD_E_INVALID, "%s", why);
-    } else if (!catalogue_entry(set, provider_type)) {
-        status = lb_fail(err, CDD_E_INVALID, "instance_type.provider_type: unknown type \"%s\" in this instance set", provider_type);
-    } else if (json_is_true(json_object_get(type, "preemptible"))) {
-        status = lb_fail(err, CDD_E_UNSUPPORTED, "preemptible instances: loopback instances cannot be reclaimed");
-    } else if (!json_is_integer(count_j) || count < 1 || count > LOOPBACK_MAX_CREATE) {
-        status = lb_fail(err, CDD_E_INVALID, "count: must be an integer from 1 to %d (max_create_count)", LOOPBACK_MAX_CREATE);
-    } else if (token_j && (!token || !*token || strlen(token) > 64 || strspn(token,
-                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(token))) {
-        status = lb_fail(err, CDD_E_INVALID, "idempotency_token: 1-64 characters of [A-Za-z0-9._-]");
-    } else if (key_j && strpbrk(json_string_value(key_j), "\r\n")) {
-        status = lb_fail(err, CDD_E_INVALID, "ssh_public_key: one line expected");
-    } else if (access(set->sshd_path, X_OK) != 0) {
-        status = lb_fail(err, CDD_E_UNSUPPORTED, "sshd not found at %s: install openssh-server or set sshd_path", set->sshd_path);
-    } else {
-        status = CDD_OK;
-    }
-    if (status != CDD_OK) {
+    if ((status = check_create(set, req, err)) != CDD_OK) {
         json_decref(req);
         return status;
     }
-
+    const char *token = json_string_value(json_object_get(req, "idempotency_token"));
+    json_t *made = NULL;
     int lock = lb_lock_set(set);
     if (lock < 0) {
         status = lb_fail(err, CDD_E_TRANSIENT, "cannot lock the instance set %s: %s", set->dir, strerror(errno));
-        lb_unlock_set(set, lock);
-        json_decref(req);
-        return status;
-    }
-    char *token_path = token ? lb_strdup_printf("%s/tokens/%s", set->dir, token) : NULL;
-    json_t *made = NULL;
-    int looked = 1; /* a token file that cannot be read must not pass for a first call */
-    if (token_path) {
-        char *previous = lb_read_file(token_path, 1 << 20);
-        if (!previous && errno != ENOENT) {
-            looked = 0;
-            status = lb_fail(err, CDD_E_TRANSIENT, "cannot read idempotency token %s: %s", token, strerror(errno));
+    } else {
+        char *token_path = token ? lb_strdup_printf("%s/tokens/%s", set->dir, token) : NULL;
+        status = token_path ? token_repeat(set, token, token_path, &made, err) : CDD_OK;
+        if (status == CDD_OK && !made) {
+            status = make_instances(set, req, json_integer_value(json_object_get(req, "count")), &made, err);
+            if (made && token_path) remember_token(set, token, token_path, made);
         }
-        json_t *ids = previous ? json_loads(previous, 0, NULL) : NULL;
-        free(previous);
-        if (json_is_array(ids)) made = records_for_ids(set, ids); /* a repeat: same instances */
-        json_decref(ids);
-        if (made && json_array_size(made) == 0) { /* all destroyed since: the token is spent */
-            json_decref(made);
-            made = NULL;
-            looked = 0;
-            status = lb_fail(err, CDD_E_INVALID, "idempotency_token: %s was used by a create whose instances are all destroyed;"
-                             " a token is never used twice", token);
-        }
+        free(token_path);
     }
-    json_t *existing = made || !looked ? NULL : lb_all_records(set);
-    if (!made && looked && !existing) {
-        status = lb_fail(err, CDD_E_TRANSIENT, "cannot read the instance records: %s", strerror(errno));
-    } else if (!made && looked) {
-        size_t have = json_array_size(existing);
-        if ((json_int_t)have + count > set->max_instances) {
-            status = lb_fail(err, CDD_E_QUOTA, "max_instances is %d and %zu exist", set->max_instances, have);
-        } else {
-            made = json_array();
-            char why[256] = "";
-            for (json_int_t i = 0; i < count; i++) {
-                json_t *record = create_one(set, req, provider_type, why, sizeof why);
-                if (!record) break; /* partial success: return what was made */
-                json_array_append_new(made, record);
-            }
-            if (json_array_size(made) == 0) {
-                status = lb_fail(err, CDD_E_INTERNAL, "could not start an instance: %s", why);
-                json_decref(made);
-                made = NULL;
-            } else if (token_path) {
-                json_t *ids = json_array();
-                size_t i;
-                json_t *r;
-                json_array_foreach(made, i, r) json_array_append(ids, json_object_get(r, "id"));
-                char *text = json_dumps(ids, 0);
-                char *tokens_dir = lb_strdup_printf("%s/tokens", set->dir);
-                if (tokens_dir) lb_mkdirs(tokens_dir, 0700);
-                if (!text || lb_write_file_atomic(token_path, text, 0600) != 0)
-                    lb_log(set, CDD_LOG_WARN, "could not record idempotency token %s", token);
-                free(tokens_dir);
-                free(text);
-                json_decref(ids);
-            }
-            if (made && json_array_size(made) < (size_t)count)
-                lb_log(set, CDD_LOG_WARN, "made %zu of %lld instances: %s", json_array_size(made), (long long)count, why);
-        }
-    }
-    json_decref(existing);
     lb_unlock_set(set, lock);
-    free(token_path);
-
     if (made) {
-        /* "Boot": run the init script of each new instance, outside the lock. */
-        const char *script = json_string_value(script_j);
-        size_t i;
-        json_t *r;
-        json_array_foreach(made, i, r) {
-            const char *id = json_string_value(json_object_get(r, "id"));
-            char *dir = lb_instance_dir(set, id);
-            char *started = dir ? lb_strdup_printf("%s/init.started", dir) : NULL;
-            /* once per instance, even when an idempotent repeat returns it again */
-            if (started && access(started, F_OK) != 0) {
-                /* an instance that never boots is shut down by the host's boot timeout: say why */
-                if (lb_write_file_atomic(started, "", 0600) != 0 || lb_run_init_script(id, dir, script) != 0)
-                    lb_log(set, CDD_LOG_ERROR, "instance %s: its init script could not be started: %s", id, strerror(errno));
-            }
-            free(started);
-            free(dir);
-        }
+        boot_instances(set, made, json_string_value(json_object_get(req, "init_script")));
         status = reply_instances(set, made, out, err);
         json_decref(made);
     }

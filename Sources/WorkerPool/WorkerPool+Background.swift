@@ -40,6 +40,10 @@ extension WorkerPool {
         while let (_, task) = backgroundCalls.first { await task.value }
     }
 
+    /// When the answer to a call sent in the round at `sentAt` came, on the round's time scale: the
+    /// pool's clock, which a caller driving rounds with its own times (a benchmark) may leave behind.
+    func answerTime(sentAt: Double) -> Double { max(sentAt, clock.now) }
+
     /// Calls still waiting for the cloud.
     public var callsInFlight: Int { backgroundCalls.count }
 }

@@ -22,13 +22,13 @@ extension WorkerPool {
                 intents.append((intent, type))
             }
         }
-        send(intents, maxConcurrent: maxConcurrent)
+        send(intents, maxConcurrent: maxConcurrent, now: now)
     }
 
     /// Sends create calls for `intents` (marked as sending), up to `maxConcurrent` at once, in a
     /// task of its own. Answers are applied in call order, not arrival order, so a simulation
     /// replays the same.
-    func send(_ intents: [(intent: CreateIntent, type: InstanceType)], maxConcurrent: Int, resend: Bool = false) {
+    func send(_ intents: [(intent: CreateIntent, type: InstanceType)], maxConcurrent: Int, now: Double, resend: Bool = false) {
         guard !intents.isEmpty else { return }
         let requests = intents.map { createRequest($0.type, $0.intent) }
         let set = instanceSet
@@ -47,7 +47,7 @@ extension WorkerPool {
             }
             for (i, call) in intents.enumerated() {
                 guard let outcome = outcomes[i] else { continue }
-                await pool.apply(outcome, of: call.intent, type: call.type, now: pool.clock.now, resend: resend)
+                await pool.apply(outcome, of: call.intent, type: call.type, now: pool.answerTime(sentAt: now), resend: resend)
             }
         }
     }
@@ -82,19 +82,19 @@ extension WorkerPool {
             Array(known[$0..<min(known.count, $0 + settings.maxDestroyBatch)])
         }
         inBackground { pool in
-            for batch in batches { await pool.destroy(batch) }
+            for batch in batches { await pool.destroy(batch, sentAt: now) }
         }
     }
 
     /// One destroy call and what its answer means.
-    private func destroy(_ batch: [(id: String, reason: String)]) async {
+    private func destroy(_ batch: [(id: String, reason: String)], sentAt: Double) async {
         await paced(.destroy)
         calls.idsDestroyed += batch.count
         let result: DestroyResult
         do {
             result = try await instanceSet.destroy(ids: batch.map(\.id))
         } catch {
-            let now = clock.now
+            let now = answerTime(sentAt: sentAt)
             recordFailure(error, type: nil, now: now)
             logger.warning("destroy failed; will retry", metadata: ["instances": "\(batch.map(\.id))", "error": "\(error)"])
             // Its outcome unknown, the cloud may have acted: it counts as destroyed (nothing new
@@ -105,7 +105,7 @@ extension WorkerPool {
             }
             return
         }
-        let now = clock.now
+        let now = answerTime(sentAt: sentAt)
         let refused = Set(result.failed.filter { !Self.outcomeUnknown($0.class) }.map(\.id))
         for (id, reason) in batch {
             if refused.contains(id) { workers[id]?.destroying = false } else { markDestroyed(id, reason: reason, now: now) }

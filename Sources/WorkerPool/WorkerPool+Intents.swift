@@ -133,7 +133,7 @@ extension WorkerPool {
             openIntents[token]?.lastSent = now
             again.append((open.intent, type))
         }
-        send(again, maxConcurrent: maxConcurrent, resend: true)
+        send(again, maxConcurrent: maxConcurrent, now: now, resend: true)
     }
 
     /// What a create call's answer means for its intent and the pool. `resend`: the intent was sent

@@ -95,3 +95,23 @@ import Testing
         #expect(Timestamp.seconds("yesterday") == nil)
     }
 }
+
+/// Resource SKUs restricted for the subscription: in the whole location the size is gone; in a
+/// zone, only for a set that launches in that zone.
+@Suite struct SKURestrictionTests {
+    static func sku(_ restrictions: String) throws -> JSONValue {
+        try #require(JSONValue.parse("""
+            {"resourceType": "virtualMachines", "name": "Standard_D2s_v3", "family": "standardDSv3Family", "locations": ["westeurope"],
+             "capabilities": [{"name": "vCPUs", "value": "2"}, {"name": "MemoryGB", "value": "8"}], "restrictions": [\(restrictions)]}
+            """))
+    }
+
+    @Test func aZoneRestrictionTakesTheSizeOnlyFromThatZone() throws {
+        let zoned = try Self.sku(#"{"type": "Zone", "values": ["westeurope"], "restrictionInfo": {"locations": ["westeurope"], "zones": ["2"]}, "reasonCode": "NotAvailableForSubscription"}"#)
+        #expect(AzureInstanceSet.entry(zoned, location: "westeurope", zone: "2") == nil)
+        #expect(AzureInstanceSet.entry(zoned, location: "westeurope", zone: "1")?.vcpus == 2)
+        #expect(AzureInstanceSet.entry(zoned, location: "westeurope", zone: nil)?.vcpus == 2)
+        let located = try Self.sku(#"{"type": "Location", "values": ["westeurope"], "reasonCode": "NotAvailableForSubscription"}"#)
+        #expect(AzureInstanceSet.entry(located, location: "westeurope", zone: "1") == nil)
+    }
+}

@@ -18,7 +18,7 @@ extension AzureInstanceSet {
         var entries: [CatalogueEntry] = []
         var seen = Set<String>()
         for sku in skus {
-            guard var entry = Self.entry(sku, location: config.location), wanted.isEmpty || wanted.contains(entry.providerType.lowercased()),
+            guard var entry = Self.entry(sku, location: config.location, zone: config.zone), wanted.isEmpty || wanted.contains(entry.providerType.lowercased()),
                   seen.insert(entry.providerType.lowercased()).inserted else { continue }
             entry.price = config.prices[entry.providerType]
             entry.spotPrice = config.spotPrices[entry.providerType]
@@ -30,13 +30,20 @@ extension AzureInstanceSet {
         return result
     }
 
-    /// One ResourceSku; nil unless it is a VM size offered here to this subscription.
-    static func entry(_ sku: JSONValue, location: String) -> CatalogueEntry? {
+    /// One ResourceSku; nil unless it is a VM size offered here to this subscription (and in
+    /// `zone`, when VMs go to one).
+    static func entry(_ sku: JSONValue, location: String, zone: String? = nil) -> CatalogueEntry? {
         guard sku["resourceType"].string == "virtualMachines", let name = sku["name"].string,
               sku["locations"].array.contains(where: { $0.string?.lowercased() == location }) else { return nil }
         // A Location restriction (NotAvailableForSubscription) takes the size away here; a
-        // Zone restriction only takes zones.
-        if sku["restrictions"].array.contains(where: { $0["type"].string == "Location" }) { return nil }
+        // Zone restriction takes the zones it names, which matters only to a set using one of them.
+        for restriction in sku["restrictions"].array {
+            switch restriction["type"].string {
+            case "Location": return nil
+            case "Zone" where zone.map({ z in restriction["restrictionInfo"]["zones"].array.contains { $0.string == z } }) == true: return nil
+            default: continue
+            }
+        }
         var caps: [String: String] = [:]
         for c in sku["capabilities"].array {
             if let n = c["name"].string, let v = c["value"].string { caps[n] = v }
