@@ -21,9 +21,11 @@ public struct APIServer: Sendable {
     /// Whether the store takes writes, for /_health; nil: not watched in this process.
     public var writeProbe: StoreWriteProbe?
 
-    public init(store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, limits: ConnectionLimits = ConnectionLimits(),
-                management: (any ManagementService)? = nil, logger: Logger, metrics: (@Sendable () -> String)? = nil,
-                writeProbe: StoreWriteProbe? = nil) {
+    public init(
+        store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, limits: ConnectionLimits = ConnectionLimits(),
+        management: (any ManagementService)? = nil, logger: Logger, metrics: (@Sendable () -> String)? = nil,
+        writeProbe: StoreWriteProbe? = nil
+    ) {
         self.writeProbe = writeProbe
         self.store = store
         self.tokens = tokens
@@ -67,8 +69,9 @@ public struct APIServer: Sendable {
         // Public, as Prometheus scrapers usually are: counts and sums only, no ids or names of containers.
         let metrics = metrics
         routes.add(.get, "/metrics", role: nil) { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics?() ?? "")))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics?() ?? "")))
         }
         ContainerRoutes(store: store, reader: reader).register(routes)
         ManagementRoutes(store: store, management: management, reader: reader).register(routes)
@@ -77,7 +80,9 @@ public struct APIServer: Sendable {
     }
 
     /// An application listening on host:port; `onListening` gets the bound port (useful with port 0).
-    public func application(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in })
+    public func application(
+        host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    )
         -> some ApplicationProtocol
     {
         let (router, _) = makeRouter()

@@ -7,10 +7,11 @@ extension ContainerExplanation {
     /// `status` and place in the last round's queue (`position` 1 = next, nil when not in it), and
     /// each configured type's verdict, cheapest first.
     public init(_ c: Container, status: String?, position: Int?, queueLength: Int?, types: [TypeVerdict]) {
-        self.init(uuid: c.uuid, state: c.state.rawValue, summary: Self.summary(c, status: status, anyEligible: types.contains { $0.eligible }),
-                  priority: c.priority, position: position, queueLength: position == nil ? nil : queueLength, schedulingStatus: status,
-                  attemptsEnded: c.lockCount, warning: c.runtimeStatus.warning, error: c.runtimeStatus.error, instance: c.instance,
-                  exitCode: c.exitCode, cost: c.cost, types: types)
+        self.init(
+            uuid: c.uuid, state: c.state.rawValue, summary: Self.summary(c, status: status, anyEligible: types.contains { $0.eligible }),
+            priority: c.priority, position: position, queueLength: position == nil ? nil : queueLength, schedulingStatus: status,
+            attemptsEnded: c.lockCount, warning: c.runtimeStatus.warning, error: c.runtimeStatus.error, instance: c.instance,
+            exitCode: c.exitCode, cost: c.cost, types: types)
     }
 
     /// One sentence for "why?": how it ended, where it runs, or why it still waits.

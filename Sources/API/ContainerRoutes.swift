@@ -75,22 +75,25 @@ struct ContainerRoutes: Sendable {
         var states = Set<ContainerState>()
         for raw in params[values: Substring("state")] {
             guard let state = ContainerState(rawValue: String(raw)) else {
-                throw APIError(.badRequest, "validation_failed", "unknown state \(raw)",
-                               details: [FieldProblem(field: "state", rule: "one of Queued, Locked, Running, Complete, Cancelled")])
+                throw APIError(
+                    .badRequest, "validation_failed", "unknown state \(raw)",
+                    details: [FieldProblem(field: "state", rule: "one of Queued, Locked, Running, Complete, Cancelled")])
             }
             states.insert(state)
         }
         func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
             guard let raw = params[Substring(name)] else { return nil }
             guard let n = Int(raw), range.contains(n) else {
-                throw APIError(.badRequest, "validation_failed", "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)",
-                               details: [FieldProblem(field: name, rule: "whole number from \(range.lowerBound) to \(range.upperBound)")])
+                throw APIError(
+                    .badRequest, "validation_failed", "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)",
+                    details: [FieldProblem(field: name, rule: "whole number from \(range.lowerBound) to \(range.upperBound)")])
             }
             return n
         }
-        let query = ContainerQuery(states: states, minPriority: try integer("min_priority", 0...1000),
-                                   maxPriority: try integer("max_priority", 0...1000), after: params[Substring("after")].map(String.init),
-                                   limit: try integer("limit", 1...ContainerQuery.maxLimit) ?? 100)
+        let query = ContainerQuery(
+            states: states, minPriority: try integer("min_priority", 0...1000),
+            maxPriority: try integer("max_priority", 0...1000), after: params[Substring("after")].map(String.init),
+            limit: try integer("limit", 1...ContainerQuery.maxLimit) ?? 100)
         let page = try await store.list(query)
         return JSONBody.response(.ok, page)
     }

@@ -16,8 +16,10 @@ struct UnroutedRequests: RouterMiddleware {
                 return APIError(.notFound, "not_found", "no such path: \(request.uri.path)").response()
             }
             let allow = allowed.joined(separator: ", ")
-            var response = APIError(.methodNotAllowed, "method_not_allowed",
-                                    "\(request.method.rawValue) is not served on \(request.uri.path); use \(allow)").response()
+            var response = APIError(
+                .methodNotAllowed, "method_not_allowed",
+                "\(request.method.rawValue) is not served on \(request.uri.path); use \(allow)"
+            ).response()
             response.headers[.allow] = allow
             return response
         }

@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Queue
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A client of the HTTP API, used by the CLI and the tests.
 ///

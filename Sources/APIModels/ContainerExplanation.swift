@@ -44,8 +44,10 @@ public struct ContainerExplanation: Codable, Sendable, Equatable {
         case queueLength = "queue_length", schedulingStatus = "scheduling_status", attemptsEnded = "attempts_ended", exitCode = "exit_code"
     }
 
-    public init(uuid: String, state: String, summary: String, priority: Int, position: Int?, queueLength: Int?, schedulingStatus: String?,
-                attemptsEnded: Int, warning: String?, error: String?, instance: String?, exitCode: Int?, cost: Double, types: [TypeVerdict]) {
+    public init(
+        uuid: String, state: String, summary: String, priority: Int, position: Int?, queueLength: Int?, schedulingStatus: String?,
+        attemptsEnded: Int, warning: String?, error: String?, instance: String?, exitCode: Int?, cost: Double, types: [TypeVerdict]
+    ) {
         self.uuid = uuid
         self.state = state
         self.summary = summary

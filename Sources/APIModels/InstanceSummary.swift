@@ -21,8 +21,10 @@ public struct InstanceSummary: Codable, Sendable, Equatable {
         case idleBehavior = "idle_behavior", runningContainers = "running_containers", lastBusy = "last_busy", ageSeconds = "age_seconds"
     }
 
-    public init(id: String, address: String, instanceType: String, providerType: String, price: Double, workerState: String,
-                idleBehavior: String, runningContainers: [String], lastBusy: Date, ageSeconds: Double) {
+    public init(
+        id: String, address: String, instanceType: String, providerType: String, price: Double, workerState: String,
+        idleBehavior: String, runningContainers: [String], lastBusy: Date, ageSeconds: Double
+    ) {
         self.id = id
         self.address = address
         self.instanceType = instanceType

@@ -42,7 +42,8 @@ public struct CostSimulation: Sendable {
             [
                 "containers: \(containers), simulated \(String(format: "%.1f", simulatedSeconds / 3600)) h",
                 "instances created: \(bill.instancesCreated), destroyed without running anything: \(bill.destroyedUnused)"
-                    + " (\(String(format: "%.2f", bill.unusedSeconds / 3600)) VM-hours, \(String(format: "%.2f", 100 * bill.unusedSeconds / bill.billedSeconds))% of the bill)",
+                    + " (\(String(format: "%.2f", bill.unusedSeconds / 3600)) VM-hours, "
+                    + "\(String(format: "%.2f", 100 * bill.unusedSeconds / bill.billedSeconds))% of the bill)",
                 "billed: \(String(format: "%.1f", bill.billedSeconds / 3600)) VM-hours, \(String(format: "%.2f", bill.billedCost)) in price units",
                 "container-hours run: \(String(format: "%.1f", containerSeconds / 3600))",
                 "lower bound (run time × cheapest fitting price): \(String(format: "%.2f", lowerBound))",
@@ -55,9 +56,10 @@ public struct CostSimulation: Sendable {
     public func run(on set: any InstanceSet, store: any ContainerStore, logger: Logger) async throws -> Report {
         let types = Self.types
         let limits = Limits(maxInstances: 100, maxConcurrentCreates: 20, idleTimeout: 60)
-        let pool = WorkerPool(settings: WorkerPool.Settings(instanceSetID: "cost-bench"), instanceSet: set,
-                              executor: SimulatedExecutor(seed: seed, bootDelay: 20...40), types: types, logger: logger,
-                              clock: VirtualClock(start: 0))  // cloud-call tokens on virtual time, never real sleeps
+        let pool = WorkerPool(
+            settings: WorkerPool.Settings(instanceSetID: "cost-bench"), instanceSet: set,
+            executor: SimulatedExecutor(seed: seed, bootDelay: 20...40), types: types, logger: logger,
+            clock: VirtualClock(start: 0))  // cloud-call tokens on virtual time, never real sleeps
         let dispatcher = Dispatcher(id: "bench", store: store, pool: pool, types: types, limits: limits, logger: logger)
         let eligibility = Eligibility(types: types)
 
@@ -72,9 +74,14 @@ public struct CostSimulation: Sendable {
                 let seconds = Int.random(in: 60...3600, using: &rng)
                 let big = Int.random(in: 0..<10, using: &rng) == 0
                 let needs = Resources(vcpus: big ? 8 : 1, ram: big ? Int64(32) << 30 : Int64(2) << 30)
-                _ = try await store.submit([ContainerSpec(command: ["sim", String(seconds), "0"],
-                                                          runtimeConstraints: RuntimeConstraints(vcpus: needs.vcpus, ram: needs.ram))])
-                if case .eligible(let fit) = eligibility.answer(for: ContainerDemand(uuid: "", state: .queued, priority: 1, createdAt: 0, needs: needs)) {
+                _ = try await store.submit([
+                    ContainerSpec(
+                        command: ["sim", String(seconds), "0"],
+                        runtimeConstraints: RuntimeConstraints(vcpus: needs.vcpus, ram: needs.ram))
+                ])
+                if case .eligible(let fit) = eligibility.answer(
+                    for: ContainerDemand(uuid: "", state: .queued, priority: 1, createdAt: 0, needs: needs))
+                {
                     lowerBound += fit[0].price * Double(seconds) / 3600
                 }
                 containerSeconds += Double(seconds)
@@ -87,8 +94,9 @@ public struct CostSimulation: Sendable {
             await dispatcher.tickAndSettle(now: now)
             now += 30
         }
-        return Report(containers: count, simulatedSeconds: now, bill: await pool.accounting(now: now), containerSeconds: containerSeconds,
-                      lowerBound: lowerBound)
+        return Report(
+            containers: count, simulatedSeconds: now, bill: await pool.accounting(now: now), containerSeconds: containerSeconds,
+            lowerBound: lowerBound)
     }
 
     static func allFinal(_ store: any ContainerStore) async throws -> Bool {

@@ -16,8 +16,9 @@ public struct Latencies: Sendable {
 
     /// "p50 1.2 ms, p90 …, p99 …, max …".
     public var summary: String {
-        String(format: "p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms", percentile(0.5), percentile(0.9), percentile(0.99),
-               milliseconds.last ?? 0)
+        String(
+            format: "p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms", percentile(0.5), percentile(0.9), percentile(0.99),
+            milliseconds.last ?? 0)
     }
 }
 
@@ -27,7 +28,9 @@ public enum ContainerWait {
         public var description: String
     }
 
-    public static func until(_ states: Set<ContainerState>, _ uuid: String, in store: any ContainerStore, timeout: Double = 120) async throws -> Container {
+    public static func until(
+        _ states: Set<ContainerState>, _ uuid: String, in store: any ContainerStore, timeout: Double = 120
+    ) async throws -> Container {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let c = try await store.get(uuid)

@@ -49,8 +49,9 @@ public struct MemoryHold: Sendable {
         let baseline = ResidentMemory.now()
         let set = try await sim.openInstanceSet(id: "memory-bench", config: #"{"seed": 1, "max_instances": \#(instances + 10)}"#)
         do {
-            let result = try await fill(set, capabilities: try await sim.capabilities(), store: store, logger: logger, baseline: baseline,
-                                        progress: progress)
+            let result = try await fill(
+                set, capabilities: try await sim.capabilities(), store: store, logger: logger, baseline: baseline,
+                progress: progress)
             await set.close()
             return result
         } catch {
@@ -59,16 +60,19 @@ public struct MemoryHold: Sendable {
         }
     }
 
-    private func fill(_ set: any InstanceSet, capabilities: Capabilities, store: any ContainerStore, logger: Logger, baseline: ResidentMemory,
-                      progress: (String) -> Void) async throws -> Result {
+    private func fill(
+        _ set: any InstanceSet, capabilities: Capabilities, store: any ContainerStore, logger: Logger, baseline: ResidentMemory,
+        progress: (String) -> Void
+    ) async throws -> Result {
         var settings = WorkerPool.Settings(instanceSetID: "memory-bench")
         settings.use(capabilities)
         let type = InstanceType(name: "one", providerType: "sim.small", vcpus: 2, ram: 4 << 30, price: 0.10, quotaGroup: "sim")
         let executor = SimulatedExecutor(seed: 1, bootDelay: 20...60)
         let clock = VirtualClock(start: 1_000_000)
         let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: [type], logger: logger, clock: clock)
-        let dispatcher = Dispatcher(id: "memory", store: store, pool: pool, types: [type],
-                                    limits: Limits(maxInstances: instances, maxConcurrentCreates: 1000, idleTimeout: 3600), logger: logger)
+        let dispatcher = Dispatcher(
+            id: "memory", store: store, pool: pool, types: [type],
+            limits: Limits(maxInstances: instances, maxConcurrentCreates: 1000, idleTimeout: 3600), logger: logger)
 
         let total = instances + queued
         var submitted = 0
@@ -89,15 +93,17 @@ public struct MemoryHold: Sendable {
             rounds += 1
             clock.now += 30
             if rounds % 5 == 0 {
-                progress("round \(rounds): \(await pool.instanceCount) instances, \(executor.startCount) started, "
-                         + "round \(lastRound.inMilliseconds) ms, RSS \(ResidentMemory.now().mib) MiB")
+                progress(
+                    "round \(rounds): \(await pool.instanceCount) instances, \(executor.startCount) started, "
+                        + "round \(lastRound.inMilliseconds) ms, RSS \(ResidentMemory.now().mib) MiB")
             }
             if executor.startCount >= instances, await pool.instanceCount >= instances { break }
         }
         let started = executor.startCount
-        return Result(rounds: rounds, instances: await pool.instanceCount, started: started,
-                      waiting: try await Self.count(store, [.queued, .locked]), memory: ResidentMemory.now(), lastRound: lastRound,
-                      filled: started >= instances)
+        return Result(
+            rounds: rounds, instances: await pool.instanceCount, started: started,
+            waiting: try await Self.count(store, [.queued, .locked]), memory: ResidentMemory.now(), lastRound: lastRound,
+            filled: started >= instances)
     }
 
     static func count(_ store: any ContainerStore, _ states: Set<ContainerState>) async throws -> Int {

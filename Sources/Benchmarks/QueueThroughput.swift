@@ -24,7 +24,8 @@ public struct QueueThroughput: Sendable {
 
         public var rate: Double { Double(containers) / seconds }
         public var line: String {
-            "\(label.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", rate)) containers/s  (\(String(format: "%.2f", seconds)) s)"
+            "\(label.padding(toLength: 26, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", rate)) containers/s  "
+                + "(\(String(format: "%.2f", seconds)) s)"
         }
     }
 

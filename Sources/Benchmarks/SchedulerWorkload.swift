@@ -33,8 +33,9 @@ public struct SchedulerWorkload: Sendable {
     public static let types: [InstanceType] = (0..<50).map { i in
         let size = 1 << (i % 6)  // 1, 2, 4 ... 32
         let family = 1.0 + Double(i / 6) * 0.03
-        return InstanceType(name: "t\(i)", vcpus: 2 * size, ram: Int64(4 * size) << 30, scratch: Int64(50 + i) << 30,
-                            price: 0.05 * Double(size) * family, preemptible: i % 5 == 4)
+        return InstanceType(
+            name: "t\(i)", vcpus: 2 * size, ram: Int64(4 * size) << 30, scratch: Int64(50 + i) << 30,
+            price: 0.05 * Double(size) * family, preemptible: i % 5 == 4)
     }
 
     /// The best of `repeats` passes over this workload, with room for a tenth more instances.
@@ -46,8 +47,9 @@ public struct SchedulerWorkload: Sendable {
         for _ in 0..<max(1, repeats) {
             var plan = Plan()
             let seconds = ContinuousClock().measure {
-                plan = SchedulingPass.plan(containers: demands, workers: fleet, eligibility: eligibility, limits: limits,
-                                           backoff: Backoff(), now: 1000)
+                plan = SchedulingPass.plan(
+                    containers: demands, workers: fleet, eligibility: eligibility, limits: limits,
+                    backoff: Backoff(), now: 1000)
             }
             best = min(best, seconds.inSeconds)
             decisions = plan.decisionCount

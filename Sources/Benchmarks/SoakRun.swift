@@ -28,8 +28,10 @@ public struct SoakRun: Sendable {
 
     /// The sim driver's faults for this run.
     public var simConfig: String {
-        #"{"seed": \#(seed), "create_failure_rate": 0.1, "capacity_error_rate": {"sim.small": 0.2, "sim.large": 0.3}, "rate_limit_rate": 0.03, "max_instances": \#(maxInstances * 6 / 5), "#
-            + #""lost_answer_rate": 0.05, "hang_rate": 0.02, "hang_seconds": 60, "destroy_not_found_rate": 0.05, "auth_failure_rate": 0.01, "auth_failure_lists": 2}"#
+        #"{"seed": \#(seed), "create_failure_rate": 0.1, "capacity_error_rate": {"sim.small": 0.2, "sim.large": 0.3}, "#
+            + #""rate_limit_rate": 0.03, "max_instances": \#(maxInstances * 6 / 5), "#
+            + #""lost_answer_rate": 0.05, "hang_rate": 0.02, "hang_seconds": 60, "destroy_not_found_rate": 0.05, "#
+            + #""auth_failure_rate": 0.01, "auth_failure_lists": 2}"#
     }
 
     /// Runs it on `sim` (the sim driver) and an empty `store` that keeps create intents.
@@ -45,8 +47,10 @@ public struct SoakRun: Sendable {
         }
     }
 
-    private func run(_ set: any InstanceSet, capabilities: Capabilities, store: any ContainerStore & CreateIntentLog,
-                     logger: Logger) async throws -> Soak.Report {
+    private func run(
+        _ set: any InstanceSet, capabilities: Capabilities, store: any ContainerStore & CreateIntentLog,
+        logger: Logger
+    ) async throws -> Soak.Report {
         var settings = WorkerPool.Settings(instanceSetID: "soak-bench")
         settings.bootTimeout = 300
         settings.probeTimeout = 120
@@ -57,12 +61,15 @@ public struct SoakRun: Sendable {
         let limits = Limits(maxInstances: maxInstances, idleTimeout: 120)
         let recorder = IntentRecorder(set)
         let rules = CloudRules(maxInstances: maxInstances, bootFailuresPerHour: settings.maxBootFailuresPerHour, wave: limits.maxConcurrentCreates)
-        return try await Soak.run(count: count, seed: seed, store: store, executor: executor, clock: clock, maxRunTime: 1800,
-                                  rules: rules, recorder: recorder, brokenTypes: brokenTypes, makeDispatcher: {
-                                      let pool = WorkerPool(settings: settings, instanceSet: recorder, executor: executor, types: Soak.types,
-                                                            logger: logger, clock: clock, intents: store)
-                                      return Dispatcher(id: "soak", store: store, pool: pool, types: Soak.types, limits: limits, logger: logger)
-                                  }, listed: { try await set.list(tags: ["cloud-dispatch-instance-set": "soak-bench"]) })
+        return try await Soak.run(
+            count: count, seed: seed, store: store, executor: executor, clock: clock, maxRunTime: 1800,
+            rules: rules, recorder: recorder, brokenTypes: brokenTypes,
+            makeDispatcher: {
+                let pool = WorkerPool(
+                    settings: settings, instanceSet: recorder, executor: executor, types: Soak.types,
+                    logger: logger, clock: clock, intents: store)
+                return Dispatcher(id: "soak", store: store, pool: pool, types: Soak.types, limits: limits, logger: logger)
+            }, listed: { try await set.list(tags: ["cloud-dispatch-instance-set": "soak-bench"]) })
     }
 
     /// Nothing lost, cancelled without a reason, run twice or left behind, and the cloud's rules kept.

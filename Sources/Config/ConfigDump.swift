@@ -105,9 +105,11 @@ extension ConfigLoader {
             }
             if let line = w.initCommand { y.line("init_command", y.string(line)) } else { y.comment("init_command: not set") }
             if let user = w.runAs { y.line("run_as", y.string(user)) } else { y.comment("run_as: not set (containers run as the runner's user)") }
-            for (key, seconds) in [("boot_timeout", w.bootTimeout), ("probe_timeout", w.probeTimeout), ("shutdown_retry", w.shutdownRetry),
-                                   ("list_grace", w.listGrace), ("term_timeout", w.termTimeout), ("connect_timeout", w.connectTimeout),
-                                   ("command_timeout", w.commandTimeout), ("probe_interval", w.probeInterval)] {
+            for (key, seconds) in [
+                ("boot_timeout", w.bootTimeout), ("probe_timeout", w.probeTimeout), ("shutdown_retry", w.shutdownRetry),
+                ("list_grace", w.listGrace), ("term_timeout", w.termTimeout), ("connect_timeout", w.connectTimeout),
+                ("command_timeout", w.commandTimeout), ("probe_interval", w.probeInterval),
+            ] {
                 y.line(key, Units.describe(seconds: seconds))
             }
             y.line("max_concurrent_probes", "\(w.maxConcurrentProbes)")

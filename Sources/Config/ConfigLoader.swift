@@ -41,7 +41,9 @@ public enum ConfigLoader {
 
     /// Like `load`, but also returns the configuration read despite the problems (nil when the
     /// file is not readable YAML), so `check-config` can look further: which driver, which files.
-    public static func check(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func check(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         -> (config: Configuration?, problems: Problems)
     {
         let text: String

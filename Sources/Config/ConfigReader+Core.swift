@@ -8,7 +8,8 @@ extension ConfigReader {
         if let format = string(value["log_format"]), ["logfmt", "json"].contains(format) { config.logFormat = format }
         if let listen = string(value["listen"]) {
             if let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port),
-               colon != listen.startIndex {
+                colon != listen.startIndex
+            {
                 config.listenHost = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
                 config.listenPort = port
             } else {

@@ -37,7 +37,8 @@ extension ConfigReader {
         if let vram = item["gpu"]?["vram"] { gpuVRAM = size(vram, at: "\(at).gpu.vram") }
 
         guard let name = string(item["name"]), let vcpus = int(item["vcpus"]), let ram, let scratch, let added,
-              let price = number(item["price"]), let gpuVRAM else { return nil }
+            let price = number(item["price"]), let gpuVRAM
+        else { return nil }
         let gpuCount = int(item["gpu"]?["count"]) ?? 0
         return InstanceType(
             name: name, providerType: string(item["provider_type"]), vcpus: vcpus, ram: ram, scratch: scratch, addedScratch: added,

@@ -21,8 +21,10 @@ extension Configuration {
         var seen = Set<String>()
         return instanceTypes.compactMap { t in
             guard seen.insert(t.providerType).inserted else { return nil }
-            return .object(["provider_type": .string(t.providerType), "vcpus": .integer(Int64(t.vcpus)), "ram": .integer(t.ram),
-                            "scratch": .integer(t.scratch), "price": .number(t.price)])
+            return .object([
+                "provider_type": .string(t.providerType), "vcpus": .integer(Int64(t.vcpus)), "ram": .integer(t.ram),
+                "scratch": .integer(t.scratch), "price": .number(t.price),
+            ])
         }
     }
 }

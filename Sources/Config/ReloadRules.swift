@@ -36,7 +36,9 @@ public enum ReloadRules {
 
     /// The worker settings a reload applies: the pool's timeouts and intervals, which it reads
     /// every round. SSH, runner, runtime and tag settings are fixed when workers are set up.
-    static func reloadableWorkers(from new: Configuration.WorkerSettings, into old: Configuration.WorkerSettings)
+    static func reloadableWorkers(
+        from new: Configuration.WorkerSettings, into old: Configuration.WorkerSettings
+    )
         -> Configuration.WorkerSettings
     {
         var w = old

@@ -52,8 +52,9 @@ public struct ConformanceKit: Sendable {
         let interrupted = Task.isCancelled
         // Cleanup runs even when the run was cancelled: in a task of its own.
         await Task.detached { await session.cleanUp() }.value
-        return ConformanceReport(driver: driver.info.id, checks: await recorder.results, interrupted: interrupted,
-                                 leftovers: session.state.leftovers)
+        return ConformanceReport(
+            driver: driver.info.id, checks: await recorder.results, interrupted: interrupted,
+            leftovers: session.state.leftovers)
     }
 }
 
@@ -205,15 +206,17 @@ final class Session: Sendable {
             guard capabilities?.simulated == true || kit.live || !created.isEmpty else {
                 throw Skip("nothing was created")
             }
-            let cleanup = Cleanup(set: set, filter: [ConformanceKit.kitTag: "1", ConformanceKit.setTag: kit.instanceSetID],
-                                  created: created, deadline: kit.cleanupDeadline,
-                                  backoff: kit.retryDelay, maxDestroyBatch: capabilities?.maxDestroyBatch ?? 1)
+            let cleanup = Cleanup(
+                set: set, filter: [ConformanceKit.kitTag: "1", ConformanceKit.setTag: kit.instanceSetID],
+                created: created, deadline: kit.cleanupDeadline,
+                backoff: kit.retryDelay, maxDestroyBatch: capabilities?.maxDestroyBatch ?? 1)
             let outcome = await cleanup.run()
             let retries = outcome.retries == 0 ? "" : " (\(outcome.retries) retries)"
             guard outcome.leftovers.isEmpty else {
                 state.leftovers = outcome.leftovers
-                throw CheckFailure("\(outcome.leftovers.count) instances left: \(outcome.leftovers.joined(separator: " "))"
-                                   + "\(retries); \(outcome.reason)")
+                throw CheckFailure(
+                    "\(outcome.leftovers.count) instances left: \(outcome.leftovers.joined(separator: " "))"
+                        + "\(retries); \(outcome.reason)")
             }
             return "\(outcome.destroyed.count) leftover instances destroyed; none remain\(retries)"
         }

@@ -25,10 +25,12 @@ struct ContractChecks {
         .init(operation: .list, body: #"{"tags": {"k": "\#(long(Int(CDD_MAX_TAG_VALUE) + 1))"}}"#, fields: ["tags"]),
         .init(operation: .list, body: #"{"tags": {"k": "\#(long(10 << 20))"}}"#, fields: ["tags"]),
         .init(operation: .destroy, body: #"{"ids": ["\#(long(Int(CDD_MAX_INSTANCE_ID) + 1))"]}"#, fields: ["ids"]),
-        .init(operation: .setTags, body: #"{"ids": ["cdd-conformance-missing-0"], "tags": {"k": "\#(long(Int(CDD_MAX_TAG_VALUE) + 1))"}}"#,
-              fields: ["tags"]),
-        .init(operation: .quotaGroup, body: #"{"provider_type": "\#(long(Int(CDD_MAX_PROVIDER_TYPE) + 1))", "preemptible": false}"#,
-              fields: ["provider_type"]),
+        .init(
+            operation: .setTags, body: #"{"ids": ["cdd-conformance-missing-0"], "tags": {"k": "\#(long(Int(CDD_MAX_TAG_VALUE) + 1))"}}"#,
+            fields: ["tags"]),
+        .init(
+            operation: .quotaGroup, body: #"{"provider_type": "\#(long(Int(CDD_MAX_PROVIDER_TYPE) + 1))", "preemptible": false}"#,
+            fields: ["provider_type"]),
     ]
 
     /// Requests that are not UTF-8 (a stray byte, a lone surrogate escape), as raw bytes.

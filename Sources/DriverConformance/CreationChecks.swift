@@ -16,12 +16,14 @@ struct CreationChecks {
     func request(_ testCase: String, count: Int, token: String? = nil) -> CreateRequest {
         var tags = session.tags
         tags["cdd-conformance-case"] = testCase
-        let spec = InstanceTypeSpec(name: "conformance-" + type.providerType, providerType: type.providerType,
-                                    vcpus: type.vcpus, ram: type.ram, scratch: type.scratch, gpu: type.gpu,
-                                    preemptible: false, price: type.price ?? 0)
-        return CreateRequest(instanceType: spec, image: kit.image, tags: tags,
-                             initScript: "#!/bin/sh\necho cloud-dispatch conformance\n",
-                             sshPublicKey: nil, count: count, idempotencyToken: token)
+        let spec = InstanceTypeSpec(
+            name: "conformance-" + type.providerType, providerType: type.providerType,
+            vcpus: type.vcpus, ram: type.ram, scratch: type.scratch, gpu: type.gpu,
+            preemptible: false, price: type.price ?? 0)
+        return CreateRequest(
+            instanceType: spec, image: kit.image, tags: tags,
+            initScript: "#!/bin/sh\necho cloud-dispatch conformance\n",
+            sshPublicKey: nil, count: count, idempotencyToken: token)
     }
 
     /// Lists with `filter` until `accept` holds or the settle time passes.

@@ -32,7 +32,7 @@ struct PatientCalls {
         while true {
             do {
                 return try await call()
-            } catch where error.errorClass == .rateLimit && ContinuousClock.now < deadline {
+            } catch  where error.errorClass == .rateLimit && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: delay.delay(attempt: attempt, hint: error.retryAfter))
                 attempt += 1
             }

@@ -51,7 +51,8 @@ public final class BlockingPool: @unchecked Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, Failure>, Never>) in
                 outcome.install(continuation)
                 if let timeout {
-                    let nanos = max(0, timeout.components.seconds) * 1_000_000_000
+                    let nanos =
+                        max(0, timeout.components.seconds) * 1_000_000_000
                         + max(0, timeout.components.attoseconds) / 1_000_000_000
                     DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: nanos))) {
                         job.abandon(with: .timedOut)

@@ -58,8 +58,9 @@ actor DriverConnection {
         }
         let reply = await send(DriverProcessWire.Request(id: 0, op: operation.rawValue, set: set, body: body))
         guard let reply else {
-            throw DriverError(.transient, "driver process \(lastCrash ?? "ended") before it answered; it is restarted",
-                              driver: driver, operation: operation.rawValue)
+            throw DriverError(
+                .transient, "driver process \(lastCrash ?? "ended") before it answered; it is restarted",
+                driver: driver, operation: operation.rawValue)
         }
         if let error = reply.error { throw error.driverError(driver: driver, operation: operation.rawValue) }
         return reply.reply ?? "{}"
@@ -103,8 +104,11 @@ actor DriverConnection {
         timers.removeValue(forKey: id)
         guard let continuation = pending.removeValue(forKey: id) else { return }
         logger.warning("driver process call timed out", metadata: ["path": "\(path)", "timeout": "\(callTimeout)"])
-        continuation.resume(returning: DriverProcessWire.Reply(id: id, error: .init(
-            DriverError(.internal, "no reply from the driver process within \(callTimeout)", driver: "", operation: ""))))
+        continuation.resume(
+            returning: DriverProcessWire.Reply(
+                id: id,
+                error: .init(
+                    DriverError(.internal, "no reply from the driver process within \(callTimeout)", driver: "", operation: ""))))
     }
 
     // MARK: - The process
@@ -133,8 +137,9 @@ actor DriverConnection {
         let process: HelperProcess
         do {
             // No Swift crash report (seconds of symbolication per crash): the log line names the signal.
-            process = try HelperProcess(executable, [DriverProcessServer.subcommand, "--call-timeout", "\(max(1, seconds))", path], requests: true,
-                                        environment: ["SWIFT_BACKTRACE": "enable=no"])
+            process = try HelperProcess(
+                executable, [DriverProcessServer.subcommand, "--call-timeout", "\(max(1, seconds))", path], requests: true,
+                environment: ["SWIFT_BACKTRACE": "enable=no"])
         } catch {
             noteDeath("could not start: \(error)")
             return .failure(StartFailure("\(error)"))
@@ -167,8 +172,12 @@ actor DriverConnection {
         for set in openSets {
             let reply = await send(DriverProcessWire.Request(id: 0, op: DriverOperation.openSet.rawValue, set: set.id, body: set.config))
             if let error = reply?.error ?? (reply == nil ? .init(DriverError(.transient, "no answer", driver: "", operation: "")) : nil) {
-                logger.error("driver process: instance set not opened again", metadata: ["path": "\(path)", "instance_set": "\(set.id)",
-                                                                                         "error": "\(error.message)"])
+                logger.error(
+                    "driver process: instance set not opened again",
+                    metadata: [
+                        "path": "\(path)", "instance_set": "\(set.id)",
+                        "error": "\(error.message)",
+                    ])
             }
         }
         return .success(loaded)
@@ -201,8 +210,10 @@ actor DriverConnection {
 
     private func hello(_ hello: DriverProcessWire.Hello?, generation: Int) {
         guard generation == self.generation else { return }
-        let result: Result<DriverInfo, StartFailure> = if let ready = hello?.ready { .success(ready) }
-            else { .failure(StartFailure(hello?.refused ?? "the driver process sent an unreadable greeting")) }
+        let result: Result<DriverInfo, StartFailure> =
+            if let ready = hello?.ready { .success(ready) } else {
+                .failure(StartFailure(hello?.refused ?? "the driver process sent an unreadable greeting"))
+            }
         helloWaiter?.resume(returning: result)
         helloWaiter = nil
     }
@@ -222,8 +233,12 @@ actor DriverConnection {
             return
         }
         noteDeath("\(ended)")
-        logger.error("driver process died", metadata: ["path": "\(path)", "cause": "\(ended)", "calls_in_flight": "\(inFlight)",
-                                                       "restart_in": "\(ContinuousClock.now.duration(to: notBefore))"])
+        logger.error(
+            "driver process died",
+            metadata: [
+                "path": "\(path)", "cause": "\(ended)", "calls_in_flight": "\(inFlight)",
+                "restart_in": "\(ContinuousClock.now.duration(to: notBefore))",
+            ])
         helloWaiter?.resume(returning: .failure(StartFailure("the driver process \(ended) while loading the driver", diedWhileLoading: true)))
         helloWaiter = nil
         failAll()

@@ -74,7 +74,8 @@ public struct DriverLoader: Sendable {
             switch result {
             case .success(let driver):
                 if let first = report.drivers.first(where: { $0.info.id == driver.info.id }) {
-                    report.refused.append(Refusal(path: path, reason: "duplicate driver id '\(driver.info.id)' (already loaded from \(first.info.path))"))
+                    report.refused.append(
+                        Refusal(path: path, reason: "duplicate driver id '\(driver.info.id)' (already loaded from \(first.info.path))"))
                 } else {
                     report.drivers.append(driver)
                 }
@@ -83,8 +84,12 @@ public struct DriverLoader: Sendable {
             }
         }
         for driver in report.drivers {
-            logger.info("driver loaded", metadata: ["driver": "\(driver.info.id)", "version": "\(driver.info.version)",
-                                                    "abi": "\(driver.info.abi)", "path": "\(driver.info.path)"])
+            logger.info(
+                "driver loaded",
+                metadata: [
+                    "driver": "\(driver.info.id)", "version": "\(driver.info.version)",
+                    "abi": "\(driver.info.abi)", "path": "\(driver.info.path)",
+                ])
         }
         for refusal in report.refused {
             logger.error("driver refused", metadata: ["path": "\(refusal.path)", "reason": "\(refusal.reason)"])
@@ -207,8 +212,10 @@ public struct DriverLoader: Sendable {
             id: id, version: CText.line(d.version!, limit: 64),
             description: d.description.map { CText.line($0, limit: 256) } ?? "",
             abi: agreed.description, path: path, realPath: checked.realPath == path ? nil : checked.realPath)
-        return .success(NativeDriver(info: info, agreed: agreed, table: table, pool: pool,
-                                     callTimeout: callTimeout, logger: logger))
+        return .success(
+            NativeDriver(
+                info: info, agreed: agreed, table: table, pool: pool,
+                callTimeout: callTimeout, logger: logger))
     }
 
     static func isELF(_ path: String) -> Bool {

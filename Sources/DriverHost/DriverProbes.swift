@@ -10,7 +10,7 @@ import PluginABI
 extension NativeDriver {
     /// What one raw call answered.
     public struct ProbeAnswer: Sendable, Equatable {
-        public var errorClass: ErrorClass?   // nil: CDD_OK
+        public var errorClass: ErrorClass?  // nil: CDD_OK
         public var message: String
         public var status: Int32
     }
@@ -121,7 +121,9 @@ extension NativeDriver {
             second.pointee.abi_version = agreed.packed
             var error = Self.makeErrorRecord()
             let status = open(agreed.packed, host, second, &error)
-            guard status == CDD_OK else { return "the second cdd_open failed with status \(status): \(CText.line(tuple: error.message, capacity: 512))" }
+            guard status == CDD_OK else {
+                return "the second cdd_open failed with status \(status): \(CText.line(tuple: error.message, capacity: 512))"
+            }
             let compared = Int(min(first.pointee.struct_size, second.pointee.struct_size))
             if memcmp(first, second, compared) == 0 { return nil }
             var differing: [String] = []
@@ -142,8 +144,9 @@ extension NativeDriver {
 
 extension NativeDriver.ProbeAnswer {
     init(_ status: Int32, _ record: cdd_error) {
-        self.init(errorClass: status == CDD_OK ? nil : ErrorClass(rawValue: status),
-                  message: CText.line(tuple: record.message, capacity: 512), status: status)
+        self.init(
+            errorClass: status == CDD_OK ? nil : ErrorClass(rawValue: status),
+            message: CText.line(tuple: record.message, capacity: 512), status: status)
     }
 }
 
@@ -157,15 +160,16 @@ extension NativeInstanceSet {
         let set = handle
         return try await driver.call(operation, request: nil, timeout: driver.callTimeout) { driver, out, err in
             let d = driver.table.pointee
-            let member: cdd_set_op_fn? = switch operation {
-            case .create: d.create
-            case .list: d.list
-            case .destroy: d.destroy
-            case .setTags: d.set_tags
-            case .instanceTypes: d.instance_types
-            case .quotaGroup: d.quota_group
-            case .capabilities, .openSet: nil
-            }
+            let member: cdd_set_op_fn? =
+                switch operation {
+                case .create: d.create
+                case .list: d.list
+                case .destroy: d.destroy
+                case .setTags: d.set_tags
+                case .instanceTypes: d.instance_types
+                case .quotaGroup: d.quota_group
+                case .capabilities, .openSet: nil
+                }
             guard let member else { return CDD_E_UNSUPPORTED }
             return request.withUnsafeBufferPointer { member(set.raw, $0.baseAddress, out, err) }
         }

@@ -42,8 +42,10 @@ public enum DriverProcessServer {
         return 0
     }
 
-    static func handle(_ request: DriverProcessWire.Request, driver: NativeDriver,
-                       sets: OpenSets) async -> Result<String, DriverError> {
+    static func handle(
+        _ request: DriverProcessWire.Request, driver: NativeDriver,
+        sets: OpenSets
+    ) async -> Result<String, DriverError> {
         let setID = request.set ?? ""
         do throws(DriverError) {
             if request.op == DriverProcessWire.closeSet {
@@ -66,8 +68,9 @@ public enum DriverProcessServer {
                 return .success("{}")
             default:
                 guard let set = sets.table.withLock({ $0[setID] }) else {
-                    throw DriverError(.transient, "instance set \(setID) is not open in the driver process", driver: driver.info.id,
-                                      operation: request.op)
+                    throw DriverError(
+                        .transient, "instance set \(setID) is not open in the driver process", driver: driver.info.id,
+                        operation: request.op)
                 }
                 return .success(DriverJSON.encode(try await set.rawCall(operation, request.body ?? "{}")))
             }

@@ -46,8 +46,9 @@ enum DriverProcessWire {
         }
 
         func driverError(driver: String, operation: String) -> DriverError {
-            DriverError(errorClass, message, driver: driver, operation: operation, httpStatus: httpStatus, providerCode: providerCode,
-                        retryAfter: retryAfterMs.map { .milliseconds($0) })
+            DriverError(
+                errorClass, message, driver: driver, operation: operation, httpStatus: httpStatus, providerCode: providerCode,
+                retryAfter: retryAfterMs.map { .milliseconds($0) })
         }
     }
 

@@ -15,7 +15,8 @@ public final class DriverTrace: Sendable {
 
     init?(path: String) {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: path) else { return nil }
+            let handle = FileHandle(forWritingAtPath: path)
+        else { return nil }
         self.handle = Mutex(handle)
     }
 

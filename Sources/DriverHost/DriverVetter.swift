@@ -46,8 +46,9 @@ public struct DriverVetter: Sendable {
         let child: HelperProcess
         do {
             // No Swift crash report for a library that dies: the refusal line says what happened.
-            child = try HelperProcess(executable, [Self.subcommand, "--abi", "\(hostVersion.packed)", "--table-size", "\(tableSize)", path],
-                                      environment: ["SWIFT_BACKTRACE": "enable=no"])
+            child = try HelperProcess(
+                executable, [Self.subcommand, "--abi", "\(hostVersion.packed)", "--table-size", "\(tableSize)", path],
+                environment: ["SWIFT_BACKTRACE": "enable=no"])
         } catch {
             return .refused("cannot start the vetting process: \(error)")
         }
@@ -85,10 +86,11 @@ public struct DriverVetter: Sendable {
         loader.hostVersion = hostVersion
         loader.driverTableSize = tableSize
         loader.progress = { stage in try? Frames.write(reports, Report(stage: stage)) }
-        let report: Report = switch loader.loadFile(path) {
-        case .success(let driver): Report(loaded: driver.info)
-        case .failure(let refusal): Report(refused: refusal.reason)
-        }
+        let report: Report =
+            switch loader.loadFile(path) {
+            case .success(let driver): Report(loaded: driver.info)
+            case .failure(let refusal): Report(refused: refusal.reason)
+            }
         do { try Frames.write(reports, report) } catch { return 1 }
         return 0
     }

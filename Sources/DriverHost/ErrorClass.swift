@@ -54,8 +54,10 @@ public struct DriverError: Error, Sendable, CustomStringConvertible {
     /// The provider's retry hint, if any.
     public var retryAfter: Duration?
 
-    public init(_ errorClass: ErrorClass, _ message: String, driver: String, operation: String,
-                httpStatus: Int = 0, providerCode: String = "", retryAfter: Duration? = nil) {
+    public init(
+        _ errorClass: ErrorClass, _ message: String, driver: String, operation: String,
+        httpStatus: Int = 0, providerCode: String = "", retryAfter: Duration? = nil
+    ) {
         self.errorClass = errorClass
         self.message = message
         self.driver = driver

@@ -33,13 +33,14 @@ private func hostLog(_ context: UnsafeMutableRawPointer?, _ level: Int32, _ mess
     let services = Unmanaged<HostServices>.fromOpaque(context).takeUnretainedValue()
     let text = CText.line(message, limit: 4096)
     let driver = services.label.withLock { $0 }
-    let swiftLevel: Logger.Level = switch level {
-    case CDD_LOG_ERROR: .error
-    case CDD_LOG_WARN: .warning
-    case CDD_LOG_INFO: .info
-    case CDD_LOG_DEBUG: .debug
-    default: .trace
-    }
+    let swiftLevel: Logger.Level =
+        switch level {
+        case CDD_LOG_ERROR: .error
+        case CDD_LOG_WARN: .warning
+        case CDD_LOG_INFO: .info
+        case CDD_LOG_DEBUG: .debug
+        default: .trace
+        }
     services.logger.log(level: swiftLevel, "\(text)", metadata: ["driver": "\(driver)"])
 }
 

@@ -45,8 +45,10 @@ public struct InstanceTypeSpec: Codable, Sendable, Hashable {
     /// Hourly price the operator configured.
     public var price: Double
 
-    public init(name: String, providerType: String, vcpus: Int, ram: Int64, scratch: Int64? = nil,
-                addedScratch: Int64? = nil, gpu: GPUSpec? = nil, preemptible: Bool = false, price: Double) {
+    public init(
+        name: String, providerType: String, vcpus: Int, ram: Int64, scratch: Int64? = nil,
+        addedScratch: Int64? = nil, gpu: GPUSpec? = nil, preemptible: Bool = false, price: Double
+    ) {
         self.name = name
         self.providerType = providerType
         self.vcpus = vcpus
@@ -82,9 +84,11 @@ public struct CreateRequest: Codable, Sendable, Hashable {
     /// Repeating a request with the same token returns the first request's instances.
     public var idempotencyToken: String?
 
-    public init(instanceType: InstanceTypeSpec, image: String? = nil, tags: [String: String],
-                initScript: String? = nil, sshPublicKey: String? = nil, count: Int = 1,
-                idempotencyToken: String? = nil) {
+    public init(
+        instanceType: InstanceTypeSpec, image: String? = nil, tags: [String: String],
+        initScript: String? = nil, sshPublicKey: String? = nil, count: Int = 1,
+        idempotencyToken: String? = nil
+    ) {
         self.instanceType = instanceType
         self.image = image
         self.tags = tags
@@ -132,9 +136,11 @@ public struct Instance: Codable, Sendable, Hashable {
     public var price: Double?
     public var extra: JSONValue?
 
-    public init(id: String, providerType: String, state: InstanceState, address: String, sshPort: Int? = nil, sshUser: String? = nil,
-                hostKey: String? = nil, tags: [String: String] = [:], preemptible: Bool? = nil, createdAt: String? = nil,
-                price: Double? = nil, extra: JSONValue? = nil) {
+    public init(
+        id: String, providerType: String, state: InstanceState, address: String, sshPort: Int? = nil, sshUser: String? = nil,
+        hostKey: String? = nil, tags: [String: String] = [:], preemptible: Bool? = nil, createdAt: String? = nil,
+        price: Double? = nil, extra: JSONValue? = nil
+    ) {
         self.id = id
         self.providerType = providerType
         self.state = state

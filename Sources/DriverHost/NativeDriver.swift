@@ -1,7 +1,7 @@
 import Foundation
+import JSON
 import Logging
 import PluginABI
-import JSON
 
 /// A driver loaded from a `.so`. Every call into it runs on the blocking pool, bounded by
 /// the call timeout; every reply is parsed and checked against the schema before use, so a
@@ -18,8 +18,10 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
 
     static var maxReplyBytes: Int { DriverReply.maxBytes }
 
-    init(info: DriverInfo, agreed: ABIVersion, table: UnsafeMutablePointer<cdd_driver>, pool: BlockingPool,
-         callTimeout: Duration, logger: Logger) {
+    init(
+        info: DriverInfo, agreed: ABIVersion, table: UnsafeMutablePointer<cdd_driver>, pool: BlockingPool,
+        callTimeout: Duration, logger: Logger
+    ) {
         self.info = info
         self.agreed = agreed
         self.table = table
@@ -30,7 +32,9 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
 
     /// The raw reserved slot `index` of the table, for tests of version gating.
     public func reservedSlot(_ index: Int) -> UnsafeMutableRawPointer? {
-        withUnsafeBytes(of: table.pointee.reserved) { $0.load(fromByteOffset: index * MemoryLayout<UnsafeMutableRawPointer?>.stride, as: UnsafeMutableRawPointer?.self) }
+        withUnsafeBytes(of: table.pointee.reserved) {
+            $0.load(fromByteOffset: index * MemoryLayout<UnsafeMutableRawPointer?>.stride, as: UnsafeMutableRawPointer?.self)
+        }
     }
 
     public func capabilities() async throws(DriverError) -> Capabilities {
@@ -79,8 +83,10 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
 
     /// Runs one JSON-returning member on the pool and returns the reply, parsed and checked
     /// against the operation's reply schema.
-    func call(_ operation: DriverOperation, request: String? = nil, timeout: Duration,
-              _ body: @escaping RawCall) async throws(DriverError) -> JSONValue {
+    func call(
+        _ operation: DriverOperation, request: String? = nil, timeout: Duration,
+        _ body: @escaping RawCall
+    ) async throws(DriverError) -> JSONValue {
         let text: String
         do {
             text = try await pool.run(timeout: timeout) { [self] () -> Result<String, DriverError> in
@@ -98,7 +104,8 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
                 }
                 let length = strnlen(out, Self.maxReplyBytes + 1)
                 guard length <= Self.maxReplyBytes else {
-                    return .failure(DriverError(.internal, "reply larger than \(Self.maxReplyBytes) bytes", driver: info.id, operation: operation.rawValue))
+                    return .failure(
+                        DriverError(.internal, "reply larger than \(Self.maxReplyBytes) bytes", driver: info.id, operation: operation.rawValue))
                 }
                 let reply = String(decoding: UnsafeRawBufferPointer(start: out, count: length), as: UTF8.self)
                 DriverTrace.shared?.record(driver: info.id, operation: operation, request: request, status: nil, reply: reply)
@@ -133,17 +140,22 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
         guard let errorClass = ErrorClass(rawValue: status) else {
             return DriverError(.internal, "unknown status \(status): \(message)", driver: info.id, operation: operation.rawValue)
         }
-        return DriverError(errorClass, message.isEmpty ? "(no message)" : message, driver: info.id, operation: operation.rawValue,
-                           httpStatus: Int(record.http_status),
-                           providerCode: CText.line(tuple: record.provider_code, capacity: 64),
-                           retryAfter: record.retry_after_ms > 0 ? .milliseconds(Int64(record.retry_after_ms)) : nil)
+        return DriverError(
+            errorClass, message.isEmpty ? "(no message)" : message, driver: info.id, operation: operation.rawValue,
+            httpStatus: Int(record.http_status),
+            providerCode: CText.line(tuple: record.provider_code, capacity: 64),
+            retryAfter: record.retry_after_ms > 0 ? .milliseconds(Int64(record.retry_after_ms)) : nil)
     }
 
     func poolError(_ failure: BlockingPool.Failure, _ operation: DriverOperation) -> DriverError {
         switch failure {
         case .timedOut:
-            logger.warning("driver call timed out", metadata: ["driver": "\(info.id)", "operation": "\(operation.rawValue)",
-                                                              "timeout": "\(callTimeout)", "pool_busy": "\(pool.busy)"])
+            logger.warning(
+                "driver call timed out",
+                metadata: [
+                    "driver": "\(info.id)", "operation": "\(operation.rawValue)",
+                    "timeout": "\(callTimeout)", "pool_busy": "\(pool.busy)",
+                ])
             return DriverError(.internal, "no reply within \(callTimeout)", driver: info.id, operation: operation.rawValue)
         case .cancelled:
             return DriverError(.transient, "call cancelled before it started", driver: info.id, operation: operation.rawValue)

@@ -1,7 +1,7 @@
 import Foundation
+import JSON
 import PluginABI
 import Synchronization
-import JSON
 
 /// An instance set opened on a `NativeDriver`. Requests are checked against the schema
 /// before they leave the host; replies are checked when they come back (`RawInstanceSet`).
@@ -40,15 +40,16 @@ public final class NativeInstanceSet: RawInstanceSet, @unchecked Sendable {
             }
             defer { leave() }
             let d = driver.table.pointee
-            let member: cdd_set_op_fn? = switch operation {
-            case .create: d.create
-            case .list: d.list
-            case .destroy: d.destroy
-            case .setTags: d.set_tags
-            case .instanceTypes: d.instance_types
-            case .quotaGroup: d.quota_group
-            case .capabilities, .openSet: nil
-            }
+            let member: cdd_set_op_fn? =
+                switch operation {
+                case .create: d.create
+                case .list: d.list
+                case .destroy: d.destroy
+                case .setTags: d.set_tags
+                case .instanceTypes: d.instance_types
+                case .quotaGroup: d.quota_group
+                case .capabilities, .openSet: nil
+                }
             guard let member else { return CDD_E_UNSUPPORTED }
             return member(set.raw, requestJSON, out, err)
         }
@@ -65,8 +66,9 @@ public final class NativeInstanceSet: RawInstanceSet, @unchecked Sendable {
         let deadline = ContinuousClock.now + driver.callTimeout
         while usage.withLock({ $0.inFlight }) > 0 {
             if ContinuousClock.now >= deadline {
-                driver.logger.warning("instance set left open: a driver call is still running",
-                                      metadata: ["driver": "\(driverID)", "instance_set": "\(id)"])
+                driver.logger.warning(
+                    "instance set left open: a driver call is still running",
+                    metadata: ["driver": "\(driverID)", "instance_set": "\(id)"])
                 return
             }
             try? await Task.sleep(for: .milliseconds(20))

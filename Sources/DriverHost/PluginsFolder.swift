@@ -28,8 +28,10 @@ public struct PluginsFolder: Sendable, Equatable {
     /// The folder to use: `--plugins`, then `$CLOUD_DISPATCH_PLUGINS`, then the executable's
     /// own folder when it holds drivers (a build tree), then `<prefix>/lib/cloud-dispatch/drivers`
     /// relative to an executable installed in `<prefix>/bin`.
-    public static func resolve(flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-                               executableFolder: String = Self.executableFolder()) -> PluginsFolder {
+    public static func resolve(
+        flag: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        executableFolder: String = Self.executableFolder()
+    ) -> PluginsFolder {
         if let flag, !flag.isEmpty { return PluginsFolder(path: flag, source: .flag) }
         if let env = environment[environmentVariable], !env.isEmpty {
             return PluginsFolder(path: env, source: .environment)
@@ -43,7 +45,8 @@ public struct PluginsFolder: Sendable, Equatable {
 
     /// The folder of the running executable (from /proc/self/exe).
     public static func executableFolder() -> String {
-        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let target =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         return (target as NSString).deletingLastPathComponent
     }

@@ -33,8 +33,10 @@ public final class ProcessDriver: CloudDriver {
     }
 
     /// Starts the driver process for `path` and waits until it has loaded the driver.
-    public static func start(path: String, executable: String, callTimeout: Duration, restart: RestartPolicy = RestartPolicy(),
-                             logger: Logger) async -> Result<ProcessDriver, Refusal> {
+    public static func start(
+        path: String, executable: String, callTimeout: Duration, restart: RestartPolicy = RestartPolicy(),
+        logger: Logger
+    ) async -> Result<ProcessDriver, Refusal> {
         let connection = DriverConnection(path: path, executable: executable, callTimeout: callTimeout, restart: restart, logger: logger)
         switch await connection.ensureStarted() {
         case .success(let info): return .success(ProcessDriver(info: info, connection: connection))

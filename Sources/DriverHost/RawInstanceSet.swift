@@ -79,8 +79,9 @@ enum DriverReply {
         }
         let problems = DriverSchema.shared.validate(value, against: operation.replySchema)
         guard problems.isEmpty else {
-            throw DriverError(.internal, "reply breaks the \(operation.replySchema) schema: " + problems.prefix(5).joined(separator: "; "),
-                              driver: driver, operation: operation.rawValue)
+            throw DriverError(
+                .internal, "reply breaks the \(operation.replySchema) schema: " + problems.prefix(5).joined(separator: "; "),
+                driver: driver, operation: operation.rawValue)
         }
         return value
     }

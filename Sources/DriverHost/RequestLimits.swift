@@ -24,8 +24,9 @@ enum RequestLimits {
         }
         let problems = DriverSchema.shared.validate(value, against: operation.requestSchema)
         guard problems.isEmpty else {
-            return DriverError(.invalid, "request breaks the \(operation.requestSchema) schema: " + problems.prefix(5).joined(separator: "; "),
-                               driver: driver, operation: operation.rawValue)
+            return DriverError(
+                .invalid, "request breaks the \(operation.requestSchema) schema: " + problems.prefix(5).joined(separator: "; "),
+                driver: driver, operation: operation.rawValue)
         }
         return nil
     }

@@ -9,7 +9,11 @@ import SQLiteQueue
 /// `cloud-dispatch bench`: benchmarks that print numbers.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print numbers.", subcommands: [QueueBench.self, SchedulerBench.self, CostBench.self, DispatchBench.self, ProbeBench.self, SoakBench.self, MemoryBench.self, DriverCallBench.self])
+        commandName: "bench", abstract: "Benchmarks that print numbers.",
+        subcommands: [
+            QueueBench.self, SchedulerBench.self, CostBench.self, DispatchBench.self, ProbeBench.self, SoakBench.self, MemoryBench.self,
+            DriverCallBench.self,
+        ])
 }
 
 /// Submit and lock throughput of a queue store.
@@ -23,7 +27,8 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Folder for the SQLite file.") var stateDir = "bench-state"
     @Option(help: "Containers per phase.") var count = 10_000
     @Option(help: "Containers per batch in the batch phase.") var batch = 100
-    @Flag(name: .customLong("print-uuids"), help: "Only submit, one by one, printing each uuid once committed (for crash tests).") var printUUIDs = false
+    @Flag(name: .customLong("print-uuids"), help: "Only submit, one by one, printing each uuid once committed (for crash tests).") var printUUIDs =
+        false
 
     func run() async throws {
         let queue = try await open()

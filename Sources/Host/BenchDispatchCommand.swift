@@ -25,7 +25,9 @@ struct DispatchBench: AsyncParsableCommand {
     @Option(help: "Containers measured.") var count = 100
     @Option(help: "Idle workers kept warm.") var workers = 2
     @Option(help: "Folder for the queue and the loopback instances (removed after).") var stateDir = "bench-dispatch-state"
-    @Option(help: ArgumentHelp("Runner binary to deploy (default: the static one from `make runner`, else the one beside this executable).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Runner binary to deploy (default: the static one from `make runner`, else the one beside this executable).", valueName: "file"))
     var runner: String?
 
     func run() async throws {
@@ -47,7 +49,10 @@ struct DispatchBench: AsyncParsableCommand {
         let warm = Date()
         let first = try await store.submit((0..<workers).map { _ in Self.spec() })
         for c in first { _ = try await ContainerWait.until([.complete, .cancelled], c.uuid, in: store) }
-        print(String(format: "%d workers created, booted, verified, runner deployed, first container run: %.2f s", workers, Date().timeIntervalSince(warm)))
+        print(
+            String(
+                format: "%d workers created, booted, verified, runner deployed, first container run: %.2f s", workers, Date().timeIntervalSince(warm))
+        )
 
         var latencies: [Double] = []
         for _ in 0..<count {
@@ -77,7 +82,9 @@ struct DispatchBench: AsyncParsableCommand {
 
     static func defaultRunner() -> String {
         let folder = PluginsFolder.executableFolder()
-        let candidates = [folder + "/../../../.build-static/release/cloud-dispatch-runner", folder + "/../../.build-static/release/cloud-dispatch-runner"]
+        let candidates = [
+            folder + "/../../../.build-static/release/cloud-dispatch-runner", folder + "/../../.build-static/release/cloud-dispatch-runner",
+        ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? folder + "/cloud-dispatch-runner"
     }
 }
@@ -102,8 +109,10 @@ struct ProbeBench: AsyncParsableCommand {
         let config = Configuration(stateDir: folder)
         guard case .object(var driverConfig) = config.effectiveDriverConfig else { throw ValidationError("unexpected loopback config") }
         driverConfig["max_instances"] = .integer(Int64(count))
-        let set = try await DriverOpening.open(config, setID: "bench-probe", driverConfig: .object(driverConfig), origins: SettingOrigins(),
-                                               logger: logger, pool: BlockingPool(name: "driver", threads: 4)).instanceSet
+        let set = try await DriverOpening.open(
+            config, setID: "bench-probe", driverConfig: .object(driverConfig), origins: SettingOrigins(),
+            logger: logger, pool: BlockingPool(name: "driver", threads: 4)
+        ).instanceSet
         let publicKey = try DispatchWiring.workerKey(config.workerKeyPath)
         var settings = SSHWorkerExecutor.Settings(privateKeyPath: config.workerKeyPath, runnerBinary: runner ?? DispatchBench.defaultRunner())
         settings.maxConcurrentProbes = concurrency
@@ -115,14 +124,19 @@ struct ProbeBench: AsyncParsableCommand {
         let creating = Date()
         do {
             while instances.count < count {
-                instances += try await set.create(CreateRequest(instanceType: type, tags: ["bench": "probe"], sshPublicKey: publicKey,
-                                                                count: min(16, count - instances.count)))
+                instances += try await set.create(
+                    CreateRequest(
+                        instanceType: type, tags: ["bench": "probe"], sshPublicKey: publicKey,
+                        count: min(16, count - instances.count)))
             }
         } catch {
             _ = try? await set.destroy(ids: instances.map(\.id))
             throw error
         }
-        print(String(format: "%d loopback workers created in %.2f s; probing %d at a time", instances.count, Date().timeIntervalSince(creating), concurrency))
+        print(
+            String(
+                format: "%d loopback workers created in %.2f s; probing %d at a time", instances.count, Date().timeIntervalSince(creating),
+                concurrency))
         for round in 0...rounds {
             let started = Date()
             let results = await withTaskGroup(of: ProbeResult.self) { group in
@@ -130,8 +144,10 @@ struct ProbeBench: AsyncParsableCommand {
                 return await group.reduce(into: [ProbeResult]()) { $0.append($1) }
             }
             let ready = results.filter { if case .ready = $0 { true } else { false } }.count
-            print(String(format: "round %d: %d of %d ready in %.1f ms%@", round, ready, instances.count, Date().timeIntervalSince(started) * 1000,
-                         round == 0 ? " (connect, verify host key, deploy the runner)" : ""))
+            print(
+                String(
+                    format: "round %d: %d of %d ready in %.1f ms%@", round, ready, instances.count, Date().timeIntervalSince(started) * 1000,
+                    round == 0 ? " (connect, verify host key, deploy the runner)" : ""))
         }
         _ = try await set.destroy(ids: instances.map(\.id))
         try? FileManager.default.removeItem(atPath: folder)

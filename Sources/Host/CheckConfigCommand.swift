@@ -47,7 +47,9 @@ struct CheckConfigCommand: AsyncParsableCommand {
 /// the driver (opened, its config and catalogue checked), the runner, the worker key.
 enum HostChecks {
     /// Also returns the configured types beside the driver's catalogue (`CatalogueCheck.table`).
-    static func problems(_ config: Configuration, origins: SettingOrigins, catalogue: Bool = true) async -> (problems: [SettingProblem], types: [String]) {
+    static func problems(
+        _ config: Configuration, origins: SettingOrigins, catalogue: Bool = true
+    ) async -> (problems: [SettingProblem], types: [String]) {
         var found: [SettingProblem] = []
         if let problem = StateFolder.check(config.stateDir) { found.append(SettingProblem("state_dir", problem)) }
         found += await StoreCheck.problems(config)

@@ -9,7 +9,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The daemon's API (default: $CLOUD_DISPATCH_SERVER, else http://127.0.0.1:8723).", valueName: "url"))
     var server: String?
 
-    @Option(help: ArgumentHelp("File holding the API token (default: the token itself from $CLOUD_DISPATCH_TOKEN, else the file ./cloud-dispatch-state/admin.token).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "File holding the API token (default: the token itself from $CLOUD_DISPATCH_TOKEN, else the file ./cloud-dispatch-state/admin.token).",
+            valueName: "file"))
     var tokenFile: String?
 
     func client() throws -> APIClient {
@@ -95,8 +98,9 @@ struct SubmitCommand: AsyncParsableCommand {
         if let maxRunTime { limit = try Self.option("--max-run-time") { () throws(UnitsProblem) in try Units.wholeSeconds(maxRunTime) } }
         return ContainerSpec(
             command: command, containerImage: image, environment: env, cwd: cwd, priority: priority,
-            runtimeConstraints: RuntimeConstraints(vcpus: vcpus, ram: ramBytes, scratch: scratchBytes,
-                                                   gpu: GPURequirement(count: gpus, stack: gpus > 0 ? gpuStack : "", vram: 0)),
+            runtimeConstraints: RuntimeConstraints(
+                vcpus: vcpus, ram: ramBytes, scratch: scratchBytes,
+                gpu: GPURequirement(count: gpus, stack: gpus > 0 ? gpuStack : "", vram: 0)),
             schedulingParameters: SchedulingParameters(preemptible: preemptible, maxRunTime: limit, instanceTypes: instanceTypes),
             clientRequestID: requestID)
     }
@@ -139,12 +143,15 @@ struct PsCommand: AsyncParsableCommand {
         if wide { return print(Self.wideTable(all, now: now).joined(separator: "\n")) }
         let rows = all.map { c -> [String] in
             let status = c.runtimeStatus.error ?? c.runtimeStatus.schedulingStatus ?? ""
-            return [c.uuid, c.state.rawValue, String(c.priority), String(c.runtimeConstraints.vcpus),
-                    Units.brief(bytes: c.runtimeConstraints.ram), Units.brief(seconds: Int(now.timeIntervalSince(c.createdAt))),
-                    c.exitCode.map(String.init) ?? "", c.command.joined(separator: " ").prefix(40).description, status]
+            return [
+                c.uuid, c.state.rawValue, String(c.priority), String(c.runtimeConstraints.vcpus),
+                Units.brief(bytes: c.runtimeConstraints.ram), Units.brief(seconds: Int(now.timeIntervalSince(c.createdAt))),
+                c.exitCode.map(String.init) ?? "", c.command.joined(separator: " ").prefix(40).description, status,
+            ]
         }
-        print(TextTable.render(header: ["UUID", "STATE", "PRIO", "VCPUS", "RAM", "AGE", "EXIT", "COMMAND", "STATUS"], rows: rows)
-            .joined(separator: "\n"))
+        print(
+            TextTable.render(header: ["UUID", "STATE", "PRIO", "VCPUS", "RAM", "AGE", "EXIT", "COMMAND", "STATUS"], rows: rows)
+                .joined(separator: "\n"))
     }
 }
 
@@ -156,10 +163,12 @@ extension PsCommand {
             let status = c.runtimeStatus.error ?? c.runtimeStatus.schedulingStatus ?? ""
             let wait = (c.startedAt ?? (c.state.isFinal ? c.finishedAt : nil) ?? now).timeIntervalSince(c.createdAt)
             let run = c.startedAt.map { (c.finishedAt ?? now).timeIntervalSince($0) }
-            return [c.uuid, c.state.rawValue, String(c.runtimeConstraints.vcpus), Units.brief(bytes: c.runtimeConstraints.ram),
-                    c.instance?.split(separator: " ").first.map(String.init) ?? "", String(format: "%.1fs", wait),
-                    run.map { String(format: "%.1fs", $0) } ?? "", c.exitCode.map(String.init) ?? "",
-                    c.cost > 0 ? String(format: "%.6f", c.cost) : "", c.command.joined(separator: " ").prefix(32).description, status]
+            return [
+                c.uuid, c.state.rawValue, String(c.runtimeConstraints.vcpus), Units.brief(bytes: c.runtimeConstraints.ram),
+                c.instance?.split(separator: " ").first.map(String.init) ?? "", String(format: "%.1fs", wait),
+                run.map { String(format: "%.1fs", $0) } ?? "", c.exitCode.map(String.init) ?? "",
+                c.cost > 0 ? String(format: "%.6f", c.cost) : "", c.command.joined(separator: " ").prefix(32).description, status,
+            ]
         }
         return TextTable.render(header: ["UUID", "STATE", "VCPUS", "RAM", "TYPE", "WAIT", "RUN", "EXIT", "COST", "COMMAND", "STATUS"], rows: rows)
     }

@@ -35,9 +35,12 @@ struct CloudDispatch: AsyncParsableCommand {
 
 /// Options every command that loads drivers shares.
 struct DriverOptions: ParsableArguments {
-    @Option(name: .customLong("plugins"), help: ArgumentHelp(
-        "Plugins folder with libcdd_*.so drivers (default: $CLOUD_DISPATCH_PLUGINS, then next to the executable, then <prefix>/lib/cloud-dispatch/drivers).",
-        valueName: "dir"))
+    @Option(
+        name: .customLong("plugins"),
+        help: ArgumentHelp(
+            "Plugins folder with libcdd_*.so drivers (default: $CLOUD_DISPATCH_PLUGINS, then next to the executable, "
+                + "then <prefix>/lib/cloud-dispatch/drivers).",
+            valueName: "dir"))
     var plugins: String?
 
     @Option(help: ArgumentHelp("Seconds any one driver call may take.", valueName: "seconds"))

@@ -11,16 +11,21 @@ import WorkerPool
 /// Builds the dispatcher a configuration describes: its driver and instance set, the SSH
 /// executor and its key, the pool, the instance types and limits.
 enum DispatchWiring {
-    static func dispatcher(_ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
-                           metrics: DispatchMetrics? = nil) async throws -> Dispatcher {
+    static func dispatcher(
+        _ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
+        metrics: DispatchMetrics? = nil
+    ) async throws -> Dispatcher {
         try await wired(config, origins: origins, store: store, logger: logger, metrics: metrics).dispatcher
     }
 
     /// The dispatcher and the driver it uses (whose health `/_health` shows).
-    static func wired(_ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
-                      metrics: DispatchMetrics? = nil) async throws -> (dispatcher: Dispatcher, driver: any CloudDriver) {
-        let opened = try await DriverOpening.open(config, setID: config.dispatcherID, driverConfig: config.effectiveDriverConfig,
-                                                  origins: origins, logger: logger, callTimeout: .seconds(config.driver.callTimeout))
+    static func wired(
+        _ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
+        metrics: DispatchMetrics? = nil
+    ) async throws -> (dispatcher: Dispatcher, driver: any CloudDriver) {
+        let opened = try await DriverOpening.open(
+            config, setID: config.dispatcherID, driverConfig: config.effectiveDriverConfig,
+            origins: origins, logger: logger, callTimeout: .seconds(config.driver.callTimeout))
         let driver = opened.driver
         var instanceSet = opened.instanceSet
         // Not fatal: a catalogue call may fail for a moment; creates of these types would fail every time.
@@ -55,12 +60,18 @@ enum DispatchWiring {
         pool.cloudBurst = Double(config.driver.callBurst)
         let types = config.instanceTypes
         // Both stores keep create intents; a store that did not would leave creates unrecorded.
-        let workerPool = WorkerPool(settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger,
-                                    intents: store as? any CreateIntentLog)
-        logger.notice("dispatching", metadata: ["driver": "\(driver.info.id)", "instance_set": "\(config.dispatcherID)",
-                                                "types": "\(types.map(\.name).joined(separator: ","))", "runtime": "\(ssh.runtime)"])
-        let dispatcher = Dispatcher(id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: config.scheduling.maxPriceFactor,
-                                    limits: config.scheduling.limits, logger: logger, metrics: metrics)
+        let workerPool = WorkerPool(
+            settings: pool, instanceSet: instanceSet, executor: executor, types: types, logger: logger,
+            intents: store as? any CreateIntentLog)
+        logger.notice(
+            "dispatching",
+            metadata: [
+                "driver": "\(driver.info.id)", "instance_set": "\(config.dispatcherID)",
+                "types": "\(types.map(\.name).joined(separator: ","))", "runtime": "\(ssh.runtime)",
+            ])
+        let dispatcher = Dispatcher(
+            id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: config.scheduling.maxPriceFactor,
+            limits: config.scheduling.limits, logger: logger, metrics: metrics)
         return (dispatcher, driver)
     }
 

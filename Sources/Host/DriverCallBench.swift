@@ -24,14 +24,18 @@ struct DriverCallBench: AsyncParsableCommand {
             printError("no driver \"\(driver)\" (refused: \(report.refused.map(\.description).joined(separator: "; ")))")
             throw ExitCode(2)
         }
-        let isolated = try await ProcessDriver.start(path: native.info.realPath ?? native.info.path, executable: HelperProcess.currentExecutable(),
-                                                     callTimeout: .seconds(options.callTimeout), logger: logger).get()
+        let isolated = try await ProcessDriver.start(
+            path: native.info.realPath ?? native.info.path, executable: HelperProcess.currentExecutable(),
+            callTimeout: .seconds(options.callTimeout), logger: logger
+        ).get()
         print("driver \(driver), \(calls) calls per line, \(concurrency) at once in the concurrent lines")
         for (mode, cloudDriver) in [("in-process", native as any CloudDriver), ("process", isolated)] {
             let set = try await cloudDriver.openInstanceSet(id: "bench-driver-call", config: configText)
             _ = try await set.instanceTypes()  // warm up
-            for (name, call) in [("instance_types", { @Sendable () async throws in _ = try await set.instanceTypes() }),
-                                 ("list", { @Sendable () async throws in _ = try await set.list(tags: ["bench": "none"]) })] {
+            for (name, call) in [
+                ("instance_types", { @Sendable () async throws in _ = try await set.instanceTypes() }),
+                ("list", { @Sendable () async throws in _ = try await set.list(tags: ["bench": "none"]) }),
+            ] {
                 let one = try await measure(calls: calls, concurrency: 1, call)
                 let many = try await measure(calls: calls, concurrency: concurrency, call)
                 let label = mode.padding(toLength: 11, withPad: " ", startingAt: 0) + name.padding(toLength: 15, withPad: " ", startingAt: 0)

@@ -40,7 +40,10 @@ struct DriverTestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for changes to show in list.", valueName: "seconds"))
     var settle: Int = 60
 
-    @Option(help: ArgumentHelp("Seconds cleanup keeps retrying destroy and list through throttling and transient errors before it lists what is left and fails.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds cleanup keeps retrying destroy and list through throttling and transient errors before it lists what is left and fails.",
+            valueName: "seconds"))
     var cleanupDeadline: Int = 600
 
     @Flag(help: "Print the report as JSON.")

@@ -51,8 +51,9 @@ struct DriversListCommand: AsyncParsableCommand {
         var loaded: [Listing.Loaded] = []
         for driver in report.drivers {
             let info = driver.info
-            var entry = Listing.Loaded(id: info.id, version: info.version, abi: info.abi, path: info.path, description: info.description,
-                                       realPath: info.realPath)
+            var entry = Listing.Loaded(
+                id: info.id, version: info.version, abi: info.abi, path: info.path, description: info.description,
+                realPath: info.realPath)
             do {
                 entry.capabilities = try await driver.capabilities()
             } catch {
@@ -77,11 +78,14 @@ struct DriversListCommand: AsyncParsableCommand {
             lines.append("no drivers loaded")
         } else {
             let rows = listing.drivers.map { d -> [String] in
-                let caps = d.capabilities.map { c in
-                    [c.simulated ? "simulated" : "real-cloud", c.idempotentCreate ? "idempotent" : nil,
-                     c.preemptible ? "preemptible" : nil, c.hostKeys ? "host-keys" : nil,
-                     "create≤\(c.maxCreateCount)", "destroy≤\(c.maxDestroyBatch)"].compactMap { $0 }.joined(separator: ",")
-                } ?? "capabilities failed: \(d.capabilitiesError ?? "?")"
+                let caps =
+                    d.capabilities.map { c in
+                        [
+                            c.simulated ? "simulated" : "real-cloud", c.idempotentCreate ? "idempotent" : nil,
+                            c.preemptible ? "preemptible" : nil, c.hostKeys ? "host-keys" : nil,
+                            "create≤\(c.maxCreateCount)", "destroy≤\(c.maxDestroyBatch)",
+                        ].compactMap { $0 }.joined(separator: ",")
+                    } ?? "capabilities failed: \(d.capabilitiesError ?? "?")"
                 return [d.id, d.version, d.abi, caps, d.path + (d.realPath.map { " -> \($0)" } ?? "")]
             }
             lines.append(contentsOf: TextTable.render(header: ["DRIVER", "VERSION", "ABI", "CAPABILITIES", "PATH"], rows: rows))

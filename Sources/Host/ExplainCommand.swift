@@ -1,5 +1,5 @@
-import APIModels
 import APIClient
+import APIModels
 import ArgumentParser
 import Foundation
 
@@ -7,7 +7,8 @@ import Foundation
 struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Why a container is waiting or why it ended: the instance types considered and why each is or is not eligible, back-offs, attempts.")
+        abstract: "Why a container is waiting or why it ended: the instance types considered and why each is or is not eligible, back-offs, attempts."
+    )
     @OptionGroup var server: ServerOptions
     @Argument var uuid: String
     @Flag(help: "Print JSON.") var json = false

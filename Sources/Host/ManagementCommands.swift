@@ -1,5 +1,5 @@
-import APIModels
 import APIClient
+import APIModels
 import ArgumentParser
 import Foundation
 import Units
@@ -17,10 +17,16 @@ struct InstancesCommand: AsyncParsableCommand {
         if all.isEmpty { return print("no instances") }
         let now = Date()
         let rows = all.map { i in
-            [i.id, i.instanceType, i.providerType, i.address, i.workerState, i.idleBehavior, String(format: "%.4f", i.price),
-             String(i.runningContainers.count), Units.brief(seconds: Int(now.timeIntervalSince(i.lastBusy))), Units.brief(seconds: Int(i.ageSeconds))]
+            [
+                i.id, i.instanceType, i.providerType, i.address, i.workerState, i.idleBehavior, String(format: "%.4f", i.price),
+                String(i.runningContainers.count), Units.brief(seconds: Int(now.timeIntervalSince(i.lastBusy))),
+                Units.brief(seconds: Int(i.ageSeconds)),
+            ]
         }
-        print(TextTable.render(header: ["ID", "TYPE", "PROVIDER TYPE", "ADDRESS", "STATE", "IDLE", "PRICE/H", "RUNNING", "IDLE FOR", "AGE"], rows: rows)
+        print(
+            TextTable.render(
+                header: ["ID", "TYPE", "PROVIDER TYPE", "ADDRESS", "STATE", "IDLE", "PRICE/H", "RUNNING", "IDLE FOR", "AGE"], rows: rows
+            )
             .joined(separator: "\n"))
     }
 }
@@ -41,7 +47,8 @@ struct DrainCommand: AsyncParsableCommand {
 }
 
 struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Return instances to normal: run containers, shut down when idle too long.")
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Return instances to normal: run containers, shut down when idle too long.")
     @OptionGroup var server: ServerOptions
     @Argument(help: "Instance ids.") var ids: [String]
     func run() async throws { try await IdleBehavior.apply("run", ids, server) }
@@ -61,7 +68,9 @@ enum IdleBehavior {
 /// `cloud-dispatch kill ID… --reason R`: shut instances down now.
 struct KillCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "kill", abstract: "Shut instances down now; their containers go back to the queue (a ctr-… uuid cancels that container instead).")
+        commandName: "kill",
+        abstract: "Shut instances down now; their containers go back to the queue (a ctr-… uuid cancels that container instead)."
+    )
     @OptionGroup var server: ServerOptions
     @Option(help: "Why (logged, and recorded on the containers it affects).") var reason: String
     @Argument(help: "Instance ids, or container uuids.") var ids: [String]
@@ -83,7 +92,8 @@ struct KillCommand: AsyncParsableCommand {
 
 /// `cloud-dispatch queue`: the scheduler's view.
 struct QueueCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queue", abstract: "The scheduler's view of the queue, in its order, with eligible types and status (admin token).")
+    static let configuration = CommandConfiguration(
+        commandName: "queue", abstract: "The scheduler's view of the queue, in its order, with eligible types and status (admin token).")
     @OptionGroup var server: ServerOptions
     @Flag(help: "Print JSON.") var json = false
 

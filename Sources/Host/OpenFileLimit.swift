@@ -34,11 +34,13 @@ enum OpenFileLimit {
         }
         guard limit.rlim_cur < needed else { return settings.api.maxConnections }
         let fits = max(Int(limit.rlim_cur) - settings.scheduling.limits.maxInstances - reserve, fewestConnections)
-        logger.warning("the open-file limit is too low for this configuration: the API serves fewer connections at once", metadata: [
-            "limit": "\(limit.rlim_cur)", "needed": "\(needed)", "api.max_connections": "\(settings.api.maxConnections)",
-            "scheduling.max_instances": "\(settings.scheduling.limits.maxInstances)", "serving_at_most": "\(fits)",
-            "fix": "raise LimitNOFILE (systemd) or ulimit -n, or lower api.max_connections",
-        ])
+        logger.warning(
+            "the open-file limit is too low for this configuration: the API serves fewer connections at once",
+            metadata: [
+                "limit": "\(limit.rlim_cur)", "needed": "\(needed)", "api.max_connections": "\(settings.api.maxConnections)",
+                "scheduling.max_instances": "\(settings.scheduling.limits.maxInstances)", "serving_at_most": "\(fits)",
+                "fix": "raise LimitNOFILE (systemd) or ulimit -n, or lower api.max_connections",
+            ])
         return fits
     }
 }
@@ -46,7 +48,8 @@ enum OpenFileLimit {
 extension ConnectionLimits {
     /// The `api:` settings of the configuration file, with the connection cap given.
     init(_ api: Configuration.APISettings, maxConnections: Int) {
-        self.init(readTimeout: .milliseconds(Int64(api.readTimeout * 1000)), idleTimeout: .milliseconds(Int64(api.idleTimeout * 1000)),
-                  maxConnections: maxConnections)
+        self.init(
+            readTimeout: .milliseconds(Int64(api.readTimeout * 1000)), idleTimeout: .milliseconds(Int64(api.idleTimeout * 1000)),
+            maxConnections: maxConnections)
     }
 }

@@ -37,7 +37,8 @@ struct PoolManagement: ManagementService {
 
     func queue() async -> [QueueEntry] {
         dispatcher.queue.enumerated().map { i, c in
-            QueueEntry(position: i + 1, uuid: c.uuid, state: c.state, priority: c.priority, eligibleTypes: c.eligibleTypes, schedulingStatus: c.status)
+            QueueEntry(
+                position: i + 1, uuid: c.uuid, state: c.state, priority: c.priority, eligibleTypes: c.eligibleTypes, schedulingStatus: c.status)
         }
     }
 
@@ -65,13 +66,15 @@ struct PoolManagement: ManagementService {
         let backoff = await dispatcher.pool.backoff
         parts["boot"] = backoff.boot.problem(now: Date().timeIntervalSince1970) ?? "ok"
         parts["creates"] = backoff.createProblem ?? "ok"
-        parts["runner"] = FileManager.default.isReadableFile(atPath: runnerPath) ? "ok, \(runnerPath)" : "missing: \(runnerPath) (workers that have it keep it)"
+        parts["runner"] =
+            FileManager.default.isReadableFile(atPath: runnerPath) ? "ok, \(runnerPath)" : "missing: \(runnerPath) (workers that have it keep it)"
         return parts
     }
 
     static func summary(_ w: WorkerSnapshot, now: Double) -> InstanceSummary {
-        InstanceSummary(id: w.instance.id, address: w.instance.address + (w.instance.sshPort.map { ":\($0)" } ?? ""), instanceType: w.typeName,
-                        providerType: w.instance.providerType, price: w.price, workerState: w.state.rawValue, idleBehavior: w.behavior.rawValue,
-                        runningContainers: w.running, lastBusy: Date(timeIntervalSince1970: w.lastBusy), ageSeconds: max(0, now - w.appeared))
+        InstanceSummary(
+            id: w.instance.id, address: w.instance.address + (w.instance.sshPort.map { ":\($0)" } ?? ""), instanceType: w.typeName,
+            providerType: w.instance.providerType, price: w.price, workerState: w.state.rawValue, idleBehavior: w.behavior.rawValue,
+            runningContainers: w.running, lastBusy: Date(timeIntervalSince1970: w.lastBusy), ageSeconds: max(0, now - w.appeared))
     }
 }

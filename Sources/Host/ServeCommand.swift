@@ -4,7 +4,9 @@ import Config
 import DriverHost
 import Foundation
 import Logging
+import PostgresQueue
 import Queue
+import SQLiteQueue
 import WorkerPool
 
 /// `cloud-dispatch serve`: the daemon.
@@ -86,19 +88,23 @@ struct ServeCommand: AsyncParsableCommand {
         // on a stale view; a restart rebuilds it from the queue and the cloud.
         let takeover = TakeoverWatch(lease: lease)
         defer { takeover.cancel() }
-        let reloader = ConfigReloader(path: config ?? Self.defaultPath, current: settings, dispatcher: dispatcher, metrics: metrics,
-                                      logger: logger, overrides: overrides)
-        let drivers = DriverFolderWatch(folder: PluginsFolder.resolve(flag: settings.driver.plugins).path,
-                                        inUse: noDispatch ? nil : (settings.driver.name, settings.dispatcherID),
-                                        loader: Wiring.driverLoader(logger: logger, callTimeout: .seconds(120),
-                                                                    loadTimeout: .seconds(settings.driver.loadTimeout)),
-                                        logger: logger)
+        let reloader = ConfigReloader(
+            path: config ?? Self.defaultPath, current: settings, dispatcher: dispatcher, metrics: metrics,
+            logger: logger, overrides: overrides)
+        let drivers = DriverFolderWatch(
+            folder: PluginsFolder.resolve(flag: settings.driver.plugins).path,
+            inUse: noDispatch ? nil : (settings.driver.name, settings.dispatcherID),
+            loader: Wiring.driverLoader(
+                logger: logger, callTimeout: .seconds(120),
+                loadTimeout: .seconds(settings.driver.loadTimeout)),
+            logger: logger)
         let signals = ServeSignals(reloader: reloader, drivers: drivers, dispatching: dispatching, logger: logger)
         defer { signals.cancel() }
 
-        let api = APIServer(store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes,
-                            limits: ConnectionLimits(settings.api, maxConnections: maxConnections), management: management, logger: logger,
-                            metrics: { registry.emitToString() }, writeProbe: writeProbe)
+        let api = APIServer(
+            store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes,
+            limits: ConnectionLimits(settings.api, maxConnections: maxConnections), management: management, logger: logger,
+            metrics: { registry.emitToString() }, writeProbe: writeProbe)
         let host = settings.listenHost
         let app = api.application(host: host, port: settings.listenPort) { port in
             logger.notice("listening", metadata: ["address": "http://\(host):\(port)"])
@@ -193,6 +199,3 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 }
-
-import PostgresQueue
-import SQLiteQueue

@@ -1,7 +1,7 @@
+import CoreMetrics
 import DriverHost
 import Foundation
 import Logging
-import CoreMetrics
 import Prometheus
 import WorkerPool
 
@@ -26,8 +26,10 @@ enum Wiring {
 
     /// The one way the host builds its driver loader: each file is first tried in a child of
     /// this executable (`driver-vet`), so no file can crash or hang the command that loads it.
-    static func driverLoader(pool: BlockingPool = BlockingPool(name: "driver", threads: 8), logger: Logger,
-                             callTimeout: Duration, loadTimeout: Duration) -> DriverLoader {
+    static func driverLoader(
+        pool: BlockingPool = BlockingPool(name: "driver", threads: 8), logger: Logger,
+        callTimeout: Duration, loadTimeout: Duration
+    ) -> DriverLoader {
         var loader = DriverLoader(pool: pool, logger: logger, callTimeout: callTimeout)
         loader.vetter = DriverVetter(executable: HelperProcess.currentExecutable(), deadline: loadTimeout)
         return loader

@@ -6,7 +6,8 @@ extension PostgresContainerStore: CreateIntentLog {
     public func recordIntent(_ intent: CreateIntent) async throws(QueueError) {
         let logger = logger
         try await transaction { db in
-            _ = try await db.query("""
+            _ = try await db.query(
+                """
                 INSERT INTO create_intents (token, instance_set, type_name, count, secret, created_at)
                 VALUES (\(intent.token), \(intent.instanceSet), \(intent.typeName), \(intent.count), \(intent.secret), \(intent.createdAt))
                 """, logger: logger)
@@ -24,13 +25,16 @@ extension PostgresContainerStore: CreateIntentLog {
         let logger = logger
         return try await withClient { client in
             var found: [CreateIntent] = []
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT token, type_name, count, secret, created_at FROM create_intents
                 WHERE instance_set = \(instanceSet) ORDER BY created_at, token
                 """, logger: logger)
             for try await (token, typeName, count, secret, createdAt) in rows.decode((String, String, Int, String?, Date).self) {
-                found.append(CreateIntent(token: token, instanceSet: instanceSet, typeName: typeName, count: count, secret: secret,
-                                          createdAt: createdAt))
+                found.append(
+                    CreateIntent(
+                        token: token, instanceSet: instanceSet, typeName: typeName, count: count, secret: secret,
+                        createdAt: createdAt))
             }
             return found
         }

@@ -29,7 +29,9 @@ public final class PostgresContainerStore: ContainerStore {
     }
 
     /// Connects, brings the schema up to date, and starts listening for changes.
-    public static func open(url: String, policy: QueuePolicy = QueuePolicy(), logger: Logger = Logger(label: "queue")) async throws(QueueError) -> PostgresContainerStore {
+    public static func open(
+        url: String, policy: QueuePolicy = QueuePolicy(), logger: Logger = Logger(label: "queue")
+    ) async throws(QueueError) -> PostgresContainerStore {
         let parsed: PostgresURL
         do { parsed = try PostgresURL(url) } catch { throw .unavailable(error.description) }
         try await connectOnce(parsed, logger: logger)
@@ -51,7 +53,9 @@ public final class PostgresContainerStore: ContainerStore {
     /// Versioned migrations, each applied once, under an advisory lock so that dispatchers
     /// starting together do not race.
     static let migrations: [(Int, String)] = [
-        (1, """
+        (
+            1,
+            """
             CREATE TABLE containers (
                 uuid text PRIMARY KEY,
                 state text NOT NULL,
@@ -62,8 +66,11 @@ public final class PostgresContainerStore: ContainerStore {
                 doc text NOT NULL
             );
             CREATE INDEX containers_by_state ON containers (state, uuid);
-            """),
-        (2, """
+            """
+        ),
+        (
+            2,
+            """
             CREATE TABLE health_probe (id integer PRIMARY KEY, probed_at timestamptz NOT NULL);
             CREATE TABLE dispatcher_leases (
                 dispatcher_id text PRIMARY KEY,
@@ -73,8 +80,11 @@ public final class PostgresContainerStore: ContainerStore {
                 since timestamptz,
                 epoch bigint NOT NULL DEFAULT 0
             );
-            """),
-        (3, """
+            """
+        ),
+        (
+            3,
+            """
             CREATE TABLE create_intents (
                 token text PRIMARY KEY,
                 instance_set text NOT NULL,
@@ -84,13 +94,16 @@ public final class PostgresContainerStore: ContainerStore {
                 created_at timestamptz NOT NULL
             );
             CREATE INDEX create_intents_by_set ON create_intents (instance_set, created_at);
-            """),
+            """
+        ),
     ]
 
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
         try await client.withTransaction(logger: logger) { db in
             try await db.query("SELECT pg_advisory_xact_lock(7242611)", logger: logger)
-            try await db.query("CREATE TABLE IF NOT EXISTS cloud_dispatch_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", logger: logger)
+            try await db.query(
+                "CREATE TABLE IF NOT EXISTS cloud_dispatch_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                logger: logger)
             var applied = Set<Int>()
             for try await version in try await db.query("SELECT version FROM cloud_dispatch_migrations", logger: logger).decode(Int.self) {
                 applied.insert(version)
@@ -141,7 +154,8 @@ public final class PostgresContainerStore: ContainerStore {
         let fresh = specs.map { ContainerFactory.make($0, now: now) }
         return try await transaction { db in
             // One statement for the whole batch: rows arrive as parallel arrays.
-            let rows = try await db.query("""
+            let rows = try await db.query(
+                """
                 INSERT INTO containers (uuid, state, priority, locked_by, client_request_id, modified_at, doc)
                 SELECT u, s, p, NULL, NULLIF(r, ''), \(now), d
                 FROM unnest(\(fresh.map(\.uuid)), \(fresh.map(\.state.rawValue)), \(fresh.map(\.priority)),
@@ -158,7 +172,8 @@ public final class PostgresContainerStore: ContainerStore {
                 }
                 // The client request id was seen before: the same spec gets the same container.
                 let id = spec.clientRequestID ?? ""
-                guard let earlier = try await Self.fetch(db, "SELECT doc FROM containers WHERE client_request_id = \(id)", logger: logger).first else {
+                guard let earlier = try await Self.fetch(db, "SELECT doc FROM containers WHERE client_request_id = \(id)", logger: logger).first
+                else {
                     throw QueueError.unavailable("insert of \(container.uuid) neither happened nor conflicted")
                 }
                 guard ContainerFactory.spec(of: earlier) == spec else {
@@ -184,7 +199,9 @@ public final class PostgresContainerStore: ContainerStore {
         let (states, minPriority, maxPriority, after, limit) = Self.bounds(query)
         let logger = logger
         var items = try await withClient { client in
-            try await Self.fetch(client, """
+            try await Self.fetch(
+                client,
+                """
                 SELECT doc FROM containers
                 WHERE state = ANY(\(states)) AND priority >= \(minPriority) AND priority <= \(maxPriority) AND uuid > \(after)
                 ORDER BY uuid LIMIT \(limit)
@@ -200,7 +217,8 @@ public final class PostgresContainerStore: ContainerStore {
         let logger = logger
         var items = try await withClient { client in
             var found: [ContainerSummary] = []
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT json_build_object('uuid', uuid, 'state', state, 'priority', priority, 'locked_by', locked_by,
                                          'created_at', d -> 'created_at', 'runtime_constraints', d -> 'runtime_constraints',
                                          'scheduling_parameters', d -> 'scheduling_parameters',
@@ -220,8 +238,10 @@ public final class PostgresContainerStore: ContainerStore {
 
     /// One page of `query` in SQL terms, one row past the page (to know whether another follows).
     private static func bounds(_ query: ContainerQuery) -> (states: [String], minPriority: Int, maxPriority: Int, after: String, limit: Int) {
-        (query.states.isEmpty ? ContainerState.allCases.map(\.rawValue) : query.states.map(\.rawValue).sorted(),
-         query.minPriority ?? Int.min, query.maxPriority ?? Int.max, query.after ?? "", query.limit + 1)
+        (
+            query.states.isEmpty ? ContainerState.allCases.map(\.rawValue) : query.states.map(\.rawValue).sorted(),
+            query.minPriority ?? Int.min, query.maxPriority ?? Int.max, query.after ?? "", query.limit + 1
+        )
     }
 
     public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
@@ -244,7 +264,9 @@ public final class PostgresContainerStore: ContainerStore {
         let logger = logger
         return try await transaction { db in
             // Rows another dispatcher is locking right now are skipped, not waited for.
-            let candidates = try await Self.fetch(db, """
+            let candidates = try await Self.fetch(
+                db,
+                """
                 SELECT doc FROM containers WHERE uuid = ANY(\(uuids)) AND state = 'Queued' ORDER BY uuid FOR UPDATE SKIP LOCKED
                 """, logger: logger)
             var locked: [Container] = []
@@ -266,7 +288,8 @@ public final class PostgresContainerStore: ContainerStore {
         let values = uuids.map { statuses[$0]! }
         let logger = logger
         try await transaction { db in
-            _ = try await db.query("""
+            _ = try await db.query(
+                """
                 WITH wanted AS (SELECT * FROM unnest(\(uuids)::text[], \(values)::text[]) AS w(uuid, status)),
                      target AS (SELECT c.uuid FROM containers c JOIN wanted USING (uuid)
                                 WHERE c.state IN ('Queued', 'Locked')
@@ -283,7 +306,8 @@ public final class PostgresContainerStore: ContainerStore {
     public func probeWrite() async throws(QueueError) {
         let logger = logger
         try await transaction { db in
-            _ = try await db.query("""
+            _ = try await db.query(
+                """
                 INSERT INTO health_probe (id, probed_at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET probed_at = now()
                 """, logger: logger)
         }
@@ -317,7 +341,8 @@ public final class PostgresContainerStore: ContainerStore {
     }
 
     static func update(_ db: PostgresConnection, _ c: Container, logger: Logger) async throws {
-        try await db.query("""
+        try await db.query(
+            """
             UPDATE containers SET state = \(c.state.rawValue), priority = \(c.priority), locked_by = \(c.lockedBy),
                 modified_at = \(c.modifiedAt), doc = \(ContainerCodec.encode(c)) WHERE uuid = \(c.uuid)
             """, logger: logger)

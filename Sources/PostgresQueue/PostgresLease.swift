@@ -43,8 +43,10 @@ final class PostgresLease: DispatcherLease {
     private let takeoverSink: AsyncStream<String>.Continuation
     private let watcher = Mutex<Task<Void, Never>?>(nil)
 
-    private init(url: PostgresURL, dispatcher: String, holder: LeaseHolder, settings: Settings, logger: Logger,
-                 connection: PostgresConnection, epoch: Int64) {
+    private init(
+        url: PostgresURL, dispatcher: String, holder: LeaseHolder, settings: Settings, logger: Logger,
+        connection: PostgresConnection, epoch: Int64
+    ) {
         self.url = url
         self.dispatcher = dispatcher
         self.holder = holder
@@ -55,8 +57,10 @@ final class PostgresLease: DispatcherLease {
     }
 
     /// Takes the lease, or throws `conflict` naming the daemon that holds it.
-    static func acquire(url: PostgresURL, dispatcher: String, holder: LeaseHolder, settings: Settings = Settings(),
-                        logger: Logger) async throws(QueueError) -> PostgresLease {
+    static func acquire(
+        url: PostgresURL, dispatcher: String, holder: LeaseHolder, settings: Settings = Settings(),
+        logger: Logger
+    ) async throws(QueueError) -> PostgresLease {
         let connection = try await connect(url, dispatcher: dispatcher, logger: logger)
         var attempt: Attempt
         let patience = ContinuousClock.now + .seconds(15)
@@ -70,7 +74,8 @@ final class PostgresLease: DispatcherLease {
             // A daemon restarted right after a crash: the server has not yet seen the dead
             // process's session close. Wait for it rather than refuse.
             guard case .heldBy(let other?) = attempt, other.host == holder.host, !processIsAlive(other.pid),
-                  ContinuousClock.now < patience else { break }
+                ContinuousClock.now < patience
+            else { break }
             try? await Task.sleep(for: .milliseconds(200))
         } while true
         switch attempt {
@@ -78,8 +83,9 @@ final class PostgresLease: DispatcherLease {
             try? await connection.close()
             throw .conflict(refusal(dispatcher, other))
         case .held(let epoch):
-            let lease = PostgresLease(url: url, dispatcher: dispatcher, holder: holder, settings: settings, logger: logger,
-                                      connection: connection, epoch: epoch)
+            let lease = PostgresLease(
+                url: url, dispatcher: dispatcher, holder: holder, settings: settings, logger: logger,
+                connection: connection, epoch: epoch)
             lease.watcher.withLock { $0 = Task { await lease.watch() } }
             return lease
         }
@@ -264,25 +270,31 @@ final class PostgresLease: DispatcherLease {
     private static func take(_ db: PostgresConnection, dispatcher: String, holder: LeaseHolder, logger: Logger) async throws -> Attempt {
         try await db.query("INSERT INTO dispatcher_leases (dispatcher_id) VALUES (\(dispatcher)) ON CONFLICT DO NOTHING", logger: logger)
         var locked = false
-        for try await got in try await db.query("""
+        for try await got in try await db.query(
+            """
             SELECT pg_try_advisory_lock(\(namespace), lock_key) FROM dispatcher_leases WHERE dispatcher_id = \(dispatcher)
-            """, logger: logger).decode(Bool.self) {
+            """, logger: logger
+        ).decode(Bool.self) {
             locked = got
         }
         guard locked else {
             var other: LeaseHolder?
-            for try await (host, pid, since) in try await db.query("""
+            for try await (host, pid, since) in try await db.query(
+                """
                 SELECT host, pid, since FROM dispatcher_leases WHERE dispatcher_id = \(dispatcher)
-                """, logger: logger).decode((String?, Int?, Date?).self) {
+                """, logger: logger
+            ).decode((String?, Int?, Date?).self) {
                 if let host, let pid { other = LeaseHolder(host: host, pid: pid, since: since) }
             }
             return .heldBy(other)
         }
         var epoch: Int64 = 0
-        for try await value in try await db.query("""
+        for try await value in try await db.query(
+            """
             UPDATE dispatcher_leases SET host = \(holder.host), pid = \(holder.pid), since = now(), epoch = epoch + 1
             WHERE dispatcher_id = \(dispatcher) RETURNING epoch
-            """, logger: logger).decode(Int64.self) {
+            """, logger: logger
+        ).decode(Int64.self) {
             epoch = value
         }
         return .held(epoch: epoch)

@@ -43,20 +43,23 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         case "require": tls = (try? .require(.init(configuration: .makeClientConfiguration()))) ?? .disable
         default: tls = (try? .prefer(.init(configuration: .makeClientConfiguration()))) ?? .disable
         }
-        var config = PostgresConnection.Configuration(host: host, port: port, username: username, password: password,
-                                                      database: database, tls: tls)
+        var config = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password,
+            database: database, tls: tls)
         config.options.connectTimeout = .seconds(10)
         return config
     }
 
     func clientConfiguration() -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS = switch sslMode {
-        case "disable": .disable
-        case "require": .require(.makeClientConfiguration())
-        default: .prefer(.makeClientConfiguration())
-        }
-        var config = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
-                                                  database: database, tls: tls)
+        let tls: PostgresClient.Configuration.TLS =
+            switch sslMode {
+            case "disable": .disable
+            case "require": .require(.makeClientConfiguration())
+            default: .prefer(.makeClientConfiguration())
+            }
+        var config = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password,
+            database: database, tls: tls)
         config.options.maximumConnections = 16
         return config
     }

@@ -9,7 +9,9 @@ public final class ChangeNotifier: Sendable {
 
     public func stream() -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let id = counter.withLock { $0 += 1; return $0 }
+        let id = counter.withLock {
+            $0 += 1; return $0
+        }
         continuations.withLock { $0[id] = continuation }
         continuation.onTermination = { [weak self] _ in self?.continuations.withLock { _ = $0.removeValue(forKey: id) } }
         return stream

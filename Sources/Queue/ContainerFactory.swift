@@ -25,8 +25,9 @@ public enum ContainerFactory {
 
     /// The spec a stored container was submitted with, to compare a repeated request.
     public static func spec(of c: Container) -> ContainerSpec {
-        ContainerSpec(command: c.command, containerImage: c.containerImage, environment: c.environment, cwd: c.cwd,
-                      priority: c.priority, runtimeConstraints: c.runtimeConstraints,
-                      schedulingParameters: c.schedulingParameters, clientRequestID: c.clientRequestID)
+        ContainerSpec(
+            command: c.command, containerImage: c.containerImage, environment: c.environment, cwd: c.cwd,
+            priority: c.priority, runtimeConstraints: c.runtimeConstraints,
+            schedulingParameters: c.schedulingParameters, clientRequestID: c.clientRequestID)
     }
 }

@@ -11,8 +11,10 @@ public struct ContainerQuery: Sendable, Hashable {
 
     public static let maxLimit = 1000
 
-    public init(states: Set<ContainerState> = [], minPriority: Int? = nil, maxPriority: Int? = nil,
-                after: String? = nil, limit: Int = 100) {
+    public init(
+        states: Set<ContainerState> = [], minPriority: Int? = nil, maxPriority: Int? = nil,
+        after: String? = nil, limit: Int = 100
+    ) {
         self.states = states
         self.minPriority = minPriority
         self.maxPriority = maxPriority

@@ -12,9 +12,11 @@ public struct ContainerSpec: Codable, Sendable, Hashable {
     public var schedulingParameters: SchedulingParameters
     public var clientRequestID: String?
 
-    public init(command: [String], containerImage: String? = nil, environment: [String: String] = [:], cwd: String = "/",
-                priority: Int = 1, runtimeConstraints: RuntimeConstraints = RuntimeConstraints(),
-                schedulingParameters: SchedulingParameters = SchedulingParameters(), clientRequestID: String? = nil) {
+    public init(
+        command: [String], containerImage: String? = nil, environment: [String: String] = [:], cwd: String = "/",
+        priority: Int = 1, runtimeConstraints: RuntimeConstraints = RuntimeConstraints(),
+        schedulingParameters: SchedulingParameters = SchedulingParameters(), clientRequestID: String? = nil
+    ) {
         self.command = command
         self.containerImage = containerImage
         self.environment = environment
@@ -71,10 +73,14 @@ public struct ContainerSpec: Codable, Sendable, Hashable {
         if !((1 << 20)...Limits.maxRAM).contains(rc.ram) { fail("runtime_constraints.ram", "must be from 1 MiB to 64 TiB (in bytes)") }
         if !(0...Limits.maxScratch).contains(rc.scratch) { fail("runtime_constraints.scratch", "must be from 0 to 1 PiB (in bytes)") }
         if !(0...Limits.maxGPUs).contains(rc.gpu.count) { fail("runtime_constraints.gpu.count", "must be from 0 to \(Limits.maxGPUs)") }
-        if rc.gpu.count > 0 && !["cuda", "rocm"].contains(rc.gpu.stack) { fail("runtime_constraints.gpu.stack", "must be cuda or rocm when GPUs are asked for") }
+        if rc.gpu.count > 0 && !["cuda", "rocm"].contains(rc.gpu.stack) {
+            fail("runtime_constraints.gpu.stack", "must be cuda or rocm when GPUs are asked for")
+        }
         if !(0...Limits.maxVRAM).contains(rc.gpu.vram) { fail("runtime_constraints.gpu.vram", "must be from 0 to 1 TiB (in bytes)") }
         let sp = schedulingParameters
-        if !(0...Limits.maxRunTime).contains(sp.maxRunTime) { fail("scheduling_parameters.max_run_time", "must be from 0 (no limit) to \(Limits.maxRunTime) seconds") }
+        if !(0...Limits.maxRunTime).contains(sp.maxRunTime) {
+            fail("scheduling_parameters.max_run_time", "must be from 0 (no limit) to \(Limits.maxRunTime) seconds")
+        }
         if sp.instanceTypes.contains(where: \.isEmpty) { fail("scheduling_parameters.instance_types", "names must not be empty") }
         if let id = clientRequestID, !Self.isToken(id) { fail("client_request_id", "1 to 64 characters of [A-Za-z0-9._-]") }
         return found

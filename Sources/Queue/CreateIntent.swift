@@ -15,8 +15,10 @@ public struct CreateIntent: Sendable, Hashable {
     public var secret: String?
     public var createdAt: Date
 
-    public init(token: String = CreateIntent.newToken(), instanceSet: String, typeName: String, count: Int, secret: String?,
-                createdAt: Date) {
+    public init(
+        token: String = CreateIntent.newToken(), instanceSet: String, typeName: String, count: Int, secret: String?,
+        createdAt: Date
+    ) {
         self.token = token
         self.instanceSet = instanceSet
         self.typeName = typeName

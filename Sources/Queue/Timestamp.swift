@@ -50,7 +50,7 @@ public enum Timestamp {
     static func parseOwnFormat(_ s: String) -> OwnFormat {
         s.utf8.withContiguousStorageIfAvailable { b -> OwnFormat in
             guard b.count == 24, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
-                  b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "."), b[23] == UInt8(ascii: "Z")
+                b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "."), b[23] == UInt8(ascii: "Z")
             else { return .notOurs }
             func number(_ range: Range<Int>) -> Int32? {
                 var n: Int32 = 0
@@ -62,10 +62,13 @@ public enum Timestamp {
                 return n
             }
             guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-                  let minute = number(14..<16), let second = number(17..<19), let ms = number(20..<23),
-                  hour < 24, minute < 60, second < 60 else { return .impossible }
+                let minute = number(14..<16), let second = number(17..<19), let ms = number(20..<23),
+                hour < 24, minute < 60, second < 60
+            else { return .impossible }
             var parts = tm()
-            (parts.tm_year, parts.tm_mon, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec) = (year - 1900, month - 1, day, hour, minute, second)
+            (parts.tm_year, parts.tm_mon, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec) = (
+                year - 1900, month - 1, day, hour, minute, second
+            )
             var seconds = timegm(&parts)
             // timegm moves 31 February to March: a date that moved did not exist.
             var check = tm()

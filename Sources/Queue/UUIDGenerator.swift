@@ -24,7 +24,7 @@ public final class UUIDGenerator: Sendable {
         // 128 bits: 48 of time, 16 + 64 of sequence; 26 base32 digits hold 130.
         var digits = [Character](repeating: "0", count: 26)
         var hi = (t << 16) | UInt64(high)  // top 64 bits
-        var lo = low                        // bottom 64 bits
+        var lo = low  // bottom 64 bits
         for i in stride(from: 25, through: 0, by: -1) {
             digits[i] = Self.alphabet[Int(lo & 31)]
             lo = (lo >> 5) | ((hi & 31) << 59)

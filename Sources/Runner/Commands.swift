@@ -39,8 +39,10 @@ struct Commands {
         }
         let uuid = spec.uuid
         let lockFD: Int32
-        switch Lock.create(paths.lock(uuid), temporary: paths.lockTemporary(uuid),
-                           content: Array(LockInfo(uuid: uuid, pid: getpid()).json.text.utf8)) {
+        switch Lock.create(
+            paths.lock(uuid), temporary: paths.lockTemporary(uuid),
+            content: Array(LockInfo(uuid: uuid, pid: getpid()).json.text.utf8))
+        {
         case .exists:
             System.complain("refused: container \(uuid) already has a record (live, done or stale); --forget it first")
             return Exit.conflict
@@ -191,7 +193,7 @@ struct Commands {
     func markBroken(_ reason: String) -> Int32 {
         let line = reason.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
         guard paths.ensureFolder(),
-              System.writeAtomically(paths.brokenMarker, Array((line + "\n").utf8), temporary: paths.brokenMarker + ".tmp")
+            System.writeAtomically(paths.brokenMarker, Array((line + "\n").utf8), temporary: paths.brokenMarker + ".tmp")
         else {
             System.complain("cannot write \(paths.brokenMarker): \(System.errorText())")
             return Exit.failure

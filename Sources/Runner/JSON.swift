@@ -64,9 +64,7 @@ extension JSON {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n):
-            if !n.isFinite { out += "null" }
-            else if n == n.rounded(), abs(n) < 9.0e15 { out += String(Int(n)) }
-            else { out += n.description }
+            if !n.isFinite { out += "null" } else if n == n.rounded(), abs(n) < 9.0e15 { out += String(Int(n)) } else { out += n.description }
         case .string(let s): JSON.quote(s, into: &out)
         case .array(let items):
             out += "["

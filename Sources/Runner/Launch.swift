@@ -25,8 +25,10 @@ enum Launch: Equatable, Sendable {
     /// the runner's rights to reach their daemon, and their containers do not see this
     /// node's files anyway. A plain process under `run_as` starts in `/` (the state folder
     /// is closed to it) with the account's HOME, USER and LOGNAME.
-    static func plan(_ spec: Spec, stateFolder: String, find: (String) -> String?,
-                     user: (String) -> Result<RunAs.Account, RunAs.Problem> = { RunAs.resolve($0) }) -> Launch {
+    static func plan(
+        _ spec: Spec, stateFolder: String, find: (String) -> String?,
+        user: (String) -> Result<RunAs.Account, RunAs.Problem> = { RunAs.resolve($0) }
+    ) -> Launch {
         guard let image = spec.image, spec.runtime != .none else {
             let environment = spec.environment.map { "\($0)=\($1)" }
             guard let name = spec.runAs else {
@@ -35,17 +37,23 @@ enum Launch: Equatable, Sendable {
             switch user(name) {
             case .failure(let problem): return .refuse(problem.description)
             case .success(let account):
-                return .run(Command(argv: spec.command, environment: account.environment + environment, cwd: spec.cwd ?? "/",
-                                    runtime: nil, account: account))
+                return .run(
+                    Command(
+                        argv: spec.command, environment: account.environment + environment, cwd: spec.cwd ?? "/",
+                        runtime: nil, account: account))
             }
         }
         let name: String
         let path: String
         switch spec.runtime {
         case .auto:
-            if let docker = find("docker") { (name, path) = ("docker", docker) }
-            else if let podman = find("podman") { (name, path) = ("podman", podman) }
-            else { return .refuse("no container runtime (docker or podman) on this node") }
+            if let docker = find("docker") {
+                (name, path) = ("docker", docker)
+            } else if let podman = find("podman") {
+                (name, path) = ("podman", podman)
+            } else {
+                return .refuse("no container runtime (docker or podman) on this node")
+            }
         default:
             name = spec.runtime.rawValue
             guard let found = find(name) else { return .refuse("no container runtime \(name) on this node") }

@@ -13,8 +13,10 @@ struct LockInfo: Equatable, Sendable {
     var startedAt: Double? = nil
 
     var json: JSON {
-        .object([("uuid", .string(uuid)), ("pid", .number(Double(pid))), ("pgid", .number(Double(pgid))),
-                 ("runtime", .from(runtime)), ("started_at", .from(startedAt))])
+        .object([
+            ("uuid", .string(uuid)), ("pid", .number(Double(pid))), ("pgid", .number(Double(pgid))),
+            ("runtime", .from(runtime)), ("started_at", .from(startedAt)),
+        ])
     }
 
     init(uuid: String, pid: Int32) {
@@ -24,7 +26,8 @@ struct LockInfo: Equatable, Sendable {
 
     init?(_ bytes: [UInt8]) {
         guard let json = try? JSON.parse(bytes), let uuid = json["uuid"]?.string,
-              let pid = json["pid"]?.int else { return nil }
+            let pid = json["pid"]?.int
+        else { return nil }
         self.uuid = uuid
         self.pid = Int32(truncatingIfNeeded: pid)
         pgid = Int32(truncatingIfNeeded: json["pgid"]?.int ?? 0)
@@ -44,8 +47,10 @@ struct Outcome: Equatable, Sendable {
     var finishedAt: Double?
 
     func json(uuid: String) -> JSON {
-        .object([("uuid", .string(uuid)), ("exit_code", .from(exitCode)), ("signal", .from(signal)),
-                 ("reason", .from(reason)), ("started_at", .from(startedAt)), ("finished_at", .from(finishedAt))])
+        .object([
+            ("uuid", .string(uuid)), ("exit_code", .from(exitCode)), ("signal", .from(signal)),
+            ("reason", .from(reason)), ("started_at", .from(startedAt)), ("finished_at", .from(finishedAt)),
+        ])
     }
 
     init(exitCode: Int? = nil, signal: Int? = nil, reason: String? = nil, startedAt: Double? = nil, finishedAt: Double? = nil) {

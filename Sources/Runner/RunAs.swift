@@ -45,7 +45,8 @@ struct RunAs: Sendable {
             let parts = text.split(separator: ":").compactMap { UInt32($0) }
             let known = entries.first { $0.uid == parts[0] }
             guard let gid = parts.count > 1 ? parts[1] : known?.gid else {
-                return .failure(Problem(description: "cannot run as \(text): no user with uid \(parts[0]) on this node to take a group from; give uid:gid"))
+                return .failure(
+                    Problem(description: "cannot run as \(text): no user with uid \(parts[0]) on this node to take a group from; give uid:gid"))
             }
             return .success(Account(uid: parts[0], gid: gid, name: known?.name, home: known?.home))
         }

@@ -130,8 +130,12 @@ struct Supervisor {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let code = message[1...4].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
         if message[0] == 1 {
-            return (-1, code == ENOENT ? "working directory \(cwd) does not exist"
-                                       : "cannot use working directory \(cwd): \(System.errorText(code))")
+            return (
+                -1,
+                code == ENOENT
+                    ? "working directory \(cwd) does not exist"
+                    : "cannot use working directory \(cwd): \(System.errorText(code))"
+            )
         }
         if message[0] == 3, let account {
             return (-1, "cannot run as uid \(account.uid) gid \(account.gid): \(System.errorText(code)) (run_as needs the runner to run as root)")
@@ -193,15 +197,20 @@ struct Supervisor {
                 while true {
                     let n = buffer.withUnsafeMutableBytes { read(outputFD, $0.baseAddress!, 65536) }
                     if n > 0 { log.append(buffer[0..<n]); continue }
-                    if n == 0 { outputOpen = false; close(outputFD) }
-                    else if errno == EINTR { continue }
-                    else if errno != EAGAIN { outputOpen = false; close(outputFD) }
+                    if n == 0 {
+                        outputOpen = false; close(outputFD)
+                    } else if errno == EINTR {
+                        continue
+                    } else if errno != EAGAIN {
+                        outputOpen = false; close(outputFD)
+                    }
                     break
                 }
             }
         }
-        return Supervisor.outcome(status: status ?? 0, viaRuntime: info.runtime != nil, reason: reason,
-                                  startedAt: info.startedAt)
+        return Supervisor.outcome(
+            status: status ?? 0, viaRuntime: info.runtime != nil, reason: reason,
+            startedAt: info.startedAt)
     }
 
     /// The exit status when the container's main process has ended. Its process group is
@@ -210,7 +219,8 @@ struct Supervisor {
     private mutating func reapContainer() -> Int32? {
         var info = siginfo_t()
         guard waitid(P_PID, id_t(child), &info, WEXITED | WNOHANG | WNOWAIT) == 0,
-              info._sifields._sigchld.si_pid == child else { return nil }
+            info._sifields._sigchld.si_pid == child
+        else { return nil }
         killpg(child, SIGKILL)
         var status: Int32 = 0
         while waitpid(child, &status, 0) < 0 && errno == EINTR {}
@@ -252,7 +262,8 @@ struct Supervisor {
         var final = outcome
         final.finishedAt = System.now()
         if final.startedAt == nil { final.startedAt = final.finishedAt }
-        _ = System.writeAtomically(paths.result(spec.uuid), Array((final.json(uuid: spec.uuid).text + "\n").utf8),
-                                   temporary: paths.resultTemporary(spec.uuid))
+        _ = System.writeAtomically(
+            paths.result(spec.uuid), Array((final.json(uuid: spec.uuid).text + "\n").utf8),
+            temporary: paths.resultTemporary(spec.uuid))
     }
 }

@@ -54,7 +54,7 @@ public final class SQLiteContainerStore: ContainerStore {
     static func syncEveryCommit(_ db: Database) throws {
         try db.execute(sql: "PRAGMA synchronous = FULL")
         #if canImport(Darwin)
-        try db.execute(sql: "PRAGMA fullfsync = ON")  // fsync alone does not reach the platter on macOS
+            try db.execute(sql: "PRAGMA fullfsync = ON")  // fsync alone does not reach the platter on macOS
         #endif
     }
 
@@ -62,34 +62,36 @@ public final class SQLiteContainerStore: ContainerStore {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1: containers") { db in
-            try db.execute(sql: """
-                CREATE TABLE containers (
-                    uuid TEXT PRIMARY KEY NOT NULL,
-                    state TEXT NOT NULL,
-                    priority INTEGER NOT NULL,
-                    locked_by TEXT,
-                    client_request_id TEXT UNIQUE,
-                    modified_at TEXT NOT NULL,
-                    doc TEXT NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX containers_by_state ON containers (state, uuid);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE containers (
+                        uuid TEXT PRIMARY KEY NOT NULL,
+                        state TEXT NOT NULL,
+                        priority INTEGER NOT NULL,
+                        locked_by TEXT,
+                        client_request_id TEXT UNIQUE,
+                        modified_at TEXT NOT NULL,
+                        doc TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX containers_by_state ON containers (state, uuid);
+                    """)
         }
         m.registerMigration("v2: health probe") { db in
             try db.execute(sql: "CREATE TABLE health_probe (id INTEGER PRIMARY KEY, probed_at TEXT NOT NULL)")
         }
         m.registerMigration("v3: create intents") { db in
-            try db.execute(sql: """
-                CREATE TABLE create_intents (
-                    token TEXT PRIMARY KEY NOT NULL,
-                    instance_set TEXT NOT NULL,
-                    type_name TEXT NOT NULL,
-                    count INTEGER NOT NULL,
-                    secret TEXT,
-                    created_at TEXT NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX create_intents_by_set ON create_intents (instance_set, created_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE create_intents (
+                        token TEXT PRIMARY KEY NOT NULL,
+                        instance_set TEXT NOT NULL,
+                        type_name TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        secret TEXT,
+                        created_at TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX create_intents_by_set ON create_intents (instance_set, created_at);
+                    """)
         }
         return m
     }
@@ -101,7 +103,8 @@ public final class SQLiteContainerStore: ContainerStore {
         let made = try await write { db in
             try specs.map { spec -> Container in
                 if let id = spec.clientRequestID,
-                   let existing = try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE client_request_id = ?", arguments: [id]) {
+                    let existing = try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE client_request_id = ?", arguments: [id])
+                {
                     let earlier = try ContainerCodec.decode(existing)
                     guard ContainerFactory.spec(of: earlier) == spec else {
                         throw QueueError.conflict("client_request_id \(id) was used for \(earlier.uuid) with a different spec")
@@ -109,11 +112,15 @@ public final class SQLiteContainerStore: ContainerStore {
                     return earlier
                 }
                 let c = ContainerFactory.make(spec, now: Timestamp.now())
-                try db.execute(sql: """
-                    INSERT INTO containers (uuid, state, priority, locked_by, client_request_id, modified_at, doc)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [c.uuid, c.state.rawValue, c.priority, c.lockedBy, c.clientRequestID,
-                                     Timestamp.format(c.modifiedAt), ContainerCodec.encode(c)])
+                try db.execute(
+                    sql: """
+                        INSERT INTO containers (uuid, state, priority, locked_by, client_request_id, modified_at, doc)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        c.uuid, c.state.rawValue, c.priority, c.lockedBy, c.clientRequestID,
+                        Timestamp.format(c.modifiedAt), ContainerCodec.encode(c),
+                    ])
                 return c
             }
         }
@@ -137,7 +144,8 @@ public final class SQLiteContainerStore: ContainerStore {
     }
 
     public func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage {
-        let (sql, arguments) = Self.select("""
+        let (sql, arguments) = Self.select(
+            """
             json_object('uuid', uuid, 'state', state, 'priority', priority, 'locked_by', locked_by,
                         'created_at', doc -> '$.created_at', 'runtime_constraints', doc -> '$.runtime_constraints',
                         'scheduling_parameters', doc -> '$.scheduling_parameters',
@@ -162,7 +170,8 @@ public final class SQLiteContainerStore: ContainerStore {
         if let min = query.minPriority { clauses.append("priority >= ?"); arguments.append(min) }
         if let max = query.maxPriority { clauses.append("priority <= ?"); arguments.append(max) }
         if let after = query.after { clauses.append("uuid > ?"); arguments.append(after) }
-        let sql = "SELECT \(what) FROM containers" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
+        let sql =
+            "SELECT \(what) FROM containers" + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
             + " ORDER BY uuid LIMIT \(query.limit + 1)"
         return (sql, StatementArguments(arguments.map { $0.databaseValue }))
     }
@@ -186,8 +195,10 @@ public final class SQLiteContainerStore: ContainerStore {
         let locked = try await write { db in
             var locked: [Container] = []
             for uuid in uuids {
-                guard let doc = try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE uuid = ? AND state = 'Queued'", arguments: [uuid]) else { continue }
-                let next = try Transition.apply(.lock(by: dispatcher), to: try ContainerCodec.decode(doc), now: Timestamp.now(), maxAttempts: maxAttempts)
+                guard let doc = try String.fetchOne(db, sql: "SELECT doc FROM containers WHERE uuid = ? AND state = 'Queued'", arguments: [uuid])
+                else { continue }
+                let next = try Transition.apply(
+                    .lock(by: dispatcher), to: try ContainerCodec.decode(doc), now: Timestamp.now(), maxAttempts: maxAttempts)
                 try Self.update(db, next)
                 locked.append(next)
             }
@@ -202,11 +213,12 @@ public final class SQLiteContainerStore: ContainerStore {
         // Set in place by SQLite's JSON functions: a round can carry thousands of statuses, and
         // decoding and encoding each record was most of a round's time.
         try await write { db in
-            let update = try db.cachedStatement(sql: """
-                UPDATE containers SET doc = json_set(doc, '$.runtime_status.scheduling_status', ?1)
-                WHERE uuid = ?2 AND state IN ('Queued', 'Locked')
-                  AND json_extract(doc, '$.runtime_status.scheduling_status') IS NOT ?1
-                """)
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE containers SET doc = json_set(doc, '$.runtime_status.scheduling_status', ?1)
+                    WHERE uuid = ?2 AND state IN ('Queued', 'Locked')
+                      AND json_extract(doc, '$.runtime_status.scheduling_status') IS NOT ?1
+                    """)
             for (uuid, status) in statuses { try update.execute(arguments: [status, uuid]) }
         }
     }
@@ -233,9 +245,10 @@ public final class SQLiteContainerStore: ContainerStore {
     // MARK: - Helpers
 
     static func update(_ db: Database, _ c: Container) throws {
-        try db.execute(sql: """
-            UPDATE containers SET state = ?, priority = ?, locked_by = ?, modified_at = ?, doc = ? WHERE uuid = ?
-            """, arguments: [c.state.rawValue, c.priority, c.lockedBy, Timestamp.format(c.modifiedAt), ContainerCodec.encode(c), c.uuid])
+        try db.execute(
+            sql: """
+                UPDATE containers SET state = ?, priority = ?, locked_by = ?, modified_at = ?, doc = ? WHERE uuid = ?
+                """, arguments: [c.state.rawValue, c.priority, c.lockedBy, Timestamp.format(c.modifiedAt), ContainerCodec.encode(c), c.uuid])
     }
 
     private func decode(_ doc: String) throws(QueueError) -> Container { try decode(doc, with: ContainerCodec.decode) }

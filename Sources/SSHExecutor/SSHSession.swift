@@ -103,8 +103,11 @@ final class SSHSession {
                 if n > 0 {
                     progressed = true
                     let bytes = buffer[0..<n].map { UInt8(bitPattern: $0) }
-                    if stream == 0 { append(bytes, to: &output.stdout, limit: captureLimit, truncated: &output.truncated) }
-                    else { append(bytes, to: &output.stderr, limit: captureLimit, truncated: &output.truncated) }
+                    if stream == 0 {
+                        append(bytes, to: &output.stdout, limit: captureLimit, truncated: &output.truncated)
+                    } else {
+                        append(bytes, to: &output.stderr, limit: captureLimit, truncated: &output.truncated)
+                    }
                 } else if n < 0 && n != LIBSSH2_ERROR_EAGAIN {
                     throw .session("reading output: \(lastError)")
                 }
@@ -134,8 +137,9 @@ final class SSHSession {
 
     private func wait(_ deadline: Deadline) -> Bool {
         let directions = libssh2_session_block_directions(session)
-        return socket.wait(read: directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0,
-                           write: directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0, deadline: deadline)
+        return socket.wait(
+            read: directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0,
+            write: directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0, deadline: deadline)
     }
 
     private var lastError: String { Self.lastError(session) }
@@ -148,15 +152,20 @@ final class SSHSession {
     }
 
     /// Repeats a non-blocking libssh2 call until it is done, fails, or the deadline passes.
-    private static func step(_ session: OpaquePointer, _ socket: borrowing TCPSocket, _ deadline: Deadline, _ what: String,
-                             _ call: () -> Int32) throws(SSHError) {
+    private static func step(
+        _ session: OpaquePointer, _ socket: borrowing TCPSocket, _ deadline: Deadline, _ what: String,
+        _ call: () -> Int32
+    ) throws(SSHError) {
         while true {
             let rc = call()
             if rc == 0 { return }
             guard rc == LIBSSH2_ERROR_EAGAIN else { throw .session("\(what) failed: \(lastError(session))") }
             let directions = libssh2_session_block_directions(session)
-            guard socket.wait(read: directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0,
-                              write: directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0, deadline: deadline) else {
+            guard
+                socket.wait(
+                    read: directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0,
+                    write: directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0, deadline: deadline)
+            else {
                 throw .timeout(what)
             }
         }

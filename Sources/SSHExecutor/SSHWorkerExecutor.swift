@@ -75,8 +75,9 @@ public final class SSHWorkerExecutor: WorkerExecutor {
             try self.ensureRunner(session, connection, instance)
             let list = try session.run(RunnerCommand.runner(["--list"]), timeout: self.settings.commandTimeout)
             guard list.exitStatus == 0 else {
-                self.logger.error("runner --list failed; treating the worker as broken",
-                                  metadata: ["instance": "\(instance.id)", "exit": "\(list.exitStatus)", "stderr": "\(list.stderrText.prefix(300))"])
+                self.logger.error(
+                    "runner --list failed; treating the worker as broken",
+                    metadata: ["instance": "\(instance.id)", "exit": "\(list.exitStatus)", "stderr": "\(list.stderrText.prefix(300))"])
                 return ProbeResult.broken
             }
             var running = Set<String>()
@@ -139,8 +140,12 @@ public final class SSHWorkerExecutor: WorkerExecutor {
         let outcome = await onWorker(instance, commands) { session, _ throws(SSHError) in
             try session.run(RunnerCommand.runner(["--kill", signal, uuid]), timeout: self.settings.commandTimeout).exitStatus
         }
-        logger.info("stop sent", metadata: ["container": "\(uuid)", "instance": "\(instance.id)", "signal": "\(signal)",
-                                            "outcome": "\(outcome.map { $0 == 0 ? "ended" : "still running" })"])
+        logger.info(
+            "stop sent",
+            metadata: [
+                "container": "\(uuid)", "instance": "\(instance.id)", "signal": "\(signal)",
+                "outcome": "\(outcome.map { $0 == 0 ? "ended" : "still running" })",
+            ])
     }
 
     public func release(_ uuid: String, on instance: Instance) async {
@@ -160,17 +165,20 @@ public final class SSHWorkerExecutor: WorkerExecutor {
     // MARK: Helpers (on pool threads)
 
     /// Runs `body` on `pool` with the worker's verified session.
-    private func onWorker<T: Sendable>(_ instance: Instance, _ pool: BlockingPool,
-                                       _ body: @escaping @Sendable (SSHSession, WorkerConnection) throws(SSHError) -> T) async -> Result<T, SSHError> {
+    private func onWorker<T: Sendable>(
+        _ instance: Instance, _ pool: BlockingPool,
+        _ body: @escaping @Sendable (SSHSession, WorkerConnection) throws(SSHError) -> T
+    ) async -> Result<T, SSHError> {
         let connection = connections.withLock { all in
             if let existing = all[instance.id] { return existing }
             let made = WorkerConnection()
             all[instance.id] = made
             return made
         }
-        let target = WorkerConnection.Target(host: instance.address, port: instance.sshPort ?? 22,
-                                             user: instance.sshUser ?? settings.defaultUser, reportedHostKey: instance.hostKey,
-                                             expectedSecret: instance.tags[settings.secretTag], instanceID: instance.id)
+        let target = WorkerConnection.Target(
+            host: instance.address, port: instance.sshPort ?? 22,
+            user: instance.sshUser ?? settings.defaultUser, reportedHostKey: instance.hostKey,
+            expectedSecret: instance.tags[settings.secretTag], instanceID: instance.id)
         let settings = settings
         let logger = logger
         do {
@@ -210,8 +218,12 @@ public final class SSHWorkerExecutor: WorkerExecutor {
             guard out.exitStatus == 0, try installedChecksum(session) == runnerChecksum else {
                 throw .session("\(Self.deployFailed) (exit \(out.exitStatus)): \(out.stderrText.prefix(300))")
             }
-            logger.info("runner installed", metadata: ["instance": "\(instance.id)", "bytes": "\(runner.count)",
-                                                       "seconds": "\(started.duration(to: .now))"])
+            logger.info(
+                "runner installed",
+                metadata: [
+                    "instance": "\(instance.id)", "bytes": "\(runner.count)",
+                    "seconds": "\(started.duration(to: .now))",
+                ])
         }
         connection.runnerChecked = true
     }

@@ -30,8 +30,10 @@ final class WorkerConnection: @unchecked Sendable {
     var runnerChecked = false
 
     /// Runs `body` with a verified session. Errors that leave the session in doubt close it.
-    func withSession<T>(_ target: Target, settings: SSHWorkerExecutor.Settings, logger: Logger,
-                        _ body: (SSHSession) throws(SSHError) -> T) throws(SSHError) -> T {
+    func withSession<T>(
+        _ target: Target, settings: SSHWorkerExecutor.Settings, logger: Logger,
+        _ body: (SSHSession) throws(SSHError) -> T
+    ) throws(SSHError) -> T {
         lock.lock()
         defer { lock.unlock() }
         let session = try connected(target, settings: settings, logger: logger)
@@ -59,8 +61,9 @@ final class WorkerConnection: @unchecked Sendable {
             throw .backingOff(seconds: wait.inSeconds)
         }
         do {
-            let session = try SSHSession(host: target.host, port: target.port, user: target.user,
-                                         privateKeyPath: settings.privateKeyPath, connectTimeout: settings.connectTimeout)
+            let session = try SSHSession(
+                host: target.host, port: target.port, user: target.user,
+                privateKeyPath: settings.privateKeyPath, connectTimeout: settings.connectTimeout)
             try verify(session, target, settings: settings, logger: logger)
             failures = 0
             self.session = session
@@ -82,7 +85,8 @@ final class WorkerConnection: @unchecked Sendable {
                 throw .identity("the driver reported an unreadable host key for \(target.instanceID)")
             }
             guard HostIdentity.constantTimeEqual(blob, session.hostKey) else {
-                throw .identity("\(target.host):\(target.port) presented \(fingerprint), not the host key the driver reported for \(target.instanceID)")
+                throw .identity(
+                    "\(target.host):\(target.port) presented \(fingerprint), not the host key the driver reported for \(target.instanceID)")
             }
         } else if let secret = target.expectedSecret {
             let output = try session.run(RunnerCommand.readSecret, timeout: settings.commandTimeout, captureLimit: 256)
@@ -93,7 +97,8 @@ final class WorkerConnection: @unchecked Sendable {
             throw .identity("cannot verify \(target.instanceID): the driver reports no host key and the instance has no secret tag")
         }
         if pinnedHostKey != nil {
-            logger.notice("worker host key changed and was verified again", metadata: ["instance": "\(target.instanceID)", "host_key": "\(fingerprint)"])
+            logger.notice(
+                "worker host key changed and was verified again", metadata: ["instance": "\(target.instanceID)", "host_key": "\(fingerprint)"])
         } else {
             logger.info("worker verified", metadata: ["instance": "\(target.instanceID)", "host_key": "\(fingerprint)"])
         }

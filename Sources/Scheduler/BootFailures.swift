@@ -67,8 +67,10 @@ public struct BootFailures: Sendable, Hashable {
     public func blocked(_ typeName: String, now: Double) -> String? {
         if let ceiling = ceilingReached(now: now) { return ceiling }
         guard let s = streaks[typeName] else { return nil }
-        let label = notBooting(typeName) ? "not booting: \(typeName) did not boot \(s.waves) times in a row"
-                                         : "\(typeName) did not boot"
+        let label =
+            notBooting(typeName)
+            ? "not booting: \(typeName) did not boot \(s.waves) times in a row"
+            : "\(typeName) did not boot"
         if s.trialBooting { return "\(label) (\(s.cause)); a trial instance is booting" }
         if s.until > now { return "\(label) (\(s.cause)); next trial at \(clock(s.until))" }
         return nil

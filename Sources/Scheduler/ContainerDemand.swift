@@ -22,8 +22,10 @@ public struct ContainerDemand: Sendable, Hashable {
     /// Cancelled (or priority 0) while running: it must be stopped.
     public var shouldStop: Bool
 
-    public init(uuid: String, state: State, priority: Int, createdAt: Double, needs: Resources, gpuStack: String = "",
-                gpuVRAM: Int64 = 0, preemptible: Bool = false, allowedTypes: [String] = [], shouldStop: Bool = false) {
+    public init(
+        uuid: String, state: State, priority: Int, createdAt: Double, needs: Resources, gpuStack: String = "",
+        gpuVRAM: Int64 = 0, preemptible: Bool = false, allowedTypes: [String] = [], shouldStop: Bool = false
+    ) {
         self.uuid = uuid
         self.state = state
         self.priority = priority

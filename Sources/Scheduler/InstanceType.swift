@@ -53,9 +53,11 @@ public struct InstanceType: Sendable, Hashable {
     /// The account limit it counts against (from config, else the driver's answer).
     public var quotaGroup: String
 
-    public init(name: String, providerType: String? = nil, vcpus: Int, ram: Int64, scratch: Int64 = 0, addedScratch: Int64 = 0,
-                gpuCount: Int = 0, gpuStack: String = "", gpuVRAM: Int64 = 0, price: Double, preemptible: Bool = false,
-                quotaGroup: String = "default") {
+    public init(
+        name: String, providerType: String? = nil, vcpus: Int, ram: Int64, scratch: Int64 = 0, addedScratch: Int64 = 0,
+        gpuCount: Int = 0, gpuStack: String = "", gpuVRAM: Int64 = 0, price: Double, preemptible: Bool = false,
+        quotaGroup: String = "default"
+    ) {
         self.name = name
         self.providerType = providerType ?? name
         self.vcpus = vcpus

@@ -13,8 +13,10 @@
 /// planned a moment ago. Only locked containers get instances: a queued one is locked first.
 public enum SchedulingPass {
     /// `creating`: create calls the pool has in flight (not yet workers).
-    public static func plan(containers: [ContainerDemand], workers: [WorkerView], eligibility: Eligibility,
-                            limits: Limits, backoff: Backoff, creating: Int = 0, now: Double) -> Plan {
+    public static func plan(
+        containers: [ContainerDemand], workers: [WorkerView], eligibility: Eligibility,
+        limits: Limits, backoff: Backoff, creating: Int = 0, now: Double
+    ) -> Plan {
         var pass = PassState(eligibility: eligibility, limits: limits, backoff: backoff, now: now)
         pass.creating = creating
         pass.addWorkers(workers)
@@ -96,14 +98,18 @@ struct PassState {
                 // Its type is no longer configured: it takes nothing new and goes once idle.
                 if w.idleBehavior != .drain { plan.drains.append(w.id) }
                 let unknownType = InstanceType(name: w.typeName, vcpus: 0, ram: 0, price: 0)
-                addSlot(Slot(id: w.id, type: unknownType, state: w.state, behavior: .drain, lastBusy: w.lastBusy,
-                             free: .zero, gpuFree: []))
+                addSlot(
+                    Slot(
+                        id: w.id, type: unknownType, state: w.state, behavior: .drain, lastBusy: w.lastBusy,
+                        free: .zero, gpuFree: []))
                 continue
             }
             hourlySpend += type.price
             let gpuFree = (0..<type.gpuCount).filter { !w.gpuDevicesInUse.contains($0) }
-            addSlot(Slot(id: w.id, type: type, state: w.state, behavior: w.idleBehavior, lastBusy: w.lastBusy,
-                         free: type.usable, gpuFree: gpuFree))
+            addSlot(
+                Slot(
+                    id: w.id, type: type, state: w.state, behavior: w.idleBehavior, lastBusy: w.lastBusy,
+                    free: type.usable, gpuFree: gpuFree))
         }
     }
 
@@ -197,7 +203,8 @@ struct PassState {
     mutating func takeRoom(ready: Bool, types: [InstanceType], for c: ContainerDemand) -> Int? {
         for t in types {
             guard var bucket = (ready ? readyByType : bootingByType)[t.name],
-                  bucket.maxFreeVCPUs >= c.needs.vcpus, bucket.maxFreeRAM >= c.needs.ram else { continue }
+                bucket.maxFreeVCPUs >= c.needs.vcpus, bucket.maxFreeRAM >= c.needs.ram
+            else { continue }
             var mostVCPUs = 0
             var mostRAM: Int64 = 0
             var found: Int?
@@ -251,7 +258,8 @@ struct PassState {
         var reasons: [String] = []
         for t in types {
             if let cap = limits.maxHourlySpend, hourlySpend + t.price > cap + 1e-9 {
-                reasons.append("a \(t.name) would take spending past max_hourly_spend (\(format(hourlySpend)) + \(format(t.price)) > \(format(cap)) per hour)")
+                reasons.append(
+                    "a \(t.name) would take spending past max_hourly_spend (\(format(hourlySpend)) + \(format(t.price)) > \(format(cap)) per hour)")
                 break  // later types cost more
             }
             if let why = backoff.blocked(t, now: now) {
@@ -266,8 +274,9 @@ struct PassState {
             instanceCount += 1
             hourlySpend += t.price
             creating += 1
-            var slot = Slot(id: "new-\(t.name)-\(plan.creates[t.name]!)", type: t, state: .booting, behavior: .run,
-                            lastBusy: now, free: t.usable - c.needs, gpuFree: Array(c.needs.gpus..<t.gpuCount))
+            var slot = Slot(
+                id: "new-\(t.name)-\(plan.creates[t.name]!)", type: t, state: .booting, behavior: .run,
+                lastBusy: now, free: t.usable - c.needs, gpuFree: Array(c.needs.gpus..<t.gpuCount))
             slot.containers = 1
             slot.planned = true
             addSlot(slot)

@@ -26,11 +26,15 @@ extension Eligibility {
 
     private func refusal(_ d: ContainerDemand, _ t: InstanceType, cheapest: InstanceType?) -> String {
         if !d.allowedTypes.isEmpty && !d.allowedTypes.contains(t.name) { return "not in the container's instance_types" }
-        if d.preemptible != t.preemptible { return t.preemptible ? "preemptible, and the container is not" : "on-demand, and the container asks for preemptible" }
+        if d.preemptible != t.preemptible {
+            return t.preemptible ? "preemptible, and the container is not" : "on-demand, and the container asks for preemptible"
+        }
         if d.needs.gpus > 0 && t.gpuStack != d.gpuStack { return "no \(d.gpuStack) GPUs" }
         let short = shortfalls(d, t)
         if !short.isEmpty { return "too small: " + short.joined(separator: ", ") }
-        if let cheapest { return "fits, but costs \(t.price)/h, over \(maxPriceFactor)× the cheapest that fits (\(cheapest.name), \(cheapest.price)/h)" }
+        if let cheapest {
+            return "fits, but costs \(t.price)/h, over \(maxPriceFactor)× the cheapest that fits (\(cheapest.name), \(cheapest.price)/h)"
+        }
         return "does not fit"
     }
 }

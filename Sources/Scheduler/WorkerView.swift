@@ -36,8 +36,10 @@ public struct WorkerView: Sendable, Hashable {
     /// workers), lest it boot only to be shut down unused.
     public var fresh: Bool
 
-    public init(id: String, typeName: String, state: State, idleBehavior: IdleBehavior = .run, lastBusy: Double,
-                gpuDevicesInUse: Set<Int> = [], fresh: Bool = false) {
+    public init(
+        id: String, typeName: String, state: State, idleBehavior: IdleBehavior = .run, lastBusy: Double,
+        gpuDevicesInUse: Set<Int> = [], fresh: Bool = false
+    ) {
         self.fresh = fresh
         self.id = id
         self.typeName = typeName
@@ -58,8 +60,10 @@ public struct Limits: Sendable, Hashable {
     /// Seconds an instance may stay idle before it is shut down.
     public var idleTimeout: Double
 
-    public init(maxInstances: Int = 64, maxHourlySpend: Double? = nil, maxConcurrentCreates: Int = 8,
-                maxContainersPerInstance: Int = 16, idleTimeout: Double = 60) {
+    public init(
+        maxInstances: Int = 64, maxHourlySpend: Double? = nil, maxConcurrentCreates: Int = 8,
+        maxContainersPerInstance: Int = 16, idleTimeout: Double = 60
+    ) {
         self.maxInstances = maxInstances
         self.maxHourlySpend = maxHourlySpend
         self.maxConcurrentCreates = maxConcurrentCreates

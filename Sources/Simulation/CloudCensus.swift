@@ -80,7 +80,8 @@ public struct BootFailureCount: Sendable, Equatable {
             }
         }
         let allowed = rules.bootFailuresPerHour + rules.wave
-        violation = rules.bootFailuresPerHour > 0 && most > allowed
+        violation =
+            rules.bootFailuresPerHour > 0 && most > allowed
             ? "\(most) launches ended in a boot failure within an hour, past the ceiling \(rules.bootFailuresPerHour) (+ \(rules.wave), one wave)"
             : nil
     }

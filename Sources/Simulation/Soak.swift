@@ -45,9 +45,11 @@ public enum Soak {
     /// instance set (not the pool's view); after every round it is held to `rules`. Instances of
     /// `brokenTypes` (provider types) never boot for the first three waves: a broken image, fixed
     /// at the first restart.
-    public static func run(count: Int, seed: UInt64, store: any ContainerStore, executor: SimulatedExecutor, clock: VirtualClock,
-                           maxRunTime: Int, rules: CloudRules, recorder: IntentRecorder, brokenTypes: Set<String> = [],
-                           makeDispatcher: () -> Dispatcher, listed: () async throws -> [Instance]) async throws -> Report {
+    public static func run(
+        count: Int, seed: UInt64, store: any ContainerStore, executor: SimulatedExecutor, clock: VirtualClock,
+        maxRunTime: Int, rules: CloudRules, recorder: IntentRecorder, brokenTypes: Set<String> = [],
+        makeDispatcher: () -> Dispatcher, listed: () async throws -> [Instance]
+    ) async throws -> Report {
         var random = SeededRandom(seed: seed)
         var dispatcher = makeDispatcher()
         var report = Report()
@@ -71,9 +73,12 @@ public enum Soak {
                 let seconds = Int.random(in: 60...maxRunTime, using: &random)
                 let exit = random.next() % 10 == 0 ? 1 : 0
                 let big = random.next() % 8 == 0
-                specs.append(ContainerSpec(command: ["sim", String(seconds), String(exit)], priority: Int.random(in: 1...5, using: &random),
-                                           runtimeConstraints: RuntimeConstraints(vcpus: big ? 8 : Int.random(in: 1...2, using: &random),
-                                                                                  ram: big ? 16 << 30 : 1 << 30)))
+                specs.append(
+                    ContainerSpec(
+                        command: ["sim", String(seconds), String(exit)], priority: Int.random(in: 1...5, using: &random),
+                        runtimeConstraints: RuntimeConstraints(
+                            vcpus: big ? 8 : Int.random(in: 1...2, using: &random),
+                            ram: big ? 16 << 30 : 1 << 30)))
             }
             _ = try await store.submit(specs)
             for tick in 0..<60 {
@@ -143,7 +148,8 @@ extension Soak.Report: CustomStringConvertible {
             + "\(rounds) rounds, \(Int(virtualSeconds)) s virtual; "
             + "cloud: \(createCalls) create calls for \(intents) intents, \(census.seen.count) instances launched, "
             + "at most \(census.mostLive) live (max_instances \(rules.maxInstances)), "
-            + "\(bootFailures.perHour.reduce(0, +)) launches never booted (per hour \(bootFailures.perHour), at most \(bootFailures.mostInAnHour) in an hour; "
+            + "\(bootFailures.perHour.reduce(0, +)) launches never booted (per hour \(bootFailures.perHour), "
+            + "at most \(bootFailures.mostInAnHour) in an hour; "
             + "ceiling \(rules.bootFailuresPerHour) + \(rules.wave)), \(census.unlistedRounds) rounds unlisted, "
             + "\(cloudViolations.count) cloud violations"
     }

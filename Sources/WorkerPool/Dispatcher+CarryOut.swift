@@ -35,8 +35,11 @@ extension Dispatcher {
         // theirs for many rounds, and each change is a write.
         let changed = plan.statuses.filter { statuses[$0.key] != .some($0.value) }
         do { try await store.setSchedulingStatus(changed) } catch {
-            logger.warning("could not record scheduling statuses; the next round sets them", metadata: [
-                "containers": "\(changed.count)", "error": "\(error)"])
+            logger.warning(
+                "could not record scheduling statuses; the next round sets them",
+                metadata: [
+                    "containers": "\(changed.count)", "error": "\(error)",
+                ])
         }
     }
 
@@ -51,8 +54,9 @@ extension Dispatcher {
             return
         }
         guard c.state == .locked, c.lockedBy == id else { return }  // cancelled meanwhile
-        let launch = ContainerLaunch(uuid: c.uuid, command: c.command, image: c.containerImage, environment: c.environment,
-                                     cwd: c.cwd, maxRunTime: c.schedulingParameters.maxRunTime, gpuDevices: start.gpuDevices)
+        let launch = ContainerLaunch(
+            uuid: c.uuid, command: c.command, image: c.containerImage, environment: c.environment,
+            cwd: c.cwd, maxRunTime: c.schedulingParameters.maxRunTime, gpuDevices: start.gpuDevices)
         let type: String
         do {
             type = try await pool.start(launch, on: start.worker, now: now)

@@ -21,12 +21,13 @@ extension Dispatcher {
         result.reserveCapacity(containers.count)
         for c in containers {
             let placement = report.placements[c.demand.uuid]
-            let state: ContainerDemand.State? = switch c.state {
-            case .queued: await stopSecondCopy(c, placement, now: now)
-            case .locked: if let placement { await adoptUnrecordedStart(c, placement) } else { await keepOrGiveBackLock(c, report) }
-            case .running: await requeueIfVanished(c, placement, report)
-            case .complete, .cancelled: nil
-            }
+            let state: ContainerDemand.State? =
+                switch c.state {
+                case .queued: await stopSecondCopy(c, placement, now: now)
+                case .locked: if let placement { await adoptUnrecordedStart(c, placement) } else { await keepOrGiveBackLock(c, report) }
+                case .running: await requeueIfVanished(c, placement, report)
+                case .complete, .cancelled: nil
+                }
             guard let state else { continue }
             var demand = c.demand
             demand.state = state
@@ -40,8 +41,10 @@ extension Dispatcher {
 
     /// Queued, yet an old copy still runs somewhere (it was requeued while its worker was out of
     /// reach): stop that copy before the container runs twice; plan it once the copy is gone.
-    private func stopSecondCopy(_ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)?,
-                                now: Double) async -> ContainerDemand.State? {
+    private func stopSecondCopy(
+        _ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)?,
+        now: Double
+    ) async -> ContainerDemand.State? {
         guard placement != nil else { return .queued }
         await pool.stop(c.demand.uuid, now: now)
         return nil
@@ -49,14 +52,19 @@ extension Dispatcher {
 
     /// Locked, and a worker runs it: started before a restart that lost the record of its start.
     /// The start is recorded now, so it is not started again.
-    private func adoptUnrecordedStart(_ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)) async
+    private func adoptUnrecordedStart(
+        _ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)
+    ) async
         -> ContainerDemand.State
     {
         do {
             _ = try await store.apply(.start(by: id, instance: "\(placement.type) \(placement.worker)"), to: c.demand.uuid)
         } catch {
-            logger.warning("could not record the start of a container found running", metadata: [
-                "container": "\(c.demand.uuid)", "worker": "\(placement.worker)", "error": "\(error)"])
+            logger.warning(
+                "could not record the start of a container found running",
+                metadata: [
+                    "container": "\(c.demand.uuid)", "worker": "\(placement.worker)", "error": "\(error)",
+                ])
         }
         return .running(worker: placement.worker)
     }
@@ -73,8 +81,10 @@ extension Dispatcher {
 
     /// Running by the queue, on no worker: its instance went away with it. Requeued once every
     /// worker has answered — unless its result is waiting for the store.
-    private func requeueIfVanished(_ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)?,
-                                   _ report: WorkerReport) async -> ContainerDemand.State? {
+    private func requeueIfVanished(
+        _ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)?,
+        _ report: WorkerReport
+    ) async -> ContainerDemand.State? {
         if let placement { return .running(worker: placement.worker) }
         let waiting = unrecorded.withLock { $0.contains { $0.0.uuid == c.demand.uuid } }
         if report.allKnown && !waiting { await give(up: c.demand.uuid, "its instance no longer reports it running", requeue: true) }

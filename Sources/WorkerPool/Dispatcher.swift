@@ -33,8 +33,10 @@ public final class Dispatcher: Sendable {
     /// Whether the types' quota groups were asked of the driver since the last (re)configuration.
     private let quotaGroupsLearned = Mutex(false)
 
-    public init(id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
-                limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil) {
+    public init(
+        id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
+        limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil
+    ) {
         self.id = id
         self.store = store
         self.pool = pool
@@ -94,14 +96,16 @@ public final class Dispatcher: Sendable {
         }
         let demands = await reconcile(containers, now: now)
         let (eligibility, limits) = policy.withLock { $0 }
-        let plan = SchedulingPass.plan(containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
-                                       backoff: await pool.backoff, creating: await pool.createsInFlight, now: now)
+        let plan = SchedulingPass.plan(
+            containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
+            backoff: await pool.backoff, creating: await pool.createsInFlight, now: now)
         let statuses = Dictionary(containers.map { ($0.demand.uuid, $0.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
         await carryOut(plan, statuses: statuses, now: now)
         lastRound.withLock { $0 = (demands, plan.statuses) }
         for (uuid, worker) in await pool.overdueStops(now: now) {
-            await give(up: uuid, "did not stop within \(Int(pool.settings.termTimeout))s of being asked to; its instance \(worker) is drained",
-                       requeue: false)
+            await give(
+                up: uuid, "did not stop within \(Int(pool.settings.termTimeout))s of being asked to; its instance \(worker) is drained",
+                requeue: false)
         }
         await pool.shutDownStuckWorkers(now: now)
         if let metrics {
@@ -124,11 +128,12 @@ public final class Dispatcher: Sendable {
         let eligibility = self.eligibility
         return QueueOrder.sorted(demands).map { d -> ScheduledContainer in
             let eligible: [String] = if case .eligible(let types) = eligibility.answer(for: d) { types.map(\.name) } else { [] }
-            let state = switch d.state {
-            case .queued: "Queued"
-            case .locked: "Locked"
-            case .running(let worker): "Running on \(worker)"
-            }
+            let state =
+                switch d.state {
+                case .queued: "Queued"
+                case .locked: "Locked"
+                case .running(let worker): "Running on \(worker)"
+                }
             return ScheduledContainer(uuid: d.uuid, state: state, priority: d.priority, eligibleTypes: eligible, status: statuses[d.uuid])
         }
     }
@@ -186,8 +191,9 @@ public final class Dispatcher: Sendable {
     static func demand(of c: ContainerSummary, state: ContainerDemand.State) -> ContainerDemand {
         ContainerDemand(
             uuid: c.uuid, state: state, priority: c.priority, createdAt: c.createdAt.timeIntervalSince1970,
-            needs: Resources(vcpus: c.runtimeConstraints.vcpus, ram: c.runtimeConstraints.ram,
-                             scratch: c.runtimeConstraints.scratch, gpus: c.runtimeConstraints.gpu.count),
+            needs: Resources(
+                vcpus: c.runtimeConstraints.vcpus, ram: c.runtimeConstraints.ram,
+                scratch: c.runtimeConstraints.scratch, gpus: c.runtimeConstraints.gpu.count),
             gpuStack: c.runtimeConstraints.gpu.stack, gpuVRAM: c.runtimeConstraints.gpu.vram,
             preemptible: c.schedulingParameters.preemptible, allowedTypes: c.schedulingParameters.instanceTypes,
             shouldStop: c.priority == 0)
@@ -215,7 +221,8 @@ public final class Dispatcher: Sendable {
                 return
             }
             if case .invalidTransition(_, from: .locked, _) = error, let instance = await pool.reporter(of: finished.uuid),
-               (try? await store.apply(.start(by: id, instance: instance), to: finished.uuid)) != nil {
+                (try? await store.apply(.start(by: id, instance: instance), to: finished.uuid)) != nil
+            {
                 // Started, and ended, before a restart that lost the record of its start: it
                 // ran once, so its result stands (else the stale-lock rule would run it again).
                 return await record(finished, cost: cost)
@@ -243,7 +250,8 @@ public final class Dispatcher: Sendable {
     /// Price × time on the instance it ran on.
     func costSoFar(_ uuid: String, now: Double) async -> Double {
         guard let p = await pool.takeEndedPlacement(of: uuid),
-              let price = eligibility.types.first(where: { $0.name == p.type })?.price else { return 0 }
+            let price = eligibility.types.first(where: { $0.name == p.type })?.price
+        else { return 0 }
         return price * max(0, now - p.startedAt) / 3600
     }
 }

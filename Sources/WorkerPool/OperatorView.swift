@@ -26,8 +26,9 @@ extension WorkerPool {
     /// Every instance, sorted by id.
     public func snapshots() -> [WorkerSnapshot] {
         workers.values.sorted { $0.instance.id < $1.instance.id }.map { w in
-            WorkerSnapshot(instance: w.instance, typeName: w.typeName, price: types[w.typeName]?.price ?? 0, state: w.state,
-                           behavior: w.behavior, running: w.running.keys.sorted(), lastBusy: w.lastBusy, appeared: w.appeared)
+            WorkerSnapshot(
+                instance: w.instance, typeName: w.typeName, price: types[w.typeName]?.price ?? 0, state: w.state,
+                behavior: w.behavior, running: w.running.keys.sorted(), lastBusy: w.lastBusy, appeared: w.appeared)
         }
     }
 

@@ -62,8 +62,10 @@ public struct ContainerLaunch: Sendable, Hashable {
     public var maxRunTime: Int
     public var gpuDevices: [Int]
 
-    public init(uuid: String, command: [String], image: String?, environment: [String: String], cwd: String,
-                maxRunTime: Int, gpuDevices: [Int]) {
+    public init(
+        uuid: String, command: [String], image: String?, environment: [String: String], cwd: String,
+        maxRunTime: Int, gpuDevices: [Int]
+    ) {
         self.uuid = uuid
         self.command = command
         self.image = image

@@ -54,20 +54,24 @@ extension WorkerPool {
 
     /// The driver request for an intent: the same every time it is sent (token, tags, secret).
     func createRequest(_ type: InstanceType, _ intent: CreateIntent) -> CreateRequest {
-        let spec = InstanceTypeSpec(name: type.name, providerType: type.providerType, vcpus: type.vcpus, ram: type.ram,
-                                    scratch: type.scratch, addedScratch: type.addedScratch,
-                                    gpu: type.gpuCount > 0 ? GPUSpec(count: type.gpuCount, stack: type.gpuStack, vram: type.gpuVRAM) : nil,
-                                    preemptible: type.preemptible, price: type.price)
-        var tags = [settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run",
-                    intentTag: intent.token]
+        let spec = InstanceTypeSpec(
+            name: type.name, providerType: type.providerType, vcpus: type.vcpus, ram: type.ram,
+            scratch: type.scratch, addedScratch: type.addedScratch,
+            gpu: type.gpuCount > 0 ? GPUSpec(count: type.gpuCount, stack: type.gpuStack, vram: type.gpuVRAM) : nil,
+            preemptible: type.preemptible, price: type.price)
+        var tags = [
+            settings.setTag: settings.instanceSetID, settings.typeTag: type.name, settings.behaviorTag: "run",
+            intentTag: intent.token,
+        ]
         var initScript = settings.initScript
         if let secret = intent.secret {
             // One secret per intent: every instance of it shares it (each is tagged with it).
             tags[settings.secretTag] = secret
             initScript = InitScript.make(secret: secret, extra: settings.initCommand)
         }
-        return CreateRequest(instanceType: spec, image: settings.image, tags: tags, initScript: initScript,
-                             sshPublicKey: settings.sshPublicKey, count: intent.count, idempotencyToken: intent.token)
+        return CreateRequest(
+            instanceType: spec, image: settings.image, tags: tags, initScript: initScript,
+            sshPublicKey: settings.sshPublicKey, count: intent.count, idempotencyToken: intent.token)
     }
 
     /// Destroys workers, `max_destroy_batch` ids a call, in the background (see `inBackground`).
@@ -111,7 +115,8 @@ extension WorkerPool {
             if refused.contains(id) { workers[id]?.destroying = false } else { markDestroyed(id, reason: reason, now: now) }
         }
         if let first = result.failed.first {
-            logger.warning("destroy refused; will retry", metadata: ["instances": "\(result.failed.map(\.id).sorted())", "error": "\(first.message)"])
+            logger.warning(
+                "destroy refused; will retry", metadata: ["instances": "\(result.failed.map(\.id).sorted())", "error": "\(first.message)"])
         }
     }
 

@@ -35,8 +35,9 @@ extension WorkerPool {
             }
             intentsLoaded = true
             if !openIntents.isEmpty {
-                logger.notice("open create intents found: reconciling them before creating anything",
-                              metadata: ["intents": "\(openIntents.count)"])
+                logger.notice(
+                    "open create intents found: reconciling them before creating anything",
+                    metadata: ["intents": "\(openIntents.count)"])
             }
         } catch {
             logger.error("cannot read the open create intents; creating nothing until they are read", metadata: ["error": "\(error)"])
@@ -46,8 +47,9 @@ extension WorkerPool {
 
     /// Records a new intent durably; nil when it could not be (then nothing is created).
     func recordIntent(type: InstanceType, count: Int, now: Double) async -> CreateIntent? {
-        let intent = CreateIntent(instanceSet: settings.instanceSetID, typeName: type.name, count: count,
-                                  secret: settings.instanceSecrets ? InitScript.newSecret() : nil, createdAt: Date())
+        let intent = CreateIntent(
+            instanceSet: settings.instanceSetID, typeName: type.name, count: count,
+            secret: settings.instanceSecrets ? InitScript.newSecret() : nil, createdAt: Date())
         do {
             try await intentLog?.recordIntent(intent)
         } catch {
@@ -108,8 +110,9 @@ extension WorkerPool {
         for w in workers.values { if let token = w.instance.tags[intentTag] { seen[token, default: 0] += 1 } }
         return openIntents.values.sorted { $0.intent.token < $1.intent.token }.flatMap { open in
             (seen[open.intent.token, default: 0]..<max(seen[open.intent.token, default: 0], open.intent.count)).map { i in
-                WorkerView(id: "intent-\(open.intent.token)-\(i)", typeName: open.intent.typeName, state: .booting, idleBehavior: .run,
-                           lastBusy: open.since, gpuDevicesInUse: [], fresh: true)
+                WorkerView(
+                    id: "intent-\(open.intent.token)-\(i)", typeName: open.intent.typeName, state: .booting, idleBehavior: .run,
+                    lastBusy: open.since, gpuDevicesInUse: [], fresh: true)
             }
         }
     }
@@ -123,12 +126,14 @@ extension WorkerPool {
         var again: [(intent: CreateIntent, type: InstanceType)] = []
         for (token, open) in openIntents.sorted(by: { $0.key < $1.key }) where !open.sending {
             if now - open.since >= settings.intentExpiry {
-                logger.error("create intent abandoned: the cloud never answered", metadata: ["intent": "\(token)", "type": "\(open.intent.typeName)"])
+                logger.error(
+                    "create intent abandoned: the cloud never answered", metadata: ["intent": "\(token)", "type": "\(open.intent.typeName)"])
                 await settle(token, "expired")
                 continue
             }
             guard now - open.lastSent >= settings.intentRetry, backoff.allUntil.map({ $0 <= now }) ?? true,
-                  let type = types[open.intent.typeName] else { continue }
+                let type = types[open.intent.typeName]
+            else { continue }
             openIntents[token]?.sending = true
             openIntents[token]?.lastSent = now
             again.append((open.intent, type))
@@ -139,8 +144,10 @@ extension WorkerPool {
     /// What a create call's answer means for its intent and the pool. `resend`: the intent was sent
     /// before, so an `invalid` answer is about its token (spent: its instances came and went before
     /// they were listed), not about the type, which the first send found valid.
-    func apply(_ result: Result<[Instance], DriverError>, of intent: CreateIntent, type: InstanceType, now: Double,
-               resend: Bool = false) async {
+    func apply(
+        _ result: Result<[Instance], DriverError>, of intent: CreateIntent, type: InstanceType, now: Double,
+        resend: Bool = false
+    ) async {
         openIntents[intent.token]?.sending = false
         switch result {
         case .success(let made):
@@ -148,21 +155,24 @@ extension WorkerPool {
             if !made.isEmpty && backoff.boot.trialOnly(type.name) { backoff.boot.trialCreated(type.name) }
             for instance in made where workers[instance.id] == nil {
                 accounting.instancesCreated += 1
-                workers[instance.id] = Worker(instance: instance, typeName: type.name, state: .booting, behavior: .run,
-                                              appeared: openIntents[intent.token]?.since ?? now, lastBusy: now)
+                workers[instance.id] = Worker(
+                    instance: instance, typeName: type.name, state: .booting, behavior: .run,
+                    appeared: openIntents[intent.token]?.since ?? now, lastBusy: now)
                 workers[instance.id]?.createdHere = true
             }
             logger.info("instances created", metadata: ["type": "\(type.name)", "count": "\(made.count)", "intent": "\(intent.token)"])
             await settle(intent.token, "the cloud answered")
         case .failure(let error) where resend && error.errorClass == .invalid:
-            logger.warning("a create sent again was refused: its token is spent; nothing more is made for it",
-                           metadata: ["type": "\(type.name)", "intent": "\(intent.token)", "error": "\(error)"])
+            logger.warning(
+                "a create sent again was refused: its token is spent; nothing more is made for it",
+                metadata: ["type": "\(type.name)", "intent": "\(intent.token)", "error": "\(error)"])
             await settle(intent.token, "token spent")
         case .failure(let error):
             recordFailure(error, type: type, now: now)
             if Self.outcomeUnknown(error) {
-                logger.warning("create failed, its outcome unknown; it is sent again with the same token",
-                               metadata: ["type": "\(type.name)", "intent": "\(intent.token)", "error": "\(error)"])
+                logger.warning(
+                    "create failed, its outcome unknown; it is sent again with the same token",
+                    metadata: ["type": "\(type.name)", "intent": "\(intent.token)", "error": "\(error)"])
             } else {
                 logger.warning("create failed", metadata: ["type": "\(type.name)", "error": "\(error)"])
                 await settle(intent.token, "refused: \(error.errorClass.name)")

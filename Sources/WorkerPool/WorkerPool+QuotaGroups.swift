@@ -15,12 +15,14 @@ extension WorkerPool {
                 let group = try await instanceSet.quotaGroup(providerType: t.providerType, preemptible: t.preemptible)
                 if !group.isEmpty { result[i].quotaGroup = group }
             } catch {
-                logger.warning("the driver names no quota group for a type; it stays in the default group",
-                               metadata: ["type": "\(t.name)", "error": "\(error)"])
+                logger.warning(
+                    "the driver names no quota group for a type; it stays in the default group",
+                    metadata: ["type": "\(t.name)", "error": "\(error)"])
             }
         }
         if result != types {
-            logger.info("quota groups from the driver", metadata: ["groups": "\(result.map { "\($0.name)=\($0.quotaGroup)" }.joined(separator: ","))"])
+            logger.info(
+                "quota groups from the driver", metadata: ["groups": "\(result.map { "\($0.name)=\($0.quotaGroup)" }.joined(separator: ","))"])
             for t in result { self.types[t.name] = t }
         }
         return result

@@ -36,7 +36,8 @@ extension WorkerPool {
         }
         for id in stuck.sorted() {
             guard let w = workers[id], w.destroyedAt == nil,
-                  w.running.keys.allSatisfy({ stopping[$0]?.reported == true }) else { continue }
+                w.running.keys.allSatisfy({ stopping[$0]?.reported == true })
+            else { continue }
             await shutdown(id, reason: "its containers ignored TERM and KILL for \(Int(2 * settings.termTimeout))s", now: now)
         }
     }

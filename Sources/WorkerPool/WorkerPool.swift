@@ -1,6 +1,6 @@
 import DriverHost
-import Queue
 import Logging
+import Queue
 import Scheduler
 
 /// The instances of one instance set and what runs on them. It learns the cloud's view from the
@@ -127,8 +127,10 @@ public actor WorkerPool {
     var queuedCalls: [CloudJob] = []
     var nextBackgroundID = 0
 
-    public init(settings: Settings, instanceSet: any InstanceSet, executor: any WorkerExecutor, types: [InstanceType], logger: Logger,
-                clock: any PoolClock = WallClock(), intents: (any CreateIntentLog)? = nil) {
+    public init(
+        settings: Settings, instanceSet: any InstanceSet, executor: any WorkerExecutor, types: [InstanceType], logger: Logger,
+        clock: any PoolClock = WallClock(), intents: (any CreateIntentLog)? = nil
+    ) {
         self.settings = settings
         intentLog = intents
         self.clock = clock
@@ -156,8 +158,9 @@ public actor WorkerPool {
 
     public func views() -> [WorkerView] {
         workers.values.sorted { $0.instance.id < $1.instance.id }.map { w in
-            WorkerView(id: w.instance.id, typeName: w.typeName, state: w.destroying ? .shutdown : w.state, idleBehavior: w.behavior, lastBusy: w.lastBusy,
-                       gpuDevicesInUse: Set(w.gpus.values.flatMap { $0 }), fresh: !w.everRan)
+            WorkerView(
+                id: w.instance.id, typeName: w.typeName, state: w.destroying ? .shutdown : w.state, idleBehavior: w.behavior, lastBusy: w.lastBusy,
+                gpuDevicesInUse: Set(w.gpus.values.flatMap { $0 }), fresh: !w.everRan)
         } + pendingViews()
     }
 
@@ -234,12 +237,14 @@ public actor WorkerPool {
             }
             let typeName = instance.tags[settings.typeTag] ?? "?"
             let behavior = instance.tags[settings.behaviorTag].flatMap(WorkerView.IdleBehavior.init(rawValue:)) ?? .run
-            workers[instance.id] = Worker(instance: instance, typeName: typeName, state: .unknown, behavior: behavior,
-                                          appeared: now, lastBusy: now)
+            workers[instance.id] = Worker(
+                instance: instance, typeName: typeName, state: .unknown, behavior: behavior,
+                appeared: now, lastBusy: now)
             logger.info("instance adopted", metadata: ["instance": "\(instance.id)", "type": "\(typeName)"])
         }
         var lost: [String] = []
-        for (id, w) in workers.sorted(by: { $0.key < $1.key }) where !seen.contains(id) && (w.destroyedAt != nil || now - w.appeared >= settings.listGrace) {
+        for (id, w) in workers.sorted(by: { $0.key < $1.key })
+        where !seen.contains(id) && (w.destroyedAt != nil || now - w.appeared >= settings.listGrace) {
             lost += w.running.keys
             noteEnded(w.running.keys, on: w)
             if w.destroying { bill(id, until: now) }  // its destroy's answer is still on the way
@@ -401,7 +406,10 @@ public actor WorkerPool {
         case .capacityFamily: backoff.record(.capacityFamily, type: t, now: now)
         case .capacityGlobal: backoff.record(.capacityGlobal, type: t, now: now)
         case .quota: backoff.record(.quota(instanceCount: workers.count), type: t, now: now)
-        case .rateLimit: backoff.record(.rateLimit(retryAfter: e.retryAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }), type: t, now: now)
+        case .rateLimit:
+            backoff.record(
+                .rateLimit(retryAfter: e.retryAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }), type: t,
+                now: now)
         case .auth: backoff.record(.auth("\(e)"), type: t, now: now)
         case .invalid where type != nil: backoff.record(.invalid("\(e)"), type: t, now: now)  // that type, as asked for
         default: backoff.record(.other("\(e)"), type: t, now: now)

@@ -22,8 +22,10 @@ public struct ConnectionLimits: Sendable, Equatable {
     public static let defaultIdleTimeout = Duration.seconds(60)
     public static let defaultMaxConnections = 4096
 
-    public init(readTimeout: Duration = defaultReadTimeout, idleTimeout: Duration = defaultIdleTimeout,
-                maxConnections: Int = defaultMaxConnections) {
+    public init(
+        readTimeout: Duration = defaultReadTimeout, idleTimeout: Duration = defaultIdleTimeout,
+        maxConnections: Int = defaultMaxConnections
+    ) {
         self.readTimeout = readTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections

@@ -13,9 +13,11 @@ struct GuardedHTTP1Channel: ServerChildChannel {
 
     init(responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits) {
         let readTimeout = limits.readTimeout
-        http1 = HTTP1Channel(responder: responder, configuration: .init(
-            additionalChannelHandlers: [RequestReadDeadline(timeout: readTimeout), CloseAfterResponse(linger: .seconds(2))],
-            idleTimeout: .init(limits.idleTimeout)))
+        http1 = HTTP1Channel(
+            responder: responder,
+            configuration: .init(
+                additionalChannelHandlers: [RequestReadDeadline(timeout: readTimeout), CloseAfterResponse(linger: .seconds(2))],
+                idleTimeout: .init(limits.idleTimeout)))
         connections = ConnectionCount(maximum: limits.maxConnections)
     }
 

@@ -31,8 +31,11 @@ final class TooManyConnections: ChannelInboundHandler {
     private func refuse(_ context: ChannelHandlerContext) {
         guard !closing else { return }
         closing = true
-        let body = #"{"error":{"code":"too_many_connections","message":"the API serves at most \#(maximum) connections at once (api.max_connections); retry shortly"}}"#
-        let head = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n"
+        let body =
+            #"{"error":{"code":"too_many_connections","message":"the API serves at most \#(maximum) connections at once "#
+            + #"(api.max_connections); retry shortly"}}"#
+        let head =
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n"
             + "retry-after: 1\r\nconnection: close\r\n\r\n"
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: head + body)), promise: nil)
         LingeringClose.begin(context, linger: .seconds(1))

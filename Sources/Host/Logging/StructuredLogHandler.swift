@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import Synchronization
@@ -61,8 +62,10 @@ struct LogLine {
     }
 
     func json() -> String {
-        var parts = ["\"ts\":\(Self.jsonString(timestamp))", "\"level\":\(Self.jsonString(level.rawValue))",
-                     "\"msg\":\(Self.jsonString(message))"]
+        var parts = [
+            "\"ts\":\(Self.jsonString(timestamp))", "\"level\":\(Self.jsonString(level.rawValue))",
+            "\"msg\":\(Self.jsonString(message))",
+        ]
         for (key, value) in sortedFields where !["ts", "level", "msg", "logger"].contains(key) {
             parts.append("\(Self.jsonString(key)):\(Self.jsonString(value))")
         }
@@ -96,7 +99,5 @@ struct LogLine {
         return out + "\""
     }
 }
-
-import ArgumentParser
 
 extension StructuredLogHandler.Format: ExpressibleByArgument {}

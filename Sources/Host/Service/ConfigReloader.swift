@@ -19,8 +19,10 @@ final class ConfigReloader: Sendable {
     /// One reload at a time, in signal order.
     private let queue = AsyncSerial()
 
-    init(path: String, current: Configuration, dispatcher: Dispatcher?, metrics: DispatchMetrics, logger: Logger,
-         overrides: @escaping @Sendable (inout Configuration) -> Void) {
+    init(
+        path: String, current: Configuration, dispatcher: Dispatcher?, metrics: DispatchMetrics, logger: Logger,
+        overrides: @escaping @Sendable (inout Configuration) -> Void
+    ) {
         self.path = path
         self.current = Mutex(current)
         self.dispatcher = dispatcher
@@ -39,8 +41,9 @@ final class ConfigReloader: Sendable {
         case .success(let read): new = read
         case .failure(let problems):
             metrics.configReload(applied: false)
-            logger.error("configuration reload refused; keeping the running configuration",
-                         metadata: ["file": "\(path)", "problems": "\(problems.items.joined(separator: "; "))"])
+            logger.error(
+                "configuration reload refused; keeping the running configuration",
+                metadata: ["file": "\(path)", "problems": "\(problems.items.joined(separator: "; "))"])
             return
         }
         overrides(&new)
@@ -50,16 +53,19 @@ final class ConfigReloader: Sendable {
         if let dispatcher {
             var pool = await dispatcher.pool.settings
             DispatchWiring.applyTimeouts(applied, to: &pool)
-            await dispatcher.reconfigure(types: applied.instanceTypes, maxPriceFactor: applied.scheduling.maxPriceFactor,
-                                         limits: applied.scheduling.limits, poolSettings: pool)
+            await dispatcher.reconfigure(
+                types: applied.instanceTypes, maxPriceFactor: applied.scheduling.maxPriceFactor,
+                limits: applied.scheduling.limits, poolSettings: pool)
         }
         let pending = ReloadRules.needingRestart(old, new)
         current.withLock { $0 = applied }  // reloads run one at a time (`queue`)
         metrics.configReload(applied: true)
-        logger.notice("configuration reloaded", metadata: [
-            "file": "\(path)", "types": "\(new.instanceTypes.map(\.name).joined(separator: ","))",
-            "max_instances": "\(new.scheduling.limits.maxInstances)",
-        ])
+        logger.notice(
+            "configuration reloaded",
+            metadata: [
+                "file": "\(path)", "types": "\(new.instanceTypes.map(\.name).joined(separator: ","))",
+                "max_instances": "\(new.scheduling.limits.maxInstances)",
+            ])
         if !pending.isEmpty {
             logger.warning("some changed settings take effect only at the next start", metadata: ["keys": "\(pending.joined(separator: ","))"])
         }

@@ -51,7 +51,8 @@ final class DriverFolderWatch: Sendable {
             let change = before[name] == nil ? "added" : "replaced"
             let path = folder + "/" + name
             let loader = self.loader
-            let checked = (try? await loader.pool.run { loader.check(path, folder: self.folder) })
+            let checked =
+                (try? await loader.pool.run { loader.check(path, folder: self.folder) })
                 ?? .failure(Refusal(path: path, reason: "check cancelled"))
             switch checked {
             case .failure(let refusal):
@@ -61,11 +62,16 @@ final class DriverFolderWatch: Sendable {
                 let id = file.vetted?.id ?? "?"
                 let version = file.vetted?.version ?? "?"
                 if let inUse, inUse.driver == id {
-                    logger.warning("driver file \(change) for the driver in use; the running driver stays until a restart",
-                                   metadata: ["path": "\(path)", "driver": "\(id)", "version": "\(version)", "instance_set": "\(inUse.instanceSet)"])
-                    lines.append("driver file \(change): \(path) (\(id) \(version)); in use by instance set \(inUse.instanceSet): the running driver stays until a restart")
+                    logger.warning(
+                        "driver file \(change) for the driver in use; the running driver stays until a restart",
+                        metadata: ["path": "\(path)", "driver": "\(id)", "version": "\(version)", "instance_set": "\(inUse.instanceSet)"])
+                    lines.append(
+                        "driver file \(change): \(path) (\(id) \(version)); in use by instance set \(inUse.instanceSet): "
+                            + "the running driver stays until a restart"
+                    )
                 } else {
-                    logger.notice("driver file vetted", metadata: ["path": "\(path)", "change": "\(change)", "driver": "\(id)", "version": "\(version)"])
+                    logger.notice(
+                        "driver file vetted", metadata: ["path": "\(path)", "change": "\(change)", "driver": "\(id)", "version": "\(version)"])
                     lines.append("driver file \(change): \(path) (\(id) \(version)); vetted, not in use: it is loaded when an instance set needs it")
                 }
             }
@@ -79,8 +85,9 @@ final class DriverFolderWatch: Sendable {
         for name in PluginsFolder.driverFiles(in: folder) {
             var info = stat()
             guard stat(folder + "/" + name, &info) == 0 else { continue }
-            found[name] = Fingerprint(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                                      modified: info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec)
+            found[name] = Fingerprint(
+                device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                modified: info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec)
         }
         return found
     }

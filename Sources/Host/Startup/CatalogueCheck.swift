@@ -15,14 +15,17 @@ enum CatalogueCheck {
         do {
             catalogue = try await opened.instanceSet.instanceTypes()
         } catch {
-            return [SettingProblem("driver.config", "the \(driver) driver cannot list its instance types (\(error.errorClass.name)): \(error.message)")]
+            return [
+                SettingProblem("driver.config", "the \(driver) driver cannot list its instance types (\(error.errorClass.name)): \(error.message)")
+            ]
         }
         let offered = Set(catalogue.map(\.providerType))
         let shown = offered.sorted().prefix(12).joined(separator: ", ") + (offered.count > 12 ? ", …" : "")
         return types.enumerated().compactMap { i, t in
             guard !offered.contains(t.providerType) else { return nil }
-            return SettingProblem("instance_types[\(i)].provider_type",
-                                  "\"\(t.providerType)\" (\(t.name)) is not in the \(driver) driver's catalogue (offered: \(shown.isEmpty ? "none" : shown))")
+            return SettingProblem(
+                "instance_types[\(i)].provider_type",
+                "\"\(t.providerType)\" (\(t.name)) is not in the \(driver) driver's catalogue (offered: \(shown.isEmpty ? "none" : shown))")
         }
     }
 
@@ -41,12 +44,14 @@ enum CatalogueCheck {
             let theirs = listed == nil ? "not offered" : prices.isEmpty ? "no price" : prices.joined(separator: ", ")
             var group = t.quotaGroup
             if group == WorkerPool.unsetQuotaGroup,
-               let asked = try? await opened.instanceSet.quotaGroup(providerType: t.providerType, preemptible: t.preemptible) {
+                let asked = try? await opened.instanceSet.quotaGroup(providerType: t.providerType, preemptible: t.preemptible)
+            {
                 group = "\(asked) (the driver's)"
             }
-            lines.append("  \(t.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  "
-                         + "\(t.providerType.padding(toLength: providerWidth, withPad: " ", startingAt: 0))  "
-                         + "\(dollars(t.price))/h\(t.preemptible ? " spot" : "") | \(theirs) | \(group)")
+            lines.append(
+                "  \(t.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  "
+                    + "\(t.providerType.padding(toLength: providerWidth, withPad: " ", startingAt: 0))  "
+                    + "\(dollars(t.price))/h\(t.preemptible ? " spot" : "") | \(theirs) | \(group)")
         }
         return lines
     }

@@ -30,8 +30,9 @@ enum DriverTrial {
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         let quiet = Logger(label: "check-config") { _ in SwiftLogNoOpLogHandler() }
         do {
-            let opened = try await DriverOpening.open(config, setID: "check-config-\(getpid())", driverConfig: driverConfig, origins: origins,
-                                                      logger: quiet, pool: BlockingPool(name: "check", threads: 1), callTimeout: .seconds(30))
+            let opened = try await DriverOpening.open(
+                config, setID: "check-config-\(getpid())", driverConfig: driverConfig, origins: origins,
+                logger: quiet, pool: BlockingPool(name: "check", threads: 1), callTimeout: .seconds(30))
             if catalogue {
                 problems += await CatalogueCheck.problems(config.instanceTypes, in: opened)
                 table = await CatalogueCheck.table(config.instanceTypes, in: opened)

@@ -26,7 +26,8 @@ enum StateFolder {
             var info = stat()
             if stat(current, &info) == 0 {
                 guard info.st_mode & S_IFMT == S_IFDIR else {
-                    return current == absolute ? "\(absolute) is a file, not a folder"
+                    return current == absolute
+                        ? "\(absolute) is a file, not a folder"
                         : "\(absolute) cannot be made: \(current) is a file, not a folder"
                 }
                 if current == absolute && info.st_uid != geteuid() {
@@ -34,7 +35,8 @@ enum StateFolder {
                         + "chown it to that user or choose another state_dir"
                 }
                 guard access(current, W_OK | X_OK) == 0 else {
-                    return current == absolute ? "\(absolute) is not writable by this user (uid \(geteuid()))"
+                    return current == absolute
+                        ? "\(absolute) is not writable by this user (uid \(geteuid()))"
                         : "\(absolute) cannot be made: \(current) is not writable by this user (uid \(geteuid()))"
                 }
                 return nil

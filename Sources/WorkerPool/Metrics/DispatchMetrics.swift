@@ -26,8 +26,10 @@ public final class DispatchMetrics: Sendable {
     ]
 
     public func driverCall(driver: String, operation: String, error: ErrorClass?) {
-        Counter(label: Name.driverOperations,
-                dimensions: [("driver", driver), ("operation", operation), ("error", error?.name ?? "none")], factory: factory).increment()
+        Counter(
+            label: Name.driverOperations,
+            dimensions: [("driver", driver), ("operation", operation), ("error", error?.name ?? "none")], factory: factory
+        ).increment()
     }
 
     /// A configuration reload: applied, or refused (the old configuration stays).
@@ -56,7 +58,8 @@ public final class DispatchMetrics: Sendable {
         for start in plan.starts {
             // Started this very round (a start that failed left no placement).
             guard let worker = workers[start.worker], worker.running[start.uuid] == now,
-                  let at = created[start.uuid] else { continue }
+                let at = created[start.uuid]
+            else { continue }
             Recorder(label: Name.queueToStart, dimensions: [], aggregate: true, factory: factory).record(max(0, now - at))
         }
         publishGauges(now: now, snapshot: snapshot, demands: demands, plan: plan, limits: limits)
@@ -85,8 +88,10 @@ public final class DispatchMetrics: Sendable {
             }
         }
         let gauges = observed.withLock { o in
-            [o.labeled(Name.instances, instances), o.labeled(Name.instancesByBehavior, behaviors), o.labeled(Name.price, price),
-             o.labeled(Name.vcpus, vcpus), o.labeled(Name.ram, ram)].flatMap { $0 }
+            [
+                o.labeled(Name.instances, instances), o.labeled(Name.instancesByBehavior, behaviors), o.labeled(Name.price, price),
+                o.labeled(Name.vcpus, vcpus), o.labeled(Name.ram, ram),
+            ].flatMap { $0 }
         }
         for (name, labels, value) in gauges { gauge(name, labels.pairs).record(value) }
 

@@ -32,9 +32,10 @@ extension WorkerPool {
     public func snapshot(now: Double) -> PoolSnapshot {
         let list = workers.values.sorted { $0.instance.id < $1.instance.id }.map { w in
             let type = types[w.typeName]
-            return PoolSnapshot.Worker(id: w.instance.id, typeName: w.typeName, state: w.state, idleBehavior: w.behavior,
-                                       appeared: w.appeared, createdHere: w.createdHere, lastAnswer: w.lastAnswer, destroyedAt: w.destroyedAt, running: w.running,
-                                       vcpus: type?.vcpus ?? 0, ram: type?.ram ?? 0, price: type?.price ?? 0)
+            return PoolSnapshot.Worker(
+                id: w.instance.id, typeName: w.typeName, state: w.state, idleBehavior: w.behavior,
+                appeared: w.appeared, createdHere: w.createdHere, lastAnswer: w.lastAnswer, destroyedAt: w.destroyedAt, running: w.running,
+                vcpus: type?.vcpus ?? 0, ram: type?.ram ?? 0, price: type?.price ?? 0)
         }
         return PoolSnapshot(workers: list, accounting: accounting(now: now), backoff: backoff, bootTimeout: settings.bootTimeout)
     }
