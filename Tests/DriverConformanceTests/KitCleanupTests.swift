@@ -39,8 +39,9 @@ import Testing
         #expect(cleanup.outcome == .fail)
         #expect(cleanup.detail.hasPrefix("4 instances left: fx-1 fx-2 fx-3 fx-4"), "\(cleanup.detail)")
         #expect(cleanup.detail.contains("rate_limit"), "the last refusal is named: \(cleanup.detail)")
-        // It kept trying until the deadline, and stopped soon after it.
-        #expect(cleanup.seconds >= 1 && cleanup.seconds < 3, "\(cleanup.seconds) s")
+        // It kept trying until the deadline, and then stopped (the upper bound only tells
+        // "stopped" from "retries forever": a loaded machine may overrun the deadline a little).
+        #expect(cleanup.seconds >= 1 && cleanup.seconds < 15, "\(cleanup.seconds) s")
         #expect(report.leftovers == ["fx-1", "fx-2", "fx-3", "fx-4"])
         #expect(!report.succeeded)
         let table = report.table()

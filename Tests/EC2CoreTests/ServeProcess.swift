@@ -8,7 +8,12 @@ import TestSupport
 final class ServeProcess {
     let process: ChildProcess
     let watchdog: ChildProcess
-    let port = Harness.freePort()
+    private var reportedPort: Int?
+    /// Reported by the daemon, which listens on port 0 (0 until its "listening" log line).
+    var port: Int {
+        if reportedPort == nil { reportedPort = Harness.listeningPort(inLog: log) }
+        return reportedPort ?? 0
+    }
     let stateDir: String
     let logPath: String
 
@@ -19,7 +24,7 @@ final class ServeProcess {
         logPath = stateDir + ".serve.log"
         let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         defer { close(log) }
-        process = try ChildProcess(Harness.cloudDispatch, ["serve", "--config", config, "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir,
+        process = try ChildProcess(Harness.cloudDispatch, ["serve", "--config", config, "--listen", "127.0.0.1:0", "--state-dir", stateDir,
                                                            "--log-level", "debug"], output: log, errors: log)
         let pid = process.processIdentifier
         watchdog = try ChildProcess("/bin/sh", ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(pid) 2>/dev/null; do sleep 1; done; "
@@ -30,10 +35,12 @@ final class ServeProcess {
 
     /// Waits until /_health answers (or the process died).
     func ready() async -> Bool {
-        let client = APIClient(server: URL(string: url)!, token: nil)
-        for _ in 0..<1000 {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
             if !process.isRunning { return false }
-            if let (status, _) = try? await client.raw("GET", "/_health"), status == 200 { return true }
+            if port > 0, let (status, _) = try? await APIClient(server: URL(string: url)!, token: nil).raw("GET", "/_health"), status == 200 {
+                return true
+            }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return false
