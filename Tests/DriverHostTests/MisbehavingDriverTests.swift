@@ -89,7 +89,7 @@ import Testing
         let folder = try TemporaryFolder.plugins([("libfixture_misbehave.so", "libcdd_misbehave.so")])
         defer { folder.remove() }
         let release = folder.path + "/release"
-        defer { FileManager.default.createFile(atPath: release, contents: nil) }  // lets the hung call's thread go
+        defer { _ = FileManager.default.createFile(atPath: release, contents: nil) }  // lets the hung call's thread go
         // A timeout a loaded machine cannot outrun for the fast call; the slow call never ends by itself.
         let report = makeLoader(threads: 4, timeout: .seconds(5)).loadNow(folder: folder.path)
         let driver = try #require(report.driver(id: "misbehave"))
@@ -132,7 +132,7 @@ import Testing
         let queued = Task { try await set.list(tags: [:]) }  // waits for the only thread (or is cancelled before it asks)
         queued.cancel()
         await #expect { try await queued.value } throws: { ($0 as? DriverError)?.message == "call cancelled before it started" }
-        FileManager.default.createFile(atPath: release, contents: nil)
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
         _ = try await running.value
         #expect(set.callsInFlight == 0)
         await set.close()
