@@ -29,10 +29,11 @@ import Testing
         for folder in [runs, release] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         // Each container runs until the test releases it (or all): the queue cannot end before
         // the tenth kill however fast or slow the machine is, and a kill always finds some running.
+        // (At most 10 minutes, so a test killed midway leaves nothing running for long.)
         var specs: [ContainerSpec] = []
         for i in 0..<Self.containers {
             var spec = ContainerSpec(command: ["sh", "-c", "echo run >> \(runs)/\(i); "
-                                               + "while [ ! -e \(release)/\(i) ] && [ ! -e \(release)/all ]; do sleep 0.05; done"])
+                                               + "n=0; while [ ! -e \(release)/\(i) ] && [ ! -e \(release)/all ] && [ $n -lt 12000 ]; do sleep 0.05; n=$((n+1)); done"])
             spec.runtimeConstraints.vcpus = 1
             spec.runtimeConstraints.ram = 256 << 20
             specs.append(spec)

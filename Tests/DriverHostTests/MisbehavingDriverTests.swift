@@ -122,7 +122,8 @@ import Testing
         let folder = try TemporaryFolder.plugins([("libfixture_misbehave.so", "libcdd_misbehave.so")])
         defer { folder.remove() }
         let release = folder.path + "/release"
-        let report = makeLoader(threads: 1).loadNow(folder: folder.path)
+        // No call timeout a loaded machine could reach: the first call ends when released.
+        let report = makeLoader(threads: 1, timeout: .seconds(3600)).loadNow(folder: folder.path)
         let driver = try #require(report.driver(id: "misbehave"))
         // The first call holds the only thread until the test releases it, however slow the machine.
         let set = try await driver.openNativeInstanceSet(id: "slow", config: #"{"mode": "block", "release_file": "\#(release)"}"#)

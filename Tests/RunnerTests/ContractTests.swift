@@ -243,11 +243,12 @@ import TestSupport
     @Test func dockerRunsTheImageAndKillReachesTheContainer() async throws {
         let bin = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: bin) }
-        // A fake docker: `run` prints its arguments and waits; `kill` records itself.
+        // A fake docker: `run` prints its arguments and waits; `kill` records itself and, as
+        // docker does, signals the container (the runner signals only the container then).
         let fake = """
             #!/bin/sh
-            if [ "$1" = kill ]; then echo "$@" >> \(bin)/kills; exit 0; fi
-            for a in "$@"; do printf '<%s>' "$a"; done; echo; exec sleep 60
+            if [ "$1" = kill ]; then echo "$@" >> \(bin)/kills; kill -"$3" "$(cat \(bin)/container)"; exit 0; fi
+            for a in "$@"; do printf '<%s>' "$a"; done; echo; echo $$ > \(bin)/container; exec sleep 60
             """
         try fake.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
         chmod(bin + "/docker", 0o755)

@@ -87,6 +87,26 @@ struct PodmanContractTests {
         #expect(await Harness.eventually(30) { Podman.containers(named: "cdd-pm-").isEmpty }, "the containers are gone")
     }
 
+    /// Signals that come while podman is still creating the container (right after --detach)
+    /// reach the container once it exists. A TERM to `podman run` itself at that moment made it
+    /// exit 0 and leave the container running, unwatched.
+    @Test func signalsDuringPodmansStartReachTheContainer() async throws {
+        let node = node()
+        defer { node.cleanup(); Podman.remove("cdd-pm-early-kill"); Podman.remove("cdd-pm-early-stop") }
+        try detach(node, "pm-early-kill", ["sleep", "300"])
+        #expect(await node.kill("TERM", "pm-early-kill", seconds: 60))
+        let killed = try node.status("pm-early-kill")
+        #expect(killed["exit_code"] as? Int == 143 && killed["signal"] as? Int == 15, "\(killed)")
+
+        // The supervisor itself stopped (as on shutdown): it passes the TERM on the same way.
+        let supervisor = try node.detach("pm-early-stop", ["sleep", "300"], ["image": image, "runtime": "podman"])
+        #expect(kill(supervisor, SIGTERM) == 0)
+        #expect(await node.waitFor("pm-early-stop done", seconds: 60))
+        let stopped = try node.status("pm-early-stop")
+        #expect(stopped["reason"] as? String == "the runner was stopped by SIGTERM" && stopped["signal"] as? Int == 15, "\(stopped)")
+        #expect(await Harness.eventually(30) { Podman.containers(named: "cdd-pm-early").isEmpty }, "no container left running")
+    }
+
     @Test func anImagePodmanDoesNotHaveEndsWithItsError() async throws {
         let node = node()
         defer { node.cleanup() }
