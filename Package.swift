@@ -172,7 +172,7 @@ let package = Package(
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),
         fixture("BlockNegotiate"), fixture("BlockOpen"), fixture("AbortLoad"), fixture("Crashy"),
 
-        .target(name: "TestSupport", dependencies: [.product(name: "PostgresNIO", package: "postgres-nio"),
+        .target(name: "TestSupport", dependencies: ["APIClient", .product(name: "PostgresNIO", package: "postgres-nio"),
                                                     .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(name: "DriverHostTests", dependencies: ["DriverHost", "JSON", "TestSupport"]),
         .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost", "TestSupport"]),

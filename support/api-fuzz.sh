@@ -12,10 +12,9 @@ budget=${API_FUZZ_SECONDS:-120}
 cd "$(dirname "$0")/.."
 dir="$out/api-fuzz"
 rm -rf "$dir" && mkdir -p "$dir"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$dir/config.yml" <<YAML
 dispatcher_id: fuzz
-listen: 127.0.0.1:$port
+listen: 127.0.0.1:0
 state_dir: state
 driver: {name: sim}
 YAML
@@ -24,9 +23,11 @@ daemon=$!
 stop_daemon() { kill "$daemon" 2>/dev/null || true; wait "$daemon" 2>/dev/null || true; }
 trap stop_daemon EXIT
 trap 'exit 130' INT TERM HUP PIPE   # the EXIT trap still stops the daemon
-url=http://127.0.0.1:$port
-for _ in $(seq 300); do curl -fs "$url/_health" >/dev/null 2>&1 && break; kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
-curl -fs "$url/_health" >/dev/null || { echo "the daemon did not start:"; cat "$dir/serve.log"; exit 1; }
+# Port 0: the daemon's "listening" line names the port it bound (no free-port race).
+for _ in $(seq 600); do grep -q 'msg=listening' "$dir/serve.log" && break; kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+url=$(grep -o 'address=http://[^ ]*' "$dir/serve.log" | head -1 | cut -d= -f2 || true)
+for _ in $(seq 300); do [ -n "$url" ] || break; curl -fs "$url/_health" >/dev/null 2>&1 && break; kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+[ -n "$url" ] && curl -fs "$url/_health" >/dev/null || { echo "the daemon did not start:"; cat "$dir/serve.log"; exit 1; }
 start=$(date +%s)
 token=$(cat "$dir/state/admin.token")
 cd "$dir"   # schemathesis keeps a .schemathesis folder in the current one

@@ -64,7 +64,8 @@ image() {
 
 check() {
   local name=$1 out
-  out=$($SUDO podman run --rm --init --network none -e CHECK=ok -w /tmp "$name" sh -c 'echo "$CHECK $(pwd)"; exit 3' || echo "exit $?")
+  # As the runner runs it: default network (podman's bridge needs iptables on PATH), --init.
+  out=$($SUDO podman run --rm --init -e CHECK=ok -w /tmp "$name" sh -c 'echo "$CHECK $(pwd)"; exit 3' || echo "exit $?")
   [ "$out" = $'ok /tmp\nexit 3' ] || { echo "podman does not run $name as expected: $out" >&2; exit 1; }
   echo "podman runs $name"
 }

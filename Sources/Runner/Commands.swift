@@ -143,13 +143,14 @@ struct Commands {
 
     // MARK: --kill
 
-    /// Signals the container's process group (and the container inside docker/podman), then
+    /// Signals the container's process group (for docker/podman: the container, by the
+    /// runtime's `kill`, and the runtime's client only with KILL, as the supervisor does), then
     /// waits up to `patience` for the supervisor to record the end.
     func kill(_ signal: Int32, _ uuid: String, patience: Double = 1.0) -> Int32 {
         let lock = paths.lock(uuid)
         guard Lock.probe(lock) == .held else { return Exit.ok }
         let info = System.readFile(lock).flatMap(LockInfo.init)
-        if let info, info.pgid > 0 { killpg(info.pgid, signal) }
+        if let info, info.pgid > 0, info.runtime == nil || signal == SIGKILL { killpg(info.pgid, signal) }
         var helper: Int32?
         if let runtime = info?.runtime {
             helper = Spawn.runtimeKill(runtime, container: Launch.containerName(uuid), signal: signal)

@@ -23,7 +23,10 @@ struct Supervisor {
 
     var child: Int32 = 0
     var runtimePath: String?
-    var helpers: Set<Int32> = []
+    /// Running `<runtime> kill` helpers: pid → the signal each sends.
+    var helpers: [Int32: Int32] = [:]
+    /// A `<runtime> kill` that failed (the container did not exist yet) is sent again then.
+    var runtimeRetry: (at: Double, signal: Int32)?
 
     /// Runs in the forked child of `--detach`; never returns. `ready` is closed once the
     /// container runs (or could not start), which lets `--detach` return.
@@ -166,10 +169,14 @@ struct Supervisor {
                 killAt = nil
                 signalContainer(SIGKILL)
             }
+            if status == nil, let retry = runtimeRetry, now >= retry.at {
+                runtimeRetry = nil
+                runtimeKill(retry.signal)
+            }
             if log.wantsFlush(now: now) { log.flush(now: now) }
             if status != nil && (!outputOpen || now >= drainUntil) { break }
 
-            let due = [stopAt, killAt, log.flushDue, drainUntil.isFinite ? drainUntil : nil].compactMap { $0 }.min()
+            let due = [stopAt, killAt, runtimeRetry?.at, log.flushDue, drainUntil.isFinite ? drainUntil : nil].compactMap { $0 }.min()
             let timeout = due.map { Int32(max(0, min(60_000, ($0 - now) * 1000 + 1))) } ?? -1
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
             if outputOpen { fds.append(pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)) }
@@ -183,7 +190,7 @@ struct Supervisor {
                         status = ended
                         drainUntil = System.monotonic() + Supervisor.drainTime
                     }
-                    reapHelpers()
+                    reapHelpers(containerRuns: status == nil)
                 default:
                     // Asked to stop (shutdown, operator): stop the container the same way.
                     if status == nil {
@@ -227,18 +234,33 @@ struct Supervisor {
         return status
     }
 
-    private mutating func reapHelpers() {
-        for pid in helpers {
+    /// A `<runtime> kill` that failed while the container still runs is tried again shortly:
+    /// it fails while the runtime is still creating the container.
+    private mutating func reapHelpers(containerRuns: Bool) {
+        for (pid, signal) in helpers {
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { helpers.remove(pid) }
+            guard waitpid(pid, &status, WNOHANG) == pid else { continue }
+            helpers[pid] = nil
+            if status != 0, containerRuns, runtimeRetry == nil { runtimeRetry = (System.monotonic() + 0.25, signal) }
         }
     }
 
-    /// Signals the container's process group and, for docker/podman, the container itself.
+    /// A plain process: its process group. Through docker/podman: the container itself, by the
+    /// runtime's `kill`; the runtime's client gets only KILL (the last resort). A TERM to
+    /// `podman run` while it was still creating the container made it exit 0 and leave the
+    /// container running with nobody watching it.
     private mutating func signalContainer(_ signal: Int32) {
-        if child > 0 { killpg(child, signal) }
+        guard runtimePath != nil else {
+            if child > 0 { killpg(child, signal) }
+            return
+        }
+        if signal == SIGKILL, child > 0 { killpg(child, signal) }
+        runtimeKill(signal)
+    }
+
+    private mutating func runtimeKill(_ signal: Int32) {
         if let runtimePath, let pid = Spawn.runtimeKill(runtimePath, container: Launch.containerName(spec.uuid), signal: signal) {
-            helpers.insert(pid)
+            helpers[pid] = signal
         }
     }
 

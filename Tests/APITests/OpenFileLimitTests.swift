@@ -14,9 +14,9 @@ import TestSupport
         try #require(RawSockets.raiseOpenFileLimit() >= 2500, "the test holds 1,100 connections and more")
         let folder = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let port = Harness.freePort()
         let config = folder + "/config.yml"
-        try "listen: 127.0.0.1:\(port)\nstate_dir: state\napi: {read_timeout: 3s}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        // Port 0: the daemon binds a port nobody can take first and says which in its log.
+        try "listen: 127.0.0.1:0\nstate_dir: state\napi: {read_timeout: 3s}\n".write(toFile: config, atomically: true, encoding: .utf8)
         let log = folder + "/serve.log"
         let logFD = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         defer { close(logFD) }
@@ -27,6 +27,7 @@ import TestSupport
             daemon.signal()
             daemon.waitUntilExit()
         }
+        let port = try #require(await Harness.listeningPort(logFile: log), "the daemon did not say where it listens")
         let raw = RawSockets(port: port)
         let health = "GET /_health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
         let started = await Harness.eventually(30) { (try? RawSockets.answerSync(port: port, health))?.hasPrefix("HTTP/1.1 200") == true }

@@ -2,10 +2,17 @@ import APIClient
 import Foundation
 import TestSupport
 
-/// A `cloud-dispatch serve` process on a free port, for tests of the CLI and the daemon.
+/// A `cloud-dispatch serve` process for tests of the CLI and the daemon. It listens on port 0
+/// and the test learns the port from its "listening" log line, so no other process can take
+/// the port in between; `ready()` waits for that line.
 final class Daemon {
     let process: ChildProcess
-    let port: Int
+    private var reportedPort: Int?
+    /// The daemon's port once it has reported it (0 before).
+    var port: Int {
+        if reportedPort == nil { reportedPort = Harness.listeningPort(inLog: log) }
+        return reportedPort ?? 0
+    }
     let stateDir: String
     let logPath: String
 
@@ -16,12 +23,11 @@ final class Daemon {
     /// Without `dispatch`, the daemon serves the queue only (`--no-dispatch`): containers stay
     /// where the test puts them.
     init(stateDir: String, extra: [String] = [], dispatch: Bool = false, environment: [String: String] = [:]) throws {
-        port = Harness.freePort()
         self.stateDir = stateDir
         logPath = stateDir + ".serve.log"
         let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         defer { close(log) }
-        let arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--state-dir", stateDir] + extra + (dispatch ? [] : ["--no-dispatch"])
+        let arguments = ["serve", "--listen", "127.0.0.1:0", "--state-dir", stateDir] + extra + (dispatch ? [] : ["--no-dispatch"])
         process = try ChildProcess(Harness.cloudDispatch, arguments,
                                    environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
                                    output: log, errors: log)
@@ -29,12 +35,14 @@ final class Daemon {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// Waits until /_health answers (or the process died).
+    /// Waits until the daemon has said where it listens and /_health answers (or it died).
     func ready() async -> Bool {
-        let client = APIClient(server: URL(string: url)!, token: nil)
-        for _ in 0..<500 {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
             if !process.isRunning { return false }
-            if let (status, _) = try? await client.raw("GET", "/_health"), status == 200 { return true }
+            if port > 0, let (status, _) = try? await APIClient(server: URL(string: url)!, token: nil).raw("GET", "/_health"), status == 200 {
+                return true
+            }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return false

@@ -16,14 +16,19 @@ import TestSupport
         var daemon: Daemon
         let client: APIClient
 
-        static let shortTimeouts = """
-            workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 6s,
-                      connect_timeout: 4s, command_timeout: 10s}
-            """
+        static let shortTimeouts = workers()
 
-        /// `config` is the YAML besides the workers' short timeouts.
-        init(config: String = "dispatcher_id: e2e\nscheduling: {idle_timeout: 2s}") async throws {
-            try (config + "\n" + Self.shortTimeouts).write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
+        /// The `workers` section: short timeouts, plus `extra` settings (`runtime: podman`).
+        static func workers(_ extra: String = "") -> String {
+            """
+            workers: {probe_interval: 1s, poll_interval: 1s, boot_timeout: 30s, probe_timeout: 6s,
+                      connect_timeout: 4s, command_timeout: 10s\(extra.isEmpty ? "" : ", " + extra)}
+            """
+        }
+
+        /// `config` is the YAML besides the `workers` section (short timeouts and `workers`).
+        init(config: String = "dispatcher_id: e2e\nscheduling: {idle_timeout: 2s}", workers: String = "") async throws {
+            try (config + "\n" + Self.workers(workers)).write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
             daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", folder + "/config.yml"], dispatch: true)
             guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
             client = try daemon.client()
@@ -45,7 +50,7 @@ import TestSupport
         }
 
         /// Waits until `uuid` is in `state` (or the time runs out); returns the record.
-        func wait(_ uuid: String, _ states: Set<ContainerState>, seconds: Double = 30) async throws -> Container {
+        func wait(_ uuid: String, _ states: Set<ContainerState>, seconds: Double = 60) async throws -> Container {
             let deadline = Date().addingTimeInterval(seconds)
             var last = try await currentClient.get(uuid)
             while !states.contains(last.state) && Date() < deadline {

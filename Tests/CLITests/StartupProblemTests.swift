@@ -22,9 +22,6 @@ import TestSupport
         deinit { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    /// A port nothing listens on: bound once, then closed.
-    static func closedPort() -> Int { Harness.freePort() }
-
     @Test func checkConfigRefusesAnUnknownDriverConfigKey() throws {
         let f = Folder()
         try f.write("driver: {name: loopback, config: {state_dir: lb, colour: blue}}")
@@ -114,7 +111,9 @@ import TestSupport
         let bad = try f.checkConfig()
         #expect(bad.stdout.contains("queue.store: database URL sslmode must be disable, prefer or require"), "\(bad.output)")
 
-        let port = Self.closedPort()
+        let refusing = try BoundPort(listening: false)  // bound, not listening: connecting is refused
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         try f.write("queue: {store: \"postgres://cd:hunter2secret@127.0.0.1:\(port)/q?sslmode=disable\"}")
         let run = try f.checkConfig()
         #expect(run.status == 1)
@@ -153,7 +152,7 @@ import TestSupport
     @Test func serveNamesABusyListenAddress() throws {
         let f = Folder()
         try f.write("")
-        let busy = try #require(Listener())
+        let busy = try BoundPort(listening: true)
         let run = try Harness.run(Harness.cloudDispatch, ["serve", "--config", f.config, "--listen", "127.0.0.1:\(busy.port)"])
         #expect(run.status == 1)
         #expect(run.output.contains("cloud-dispatch: listen (--listen): 127.0.0.1:\(busy.port): address already in use"), "\(run.output)")
@@ -172,25 +171,4 @@ import TestSupport
                                     + "(plugins folder from driver.plugins in \(f.config); found: none)"), "\(run.output)")
         #expect(!run.output.contains("--plugins"))
     }
-}
-
-/// A socket listening on 127.0.0.1, on a port the system chose, until released.
-final class Listener {
-    let fd: Int32
-    let port: Int
-
-    init?() {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 1) == 0 else { close(fd); return nil }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        self.fd = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(fd) }
 }

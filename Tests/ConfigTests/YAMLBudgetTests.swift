@@ -15,13 +15,15 @@ import Testing
         return text
     }
 
-    @Test func billionLaughsIsRefusedInWellUnderASecond() {
+    /// Expanded, the document would take Yams minutes; refused by counting, it takes
+    /// milliseconds. The bound is far above that so a loaded machine cannot fail it.
+    @Test func billionLaughsIsRefusedBeforeItIsExpanded() {
         let started = ContinuousClock.now
         let found = problems(Self.aliasBomb(levels: 9))
         let elapsed = ContinuousClock.now - started
         #expect(found == ["not accepted as YAML: more than 100000 values once aliases (*name) are expanded; "
                           + "aliases may repeat a value, not multiply a document"])
-        #expect(elapsed < .milliseconds(250), "took \(elapsed)")
+        #expect(elapsed < .seconds(10), "took \(elapsed)")
     }
 
     @Test func aLongStringRepeatedByAliasesIsRefused() {

@@ -25,7 +25,9 @@ import WorkerPool
                                   }, listed: { try await world.set.list(tags: ["cloud-dispatch-instance-set": "sim-test"]) })
     }
 
-    @Test(.timeLimit(.minutes(20)))
+    /// The time limits only catch a hang: beside the other suites on a loaded 2-core machine the
+    /// soaks ran 10 times slower than alone (5 and 10 minute limits were exceeded).
+    @Test(.timeLimit(.minutes(40)))
     func aFaultyDayLosesNothingRunsNothingTwiceAndLeavesNothingRunning() async throws {
         let count = Int(ProcessInfo.processInfo.environment["CLOUD_DISPATCH_SOAK_CONTAINERS"] ?? "") ?? 2000
         try await withWorld(await SimWorld(simConfig: Self.sim, seed: 5, limits: Limits(maxInstances: 100, idleTimeout: 120),

@@ -88,16 +88,19 @@ import Testing
     @Test func aCallPastItsTimeoutFailsWithoutBlockingOthers() async throws {
         let folder = try TemporaryFolder.plugins([("libfixture_misbehave.so", "libcdd_misbehave.so")])
         defer { folder.remove() }
-        let report = makeLoader(threads: 4, timeout: .milliseconds(300)).loadNow(folder: folder.path)
+        let release = folder.path + "/release"
+        defer { _ = FileManager.default.createFile(atPath: release, contents: nil) }  // lets the hung call's thread go
+        // A timeout a loaded machine cannot outrun for the fast call; the slow call never ends by itself.
+        let report = makeLoader(threads: 4, timeout: .seconds(5)).loadNow(folder: folder.path)
         let driver = try #require(report.driver(id: "misbehave"))
-        let slow = try await driver.openNativeInstanceSet(id: "slow", config: #"{"mode": "sleep", "sleep_ms": 3000}"#)
+        let slow = try await driver.openNativeInstanceSet(id: "slow", config: #"{"mode": "block", "release_file": "\#(release)"}"#)
         let fast = try await driver.openNativeInstanceSet(id: "fast", config: #"{"mode": "ok"}"#)
         do {
             _ = try await slow.list(tags: [:])
             Issue.record("the slow call returned")
         } catch {
             #expect(error.errorClass == .internal)
-            #expect(error.message == "no reply within 0.3 seconds")
+            #expect(error.message == "no reply within 5.0 seconds")
         }
         // The hung call holds one pool thread; the others still serve.
         #expect(try await fast.list(tags: [:]).isEmpty)
@@ -118,17 +121,21 @@ import Testing
     @Test func aCallCancelledBeforeItStartsNeverHoldsTheSetOpen() async throws {
         let folder = try TemporaryFolder.plugins([("libfixture_misbehave.so", "libcdd_misbehave.so")])
         defer { folder.remove() }
-        let report = makeLoader(threads: 1).loadNow(folder: folder.path)
+        let release = folder.path + "/release"
+        // No call timeout a loaded machine could reach: the first call ends when released.
+        let report = makeLoader(threads: 1, timeout: .seconds(3600)).loadNow(folder: folder.path)
         let driver = try #require(report.driver(id: "misbehave"))
-        // Long enough that no load on the machine ends the first call before the second is cancelled.
-        let set = try await driver.openNativeInstanceSet(id: "slow", config: #"{"mode": "sleep", "sleep_ms": 10000}"#)
+        // The first call holds the only thread until the test releases it, however slow the machine.
+        let set = try await driver.openNativeInstanceSet(id: "slow", config: #"{"mode": "block", "release_file": "\#(release)"}"#)
         let running = Task { try await set.list(tags: [:]) }
         for _ in 0..<6000 where set.callsInFlight == 0 { try await Task.sleep(for: .milliseconds(10)) }
-        let queued = Task { try await set.list(tags: [:]) }  // waits for the only thread
-        try await Task.sleep(for: .milliseconds(20))
+        try #require(set.callsInFlight == 1, "the first call never reached the driver")
+        let queued = Task { try await set.list(tags: [:]) }  // waits for the only thread (or is cancelled before it asks)
         queued.cancel()
         await #expect { try await queued.value } throws: { ($0 as? DriverError)?.message == "call cancelled before it started" }
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
         _ = try await running.value
         #expect(set.callsInFlight == 0)
+        await set.close()
     }
 }

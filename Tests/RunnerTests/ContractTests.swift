@@ -97,12 +97,11 @@ import TestSupport
         #expect(node.list() == [])
     }
 
-    @Test func killTermEndsTheContainerWithinThePoll() async throws {
+    @Test func killTermEndsTheContainer() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
         try node.detach("to-kill", ["sleep", "60"])
-        let kill = try node.run(["--kill", "TERM", "to-kill"])
-        #expect(kill.status == 0, "\(kill)")
+        #expect(await node.kill("TERM", "to-kill"))
         #expect(node.list() == ["to-kill done"])
         let status = try node.status("to-kill")
         #expect(status["signal"] as? Int == 15 && status["exit_code"] as? Int == 143)
@@ -119,7 +118,7 @@ import TestSupport
         #expect(try node.run(["--kill", "SIGINT", "stubborn"]).status == 1)
         #expect(node.list() == ["stubborn"])
         #expect(try node.run(["--forget", "stubborn"]).status == 3, "a live record is not forgotten")
-        #expect(try node.run(["--kill", "9", "stubborn"]).status == 0)
+        #expect(await node.kill("9", "stubborn"))
         #expect(try node.status("stubborn")["signal"] as? Int == 9)
     }
 
@@ -143,12 +142,12 @@ import TestSupport
         defer { node.cleanup() }
         try node.detach("too-long", ["sleep", "60"], ["max_run_time": 1])
         #expect(node.list() == ["too-long"])
-        #expect(await node.waitFor("too-long done", seconds: 5))
+        #expect(await node.waitFor("too-long done"))
         let status = try node.status("too-long")
         #expect(status["reason"] as? String == "exceeded max_run_time of 1 s")
         #expect(status["signal"] as? Int == 15)
         let ran = (status["finished_at"] as? Double ?? 0) - (status["started_at"] as? Double ?? 0)
-        #expect(ran >= 1 && ran < 5)
+        #expect(ran >= 1 && ran < 30, "ended by the limit, not by sleep 60 (ran \(ran) s)")
     }
 
     @Test func environmentAndWorkingDirectoryAreHonoured() async throws {
@@ -207,7 +206,7 @@ import TestSupport
         let ignored = signals.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }.flatMap { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) }
         #expect((ignored ?? 0) & (1 << (UInt64(SIGHUP) - 1)) != 0)
         #expect(kill(Int32(pid), SIGHUP) == 0)
-        #expect(try node.run(["--kill", "TERM", "survivor"]).status == 0)
+        #expect(await node.kill("TERM", "survivor"))
         let status = try node.status("survivor")
         #expect(status["state"] as? String == "done" && status["signal"] as? Int == 15)
     }
@@ -244,11 +243,12 @@ import TestSupport
     @Test func dockerRunsTheImageAndKillReachesTheContainer() async throws {
         let bin = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: bin) }
-        // A fake docker: `run` prints its arguments and waits; `kill` records itself.
+        // A fake docker: `run` prints its arguments and waits; `kill` records itself and, as
+        // docker does, signals the container (the runner signals only the container then).
         let fake = """
             #!/bin/sh
-            if [ "$1" = kill ]; then echo "$@" >> \(bin)/kills; exit 0; fi
-            for a in "$@"; do printf '<%s>' "$a"; done; echo; exec sleep 60
+            if [ "$1" = kill ]; then echo "$@" >> \(bin)/kills; kill -"$3" "$(cat \(bin)/container)"; exit 0; fi
+            for a in "$@"; do printf '<%s>' "$a"; done; echo; echo $$ > \(bin)/container; exec sleep 60
             """
         try fake.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
         chmod(bin + "/docker", 0o755)
@@ -260,7 +260,7 @@ import TestSupport
         #expect(await Harness.eventually { ((try? node.status("dock"))?["log_tail"] as? String ?? "").contains("\n") })
         let expected = "<run><--rm><--name><cdd-dock><--init><-e><A=1><-w></work><--gpus><\"device=0,1\"><alpine:3><echo><hi there>\n"
         #expect(try node.status("dock")["log_tail"] as? String == expected)
-        #expect(try node.run(["--kill", "TERM", "dock"]).status == 0)
+        #expect(await node.kill("TERM", "dock"))
         #expect(try String(contentsOfFile: bin + "/kills", encoding: .utf8).contains("kill --signal 15 cdd-dock"))
         #expect(try node.status("dock")["signal"] as? Int == 15)
     }

@@ -65,9 +65,15 @@ struct RunnerNode {
         return json
     }
 
-    /// Waits (bounded) until `--list` shows `line`.
-    func waitFor(_ line: String, seconds: Double = 10) async -> Bool {
+    /// Waits (bounded, generously: a loaded machine is slow) until `--list` shows `line`.
+    func waitFor(_ line: String, seconds: Double = 30) async -> Bool {
         await Harness.eventually(seconds) { list().contains(line) }
+    }
+
+    /// `--kill SIGNAL UUID` until it reports the end: one call polls only 1 s, which a loaded
+    /// machine can outrun (the host repeats it the same way).
+    func kill(_ signal: String, _ uuid: String, seconds: Double = 30) async -> Bool {
+        await Harness.eventually(seconds) { (try? run(["--kill", signal, uuid]).status) == 0 }
     }
 
     func cleanup() {

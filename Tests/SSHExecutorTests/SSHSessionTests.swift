@@ -44,12 +44,14 @@ import TestSupport
 
     @Test func aPeerThatNeverSpeaksSSHTimesOut() throws {
         let key = try Harness.sshKey(in: folder)
-        let silent = SilentServer()
+        let silent = try SilentServer()
         let started = Date()
         #expect(throws: SSHError.timeout("handshake")) {
             _ = try SSHSession(host: "127.0.0.1", port: silent.port, user: "root", privateKeyPath: key.path, connectTimeout: 0.5)
         }
         #expect(Date().timeIntervalSince(started) < 10, "bounded by the timeout, not by the peer")
+        // Alive to the end: released after its last use, it would refuse the connection.
+        withExtendedLifetime(silent) {}
     }
 
     @Test func aRefusedKeyIsAnAuthenticationError() throws {
@@ -66,8 +68,10 @@ import TestSupport
 
     @Test func nobodyListeningIsAConnectError() throws {
         let key = try Harness.sshKey(in: folder)
+        let refusing = try BoundPort(listening: false)
+        defer { withExtendedLifetime(refusing) {} }
         do {
-            _ = try SSHSession(host: "127.0.0.1", port: Harness.freePort(), user: "root", privateKeyPath: key.path, connectTimeout: 2)
+            _ = try SSHSession(host: "127.0.0.1", port: refusing.port, user: "root", privateKeyPath: key.path, connectTimeout: 2)
             Issue.record("connected to nothing")
         } catch {
             guard case .connect = error else { Issue.record("expected a connect error, got \(error)"); return }

@@ -96,8 +96,11 @@ public enum Harness {
         return (path, publicKey)
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
-    public static func freePort() -> Int {
+    /// A TCP port on 127.0.0.1 that was free a moment ago, for a server that can neither take
+    /// a bound socket nor bind port 0 and report it (sshd): start it, and on a bind failure try
+    /// another. Anything else binds first (`BoundPort`, or `serve --listen 127.0.0.1:0` and
+    /// `listeningPort(inLog:)`).
+    public static func portToTry() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -109,8 +112,25 @@ public enum Harness {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// The port a `cloud-dispatch serve` started with `--listen 127.0.0.1:0` reports in its log
+    /// (`msg=listening address=http://127.0.0.1:PORT`), nil until it has.
+    public static func listeningPort(inLog log: String) -> Int? {
+        for line in log.split(separator: "\n") where line.contains("listening") {
+            guard let range = line.range(of: "http://127.0.0.1:") else { continue }
+            let digits = line[range.upperBound...].prefix { $0.isNumber }
+            if let port = Int(digits), port > 0 { return port }
+        }
+        return nil
+    }
+
+    /// Waits (bounded) for a daemon logging to `logFile` to report its port.
+    public static func listeningPort(logFile: String, seconds: Double = 60) async -> Int? {
+        let read = { listeningPort(inLog: (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "") }
+        return await eventually(seconds) { read() != nil } ? read() : nil
+    }
+
     /// Polls `condition` every 20 ms for up to `seconds`.
-    public static func eventually(_ seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
+    public static func eventually(_ seconds: Double = 30, _ condition: () async -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if await condition() { return true }

@@ -23,7 +23,7 @@ public final class TestSSHD {
         // A free port can be taken by someone else before sshd binds it: try a few.
         var failure = ""
         for _ in 0..<5 {
-            let port = Harness.freePort()
+            let port = Harness.portToTry()
             if let pid = try Self.start(folder: folder, root: root, port: port, failure: &failure) {
                 self.port = port
                 self.pid = pid
@@ -112,28 +112,18 @@ public final class TestSSHD {
 
 /// A TCP server that accepts connections and never says a word: an SSH peer that hangs.
 public final class SilentServer {
-    public let port: Int
-    private let fd: Int32
+    public var port: Int { socket.port }
+    private let socket: BoundPort
     private let thread: Thread
     private let accepts = AcceptCount()
 
     /// How many connections it accepted so far.
     public var acceptedConnections: Int { accepts.value }
 
-    public init() {
-        let port = Harness.freePort()
-        self.port = port
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(fd, 16)
-        let listener = fd
+    /// Listening before it returns, on a port the kernel picked.
+    public init() throws {
+        socket = try BoundPort(listening: true)
+        let listener = socket.fd
         let accepts = accepts
         thread = Thread {
             var held: [Int32] = []
@@ -148,7 +138,8 @@ public final class SilentServer {
         thread.start()
     }
 
-    deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    // Wakes the accept loop; BoundPort closes the descriptor.
+    deinit { shutdown(socket.fd, Int32(SHUT_RDWR)) }
 }
 
 private final class AcceptCount: @unchecked Sendable {
