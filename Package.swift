@@ -90,7 +90,7 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["Units"]),
 
         // The instances of an instance set and what runs on them; the dispatcher's loop.
-        .target(name: "WorkerPool", dependencies: ["DriverHost", "Scheduler", "Queue",
+        .target(name: "WorkerPool", dependencies: ["DriverHost", "Scheduler", "Queue", "Units",
                                                    .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "CoreMetrics", package: "swift-metrics")]),
 

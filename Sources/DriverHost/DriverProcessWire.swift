@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// What the daemon and a driver process (`ProcessDriver`, `DriverProcessServer`) say to each
 /// other, one `Frames` frame each. Bodies are the ABI's own JSON payloads, as text.
@@ -42,7 +43,7 @@ enum DriverProcessWire {
             message = e.message
             httpStatus = e.httpStatus
             providerCode = e.providerCode
-            retryAfterMs = e.retryAfter.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+            retryAfterMs = e.retryAfter.map(\.inMilliseconds)
         }
 
         func driverError(driver: String, operation: String) -> DriverError {

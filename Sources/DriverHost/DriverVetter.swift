@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Units
 
 /// Tries a driver file in a short-lived child process (this executable's hidden `driver-vet`
 /// subcommand) before the daemon loads it, so a library that crashes, hangs or exits while it
@@ -97,7 +98,7 @@ public struct DriverVetter: Sendable {
 
     /// "10 s", "1.5 s", "250 ms".
     static func seconds(_ d: Duration) -> String {
-        let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        let ms = d.inMilliseconds
         if ms % 1000 == 0 { return "\(ms / 1000) s" }
         return ms >= 1000 ? String(format: "%.1f s", Double(ms) / 1000) : "\(ms) ms"
     }

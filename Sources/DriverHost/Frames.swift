@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// Length-prefixed JSON over a pipe between the daemon and a `HelperProcess`: a 4-byte
 /// big-endian length, then that many bytes of one JSON document.
@@ -70,7 +71,7 @@ enum Frames {
                 let left = ContinuousClock.now.duration(to: deadline)
                 if left <= .zero { return .timedOut }
                 var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let ms = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+                let ms = Int32(clamping: left.inMilliseconds + 1)
                 let ready = poll(&poller, 1, ms)
                 if ready < 0 && errno != EINTR { return .failed("poll: \(String(cString: strerror(errno)))") }
                 if ready <= 0 { continue }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DriverHost
 import Foundation
 import Logging
+import Units
 
 /// `cloud-dispatch bench driver-call`: what one driver call costs in the daemon and in a
 /// driver process (`driver.isolation: process`), one at a time and many at once.
@@ -58,7 +59,7 @@ struct DriverCallBench: AsyncParsableCommand {
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         return seconds / Double(calls) * 1e6
     }
 }

@@ -2,6 +2,7 @@ import DriverHost
 import Logging
 import Queue
 import Scheduler
+import Units
 
 /// The instances of one instance set and what runs on them. It learns the cloud's view from the
 /// driver (`sync`), the workers' view from the executor (`probeAll`), and carries out the
@@ -408,7 +409,7 @@ public actor WorkerPool {
         case .quota: backoff.record(.quota(instanceCount: workers.count), type: t, now: now)
         case .rateLimit:
             backoff.record(
-                .rateLimit(retryAfter: e.retryAfter.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }), type: t,
+                .rateLimit(retryAfter: e.retryAfter.map(\.inSeconds)), type: t,
                 now: now)
         case .auth: backoff.record(.auth("\(e)"), type: t, now: now)
         case .invalid where type != nil: backoff.record(.invalid("\(e)"), type: t, now: now)  // that type, as asked for
