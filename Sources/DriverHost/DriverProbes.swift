@@ -159,18 +159,7 @@ extension NativeInstanceSet {
         let request = text
         let set = handle
         return try await driver.call(operation, request: nil, timeout: driver.callTimeout) { driver, out, err in
-            let d = driver.table.pointee
-            let member: cdd_set_op_fn? =
-                switch operation {
-                case .create: d.create
-                case .list: d.list
-                case .destroy: d.destroy
-                case .setTags: d.set_tags
-                case .instanceTypes: d.instance_types
-                case .quotaGroup: d.quota_group
-                case .capabilities, .openSet: nil
-                }
-            guard let member else { return CDD_E_UNSUPPORTED }
+            guard let member = operation.member(of: driver.table.pointee) else { return CDD_E_UNSUPPORTED }
             return request.withUnsafeBufferPointer { member(set.raw, $0.baseAddress, out, err) }
         }
     }

@@ -180,4 +180,18 @@ public enum DriverOperation: String, Sendable, CaseIterable {
 
     var requestSchema: String { rawValue + "_request" }
     var replySchema: String { rawValue + "_reply" }
+
+    /// The table's member for an instance-set operation; nil for the others, and for a member
+    /// the driver left NULL.
+    func member(of table: cdd_driver) -> cdd_set_op_fn? {
+        switch self {
+        case .create: table.create
+        case .list: table.list
+        case .destroy: table.destroy
+        case .setTags: table.set_tags
+        case .instanceTypes: table.instance_types
+        case .quotaGroup: table.quota_group
+        case .capabilities, .openSet: nil
+        }
+    }
 }

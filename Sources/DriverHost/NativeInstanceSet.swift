@@ -39,18 +39,7 @@ public final class NativeInstanceSet: RawInstanceSet, @unchecked Sendable {
                 return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "instance set \(id) is closed")
             }
             defer { leave() }
-            let d = driver.table.pointee
-            let member: cdd_set_op_fn? =
-                switch operation {
-                case .create: d.create
-                case .list: d.list
-                case .destroy: d.destroy
-                case .setTags: d.set_tags
-                case .instanceTypes: d.instance_types
-                case .quotaGroup: d.quota_group
-                case .capabilities, .openSet: nil
-                }
-            guard let member else { return CDD_E_UNSUPPORTED }
+            guard let member = operation.member(of: driver.table.pointee) else { return CDD_E_UNSUPPORTED }
             return member(set.raw, requestJSON, out, err)
         }
     }
