@@ -4,6 +4,10 @@
 import Foundation
 import GCECore
 import PluginABI
+import Synchronization
+
+/// The first host table cdd_open was given (its address).
+private let firstHost = Atomic<Int>(0)
 
 @_cdecl("cdd_negotiate")
 public func cdd_negotiate(_ hostVersion: UInt32, _ agreed: UnsafeMutablePointer<UInt32>?) -> cdd_status {
@@ -20,8 +24,10 @@ public func cdd_open(_ agreed: UInt32, _ host: UnsafePointer<cdd_host>?, _ drive
     }
     var table = cdd_driver()
     table.abi_version = agreed
-    // The host table lives as long as the process: keep only its pointer.
-    table.driver_ctx = UnsafeMutableRawPointer(mutating: host)
+    // The host table lives as long as the process: keep only its pointer, the first one given,
+    // so every cdd_open fills the same table (driver_ctx included), as the ABI asks.
+    _ = firstHost.compareExchange(expected: 0, desired: Int(bitPattern: host), ordering: .acquiringAndReleasing)
+    table.driver_ctx = UnsafeMutableRawPointer(bitPattern: firstHost.load(ordering: .acquiring))
     table.id = staticCString("gce")
     table.version = staticCString("1.0.0")
     table.description = staticCString("Google Compute Engine (Compute v1 REST, OAuth2, libcurl)")
