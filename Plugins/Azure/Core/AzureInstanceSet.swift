@@ -21,6 +21,9 @@ public final class AzureInstanceSet: Sendable {
     let lastSweep = Mutex<Int>(0)
     /// VMs this set is deleting, so their power state is not taken for a spot eviction.
     let destroying = Mutex<Set<String>>([])
+    /// VMs this set destroyed: their tokens are spent (the ABI never lets a token make instances
+    /// twice). Remembered for the life of the process; after a restart ARM's own record decides.
+    let destroyedNames = Mutex<Set<String>>([])
 
     public init(setID: String, config: AzureConfig, arm: ARMClient, log: @escaping Logger = { _, _ in },
                 clock: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
@@ -93,8 +96,8 @@ public final class AzureInstanceSet: Sendable {
     public func setTags(_ body: Data) throws(AzureError) -> Data {
         let request = try Payload.decode(SetTagsRequest.self, body)
         guard !request.ids.isEmpty else { throw .invalid("set_tags: ids is empty") }
-        if let bad = request.ids.first(where: { !Names.isResourceName($0) }) {
-            throw AzureError(.notFound, "no instance \(bad) (not an Azure VM name)", code: "ResourceNotFound")
+        if let bad = request.ids.first(where: { !Names.isResourceName($0) || !$0.hasPrefix(Names.setPrefix(setID)) }) {
+            throw AzureError(.notFound, "no instance \(bad.prefix(64)) in this instance set", code: "ResourceNotFound")
         }
         guard !request.tags.isEmpty else { return Payload.encode(Empty()) }
         for id in request.ids {

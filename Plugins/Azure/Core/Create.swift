@@ -28,6 +28,10 @@ extension AzureInstanceSet {
         }
         let key = try sshKey(request.sshPublicKey)
         let token = request.idempotencyToken ?? UUID().uuidString
+        let names = (0..<request.count).map { Names.vm(setID: setID, token: token, index: $0) }
+        if request.idempotencyToken != nil, destroyedNames.withLock({ gone in names.allSatisfy(gone.contains) }) {
+            throw .invalid("idempotency_token: its instances were destroyed; a token never makes instances twice")
+        }
         let bodies = ResourceBodies(config: config, setID: setID)
         let outcomes = BoundedConcurrency.map(count: request.count, limit: config.createConcurrency) { index -> Result<Made, AzureError> in
             let name = Names.vm(setID: self.setID, token: token, index: index)

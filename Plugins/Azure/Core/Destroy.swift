@@ -8,15 +8,19 @@ extension AzureInstanceSet {
         let request = try Payload.decode(DestroyRequest.self, body)
         let wanted = Array(Set(request.ids)).sorted()
         guard wanted.count <= Self.maxDestroyBatch else { throw .invalid("destroy: ids holds more than \(Self.maxDestroyBatch)") }
-        // A name Azure could not have given a VM cannot exist: destroyed by definition.
-        var destroyed = wanted.filter { !Names.isResourceName($0) }
-        let real = wanted.filter(Names.isResourceName)
+        // A name Azure could not have given a VM cannot exist: destroyed by definition. Another
+        // set's VM is left alone and reported destroyed, as the ABI says (its set destroys it).
+        let prefix = Names.setPrefix(setID)
+        let ours = { (id: String) in Names.isResourceName(id) && id.hasPrefix(prefix) }
+        var destroyed = wanted.filter { !ours($0) }
+        let real = wanted.filter(ours)
         let outcomes = BoundedConcurrency.map(count: real.count, limit: config.createConcurrency) { i -> AzureError? in
             do throws(AzureError) { try self.remove(real[i]); return nil } catch { return error }
         }
         var failed: [DestroyReply.Failure] = []
         var firstError: AzureError?
         for (id, error) in zip(real, outcomes) {
+            if error == nil { destroyedNames.withLock { _ = $0.insert(id) } }
             if let error {
                 firstError = firstError ?? error
                 failed.append(.init(id: id, class: error.errorClass.name, message: String(error.description.prefix(1000))))

@@ -47,7 +47,7 @@ public enum Names {
 public enum ABIText {
     public static let setIDLimit = 64
     public static let configLimit = 1 << 20
-    public static let requestLimit = 4 << 20
+    public static let requestLimit = 64 << 20
     public static let extensionIDLimit = 128
 
     public static func read(_ pointer: UnsafePointer<CChar>?, limit: Int, what: String) throws(AzureError) -> String {
@@ -62,8 +62,9 @@ public enum ABIText {
     /// The host's instance-set id: `[A-Za-z0-9._-]{1,64}`.
     public static func setID(_ pointer: UnsafePointer<CChar>?) throws(AzureError) -> String {
         let id = try read(pointer, limit: setIDLimit, what: "set id")
-        guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
-            throw .invalid("set id: \"\(id)\" is not [A-Za-z0-9._-]{1,64}")
+        guard let first = id.first, first.isASCII && (first.isLetter || first.isNumber),
+              id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw .invalid("set id: \"\(id.prefix(16))\" is not [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
         }
         return id
     }

@@ -37,7 +37,7 @@ public func cdd_open(_ agreed: UInt32, _ host: UnsafePointer<cdd_host>?, _ drive
     table.open_set = azureOpenSet
     table.close_set = { set in
         guard let set else { return }
-        Unmanaged<AzureInstanceSet>.fromOpaque(UnsafeRawPointer(set)).release()
+        Unmanaged<SetHandle>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue().close()
     }
     table.create = { set, request, out, err in call(set, request, out, err) { s, d throws(AzureError) in try s.create(d) } }
     table.list = { set, request, out, err in call(set, request, out, err) { s, d throws(AzureError) in try s.list(d) } }
@@ -94,7 +94,7 @@ private func azureOpenSet(_ ctx: UnsafeMutableRawPointer?, _ setID: UnsafePointe
         let text = try ABIText.read(config, limit: ABIText.configLimit, what: "config")
         let set = try AzureInstanceSet.open(setID: id, config: text, environment: ProcessInfo.processInfo.environment,
                                             log: { log($0, $1) })
-        out.pointee = OpaquePointer(Unmanaged.passRetained(set).toOpaque())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(SetHandle(set)).toOpaque())
         return CDD_OK
     } catch {
         return fail(error, err)
@@ -104,11 +104,14 @@ private func azureOpenSet(_ ctx: UnsafeMutableRawPointer?, _ setID: UnsafePointe
 /// Runs `body` on the set and answers.
 private func call(_ set: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
                   _ err: UnsafeMutablePointer<cdd_error>?, _ body: (AzureInstanceSet, Data) throws(AzureError) -> Data) -> cdd_status {
-    out?.pointee = nil
+    guard let out else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "no reply pointer") }
+    out.pointee = nil
     guard let set else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "no instance set") }
-    let instanceSet = Unmanaged<AzureInstanceSet>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
+    let handle = Unmanaged<SetHandle>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
     do throws(AzureError) {
+        let instanceSet = try handle.set()
         let text = try ABIText.read(request, limit: ABIText.requestLimit, what: "request")
+        if let parsed = JSONValue.parse(text) { try RequestLimits.check(parsed) }
         return reply(try body(instanceSet, Data(text.utf8)), out, err)
     } catch {
         return fail(error, err)
@@ -116,7 +119,7 @@ private func call(_ set: OpaquePointer?, _ request: UnsafePointer<CChar>?, _ out
 }
 
 private func reply(_ data: Data, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ err: UnsafeMutablePointer<cdd_error>?) -> cdd_status {
-    guard let out else { return cdd_error_fill(err, CDD_E_INTERNAL, 0, 0, "", "no reply pointer") }
+    guard let out else { return cdd_error_fill(err, CDD_E_INVALID, 0, 0, "", "no reply pointer") }
     out.pointee = strdup(String(decoding: data, as: UTF8.self))  // freed by free_string
     return CDD_OK
 }
@@ -125,4 +128,25 @@ private func reply(_ data: Data, _ out: UnsafeMutablePointer<UnsafeMutablePointe
 private func fail(_ error: AzureError, _ err: UnsafeMutablePointer<cdd_error>?) -> cdd_status {
     cdd_error_fill(err, error.errorClass.rawValue, Int32(clamping: error.httpStatus), UInt32(clamping: max(0, error.retryAfterMs)),
                    error.code, error.code.isEmpty ? error.message : "\(error.code): \(error.message)")
+}
+
+/// What the host holds for an open instance set. It stays a valid pointer after close_set (a few
+/// bytes kept for the life of the process): close releases the set itself, and a later call
+/// answers `invalid` instead of touching freed memory; a second close does nothing.
+private final class SetHandle: Sendable {
+    let setID: String
+    private let state: Mutex<AzureInstanceSet?>
+
+    init(_ set: AzureInstanceSet) {
+        setID = set.setID
+        state = Mutex(set)
+    }
+
+    func close() { state.withLock { $0 = nil } }
+
+    /// The open set (a call in flight keeps it alive even if close runs meanwhile).
+    func set() throws(AzureError) -> AzureInstanceSet {
+        guard let set = state.withLock({ $0 }) else { throw AzureError(.invalid, "instance set \(setID) is closed") }
+        return set
+    }
 }
