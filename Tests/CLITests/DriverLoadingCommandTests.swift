@@ -135,6 +135,21 @@ import Testing
                 "\(refused.output)")
     }
 
+    /// `driver.call_timeout` is what serve waits for one driver call: a driver that takes 4 s a
+    /// call is given up on at 1 s (the default would wait 120 s), and the round goes on.
+    @Test func serveGivesUpOnADriverCallAtTheConfiguredCallTimeout() async throws {
+        let folder = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let plugins = try pluginsFolder([("libfixture_misbehave.so", "libcdd_misbehave.so")])
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let config = try writeConfig(folder, plugins: plugins, driver: """
+            {name: misbehave, plugins: PLUGINS, call_timeout: 1s, config: {mode: sleep, sleep_ms: 4000}}
+            """)
+        let daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", config], dispatch: true)
+        defer { _ = daemon.stop() }
+        #expect(await Harness.eventually(90) { daemon.log.contains("no reply within 1.0 seconds") }, "\(daemon.log.suffix(3000))")
+    }
+
     @Test func sighupVetsDriverFilesAddedReplacedOrRemoved() async throws {
         let folder = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
