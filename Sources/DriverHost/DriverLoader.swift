@@ -244,8 +244,11 @@ public struct LoadReport: Sendable {
     /// Files that passed vetting but were not loaded into this process: another driver was
     /// asked for, or this one is to run in a driver process.
     public var skipped: [DriverInfo] = []
+    /// Executor backends (`libcdx_<name>.so`) found in the same folder.
+    public var executors: [any ExecutorPlugin] = []
 
     public func driver(id: String) -> NativeDriver? { drivers.first { $0.info.id == id } }
+    public func executor(id: String) -> (any ExecutorPlugin)? { executors.first { $0.info.id == id } }
 
     /// Ids of every driver found usable, loaded or not.
     public var usableIDs: [String] { (drivers.map(\.info) + skipped).map(\.id).sorted() }
