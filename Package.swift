@@ -9,6 +9,11 @@ let driverExports: [LinkerSetting] = [
     .unsafeFlags(["-Xlinker", "--version-script=\(String(#filePath.dropLast("Package.swift".count)))support/cdd-driver.exports"]),
 ]
 
+/// An executor backend exports only cdx_negotiate and cdx_open (support/cdx-executor.exports).
+let executorExports: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(String(#filePath.dropLast("Package.swift".count)))support/cdx-executor.exports"]),
+]
+
 /// A C fixture driver for the loader tests: one folder, one shared implementation.
 func fixture(_ name: String) -> Target {
     .target(name: "Fixture\(name)", dependencies: ["PluginABI"], path: "Tests/Fixtures/\(name)",
