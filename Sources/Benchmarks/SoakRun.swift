@@ -60,7 +60,8 @@ public struct SoakRun: Sendable {
         let clock = VirtualClock(start: 1_000_000)
         let limits = Limits(maxInstances: maxInstances, idleTimeout: 120)
         let recorder = IntentRecorder(set)
-        let rules = CloudRules(maxInstances: maxInstances, bootFailuresPerHour: settings.maxBootFailuresPerHour, wave: limits.maxConcurrentCreates)
+        let wave = min(maxInstances, limits.maxConcurrentCreates * settings.maxCreateCount)  // launched before a failure shows
+        let rules = CloudRules(maxInstances: maxInstances, bootFailuresPerHour: settings.maxBootFailuresPerHour, wave: wave)
         return try await Soak.run(
             count: count, seed: seed, store: store, executor: executor, clock: clock, maxRunTime: 1800,
             rules: rules, recorder: recorder, brokenTypes: brokenTypes,

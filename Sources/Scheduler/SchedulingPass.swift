@@ -12,13 +12,16 @@
 /// back-off blocks. New instances are packed too: the next container may take the rest of one
 /// planned a moment ago. Only locked containers get instances: a queued one is locked first.
 public enum SchedulingPass {
-    /// `creating`: create calls the pool has in flight (not yet workers).
+    /// `creating`: create calls the pool has in flight (not yet workers), counted against
+    /// `max_concurrent_creates`. `callSize`: the most instances one create call may ask for
+    /// (the driver's `max_create_count`): the pass plans up to that many per call.
     public static func plan(
         containers: [ContainerDemand], workers: [WorkerView], eligibility: Eligibility,
-        limits: Limits, backoff: Backoff, creating: Int = 0, now: Double
+        limits: Limits, backoff: Backoff, creating: Int = 0, callSize: Int = 1, now: Double
     ) -> Plan {
         var pass = PassState(eligibility: eligibility, limits: limits, backoff: backoff, now: now)
-        pass.creating = creating
+        pass.createCalls = creating
+        pass.callSize = max(1, callSize)
         pass.addWorkers(workers)
         pass.accountRunning(containers)
         pass.placeWaiting(containers)
@@ -62,7 +65,9 @@ struct PassState {
 
     var instanceCount = 0
     var hourlySpend = 0.0
-    var creating = 0
+    /// Create calls in flight plus those this pass planned (one per `callSize` instances of a type).
+    var createCalls = 0
+    var callSize = 1
 
     /// Workers of one type that may take containers, busiest first, with upper bounds of the
     /// room any of them has (lowered when a search finds none big enough).
@@ -252,9 +257,6 @@ struct PassState {
         if instanceCount >= limits.maxInstances {
             return .refused("at max_instances (\(limits.maxInstances))", quota: false)
         }
-        if creating >= limits.maxConcurrentCreates {
-            return .refused("waiting: \(creating) instances are being created (max_concurrent_creates)", quota: false)
-        }
         var reasons: [String] = []
         for t in types {
             if let cap = limits.maxHourlySpend, hourlySpend + t.price > cap + 1e-9 {
@@ -270,10 +272,16 @@ struct PassState {
                 reasons.append("\(t.name) did not boot before; one trial instance is being created")
                 continue
             }
+            let needsACall = plan.creates[t.name, default: 0] % callSize == 0
+            if needsACall && createCalls >= limits.maxConcurrentCreates {
+                // Wait for a call rather than pay for a dearer type that has room in one.
+                reasons.append("waiting: \(createCalls) create calls are under way (max_concurrent_creates)")
+                break
+            }
             plan.creates[t.name, default: 0] += 1
             instanceCount += 1
             hourlySpend += t.price
-            creating += 1
+            if needsACall { createCalls += 1 }
             var slot = Slot(
                 id: "new-\(t.name)-\(plan.creates[t.name]!)", type: t, state: .booting, behavior: .run,
                 lastBusy: now, free: t.usable - c.needs, gpuFree: Array(c.needs.gpus..<t.gpuCount))

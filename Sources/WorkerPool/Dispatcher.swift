@@ -98,7 +98,8 @@ public final class Dispatcher: Sendable {
         let (eligibility, limits) = policy.withLock { $0 }
         let plan = SchedulingPass.plan(
             containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
-            backoff: await pool.backoff, creating: await pool.createsInFlight, now: now)
+            backoff: await pool.backoff, creating: await pool.createCallsInFlight,
+            callSize: await pool.settings.maxCreateCount, now: now)
         let statuses = Dictionary(containers.map { ($0.demand.uuid, $0.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
         await carryOut(plan, statuses: statuses, now: now)
         lastRound.withLock { $0 = (demands, plan.statuses) }

@@ -54,7 +54,7 @@ public actor WorkerPool {
 
         public init(instanceSetID: String) { self.instanceSetID = instanceSetID }
 
-        var setTag: String { tagPrefix + "instance-set" }
+        public var setTag: String { tagPrefix + "instance-set" }
         var typeTag: String { tagPrefix + "instance-type" }
         var behaviorTag: String { tagPrefix + "idle-behavior" }
         public var secretTag: String { tagPrefix + "secret" }
@@ -116,9 +116,9 @@ public actor WorkerPool {
     var calls = CloudCalls()
     /// Containers asked to stop, by uuid.
     var stopping: [String: StopRequest] = [:]
-    /// Instances of creates not settled yet: under way, or their answer lost (the scheduling pass
-    /// counts them against max_concurrent_creates).
-    public var createsInFlight: Int { openIntents.values.reduce(0) { $0 + $1.intent.count } }
+    /// Create calls not settled yet: under way, or their answer lost (the scheduling pass counts
+    /// them against max_concurrent_creates; their instances count as booting).
+    public var createCallsInFlight: Int { openIntents.count }
     /// Where create intents are recorded (the queue's store); nil: in memory only (tests).
     let intentLog: (any CreateIntentLog)?
     var openIntents: [String: OpenIntent] = [:]

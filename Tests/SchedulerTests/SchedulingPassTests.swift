@@ -20,9 +20,10 @@ func worker(_ id: String, _ type: InstanceType, _ state: WorkerView.State = .idl
 }
 
 func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: [InstanceType] = [small, medium, large],
-          factor: Double = 1.5, limits: Limits = Limits(), backoff: Backoff = Backoff(), creating: Int = 0, now: Double = 100) -> Plan {
+          factor: Double = 1.5, limits: Limits = Limits(), backoff: Backoff = Backoff(), creating: Int = 0, callSize: Int = 1,
+          now: Double = 100) -> Plan {
     SchedulingPass.plan(containers: containers, workers: workers, eligibility: Eligibility(types: types, maxPriceFactor: factor), limits: limits,
-                        backoff: backoff, creating: creating, now: now)
+                        backoff: backoff, creating: creating, callSize: callSize, now: now)
 }
 
 @Suite struct EligibilityTests {
@@ -158,10 +159,26 @@ func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: 
         #expect(p.shutdowns.map(\.id) == ["l1", "m1"])  // 1.90 → 1.10 → 0.90
     }
 
-    @Test func concurrentCreatesAreCapped() {
+    @Test func concurrentCreateCallsAreCapped() {
         let p = plan((0..<10).map { demand("c\($0)", vcpus: 2) }, limits: Limits(maxConcurrentCreates: 3), creating: 1)
         #expect(p.creates == ["small": 2])
-        #expect(p.statuses["c2"] == "waiting: 3 instances are being created (max_concurrent_creates)")
+        #expect(p.statuses["c2"] == "waiting: 3 create calls are under way (max_concurrent_creates)")
+    }
+
+    @Test func eachCreateCallAsksForUpToTheDriversCallSize() {
+        let demands = (0..<1000).map { demand("c\($0)", vcpus: 2) }
+        let p = plan(demands, limits: Limits(maxInstances: 2000, maxConcurrentCreates: 8), callSize: 100)
+        #expect(p.creates == ["small": 800], "8 calls of 100")
+        let waiting = p.statuses.values.filter { $0.hasPrefix("waiting: 8 create calls are under way (max_concurrent_creates)") }
+        #expect(waiting.count == 200, "the rest wait for a call, each told why")
+        let capped = plan(demands, limits: Limits(maxInstances: 250, maxConcurrentCreates: 8), callSize: 100)
+        #expect(capped.creates == ["small": 250], "never past max_instances")
+    }
+
+    @Test func aCallWithRoomIsFilledBeforeADearerTypeIsTried() {
+        let demands = (0..<5).map { demand("c\($0)", vcpus: 2) }
+        let p = plan(demands, types: [small, medium], factor: 2.5, limits: Limits(maxConcurrentCreates: 1), callSize: 3)
+        #expect(p.creates == ["small": 3], "the rest waits for a call instead of taking a medium")
     }
 
     @Test func aTypeWithoutCapacityFallsBackToTheNextInTheBand() {
