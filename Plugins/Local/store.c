@@ -65,9 +65,11 @@ json_t *local_read_record(const char *dir, const char hash[17]) {
     }
     json_t *record = json_loads(text, 0, NULL);
     free(text);
-    if (!json_is_object(record)) {
+    if (!json_is_object(record) || !json_is_string(json_object_get(record, "id")) ||
+        !json_is_string(json_object_get(record, "token")) || !json_is_string(json_object_get(record, "uuid")) ||
+        !json_is_integer(json_object_get(record, "vcpus")) || !json_is_integer(json_object_get(record, "ram"))) {
         json_decref(record);
-        errno = EIO; /* a damaged record is not an absent one */
+        errno = EBADMSG; /* a damaged record is not an absent one */
         return NULL;
     }
     return record;
@@ -117,7 +119,9 @@ json_t *local_read_records(const char *dir) {
         if (!is_hash(hash)) continue;
         json_t *record = local_read_record(dir, hash);
         if (record) json_array_append_new(all, record);
-        else failed = errno != ENOENT; /* gone meanwhile is fine; unreadable is not */
+        /* gone meanwhile or damaged (by hand: nothing here writes half a file) is skipped;
+         * unreadable (no descriptor left) must not pass for "no jobs" */
+        else failed = errno != ENOENT && errno != EBADMSG;
     }
     int saved = errno;
     closedir(d);
