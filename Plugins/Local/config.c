@@ -22,6 +22,16 @@ static json_int_t machine_ram(void) {
     return (json_int_t)sysconf(_SC_PHYS_PAGES) * (json_int_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The configured program is a runner of the contract this backend speaks (docs/runner.md). */
+static int is_runner(cdx_backend *b) {
+    const char *args[] = {"--version", NULL};
+    local_run run;
+    if (local_runner(b, b->dir, args, NULL, &run) != 0) return 0;
+    int ok = run.exit_code == 0 && run.out && strncmp(run.out, "cloud-dispatch-runner 1.", 24) == 0;
+    local_run_free(&run);
+    return ok;
+}
+
 static cdd_status check_keys(json_t *config, cdd_error *err) {
     const char *key;
     json_t *value;
@@ -100,6 +110,8 @@ cdd_status local_configure(cdx_backend *b, const char *dispatcher_id, const char
     json_decref(config);
     if (!b->runner || !b->state_dir || !b->dir || !b->runtime || !b->hostname)
         return local_fail(err, CDD_E_INTERNAL, "out of memory");
+    if (!is_runner(b))
+        return local_fail(err, CDD_E_INVALID, "config.runner: %.200s --version does not answer \"cloud-dispatch-runner 1.x\"", b->runner);
     char *jobs = local_printf("%s/jobs", b->dir);
     int made = jobs && local_mkdirs(jobs, 0700) == 0;
     int saved = errno;

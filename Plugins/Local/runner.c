@@ -150,6 +150,8 @@ int local_runner(cdx_backend *b, const char *root, const char *const args[], con
     }
     run->out = c[0].data;
     run->err = c[1].data;
+    /* stderr is quoted in messages: one line, without its final newline */
+    for (size_t i = c[1].len; run->err && i > 0 && (run->err[i - 1] == '\n' || run->err[i - 1] == '\r'); i--) run->err[i - 1] = 0;
     if (!run->timed_out && WIFEXITED(status)) run->exit_code = WEXITSTATUS(status);
     return 0;
 }

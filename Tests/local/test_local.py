@@ -297,6 +297,62 @@ def check_second_process(h):
     b.close()
 
 
+SUBMITTER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import cdx
+b = cdx.Plugin(sys.argv[2]).open(sys.argv[3], json.loads(sys.argv[4]))
+request = {"container": {"uuid": "ctr-gone1", "command": ["sleep", "300"], "image": "", "environment": {}, "cwd": "",
+           "vcpus": 1, "ram": 1, "max_run_time": 0}, "partition": "local", "idempotency_token": "gone-1", "tags": {}}
+print(json.dumps(b.call("submit", request)["job"]))
+"""
+
+
+def check_survives_submitter_exit(h):
+    """The process that submitted ends (a daemon restart): the job runs on and is found again."""
+    out = subprocess.run([sys.executable, "-c", SUBMITTER, os.path.dirname(os.path.abspath(__file__)), h.lib, "d1",
+                          json.dumps(h.config())], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    job = json.loads(out.stdout)
+    b = h.open()
+    assert h.job(b, job["id"])["state"] == "running", h.job(b, job["id"])
+    b.call("cancel", {"id": job["id"], "grace_ms": 0})
+    assert h.wait_ended(b, job["id"])["end_reason"] == "cancelled"
+    b.close()
+
+
+def check_start_after_lost_answer(h):
+    """The runner fails after the record is written: the submit fails (transient), the job is
+    pending and counted; the token's next submit starts it, once."""
+    flag = os.path.join(h.tmp, "runner-fails")
+    wrapper = os.path.join(h.tmp, "flaky-runner")
+    with open(wrapper, "w") as f:
+        f.write(f"""#!/bin/sh
+if [ -e '{flag}' ]; then for a; do [ "$a" = --detach ] && {{ echo 'flaky runner: not now' >&2; exit 1; }}; done; fi
+exec '{h.runner}' "$@"
+""")
+    os.chmod(wrapper, 0o755)
+    b = h.plugin.open("d1", h.config(runner=wrapper))
+    open(flag, "w").close()
+    marks = os.path.join(h.tmp, "lost-answer-runs")
+    request = {"container": container(["sh", "-c", f"echo run >> {marks}; exec sleep 300"], "ctr-lost1", vcpus=2),
+               "partition": "local", "idempotency_token": "lost-1", "tags": {}}
+    message = expect_failure(cdx.CDD_E_TRANSIENT, b.call, "submit", request)
+    assert "not now" in message, message
+    pending = [j for j in b.call("list", {})["jobs"] if j["idempotency_token"] == "lost-1"]
+    assert len(pending) == 1 and pending[0]["state"] == "pending", pending
+    assert h.free(b)[0] == 2, h.free(b)
+    os.unlink(flag)
+    job = b.call("submit", request)["job"]
+    assert job["id"] == pending[0]["id"] and job["state"] == "running", job
+    assert b.call("submit", request)["job"]["id"] == job["id"]
+    h.wait_file(marks)
+    b.call("cancel", {"id": job["id"], "grace_ms": 0})
+    h.wait_ended(b, job["id"])
+    assert open(marks).read() == "run\n"
+    b.close()
+
+
 def check_environment_and_cwd(h):
     os.environ["CDX_TEST_SECRET"] = "s3cret"  # the host's environment must not reach the job
     b = h.open()
@@ -320,6 +376,10 @@ def check_contract_edges(h):
     message = expect_failure(cdx.CDD_E_INVALID, h.plugin.open, "d1", dict(h.config(), colour="red"))
     assert "colour" in message, message
     expect_failure(cdx.CDD_E_INVALID, h.plugin.open, "d1", {"state_dir": h.tmp})
+    message = expect_failure(cdx.CDD_E_INVALID, h.plugin.open, "d1", dict(h.config(), runner="/bin/true"))
+    assert "config.runner" in message, message
+    expect_failure(cdx.CDD_E_INVALID, h.plugin.open, "d1", dict(h.config(), vcpus=0))
+    expect_failure(cdx.CDD_E_INVALID, h.plugin.open, "d1", dict(h.config(), runtime="lxc"))
     expect_failure(cdx.CDD_E_INVALID, h.plugin.open, "../x", h.config())
     b = h.open()
     expect_failure(cdx.CDD_E_UNSUPPORTED, h.submit, b, ["true"], image="localhost/x:1")
@@ -354,7 +414,8 @@ def check_podman_image(h):
 
 CHECKS = [check_contract_edges, check_exit_codes, check_capacity_while_running, check_beyond_capacity,
           check_idempotent, check_cancel, check_cancel_escalates, check_killed_behind_back, check_timeout,
-          check_parallel, check_second_process, check_environment_and_cwd, check_podman_image]
+          check_parallel, check_second_process, check_survives_submitter_exit, check_start_after_lost_answer,
+          check_environment_and_cwd, check_podman_image]
 
 
 def main():
