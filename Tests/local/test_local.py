@@ -6,6 +6,7 @@ Each check loads nothing but the library and the runner; jobs are real processes
 job to end polls `list` with a generous deadline (the runner offers no event to wait for).
 Prints one line per check and "N passed, M failed"; exits 1 when any failed.
 """
+import ctypes
 import json
 import os
 import shutil
@@ -388,6 +389,16 @@ def check_contract_edges(h):
     expect_failure(cdx.CDD_E_INVALID, b.call, "list", "not json")
     expect_failure(cdx.CDD_E_INVALID, b.call, "log_tail", {"id": "x", "max_bytes": 2 << 20})
     b.call("release", {"ids": ["unknown-0123456789abcdef"]})
+    table, out = h.plugin.table, ctypes.c_void_p()
+    for op in cdx.OPS:  # NULL request, NULL reply pointer, NULL backend: invalid; a NULL err is allowed
+        assert getattr(table, op)(b.handle, None, ctypes.byref(out), None) == cdx.CDD_E_INVALID and not out.value, op
+        assert getattr(table, op)(b.handle, b"{}", None, None) == cdx.CDD_E_INVALID, op
+        assert getattr(table, op)(None, b"{}", ctypes.byref(out), None) == cdx.CDD_E_INVALID, op
+    assert table.capabilities(table.executor_ctx, None, None) == cdx.CDD_E_INVALID
+    assert table.open_backend(table.executor_ctx, b"d1", b"{}", None, None) == cdx.CDD_E_INVALID
+    table.free_string(table.executor_ctx, None)
+    assert h.plugin.lib.cdx_negotiate(ctypes.c_uint32(2 << 16), ctypes.byref(ctypes.c_uint32())) == cdx.CDD_E_ABI
+    assert h.plugin.lib.cdx_negotiate(ctypes.c_uint32(cdx.ABI_VERSION), None) == cdx.CDD_E_ABI
     b.close()
     expect_failure(cdx.CDD_E_INVALID, b.call, "list", {})
     b.close()  # a second close does nothing
