@@ -101,8 +101,6 @@ static json_t *find_job(cdx_backend *b, json_t *id, cdd_error *err, cdd_status *
     return record;
 }
 
-static int flag(json_t *record, const char *key) { return json_is_true(json_object_get(record, key)); }
-
 /* vCPUs and RAM of the jobs not ended yet, in every dispatcher's folder of the state folder
  * (each brought up to date first). -1 (errno) when a folder or the runner cannot be read. */
 static int used_resources(cdx_backend *b, long *vcpus, json_int_t *ram) {
@@ -121,7 +119,7 @@ static int used_resources(cdx_backend *b, long *vcpus, json_int_t *ram) {
         size_t i;
         json_t *record;
         json_array_foreach(records, i, record) {
-            if (flag(record, "ended")) continue;
+            if (local_flag(record, "ended")) continue;
             *vcpus += (long)json_integer_value(json_object_get(record, "vcpus"));
             *ram += json_integer_value(json_object_get(record, "ram"));
         }
@@ -346,7 +344,7 @@ cdd_status local_list(cdx_backend *b, const char *request, char **out, cdd_error
     size_t i;
     json_t *record;
     json_array_foreach(records, i, record) {
-        if (flag(record, "released") || (filter && !tags_match(json_object_get(record, "tags"), filter))) continue;
+        if (local_flag(record, "released") || (filter && !tags_match(json_object_get(record, "tags"), filter))) continue;
         json_t *job = local_public_job(b, record);
         if (job) json_array_append_new(jobs, job);
         else local_log(b, CDD_LOG_WARN, "skipping a damaged job record in %s/jobs", b->dir);
@@ -374,7 +372,7 @@ cdd_status local_cancel(cdx_backend *b, const char *request, char **out, cdd_err
         return local_fail(err, CDD_E_TRANSIENT, "cannot lock %s/lock: %s", b->state_dir, strerror(errno));
     }
     json_t *record = find_job(b, json_object_get(req, "id"), err, &status);
-    if (record && !flag(record, "ended") && !flag(record, "cancel_requested")) {
+    if (record && !local_flag(record, "ended") && !local_flag(record, "cancel_requested")) {
         /* The intent first (durable), then TERM; KILL comes from a later call's refresh once
          * the grace is over (or from this one when it is already over). */
         double grace_s = grace ? (double)json_integer_value(grace) / 1000.0 : 0;
@@ -404,7 +402,7 @@ static void forget_spent_tokens(cdx_backend *b) {
     json_t *record;
     json_array_foreach(records, i, record) {
         json_t *at = json_object_get(record, "released_at");
-        if (flag(record, "released") && json_is_number(at) && local_now() - json_number_value(at) > LOCAL_TOKEN_KEEP_SECONDS)
+        if (local_flag(record, "released") && json_is_number(at) && local_now() - json_number_value(at) > LOCAL_TOKEN_KEEP_SECONDS)
             local_remove_record(b->dir, record);
     }
     json_decref(records);
@@ -431,7 +429,7 @@ cdd_status local_release(cdx_backend *b, const char *request, char **out, cdd_er
         cdd_error ignored = {.struct_size = sizeof ignored};
         cdd_status found;
         json_t *record = find_job(b, id, &ignored, &found);
-        if (record && flag(record, "ended") && !flag(record, "released")) {
+        if (record && local_flag(record, "ended") && !local_flag(record, "released")) {
             const char *args[] = {"--forget", json_string_value(id), NULL};
             local_run run;
             int forgotten = local_runner(b, b->dir, args, NULL, &run) == 0 && run.exit_code == 0;
@@ -468,7 +466,7 @@ cdd_status local_log_tail(cdx_backend *b, const char *request, char **out, cdd_e
         return local_fail(err, CDD_E_INVALID, "max_bytes: an integer from 0 to %d", CDX_MAX_LOG_TAIL);
     }
     json_t *record = find_job(b, json_object_get(req, "id"), err, &status);
-    if (record && flag(record, "released"))
+    if (record && local_flag(record, "released"))
         status = local_fail(err, CDD_E_NOT_FOUND, "job %s was released: its log is gone", json_string_value(json_object_get(record, "id")));
     char *text = NULL;
     if (status == CDD_OK) {

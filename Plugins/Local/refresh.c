@@ -9,16 +9,14 @@
 
 #include "local.h"
 
-static int flag(json_t *record, const char *key) { return json_is_true(json_object_get(record, key)); }
-
 static double number(json_t *record, const char *key) {
     json_t *v = json_object_get(record, key);
     return json_is_number(v) ? json_number_value(v) : 0;
 }
 
 const char *local_state(json_t *record) {
-    if (flag(record, "ended")) return "ended";
-    return flag(record, "detached") ? "running" : "pending";
+    if (local_flag(record, "ended")) return "ended";
+    return local_flag(record, "detached") ? "running" : "pending";
 }
 
 /* At most CDX_MAX_MESSAGE characters (1000 bytes are fewer), valid UTF-8 (stderr may not be). */
@@ -51,9 +49,9 @@ static void settle_from_result(json_t *record, json_t *result) {
     json_t *signal = json_object_get(result, "signal");
     const char *reason = json_string_value(json_object_get(result, "reason"));
     double started = number(result, "started_at"), finished = number(result, "finished_at");
-    int plain = !flag(record, "image");
+    int plain = !local_flag(record, "image");
     char text[1100];
-    if (flag(record, "cancel_requested")) {
+    if (local_flag(record, "cancel_requested")) {
         snprintf(text, sizeof text, "cancelled%s%.1000s", reason ? ": " : "", reason ? reason : "");
         settle(record, "cancelled", NULL, text, started, finished);
     } else if (reason && strncmp(reason, "exceeded max_run_time", 21) == 0) {
@@ -151,12 +149,12 @@ static json_t *runner_list(cdx_backend *b, const char *dir) {
 
 /* A live job with a cancel: TERM once, KILL once its grace is over. */
 static int escalate(cdx_backend *b, const char *dir, json_t *record, const char *id) {
-    if (!flag(record, "cancel_requested")) return 0;
-    if (!flag(record, "term_sent")) {
+    if (!local_flag(record, "cancel_requested")) return 0;
+    if (!local_flag(record, "term_sent")) {
         json_object_set_new(record, "term_sent", json_true());
         if (local_kill(b, dir, id, "TERM") == 0) return 1;
     }
-    if (!flag(record, "kill_sent") && local_now() >= number(record, "kill_at")) {
+    if (!local_flag(record, "kill_sent") && local_now() >= number(record, "kill_at")) {
         json_object_set_new(record, "kill_sent", json_true());
         local_kill(b, dir, id, "KILL");
     }
@@ -166,18 +164,18 @@ static int escalate(cdx_backend *b, const char *dir, json_t *record, const char 
 int local_refresh(cdx_backend *b, const char *dir, json_t *records) {
     size_t i, open = 0;
     json_t *record;
-    json_array_foreach(records, i, record) open += !flag(record, "ended");
+    json_array_foreach(records, i, record) open += !local_flag(record, "ended");
     if (open == 0) return 0;
     json_t *seen = runner_list(b, dir);
     if (!seen) return -1;
     json_array_foreach(records, i, record) {
-        if (flag(record, "ended")) continue;
+        if (local_flag(record, "ended")) continue;
         const char *id = json_string_value(json_object_get(record, "id"));
         const char *state = id ? json_string_value(json_object_get(seen, id)) : NULL;
         int changed = 1;
         char why[512] = "";
         if (state && strcmp(state, "live") == 0) {
-            changed = !flag(record, "detached");
+            changed = !local_flag(record, "detached");
             if (changed) {
                 json_object_set_new(record, "detached", json_true());
                 if (number(record, "started_at") <= 0) json_object_set_new(record, "started_at", json_real(local_now()));
@@ -187,9 +185,9 @@ int local_refresh(cdx_backend *b, const char *dir, json_t *records) {
             settle_done(b, dir, record, id);
         } else if (state) {
             settle(record, "lost", NULL, "the runner's supervisor ended without a result (killed?)", 0, 0);
-        } else if (flag(record, "detached")) {
+        } else if (local_flag(record, "detached")) {
             settle(record, "lost", NULL, "the runner has no record of it", 0, 0);
-        } else if (flag(record, "cancel_requested")) {
+        } else if (local_flag(record, "cancel_requested")) {
             settle(record, "cancelled", NULL, "cancelled before it started", 0, 0);
         } else {
             /* accepted, never started (a submit that timed out or died): start it now */

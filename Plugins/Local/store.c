@@ -75,6 +75,8 @@ json_t *local_read_record(const char *dir, const char hash[17]) {
     return record;
 }
 
+int local_flag(json_t *record, const char *key) { return json_is_true(json_object_get(record, key)); }
+
 static char *record_path(const char *dir, json_t *record) {
     char hash[17];
     const char *id = json_string_value(json_object_get(record, "id"));

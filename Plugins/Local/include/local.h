@@ -60,6 +60,7 @@ int local_job_id(const char *uuid, const char hash[17], char *out, size_t size);
 int local_hash_of_id(const char *id, char out[17]);
 json_t *local_read_record(const char *dir, const char hash[17]); /* NULL: absent (errno ENOENT) or unreadable */
 int local_write_record(const char *dir, json_t *record);         /* atomic: temp, fsync, rename */
+int local_flag(json_t *record, const char *key);                  /* 1 when record[key] is true */
 int local_remove_record(const char *dir, json_t *record);
 json_t *local_read_records(const char *dir);                      /* array; NULL: cannot read */
 /* The flock on <state_dir>/lock, waited for up to timeout_ms: an fd, or -1 (errno). */
