@@ -155,6 +155,15 @@ static size_t utf8_sequence(const unsigned char *p, size_t left) {
     return need + 1;
 }
 
+/* 1 when the `left` bytes at p are the start of a character that the end cut short. */
+static int cut_at_end(const unsigned char *p, size_t left) {
+    size_t need = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    if (need == 0 || left >= need) return 0;
+    for (size_t k = 1; k < left; k++)
+        if ((p[k] & 0xC0) != 0x80) return 0;
+    return 1;
+}
+
 char *local_utf8_tail(const char *bytes, size_t len, size_t max) {
     const unsigned char *p = (const unsigned char *)bytes;
     size_t start = len > max ? len - max : 0;
@@ -165,8 +174,7 @@ char *local_utf8_tail(const char *bytes, size_t len, size_t max) {
     size_t o = 0, i = start;
     while (i < len) {
         size_t n = utf8_sequence(p + i, len - i);
-        size_t need = p[i] >= 0xF0 ? 4 : p[i] >= 0xE0 ? 3 : p[i] >= 0xC2 ? 2 : 1;
-        if (n == 0 && need > 1 && len - i < need) break; /* a character cut at the end */
+        if (n == 0 && cut_at_end(p + i, len - i)) break;
         if (n == 0) { out[o++] = p[i] ? '?' : ' '; i++; continue; }
         memcpy(out + o, p + i, n);
         o += n;

@@ -372,6 +372,23 @@ def check_environment_and_cwd(h):
     b.close()
 
 
+def check_log_tail_utf8(h):
+    """Every cut of a log with multi-byte characters is valid UTF-8, a suffix, within max_bytes;
+    a byte that is not UTF-8 comes back as '?'."""
+    b = h.open()
+    job = h.submit(b, ["printf", "a\u00e9\u20ac\U0001F600z\n"])
+    full = "a\u00e9\u20ac\U0001F600z\n"
+    h.wait_ended(b, job["id"])
+    for n in range(0, len(full.encode()) + 2):
+        text = b.call("log_tail", {"id": job["id"], "max_bytes": n})["text"]
+        assert full.endswith(text) and len(text.encode()) <= n, (n, text)
+        assert len(text.encode()) >= n - 3 or text == full, (n, text)
+    job = h.submit(b, ["printf", "ok\\377ok"])
+    h.wait_ended(b, job["id"])
+    assert b.call("log_tail", {"id": job["id"], "max_bytes": 100})["text"] == "ok?ok"
+    b.close()
+
+
 def check_contract_edges(h):
     caps = h.plugin.capabilities()
     assert caps == {"idempotent_submit": 1, "images": 1, "log_tail": 1}, caps
@@ -427,7 +444,7 @@ def check_podman_image(h):
 CHECKS = [check_contract_edges, check_exit_codes, check_capacity_while_running, check_beyond_capacity,
           check_idempotent, check_cancel, check_cancel_escalates, check_killed_behind_back, check_timeout,
           check_parallel, check_second_process, check_survives_submitter_exit, check_start_after_lost_answer,
-          check_environment_and_cwd, check_podman_image]
+          check_environment_and_cwd, check_log_tail_utf8, check_podman_image]
 
 
 def main():
