@@ -372,19 +372,25 @@ cdd_status local_cancel(cdx_backend *b, const char *request, char **out, cdd_err
         return local_fail(err, CDD_E_TRANSIENT, "cannot lock %s/lock: %s", b->state_dir, strerror(errno));
     }
     json_t *record = find_job(b, json_object_get(req, "id"), err, &status);
-    if (record && !local_flag(record, "ended") && !local_flag(record, "cancel_requested")) {
+    json_t *one = record ? json_pack("[O]", record) : NULL;
+    /* A job that ended by itself a moment ago keeps its own end: look before cancelling. */
+    if (one && local_flag(record, "detached") && local_refresh(b, b->dir, one) != 0)
+        status = local_fail(err, CDD_E_TRANSIENT, "cannot reach the runner to stop the job: %s", strerror(errno));
+    double kill_at = local_now() + (grace ? (double)json_integer_value(grace) / 1000.0 : 0);
+    json_t *earlier = record ? json_object_get(record, "kill_at") : NULL;
+    /* A repeated cancel may shorten the grace, never lengthen it. */
+    if (status == CDD_OK && record && !local_flag(record, "ended") &&
+        (!local_flag(record, "cancel_requested") || !json_is_number(earlier) || kill_at < json_number_value(earlier))) {
         /* The intent first (durable), then TERM; KILL comes from a later call's refresh once
          * the grace is over (or from this one when it is already over). */
-        double grace_s = grace ? (double)json_integer_value(grace) / 1000.0 : 0;
         json_object_set_new(record, "cancel_requested", json_true());
-        json_object_set_new(record, "kill_at", json_real(local_now() + grace_s));
-        json_t *one = json_pack("[O]", record);
+        json_object_set_new(record, "kill_at", json_real(kill_at));
         if (local_write_record(b->dir, record) != 0)
             status = local_fail(err, CDD_E_TRANSIENT, "cannot write the job record: %s", strerror(errno));
         else if (!one || local_refresh(b, b->dir, one) != 0)
             status = local_fail(err, CDD_E_TRANSIENT, "cannot reach the runner to stop the job: %s", strerror(errno));
-        json_decref(one);
     }
+    json_decref(one);
     local_unlock(lock);
     json_decref(record);
     json_decref(req);

@@ -7,6 +7,7 @@ job to end polls `list` with a generous deadline (the runner offers no event to 
 Prints one line per check and "N passed, M failed"; exits 1 when any failed.
 """
 import ctypes
+import fcntl
 import json
 import os
 import shutil
@@ -93,6 +94,20 @@ def expect_failure(status, call, *args, **kwargs):
         assert f.status == status, f"expected status {status}, got {f}"
         return f.message
     raise AssertionError(f"expected status {status}, the call succeeded")
+
+
+def wait_unlocked(path):
+    """Until nobody holds the flock on `path` (the runner's supervisor holds it while it lives)."""
+    deadline = time.monotonic() + DEADLINE
+    with open(path) as f:
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f, fcntl.LOCK_UN)
+                return
+            except BlockingIOError:
+                time.sleep(0.02)
+    raise AssertionError(f"{path} stayed locked")
 
 
 def gone(pid):
@@ -198,8 +213,18 @@ def check_cancel_escalates(h):
     b.call("cancel", {"id": job["id"], "grace_ms": 6000})
     assert time.monotonic() - start < 4.5, "cancel waited for the grace"
     assert h.job(b, job["id"])["state"] == "running" and not gone(pid), "KILL came before the grace was over"
-    ended = h.wait_ended(b, job["id"])
-    assert ended["end_reason"] == "cancelled" and gone(pid), ended
+    b.call("cancel", {"id": job["id"], "grace_ms": 0})  # a repeat shortens the grace: KILL now
+    ended = h.job(b, job["id"])
+    assert ended["state"] == "ended" and ended["end_reason"] == "cancelled" and gone(pid), ended
+    assert time.monotonic() - start < 6, "the second cancel did not shorten the grace"
+    # a job that ended by itself keeps its end when a cancel comes after
+    done = h.submit(b, ["sh", "-c", "exit 5"])
+    result = os.path.join(h.tmp, "state", "d1", "runner", done["id"] + ".result.json")
+    h.wait_file(result)  # ended in the runner, not yet seen by the backend:
+    wait_unlocked(result.replace(".result.json", ".lock"))  # and its supervisor is gone
+    b.call("cancel", {"id": done["id"], "grace_ms": 0})
+    ended = h.wait_ended(b, done["id"])
+    assert (ended["end_reason"], ended["exit_code"]) == ("exited", 5), ended
     b.close()
 
 
