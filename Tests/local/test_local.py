@@ -296,6 +296,7 @@ sys.path.insert(0, sys.argv[1])
 import cdx
 b = cdx.Plugin(sys.argv[2]).open(sys.argv[3], json.loads(sys.argv[4]))
 print(json.dumps({"jobs": b.call("list", {})["jobs"], "capacity": b.call("capacity", {})}))
+b.close()
 """
 
 
@@ -332,6 +333,7 @@ b = cdx.Plugin(sys.argv[2]).open(sys.argv[3], json.loads(sys.argv[4]))
 request = {"container": {"uuid": "ctr-gone1", "command": ["sleep", "300"], "image": "", "environment": {}, "cwd": "",
            "vcpus": 1, "ram": 1, "max_run_time": 0}, "partition": "local", "idempotency_token": "gone-1", "tags": {}}
 print(json.dumps(b.call("submit", request)["job"]))
+b.close()
 """
 
 
