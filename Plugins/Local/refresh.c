@@ -147,10 +147,20 @@ static json_t *runner_list(cdx_backend *b, const char *dir) {
     return seen;
 }
 
-/* A live job with a cancel: TERM once, KILL once its grace is over. */
+/* How long a job with an image gets TERM again: `--kill` asks the runtime once, and a TERM
+ * that comes while podman or docker still creates the container is lost (docs/runner.md:
+ * "still running: repeat, then KILL"). A plain process gets its TERM the first time. */
+#define LOCAL_TERM_REPEAT_SECONDS 5.0
+
+/* A live job with a cancel: TERM (again for an image, for a while), KILL once its grace is over. */
 static int escalate(cdx_backend *b, const char *dir, json_t *record, const char *id) {
     if (!local_flag(record, "cancel_requested")) return 0;
-    if (!local_flag(record, "term_sent")) {
+    double now = local_now();
+    int first = !local_flag(record, "term_sent");
+    if (first) json_object_set_new(record, "term_at", json_real(now));
+    int again = !first && local_flag(record, "image") && now < number(record, "term_at") + LOCAL_TERM_REPEAT_SECONDS &&
+                now < number(record, "kill_at");
+    if (first || again) {
         json_object_set_new(record, "term_sent", json_true());
         if (local_kill(b, dir, id, "TERM") == 0) return 1;
     }

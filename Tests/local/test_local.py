@@ -461,8 +461,10 @@ def check_podman_image(h):
     assert (ended["end_reason"], ended["exit_code"]) == ("exited", 4), ended
     assert "foo=bar|cwd=/|" in b.call("log_tail", {"id": job["id"], "max_bytes": 1000})["text"]
     job = h.submit(b, ["sleep", "300"], image=image)
-    b.call("cancel", {"id": job["id"], "grace_ms": 2000})  # a TERM while podman creates the container is lost
+    start = time.monotonic()  # right after the submit: podman may still create the container
+    b.call("cancel", {"id": job["id"], "grace_ms": 30000})
     assert h.wait_ended(b, job["id"])["end_reason"] == "cancelled"
+    assert time.monotonic() - start < 25, "TERM was lost: it took the KILL after the grace"
     b.call("release", {"ids": [j["id"] for j in b.call("list", {})["jobs"]]})
     assert b.call("list", {})["jobs"] == []
     b.close()
