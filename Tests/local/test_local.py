@@ -141,6 +141,8 @@ def check_capacity_while_running(h):
     job = h.submit(b, ["sleep", "300"], vcpus=2, ram=GIB)
     assert job["state"] == "running", job
     assert h.free(b) == (2, 3 * GIB), h.free(b)
+    b.call("release", {"ids": [job["id"]]})  # still running: left alone
+    assert h.job(b, job["id"])["state"] == "running"
     b.call("cancel", {"id": job["id"], "grace_ms": 2000})
     ended = h.wait_ended(b, job["id"])
     assert ended["end_reason"] == "cancelled" and ended["exit_code"] is None, ended
