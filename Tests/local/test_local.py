@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cdx  # noqa: E402
 
@@ -305,7 +306,7 @@ b.close()
 def check_second_process(h):
     b = h.open()
     job = h.submit(b, ["sleep", "300"], vcpus=3, tags={"t": "1", "peer": "yes"})
-    out = subprocess.run([sys.executable, "-c", PEER, os.path.dirname(os.path.abspath(__file__)), h.lib, "d1",
+    out = subprocess.run([sys.executable, "-B", "-c", PEER, os.path.dirname(os.path.abspath(__file__)), h.lib, "d1",
                           json.dumps(h.config())], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout)
@@ -341,7 +342,7 @@ b.close()
 
 def check_survives_submitter_exit(h):
     """The process that submitted ends (a daemon restart): the job runs on and is found again."""
-    out = subprocess.run([sys.executable, "-c", SUBMITTER, os.path.dirname(os.path.abspath(__file__)), h.lib, "d1",
+    out = subprocess.run([sys.executable, "-B", "-c", SUBMITTER, os.path.dirname(os.path.abspath(__file__)), h.lib, "d1",
                           json.dumps(h.config())], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     job = json.loads(out.stdout)
