@@ -156,14 +156,11 @@ static json_t *runner_list(cdx_backend *b, const char *dir) {
 static int escalate(cdx_backend *b, const char *dir, json_t *record, const char *id) {
     if (!local_flag(record, "cancel_requested")) return 0;
     double now = local_now();
-    int first = !local_flag(record, "term_sent");
+    int first = number(record, "term_at") <= 0;
     if (first) json_object_set_new(record, "term_at", json_real(now));
     int again = !first && local_flag(record, "image") && now < number(record, "term_at") + LOCAL_TERM_REPEAT_SECONDS &&
                 now < number(record, "kill_at");
-    if (first || again) {
-        json_object_set_new(record, "term_sent", json_true());
-        if (local_kill(b, dir, id, "TERM") == 0) return 1;
-    }
+    if ((first || again) && local_kill(b, dir, id, "TERM") == 0) return 1;
     if (!local_flag(record, "kill_sent") && local_now() >= number(record, "kill_at")) {
         json_object_set_new(record, "kill_sent", json_true());
         local_kill(b, dir, id, "KILL");
