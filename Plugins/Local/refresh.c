@@ -191,7 +191,9 @@ int local_refresh(cdx_backend *b, const char *dir, json_t *records) {
         } else if (state && strcmp(state, "done") == 0) {
             settle_done(b, dir, record, id);
         } else if (state) {
-            settle(record, "lost", NULL, "the runner's supervisor ended without a result (killed?)", 0, 0);
+            snprintf(why, sizeof why, "the runner's supervisor ended without a result (killed?)%s",
+                     local_kill_leftovers(b, dir, id));
+            settle(record, "lost", NULL, why, 0, 0);
         } else if (local_flag(record, "detached")) {
             settle(record, "lost", NULL, "the runner has no record of it", 0, 0);
         } else if (local_flag(record, "cancel_requested")) {

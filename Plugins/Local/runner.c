@@ -1,5 +1,6 @@
-/* cloud-dispatch-runner as a child: argv (no shell), a scrubbed environment, stdin from
- * memory, stdout and stderr captured, bounded by the backend's call timeout, always reaped. */
+/* cloud-dispatch-runner (and the container runtime, for leftovers) as a child: argv (no shell), a
+ * scrubbed environment, stdin from memory, stdout and stderr captured, bounded by the backend's
+ * call timeout, always reaped. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -60,7 +61,7 @@ static int input_file(const char *input) {
     return fd;
 }
 
-static pid_t spawn(cdx_backend *b, const char *const argv[], int in, int out, int err) {
+static pid_t spawn(const char *const argv[], int in, int out, int err) {
     char **env = local_child_environment();
     if (!env) return -1;
     posix_spawn_file_actions_t actions;
@@ -80,7 +81,7 @@ static pid_t spawn(cdx_backend *b, const char *const argv[], int in, int out, in
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawn(&pid, b->runner, &actions, &attr, (char *const *)argv, env);
+    int rc = posix_spawn(&pid, argv[0], &actions, &attr, (char *const *)argv, env);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     local_free_environment(env);
@@ -92,13 +93,16 @@ static pid_t spawn(cdx_backend *b, const char *const argv[], int in, int out, in
 }
 
 int local_runner(cdx_backend *b, const char *root, const char *const args[], const char *input, local_run *run) {
-    memset(run, 0, sizeof *run);
-    run->exit_code = -1;
     const char *argv[12] = {b->runner, "--root", root};
     size_t n = 3;
     for (size_t i = 0; args[i] && n < 11; i++) argv[n++] = args[i];
     argv[n] = NULL;
+    return local_run_program(b, argv, input, run);
+}
 
+int local_run_program(cdx_backend *b, const char *const argv[], const char *input, local_run *run) {
+    memset(run, 0, sizeof *run);
+    run->exit_code = -1;
     int in = input_file(input);
     int out[2] = {-1, -1}, err[2] = {-1, -1};
     if (in < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
@@ -108,7 +112,7 @@ int local_runner(cdx_backend *b, const char *root, const char *const args[], con
         errno = saved;
         return -1;
     }
-    pid_t pid = spawn(b, argv, in, out[1], err[1]);
+    pid_t pid = spawn(argv, in, out[1], err[1]);
     int saved = errno;
     close(in);
     close(out[1]);

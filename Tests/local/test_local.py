@@ -246,8 +246,11 @@ def check_killed_behind_back(h):
     lock = json.load(open(os.path.join(h.tmp, "state", "d1", "runner", job["id"] + ".lock")))
     os.kill(lock["pid"], signal.SIGKILL)
     ended = h.wait_ended(b, job["id"])
-    assert ended["end_reason"] == "lost" and ended["message"], ended
-    os.killpg(lock["pgid"], signal.SIGKILL)
+    assert ended["end_reason"] == "lost" and "processes were killed" in ended["message"], ended
+    deadline = time.monotonic() + DEADLINE
+    while not gone(pid) and time.monotonic() < deadline:  # SIGKILL is sent; its delivery is not instant
+        time.sleep(0.02)
+    assert gone(pid), "a job reported lost runs on"
     b.close()
 
 
@@ -468,6 +471,18 @@ def check_podman_image(h):
     b.call("cancel", {"id": job["id"], "grace_ms": 30000})
     assert h.wait_ended(b, job["id"])["end_reason"] == "cancelled"
     assert time.monotonic() - start < 25, "TERM was lost: it took the KILL after the grace"
+    # the supervisor killed: lost, and neither the container nor podman's client runs on
+    job = h.submit(b, ["sleep", "300"], image=image)
+    lock_path = os.path.join(h.tmp, "state-podman", "pod", "runner", job["id"] + ".lock")
+    deadline = time.monotonic() + DEADLINE
+    while json.load(open(lock_path))["pgid"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lock = json.load(open(lock_path))
+    os.kill(lock["pid"], signal.SIGKILL)
+    ended = h.wait_ended(b, job["id"])
+    assert ended["end_reason"] == "lost" and "container was removed" in ended["message"], ended
+    names = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, timeout=120).stdout
+    assert "cdd-" + job["id"] not in names.split(), names
     b.call("release", {"ids": [j["id"] for j in b.call("list", {})["jobs"]]})
     assert b.call("list", {})["jobs"] == []
     b.close()

@@ -75,6 +75,8 @@ typedef struct local_run {
     char *err;       /* stderr, malloc'd (may be NULL) */
 } local_run;
 int local_runner(cdx_backend *b, const char *root, const char *const args[], const char *input, local_run *run);
+/* Any program (argv[0] a path), the same way: 0 when it ran (run filled), -1 (errno) when not. */
+int local_run_program(cdx_backend *b, const char *const argv[], const char *input, local_run *run);
 void local_run_free(local_run *run);
 
 /* refresh.c: records brought up to date from the runner (under the lock) */
@@ -90,6 +92,11 @@ int local_kill(cdx_backend *b, const char *dir, const char *id, const char *sign
 const char *local_state(json_t *record);
 /* The ABI's JOB object of a record. */
 json_t *local_public_job(cdx_backend *b, json_t *record);
+
+/* leftovers.c: what a killed supervisor left running */
+/* Kills the job's processes that outlived its supervisor (a stale runner record), so a job
+ * reported lost does not also run on. Returns a short note for the job's message. */
+const char *local_kill_leftovers(cdx_backend *b, const char *dir, const char *id);
 
 /* util.c */
 char *local_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
