@@ -57,20 +57,25 @@ const char *local_kill_leftovers(cdx_backend *b, const char *dir, const char *id
     json_t *pgid = json_object_get(lock, "pgid");
     json_t *started = json_object_get(lock, "started_at");
     const char *runtime = json_string_value(json_object_get(lock, "runtime"));
-    const char *note = "";
+    /* The client first: killed, it creates nothing more; then what it did create. */
+    int killed = json_is_integer(pgid) && json_integer_value(pgid) > 1 && json_is_number(started) &&
+                 is_leader_started_at((pid_t)json_integer_value(pgid), json_number_value(started)) &&
+                 killpg((pid_t)json_integer_value(pgid), SIGKILL) == 0;
+    for (double until = local_monotonic() + 2; killed && local_monotonic() < until;) {
+        if (!is_leader_started_at((pid_t)json_integer_value(pgid), json_number_value(started))) break;
+        usleep(10000); /* KILL is sent; the runtime must not be asked before its client is gone */
+    }
+    const char *note = killed ? "; its processes killed" : "";
     if (runtime && runtime[0] == '/') {
         char name[128];
         snprintf(name, sizeof name, "cdd-%s", id);
         const char *argv[] = {runtime, "rm", "--force", name, NULL};
         local_run run;
-        if (local_run_program(b, argv, NULL, &run) == 0 && run.exit_code == 0) note = "; its container was removed";
+        if (local_run_program(b, argv, NULL, &run) == 0 && run.exit_code == 0)
+            note = killed ? "; its runtime client killed, its container removed" : "; its container removed";
         else local_log(b, CDD_LOG_DEBUG, "job %s: %s rm --force %s: %.300s", id, runtime, name, run.err ? run.err : "failed");
         local_run_free(&run);
     }
-    if (json_is_integer(pgid) && json_integer_value(pgid) > 1 && json_is_number(started) &&
-        is_leader_started_at((pid_t)json_integer_value(pgid), json_number_value(started)) &&
-        killpg((pid_t)json_integer_value(pgid), SIGKILL) == 0)
-        note = runtime ? "; its container was removed and its runtime client killed" : "; its processes were killed";
     json_decref(lock);
     return note;
 }
