@@ -172,6 +172,25 @@ swift-template-test:
 	@echo '{}' > $(OUT)/swift-template/memory.json
 	$(BIN)/cloud-dispatch driver-test --plugins $(OUT)/swift-template/plugins --driver memory --config $(OUT)/swift-template/memory.json
 
+## The local executor backend (libcdx_local.so) against the real runner: Tests/local/test_local.py
+## loads it with ctypes (exit codes, capacity, idempotency, cancel, kills behind its back, 8 threads,
+## a second process, env/cwd, an image through podman), once as built and once under ASan + UBSan
+## with leak detection (reports of the shells the jobs run are not ours: only Plugins/Local counts).
+local-exec-test: podman-image
+	$(SWIFT) build --product cloud-dispatch-runner
+	$(SWIFT) build --product cdx_local
+	@test "$$(nm -D --defined-only $(BIN)/libcdx_local.so | awk '$$2 ~ /^[A-Z]$$/ {print $$3}' | sort | tr '\n' ' ')" = "cdx_negotiate cdx_open " \
+	  || { echo "libcdx_local.so exports more than its two entry points"; exit 1; }
+	CLOUD_DISPATCH_TEST_PODMAN_IMAGE=$(PODMAN_IMAGE) python3 Tests/local/test_local.py $(BIN)/libcdx_local.so $(BIN)/cloud-dispatch-runner
+	@rm -rf $(OUT)/local-exec && mkdir -p $(OUT)/local-exec
+	cc $(ASAN_CFLAGS) -Werror -shared -fPIC -fvisibility=hidden -I Plugins/Local/include $(wildcard Plugins/Local/*.c) \
+	  -o $(OUT)/local-exec/libcdx_local.so -ljansson -Wl,--no-undefined
+	env PYTHONMALLOC=malloc LD_PRELOAD=$$(cc -print-file-name=libasan.so) UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1:log_path=$(OUT)/local-exec/asan LSAN_OPTIONS=exitcode=0 \
+	  python3 Tests/local/test_local.py $(OUT)/local-exec/libcdx_local.so $(BIN)/cloud-dispatch-runner
+	@reports=$$(grep -l "Plugins/Local" $(OUT)/local-exec/asan.* 2>/dev/null); \
+	if [ -n "$$reports" ]; then cat $$reports; echo "ASan/LSan reports in the local backend (above)"; exit 1; fi
+
 ## The EC2 driver against a real moto server (support/moto.sh, stopped on exit): the kit with
 ## --live and its trace checked by python-jsonschema, then the moto scenarios (signing checked
 ## by moto, paging, tag filters, spot, count > 1, faults through Tests/ec2/fault_proxy.py).
