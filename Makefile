@@ -16,7 +16,7 @@ PG_PORT ?= auto
 PODMAN_IMAGE ?= localhost/cloud-dispatch-test:1
 
 .PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean \
-        asan-test c-template-test swift-template-test
+        asan-test c-template-test swift-template-test local-exec-test
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -62,7 +62,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory podman-image swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory podman-image local-exec-test swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -268,8 +268,8 @@ install: release runner install-abi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers
 	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/cloud-dispatch $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(RUNNER_STATIC) $(DESTDIR)$(PREFIX)/bin/
-	for d in loopback sim ec2 gce; do install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
-	for d in loopback sim ec2 azure; do install -m 755 $$($(SWIFT) build -c release --show-bin-path)/libcdd_$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
+	for d in cdd_loopback cdd_sim cdd_ec2 cdd_gce cdd_azure cdx_local; do \
+	  install -m 755 $$($(SWIFT) build -c release --show-bin-path)/lib$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch
 	sed 's|/usr/local|$(PREFIX)|g' support/cloud-dispatch.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cloud-dispatch.service
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch/
