@@ -15,7 +15,7 @@ PG_PORT ?= auto
 ## The busybox image the podman tests run (support/podman.sh imports it; no registry).
 PODMAN_IMAGE ?= localhost/cloud-dispatch-test:1
 
-.PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean \
+.PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean slurm-test \
         asan-test c-template-test swift-template-test
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
@@ -257,3 +257,18 @@ install: release runner install-abi
 
 clean:
 	rm -rf .build .build-static out
+
+## The slurm executor backend, built with plain cc, against a real throwaway Slurm cluster
+## (support/test-slurm.sh installs Slurm's Debian packages when missing; needs root). The
+## cluster is stopped whatever the outcome, and nothing of it may be left running.
+SLURM_SOURCES := $(wildcard Plugins/Slurm/*.c)
+slurm-test:
+	@rm -rf $(OUT)/slurm && mkdir -p $(OUT)/slurm/work
+	cc -std=gnu11 -shared -fPIC -O2 -g -fvisibility=hidden -Wall -Wextra -Werror -I Sources/PluginABI/include -I Plugins/Slurm/include \
+	  $(SLURM_SOURCES) -o $(OUT)/slurm/libcdx_slurm.so -ljansson -lpthread -Wl,--no-undefined \
+	  -Wl,--version-script=support/cdx-executor.exports
+	test "$$(nm -D --defined-only $(OUT)/slurm/libcdx_slurm.so | awk '{print $$3}' | sort | tr '\n' ' ')" = "cdx_negotiate cdx_open "
+	support/test-slurm.sh start $(OUT)/slurm/cluster
+	python3 Tests/slurm/test_slurm.py $(OUT)/slurm/libcdx_slurm.so $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work; \
+	  rc=$$?; support/test-slurm.sh stop $(OUT)/slurm/cluster || rc=1; \
+	  left=$$(pgrep -f '[-][fS] $(OUT)/slurm/cluster/' || true); [ -z "$$left" ] || { echo "left running: $$left"; rc=1; }; exit $$rc

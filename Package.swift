@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "cdd_ec2", type: .dynamic, targets: ["CDDEC2"]),
         .library(name: "cdd_gce", type: .dynamic, targets: ["CDDGCE"]),
         .library(name: "cdd_azure", type: .dynamic, targets: ["CDDAzure"]),
+        .library(name: "cdx_slurm", type: .dynamic, targets: ["CDXSlurm"]),
         // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
         // folder by accident; tests copy them into temporary folders under driver names.
         .library(name: "fixture_misbehave", type: .dynamic, targets: ["FixtureMisbehave"]),
@@ -149,6 +150,11 @@ let package = Package(
         .target(name: "CDDLoopback", dependencies: ["PluginABI"], path: "Plugins/Loopback",
                 cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
                 linkerSettings: [.linkedLibrary("jansson")] + driverExports),
+
+        // Executor backends. The Slurm one: C, Slurm's own commands run by argv (docs/executors/slurm.md).
+        .target(name: "CDXSlurm", dependencies: ["PluginABI"], path: "Plugins/Slurm",
+                cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"])],
+                linkerSettings: [.linkedLibrary("jansson")] + executorExports),
 
         // A Swift driver: all logic in a Core library (unit-testable), entry points in a thin target.
         .target(name: "SimCore", dependencies: ["PluginABI"], path: "Plugins/Sim/Core"),

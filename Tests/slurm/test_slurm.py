@@ -174,6 +174,21 @@ if lat:
           f"p95 {lat[int(len(lat) * 0.95) - 1]:.2f} s, max {lat[-1]:.2f} s (8 advertised CPUs, 2 real)")
 ends = [wait(b, i) for i in submitted]
 check("all 20 exited 0", all((x["end_reason"], x["exit_code"]) == ("exited", 0) for x in ends))
+# One at a time on an idle cluster: the latency a lone container sees.
+alone = []
+for _ in range(20):
+    t0 = time.monotonic()
+    i = b.submit({"command": ["sleep", "1"]}, token(), {"batch": "alone"})["id"]
+    while all(x["id"] != i or x["state"] == "pending" for x in b.list({"batch": "alone"})):
+        time.sleep(0.02)
+    alone.append(time.monotonic() - t0)
+    wait(b, i)
+alone.sort()
+print(f"     submit->running, one job at a time: median {statistics.median(alone):.2f} s, p95 {alone[18]:.2f} s, "
+      f"max {alone[-1]:.2f} s")
+for x in b.list():
+    if x["state"] == "ended":
+        b.call("release", {"ids": [x["id"]]})
 before = len(calls())
 b.list()
 steady = calls()[before:]
