@@ -91,6 +91,7 @@ static cdd_status slurm_open_backend(void *ctx, const char *dispatcher_id, const
         free(b);
         return status;
     }
+    slurm_prune_records(b);
     slurm_log(b, CDD_LOG_INFO, "slurm backend %s opened: jobs in %s", dispatcher_id, b->job_dir);
     *out_backend = b;
     return CDD_OK;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "slurm_backend.h"
@@ -164,4 +166,34 @@ char *slurm_percent_decode(const char *s) {
     }
     *w = 0;
     return out;
+}
+
+/* Forgets released jobs whose record is older than two days (tokens must hold for one): the
+ * record, its token and lock files, and the job's output and markers. Runs at open. */
+void slurm_prune_records(cdx_backend *b) {
+    json_t *all = slurm_all_records(b), *record;
+    const char *id;
+    time_t horizon = time(NULL) - 2 * 86400;
+    json_object_foreach(all, id, record) {
+        struct stat st;
+        char *path = record_path(b, "job-", id, ".json");
+        if (!path || !json_is_true(json_object_get(record, "released")) || stat(path, &st) != 0 || st.st_mtime > horizon) {
+            free(path);
+            continue;
+        }
+        const char *token = json_string_value(json_object_get(record, "idempotency_token"));
+        char *files[6] = {path};
+        if (token && strlen(token) <= CDX_MAX_TOKEN && !strchr(token, '/')) {
+            files[1] = record_path(b, "token-", token, "");
+            files[2] = record_path(b, "lock-", token, "");
+        }
+        if (asprintf(&files[3], "%s/job-%s.out", b->job_dir, id) < 0) files[3] = NULL;
+        if (asprintf(&files[4], "%s/job-%s.failed", b->job_dir, id) < 0) files[4] = NULL;
+        if (asprintf(&files[5], "%s/job-%s.timeout", b->job_dir, id) < 0) files[5] = NULL;
+        for (int i = 5; i >= 0; i--) {
+            if (files[i]) unlink(files[i]);
+            free(files[i]);
+        }
+    }
+    json_decref(all);
 }

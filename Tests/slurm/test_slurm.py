@@ -147,6 +147,12 @@ wait(b, j["id"])
 b.call("release", {"ids": [j["id"], "999999"]})
 check("a released job leaves list", all(x["id"] != j["id"] for x in b.list()))
 check("its token still returns it", b.submit({"command": ["true"]}, t)["id"] == j["id"])
+record = os.path.join(config["work_dir"], "d1", "records", f"job-{j['id']}.json")
+old = time.time() - 3 * 86400
+os.utime(record, (old, old))
+plugin.open("d1", config).close()
+check("a released record two days old is pruned at open", not os.path.exists(record)
+      and not os.path.exists(os.path.join(config["work_dir"], "d1", f"job-{j['id']}.out")))
 
 # 20 parallel submits, submit -> running latency, and what a list costs.
 for x in b.list():

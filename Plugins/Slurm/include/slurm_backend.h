@@ -72,6 +72,7 @@ int slurm_write_token(cdx_backend *b, const char *token, const char *job_id);
 int slurm_lock_token(cdx_backend *b, const char *token);          /* fd, -1 on error */
 void slurm_unlock(int fd);
 json_t *slurm_all_records(cdx_backend *b);                        /* object id -> record */
+void slurm_prune_records(cdx_backend *b);                         /* released ones older than 2 days */
 int slurm_valid_job_id(const char *id);
 char *slurm_percent_encode(const char *s);                        /* malloc'd */
 char *slurm_percent_decode(const char *s);                        /* malloc'd, NULL if bad */
