@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "slurm_backend.h"
 
@@ -44,30 +45,27 @@ static int node_usable(const char *state) {
     return state != NULL;
 }
 
-cdd_status slurm_capacity(cdx_backend *b, const char *request, char **out, cdd_error *err) {
-    json_t *req;
-    cdd_status status = slurm_begin(b, request, out, &req, err);
-    if (status != CDD_OK) return status;
-    json_decref(req);
+/* Every partition (or only `only`), in the capacity reply's shape; NULL with `why`. */
+static json_t *read_partitions(cdx_backend *b, const char *only, char *why, size_t why_size) {
     const char *nodes_argv[] = {"scontrol", "show", "node", "--oneliner", NULL};
     const char *parts_argv[] = {"scontrol", "show", "partition", "--oneliner", NULL};
     slurm_output nodes, parts;
-    char why[512];
-    if (slurm_run(b, nodes_argv, &nodes, why, sizeof why) != 0) {
+    if (slurm_run(b, nodes_argv, &nodes, why, why_size) != 0) {
         if (nodes.err) slurm_output_free(&nodes);
-        return slurm_fail(err, CDD_E_TRANSIENT, "%s", why);
+        return NULL;
     }
-    if (slurm_run(b, parts_argv, &parts, why, sizeof why) != 0) {
+    if (slurm_run(b, parts_argv, &parts, why, why_size) != 0) {
         slurm_output_free(&nodes);
         if (parts.err) slurm_output_free(&parts);
-        return slurm_fail(err, CDD_E_TRANSIENT, "%s", why);
+        return NULL;
     }
     json_t *list = json_array();
-    for (char *pl = strtok(parts.out, "\n"); pl && list; pl = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *pl = strtok_r(parts.out, "\n", &save); pl && list; pl = strtok_r(NULL, "\n", &save)) {
         char *name = slurm_field(pl, "PartitionName"), *max_time = slurm_field(pl, "MaxTime"), *state = slurm_field(pl, "State");
-        int wanted = name && (!b->partition[0] || !strcmp(name, b->partition)) && cdd_utf8_length(name) <= CDX_MAX_PARTITION;
+        int wanted = name && (!only[0] || !strcmp(name, only)) && cdd_utf8_length(name) <= CDX_MAX_PARTITION;
         long long total_cpus = 0, total_mem = 0, free_cpus = 0, free_mem = 0, max_cpus = 0, max_mem = 0;
-        /* strtok is in use for the partitions: walk the node lines by hand. */
+        /* The node lines are walked by hand: every partition reads them all. */
         for (char *nl = nodes.out; wanted && nl && *nl;) {
             char *end = strchr(nl, '\n');
             if (end) *end = 0;
@@ -95,5 +93,51 @@ cdd_status slurm_capacity(cdx_backend *b, const char *request, char **out, cdd_e
     }
     slurm_output_free(&nodes);
     slurm_output_free(&parts);
-    return slurm_reply(list ? json_pack("{s:o}", "partitions", list) : NULL, out, err);
+    if (!list) snprintf(why, why_size, "out of memory");
+    return list;
+}
+
+cdd_status slurm_capacity(cdx_backend *b, const char *request, char **out, cdd_error *err) {
+    json_t *req;
+    cdd_status status = slurm_begin(b, request, out, &req, err);
+    if (status != CDD_OK) return status;
+    json_decref(req);
+    char why[512];
+    json_t *list = read_partitions(b, b->partition, why, sizeof why);
+    if (!list) return slurm_fail(err, CDD_E_TRANSIENT, "%s", why);
+    return slurm_reply(json_pack("{s:o}", "partitions", list), out, err);
+}
+
+/* Slurm accepts a job bigger than any node of its partition and leaves it pending for ever
+ * (Reason=PartitionConfig): such a submit is refused here instead, against the partitions'
+ * biggest nodes, looked up at most once a minute. */
+cdd_status slurm_check_fits(cdx_backend *b, const char *partition, long long vcpus, long long ram, cdd_error *err) {
+    pthread_mutex_lock(&b->sizes_lock);
+    time_t now = time(NULL);
+    if (!b->sizes || now - b->sizes_at >= 60) {
+        char why[512];
+        json_t *fresh = read_partitions(b, "", why, sizeof why);
+        if (fresh) {
+            json_decref(b->sizes);
+            b->sizes = fresh;
+            b->sizes_at = now;
+        }
+    }
+    json_t *sizes = json_incref(b->sizes), *p;
+    pthread_mutex_unlock(&b->sizes_lock);
+    size_t i;
+    cdd_status status = CDD_OK;
+    json_array_foreach(sizes, i, p) {
+        if (strcmp(json_string_value(json_object_get(p, "name")), partition) != 0) continue;
+        long long max_cpus = json_integer_value(json_object_get(p, "max_job_vcpus"));
+        long long max_ram = json_integer_value(json_object_get(p, "max_job_ram"));
+        if (vcpus > max_cpus)
+            status = slurm_fail(err, CDD_E_INVALID, "container.vcpus: %lld, the biggest node of partition %s has %lld", vcpus,
+                                partition, max_cpus);
+        else if (ram > max_ram)
+            status = slurm_fail(err, CDD_E_INVALID, "container.ram: %lld bytes, the biggest node of partition %s has %lld",
+                                ram, partition, max_ram);
+    }
+    json_decref(sizes);
+    return status; /* a partition not seen (or Slurm not answering): sbatch decides */
 }

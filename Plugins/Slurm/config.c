@@ -42,6 +42,34 @@ static int string_option(json_t *config, const char *key, const char *fallback, 
     return (*out = strdup(s)) != NULL || (snprintf(why, size, "out of memory"), 0);
 }
 
+/* Slurm's default partition, so every job reports the partition it runs in; unknown ("")
+ * when Slurm cannot be asked now (jobs then report the partition squeue shows). */
+static void find_default_partition(cdx_backend *b) {
+    const char *argv[] = {"scontrol", "show", "partition", "--oneliner", NULL};
+    slurm_output out;
+    char why[512];
+    if (b->partition[0] || slurm_run(b, argv, &out, why, sizeof why) != 0) {
+        if (!b->partition[0]) {
+            if (out.err) slurm_output_free(&out);
+            slurm_log(b, CDD_LOG_WARN, "slurm: cannot find the default partition: %s", why);
+        }
+        b->default_partition = strdup(b->partition);
+        return;
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(out.out, "\n", &save); line && !b->default_partition; line = strtok_r(NULL, "\n", &save)) {
+        char *is_default = slurm_field(line, "Default"), *name = slurm_field(line, "PartitionName");
+        if (is_default && name && !strcmp(is_default, "YES") && cdd_utf8_length(name) <= CDX_MAX_PARTITION) {
+            b->default_partition = name;
+            name = NULL;
+        }
+        free(is_default);
+        free(name);
+    }
+    slurm_output_free(&out);
+    if (!b->default_partition) b->default_partition = strdup("");
+}
+
 static const char *const known_keys[] = {"slurm_conf", "partition", "account", "qos", "bin_dir", "image_runtime",
                                          "work_dir", "call_timeout_ms", NULL};
 
@@ -104,6 +132,7 @@ cdd_status slurm_configure(cdx_backend *b, const char *config_json, cdd_error *e
     if (!b->name_prefix) return slurm_fail(err, CDD_E_INTERNAL, "out of memory");
     if (mkdirs(b->records_dir) != 0)
         return slurm_fail(err, CDD_E_INVALID, "work_dir: cannot make %s: %s", b->records_dir, strerror(errno));
+    find_default_partition(b);
     return CDD_OK;
 invalid:
     json_decref(config);
@@ -111,7 +140,7 @@ invalid:
 }
 
 void slurm_free_config(cdx_backend *b) {
-    char **fields[] = {&b->slurm_conf, &b->partition, &b->account, &b->qos, &b->bin_dir, &b->image_runtime,
+    char **fields[] = {&b->slurm_conf, &b->partition, &b->default_partition, &b->account, &b->qos, &b->bin_dir, &b->image_runtime,
                        &b->work_dir, &b->job_dir, &b->records_dir, &b->name_prefix};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
         free(*fields[i]);

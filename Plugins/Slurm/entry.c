@@ -84,9 +84,11 @@ static cdd_status slurm_open_backend(void *ctx, const char *dispatcher_id, const
         return slurm_fail(err, CDD_E_INTERNAL, "out of memory");
     }
     b->executor = ctx;
+    pthread_mutex_init(&b->sizes_lock, NULL);
     cdd_status status = slurm_configure(b, config_json, err);
     if (status != CDD_OK) {
         slurm_free_config(b);
+        pthread_mutex_destroy(&b->sizes_lock);
         free(b->dispatcher_id);
         free(b);
         return status;
@@ -102,6 +104,8 @@ static cdd_status slurm_open_backend(void *ctx, const char *dispatcher_id, const
 static void slurm_close_backend(cdx_backend *b) {
     if (!b || __atomic_exchange_n(&b->closed, 1, __ATOMIC_ACQ_REL)) return;
     slurm_free_config(b);
+    json_decref(b->sizes);
+    b->sizes = NULL;
 }
 
 static slurm_executor the_executor;

@@ -160,6 +160,7 @@ static json_t *run_sbatch(cdx_backend *b, json_t *req, const char *name, cdd_sta
     json_t *c = json_object_get(req, "container");
     const char *partition = json_string_value(json_object_get(req, "partition"));
     if (!partition || !*partition) partition = b->partition;
+    if (!*partition && b->default_partition) partition = b->default_partition;
     char *script = slurm_job_script(b, c), *path = NULL, *meta = NULL, *comment = NULL, *args[12] = {0};
     json_t *meta_json = json_pack("{s:O, s:O}", "uuid", json_object_get(c, "uuid"), "tags", json_object_get(req, "tags"));
     if (meta_json) meta = json_dumps(meta_json, JSON_COMPACT | JSON_SORT_KEYS);
@@ -173,6 +174,9 @@ static json_t *run_sbatch(cdx_backend *b, json_t *req, const char *name, cdd_sta
         if (close(fd) != 0 || !ok) fd = -1;
     }
     json_t *job = NULL;
+    if (fd >= 0 && (*status = slurm_check_fits(b, partition, json_integer_value(json_object_get(c, "vcpus")),
+                                                 json_integer_value(json_object_get(c, "ram")), err)) != CDD_OK)
+        goto done;
     if (fd < 0) {
         *status = slurm_fail(err, CDD_E_INTERNAL, "cannot write the job script in %s: %s", b->job_dir, strerror(errno));
         goto done;

@@ -93,9 +93,21 @@ static void collect(pid_t pid, int out_fd, int err_fd, long long deadline, slurm
         }
         if (out->timed_out) break;
     }
-    if (out->timed_out) kill(pid, SIGKILL);
+    /* The child leads its own process group: a kill reaches whatever it started too. */
+    if (out->timed_out) kill(-pid, SIGKILL);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    for (;;) {
+        pid_t done = waitpid(pid, &status, WNOHANG);
+        if (done == pid || (done < 0 && errno != EINTR)) break;
+        if (done == 0 && now_ms() >= deadline && !out->timed_out) {
+            out->timed_out = 1; /* it closed its output but did not exit in time */
+            kill(-pid, SIGKILL);
+        }
+        if (done == 0) {
+            struct timespec pause = {0, 2000000};
+            nanosleep(&pause, NULL);
+        }
+    }
     out->status = !out->timed_out && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -126,11 +138,16 @@ int slurm_run(cdx_backend *b, const char *const argv[], slurm_output *out, char 
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
     posix_spawn_file_actions_addclosefrom_np(&actions, 3); /* the host's sockets stay its own */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     pid_t pid;
     /* posix_spawnp searches the host's PATH (glibc), and is safe in a threaded process. */
-    int rc = b->bin_dir[0] ? posix_spawn(&pid, program, &actions, NULL, (char *const *)argv, env)
-                           : posix_spawnp(&pid, program, &actions, NULL, (char *const *)argv, env);
+    int rc = b->bin_dir[0] ? posix_spawn(&pid, program, &actions, &attr, (char *const *)argv, env)
+                           : posix_spawnp(&pid, program, &actions, &attr, (char *const *)argv, env);
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
     close(out_pipe[1]);
     close(err_pipe[1]);
     free_environment(env);

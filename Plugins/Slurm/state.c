@@ -44,7 +44,8 @@ json_t *slurm_squeue(cdx_backend *b, const char *name, char *why, size_t why_siz
     }
     json_t *rows = json_object();
     size_t prefix = strlen(b->name_prefix);
-    for (char *line = strtok(out.out, "\n"); line && rows; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(out.out, "\n", &save); line && rows; line = strtok_r(NULL, "\n", &save)) {
         char *copy = strdup(line), *col[COLS];
         if (copy && columns(copy, col) && strncmp(col[COL_NAME], b->name_prefix, prefix) == 0 && slurm_valid_job_id(col[COL_ID]))
             json_object_set_new(rows, col[COL_ID], json_string(line));
@@ -204,6 +205,7 @@ json_t *slurm_job_view(cdx_backend *b, json_t *record, const char *row) {
         } else if (!one_of(col[COL_STATE], pending_states)) {
             final = final_result(b, id, col[COL_STATE], col[COL_NODES]);
             if (final) {
+                if (col[COL_PARTITION][0]) json_object_set_new(record, "partition", json_string(col[COL_PARTITION]));
                 json_object_set_new(record, "final", final);
                 if (slurm_write_record(b, record) != 0)
                     slurm_log(b, CDD_LOG_WARN, "slurm: cannot keep the result of job %s in %s", id, b->records_dir);

@@ -75,7 +75,8 @@ def token():
 
 # Plain commands: exit codes, environment, cwd, output.
 j = b.submit({"command": ["true"]}, token(), {"kind": "true"})
-check("submit returns a pending job with our token and tags", j["state"] in ("pending", "running") and j["tags"] == {"kind": "true"}, j)
+check("submit returns a pending job with our token, tags and partition",
+      j["state"] in ("pending", "running") and j["tags"] == {"kind": "true"} and j["partition"] == "debug", j)
 e = wait(b, j["id"])
 check("true: ended, exited 0", (e["end_reason"], e["exit_code"]) == ("exited", 0), e)
 check("ended job has times and where", e["ended_at"].endswith("Z") and e["where"] != "", e)
@@ -100,6 +101,37 @@ try:
     check("an image without image_runtime refused", False)
 except BackendError as err:
     check("an image without image_runtime: unsupported", err.status == CDD_E_UNSUPPORTED, err)
+
+for bad, why in (({"command": ["true"], "vcpus": 9}, "more vCPUs than any node"),
+                 ({"command": ["true"], "ram": 1 << 50}, "more memory than any node")):
+    try:
+        b.submit(bad, token())
+        check(f"{why}: refused", False)
+    except BackendError as err:
+        check(f"{why}: invalid", err.status == CDD_E_INVALID, err)
+try:
+    b.submit({"command": ["true"]}, token(), partition="nosuch")
+    check("an unknown partition refused", False)
+except BackendError as err:
+    check("an unknown partition: invalid", err.status == CDD_E_INVALID, err)
+
+# A Slurm command that hangs is killed at call_timeout_ms, with what it started.
+hang = os.path.join(work, "hang")
+os.makedirs(hang, exist_ok=True)
+for name in ("sbatch", "squeue", "scontrol", "scancel"):
+    with open(os.path.join(hang, name), "w") as f:
+        f.write("#!/bin/sh\nsleep 1234\n")
+    os.chmod(os.path.join(hang, name), 0o755)
+hung = plugin.open("d1", dict(config, bin_dir=hang, call_timeout_ms=500))
+t0 = time.monotonic()
+try:
+    hung.list()
+    check("a hung squeue fails the list", False)
+except BackendError as err:
+    took = time.monotonic() - t0
+    check("a hung squeue: transient within the call timeout", err.status == 9 and took < 3, (err, took))
+hung.close()
+check("nothing of the hung command is left", subprocess.run(["pgrep", "-f", "sleep 1234"]).returncode == 1)
 
 # Time limit.
 j = b.submit({"command": ["sleep", "60"], "max_run_time": 2}, token())

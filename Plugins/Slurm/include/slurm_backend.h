@@ -26,6 +26,7 @@ struct cdx_backend {
     char *dispatcher_id;
     char *slurm_conf;      /* "" : Slurm's default */
     char *partition;       /* "" : the request's, else Slurm's default */
+    char *default_partition; /* Slurm's default, looked up at open ("" when unknown) */
     char *account, *qos;   /* "" : none */
     char *bin_dir;         /* "" : PATH */
     char *image_runtime;   /* "podman", "apptainer" or "none" */
@@ -34,6 +35,9 @@ struct cdx_backend {
     char *records_dir;     /* <job_dir>/records: one file per job, one per token */
     char *name_prefix;     /* "cdx:<dispatcher_id>:" : the job names of this dispatcher */
     int call_timeout_ms;
+    pthread_mutex_t sizes_lock; /* guards sizes, sizes_at */
+    json_t *sizes;         /* the partitions' sizes, for refusing jobs no node can take */
+    long long sizes_at;
 };
 
 /* entry.c */
@@ -79,6 +83,8 @@ char *slurm_percent_decode(const char *s);                        /* malloc'd, N
 
 /* jobs.c: the backend's operations */
 cdd_status slurm_capacity(cdx_backend *b, const char *request, char **out, cdd_error *err);
+/* CDD_E_INVALID when no node of `partition` is big enough for the job (capacity.c). */
+cdd_status slurm_check_fits(cdx_backend *b, const char *partition, long long vcpus, long long ram, cdd_error *err);
 cdd_status slurm_submit(cdx_backend *b, const char *request, char **out, cdd_error *err);
 cdd_status slurm_list(cdx_backend *b, const char *request, char **out, cdd_error *err);
 cdd_status slurm_cancel(cdx_backend *b, const char *request, char **out, cdd_error *err);
