@@ -84,11 +84,12 @@ static json_t *read_partitions(cdx_backend *b, const char *only, char *why, size
             nl = end ? end + 1 : NULL;
         }
         if (wanted)
-            json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", name,
+            json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "name", name,
                                                   "total_vcpus", (json_int_t)total_cpus, "total_ram", (json_int_t)(total_mem << 20),
                                                   "free_vcpus", (json_int_t)free_cpus, "free_ram", (json_int_t)(free_mem << 20),
                                                   "max_job_vcpus", (json_int_t)max_cpus, "max_job_ram", (json_int_t)(max_mem << 20),
-                                                  "max_run_time", (json_int_t)max_time_seconds(max_time)));
+                                                  "max_run_time", (json_int_t)max_time_seconds(max_time),
+                                                  "_up", state && !strcmp(state, "UP")));
         free(name), free(max_time), free(state);
     }
     slurm_output_free(&nodes);
@@ -105,12 +106,16 @@ cdd_status slurm_capacity(cdx_backend *b, const char *request, char **out, cdd_e
     char why[512];
     json_t *list = read_partitions(b, b->partition, why, sizeof why);
     if (!list) return slurm_fail(err, CDD_E_TRANSIENT, "%s", why);
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) json_object_del(p, "_up"); /* internal: whether it takes jobs now */
     return slurm_reply(json_pack("{s:o}", "partitions", list), out, err);
 }
 
 /* Slurm accepts a job bigger than any node of its partition and leaves it pending for ever
- * (Reason=PartitionConfig): such a submit is refused here instead, against the partitions'
- * biggest nodes, looked up at most once a minute. */
+ * (Reason=PartitionConfig): such a submit is refused here instead (CDD_E_INVALID), against
+ * the partitions' biggest nodes, looked up at most once a minute. A partition that is not UP
+ * (down, drained, inactive) cannot take it now: CDD_E_CAPACITY_TYPE. */
 cdd_status slurm_check_fits(cdx_backend *b, const char *partition, long long vcpus, long long ram, cdd_error *err) {
     pthread_mutex_lock(&b->sizes_lock);
     time_t now = time(NULL);
@@ -137,6 +142,8 @@ cdd_status slurm_check_fits(cdx_backend *b, const char *partition, long long vcp
         else if (ram > max_ram)
             status = slurm_fail(err, CDD_E_INVALID, "container.ram: %lld bytes, the biggest node of partition %s has %lld",
                                 ram, partition, max_ram);
+        else if (!json_is_true(json_object_get(p, "_up")))
+            status = slurm_fail(err, CDD_E_CAPACITY_TYPE, "partition %s is not up", partition);
     }
     json_decref(sizes);
     return status; /* a partition not seen (or Slurm not answering): sbatch decides */

@@ -51,7 +51,7 @@ static const char *container_fault(json_t *c) {
     const char *key;
     size_t i;
     if (!json_is_object(c)) return "container";
-    if (!string_within(json_object_get(c, "uuid"), 1, 64)) return "container.uuid";
+    if (!string_within(json_object_get(c, "uuid"), 1, 256)) return "container.uuid";
     if (!json_is_array(command) || json_array_size(command) == 0) return "container.command";
     json_array_foreach(command, i, v) {
         if (!json_is_string(v) || (i == 0 && !*json_string_value(v))) return "container.command";

@@ -115,6 +115,20 @@ try:
 except BackendError as err:
     check("an unknown partition: invalid", err.status == CDD_E_INVALID, err)
 
+# A partition that is down cannot take a job now; its capacity is zero.
+subprocess.run(["scontrol", "update", "PartitionName=debug", "State=DOWN"], env=env, check=True)
+try:
+    fresh = plugin.open("d1", config)
+    free = fresh.call("capacity", {})["partitions"][0]["free_vcpus"]
+    try:
+        fresh.submit({"command": ["true"]}, token())
+        check("a down partition refuses", False)
+    except BackendError as err:
+        check("a down partition: capacity_type, and no free vCPUs", err.status == 5 and free == 0, (err, free))
+    fresh.close()
+finally:
+    subprocess.run(["scontrol", "update", "PartitionName=debug", "State=UP"], env=env, check=True)
+
 # A Slurm command that hangs is killed at call_timeout_ms, with what it started.
 hang = os.path.join(work, "hang")
 os.makedirs(hang, exist_ok=True)
