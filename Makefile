@@ -259,10 +259,12 @@ clean:
 	rm -rf .build .build-static out
 
 ## The slurm executor backend, built with plain cc, against a real throwaway Slurm cluster
-## (support/test-slurm.sh installs Slurm's Debian packages when missing; needs root). The
+## (support/test-slurm.sh installs Slurm's Debian packages when missing; needs root), with
+## podman for the image checks (the podman-image test image). The
 ## cluster is stopped whatever the outcome, and nothing of it may be left running.
 SLURM_SOURCES := $(wildcard Plugins/Slurm/*.c)
-slurm-test:
+slurm-test: export CLOUD_DISPATCH_TEST_PODMAN_IMAGE = $(PODMAN_IMAGE)
+slurm-test: podman-image
 	@rm -rf $(OUT)/slurm && mkdir -p $(OUT)/slurm/work
 	cc -std=gnu11 -shared -fPIC -O2 -g -fvisibility=hidden -Wall -Wextra -Werror -I Sources/PluginABI/include -I Plugins/Slurm/include \
 	  $(SLURM_SOURCES) -o $(OUT)/slurm/libcdx_slurm.so -ljansson -lpthread -Wl,--no-undefined \

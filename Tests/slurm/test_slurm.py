@@ -147,6 +147,23 @@ except BackendError as err:
 hung.close()
 check("nothing of the hung command is left", subprocess.run(["pgrep", "-f", "sleep 1234"]).returncode == 1)
 
+# Containers with an image, through podman (when the test image exists: make podman-image).
+image = os.environ.get("CLOUD_DISPATCH_TEST_PODMAN_IMAGE", "")
+if image:
+    pod = plugin.open("d1", dict(config, image_runtime="podman"))
+    j = pod.submit({"command": ["sh", "-c", 'printf "%s|%s|%s\\n" "$FOO" "$1" "$(pwd)"; exit 4', "sh", weird], "image": image,
+                    "environment": {"FOO": "b a'r"}, "cwd": "/tmp"}, token())
+    e = wait(pod, j["id"])
+    tail = pod.call("log_tail", {"id": j["id"], "max_bytes": 4096})["text"]
+    check("podman: argv, environment, cwd and exit code come through", (e["end_reason"], e["exit_code"]) == ("exited", 4)
+          and tail.endswith(f"b a'r|{weird}|/tmp\n"), (e, tail))
+    j = pod.submit({"command": ["true"], "image": "localhost/no-such-image:1"}, token())
+    e = wait(pod, j["id"])
+    check("podman: a missing image is failed_to_start", e["end_reason"] == "failed_to_start" and "no-such-image" in e["message"], e)
+    pod.close()
+else:
+    print("skip podman checks (CLOUD_DISPATCH_TEST_PODMAN_IMAGE unset)")
+
 # Time limit.
 j = b.submit({"command": ["sleep", "60"], "max_run_time": 2}, token())
 e = wait(b, j["id"])
