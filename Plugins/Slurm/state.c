@@ -134,6 +134,12 @@ static json_t *final_result(cdx_backend *b, const char *id, const char *squeue_s
     char *start = ran ? slurm_field(out.out, "StartTime") : NULL;
     char *end = ran ? slurm_field(out.out, "EndTime") : NULL;
     if (ran) slurm_output_free(&out);
+    if (!ran && !strstr(why, "Invalid job id")) {
+        /* Slurm did not answer now: no result is cached; the next list asks again. */
+        slurm_log(b, CDD_LOG_WARN, "slurm: job %s ended but its result cannot be read now: %s", id, why);
+        free(state), free(exit_code), free(reason), free(node_list), free(start), free(end);
+        return NULL;
+    }
     const char *s = state ? state : squeue_state;
     char *failed = marker(b, id, "failed"), *timed_out = marker(b, id, "timeout");
     const char *end_reason = "lost";
@@ -204,6 +210,11 @@ json_t *slurm_job_view(cdx_backend *b, json_t *record, const char *row) {
             json_object_set_new(job, "started_at", json_string(started));
         } else if (!one_of(col[COL_STATE], pending_states)) {
             final = final_result(b, id, col[COL_STATE], col[COL_NODES]);
+            if (!final) { /* ended, result unread yet: still "running" to the host */
+                json_object_set_new(job, "state", json_string("running"));
+                json_object_set_new(job, "where", json_string(where));
+                json_object_set_new(job, "started_at", json_string(started));
+            }
             if (final) {
                 if (col[COL_PARTITION][0]) json_object_set_new(record, "partition", json_string(col[COL_PARTITION]));
                 json_object_set_new(record, "final", final);
