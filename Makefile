@@ -261,7 +261,8 @@ clean:
 ## The slurm executor backend, built with plain cc, against a real throwaway Slurm cluster
 ## (support/test-slurm.sh installs Slurm's Debian packages when missing; needs root), with
 ## podman for the image checks (the podman-image test image). The
-## cluster is stopped whatever the outcome, and nothing of it may be left running.
+## cluster is stopped whatever the outcome, and nothing of it may be left running. Tests/slurm/leaks.c
+## runs every operation once under ASan+UBSan with leak detection first.
 SLURM_SOURCES := $(wildcard Plugins/Slurm/*.c)
 slurm-test: export CLOUD_DISPATCH_TEST_PODMAN_IMAGE = $(PODMAN_IMAGE)
 slurm-test: podman-image
@@ -270,7 +271,9 @@ slurm-test: podman-image
 	  $(SLURM_SOURCES) -o $(OUT)/slurm/libcdx_slurm.so -ljansson -lpthread -Wl,--no-undefined \
 	  -Wl,--version-script=support/cdx-executor.exports
 	test "$$(nm -D --defined-only $(OUT)/slurm/libcdx_slurm.so | awk '{print $$3}' | sort | tr '\n' ' ')" = "cdx_negotiate cdx_open "
+	cc $(ASAN_CFLAGS) -Werror -I Plugins/Slurm/include Tests/slurm/leaks.c $(SLURM_SOURCES) -o $(OUT)/slurm/leaks -ljansson -lpthread
 	support/test-slurm.sh start $(OUT)/slurm/cluster
-	python3 Tests/slurm/test_slurm.py $(OUT)/slurm/libcdx_slurm.so $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work; \
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 $(OUT)/slurm/leaks $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work/leaks && \
+	  python3 Tests/slurm/test_slurm.py $(OUT)/slurm/libcdx_slurm.so $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work; \
 	  rc=$$?; support/test-slurm.sh stop $(OUT)/slurm/cluster || rc=1; \
 	  left=$$(pgrep -f '[-][fS] $(OUT)/slurm/cluster/' || true); [ -z "$$left" ] || { echo "left running: $$left"; rc=1; }; exit $$rc
