@@ -81,7 +81,12 @@ int slurm_valid_job_id(const char *id);
 char *slurm_percent_encode(const char *s);                        /* malloc'd */
 char *slurm_percent_decode(const char *s);                        /* malloc'd, NULL if bad */
 
-/* jobs.c: the backend's operations */
+/* checks.c: the ABI's limits on request values */
+int slurm_string_within(json_t *value, long min, long max); /* a string of min..max characters */
+int slurm_valid_token(json_t *value);                       /* 1-64 of [A-Za-z0-9._-] */
+int slurm_valid_tags(json_t *tags);                         /* an object within the tag limits */
+
+/* submit.c and jobs.c: the backend's operations */
 cdd_status slurm_capacity(cdx_backend *b, const char *request, char **out, cdd_error *err);
 /* CDD_E_INVALID when no node of `partition` is big enough for the job (capacity.c). */
 cdd_status slurm_check_fits(cdx_backend *b, const char *partition, long long vcpus, long long ram, cdd_error *err);
