@@ -2,7 +2,8 @@
 # A throwaway single-node Slurm cluster (munged + slurmctld + slurmd) living in one folder.
 #   support/test-slurm.sh start DIR   -> prints SLURM_CONF=DIR/slurm.conf
 #   support/test-slurm.sh stop DIR    -> cancels jobs, stops the daemons, leaves no process
-# Two clusters can run side by side (each picks free ports). Env: SLURM_TEST_CPUS (default 8)
+# Two clusters can run side by side (each picks free ports). Partitions: debug (default, no
+# time limit) and urgent (MaxTime 1 h, higher priority tier: its jobs preempt debug's, cancelled). Env: SLURM_TEST_CPUS (default 8)
 # is the CPU count the node advertises: more than the machine has lets trivial jobs overlap.
 # Recipe: /work/shared/reference/slurm.md (Debian 12, Slurm 22.05).
 set -euo pipefail
@@ -73,7 +74,10 @@ ReturnToService=2
 MinJobAge=3600
 KillWait=5
 NodeName=$host CPUs=$cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$mem NodeAddr=127.0.0.1 State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PreemptType=preempt/partition_prio
+PreemptMode=CANCEL
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP PriorityTier=1
+PartitionName=urgent Nodes=ALL Default=NO MaxTime=1:00:00 State=UP PriorityTier=2
 EOF
 }
 

@@ -203,6 +203,30 @@ except BackendError as err:
     check("cancel of another dispatcher's job: not found", err.status == CDD_E_NOT_FOUND, err)
 check("another dispatcher lists none of ours", other.list() == [])
 
+# Preemption: a job of the higher tier partition (urgent) takes the node from one of debug's.
+low = b.submit({"command": ["sleep", "300"], "vcpus": 8}, token())
+wait(b, low["id"], ("running",))
+high = b.submit({"command": ["sleep", "1"], "vcpus": 8}, token(), partition="urgent")
+e = wait(b, low["id"])
+check("a job preempted by a higher tier: preempted", e["end_reason"] == "preempted" and e["exit_code"] is None, e)
+e = wait(b, high["id"])
+check("the preempting job ran in its partition", e["end_reason"] == "exited" and e["partition"] == "urgent", e)
+
+# A node that fails under a running job: node_fail (Slurm does not requeue: --no-requeue).
+node = subprocess.run(["hostname", "-s"], capture_output=True, text=True, check=True).stdout.strip()
+j = b.submit({"command": ["sleep", "300"]}, token())
+wait(b, j["id"], ("running",))
+subprocess.run(["scontrol", "update", f"NodeName={node}", "State=DOWN", "Reason=slurm-test"], env=env, check=True)
+try:
+    e = wait(b, j["id"])
+    check("the node failing under the job: node_fail", e["end_reason"] == "node_fail" and e["where"] == node, e)
+finally:
+    subprocess.run(["scontrol", "update", f"NodeName={node}", "State=RESUME"], env=env, capture_output=True)
+    end = time.monotonic() + 60
+    while time.monotonic() < end and subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True,
+                                                    text=True).stdout.strip() != "idle":
+        time.sleep(0.2)
+
 # Release: gone from list, the token still names its job.
 t = token()
 j = b.submit({"command": ["true"]}, t)
@@ -269,10 +293,14 @@ b.list()
 check("a list after the end is cached: one squeue", calls()[n:] == ["squeue"], calls()[n:])
 
 # Capacity.
-parts = b.call("capacity", {})["partitions"]
-p = parts[0] if parts else {}
-check("capacity: one partition, sane numbers", len(parts) == 1 and p["total_vcpus"] == 8 and 0 <= p["free_vcpus"] <= 8
-      and p["max_job_vcpus"] == 8 and 0 < p["free_ram"] <= p["total_ram"] == p["max_job_ram"] and p["max_run_time"] == 0, parts)
+parts = {p["name"]: p for p in b.call("capacity", {})["partitions"]}
+p = parts.get("debug", {})
+check("capacity: both partitions, sane numbers", sorted(parts) == ["debug", "urgent"] and p["total_vcpus"] == 8
+      and 0 <= p["free_vcpus"] <= 8 and p["max_job_vcpus"] == 8 and 0 < p["free_ram"] <= p["total_ram"] == p["max_job_ram"]
+      and p["max_run_time"] == 0 and parts["urgent"]["max_run_time"] == 3600, parts)
+only = plugin.open("d1", dict(config, partition="urgent"))
+check("capacity with a configured partition: only it", [x["name"] for x in only.call("capacity", {})["partitions"]] == ["urgent"])
+only.close()
 
 b.close()
 try:
