@@ -108,9 +108,9 @@ static void add_command(text *t, cdx_backend *b, json_t *c) {
         add_quoted(t, uri ? uri : "");
         free(uri);
     } else {
-        /* Plain: env sets the variables, then a small sh checks the program exists (so "not
-         * found" leaves the marker) and execs it with its argv untouched. */
-        add(t, "env");
+        /* Plain: env sets the variables (any name: a shell would drop the ones that are not
+         * identifiers) and runs the argv untouched; the program was looked up before. */
+        add(t, "env --");
         json_object_foreach(env, key, value) {
             add(t, " ");
             char *pair;
@@ -118,8 +118,6 @@ static void add_command(text *t, cdx_backend *b, json_t *c) {
             add_quoted(t, pair ? pair : "");
             free(pair);
         }
-        add(t, " /bin/sh -c 'command -v -- \"$1\" >/dev/null 2>&1 || "
-               "{ printf \"no such program: %s\\n\" \"$1\" >\"$0\"; exit 127; }; exec \"$@\"' \"$marker\"");
     }
     json_array_foreach(json_object_get(c, "command"), i, arg) {
         add(t, " ");
@@ -143,6 +141,23 @@ char *slurm_job_script(cdx_backend *b, json_t *c) {
         add(&t, " 2>/dev/null || { printf 'cannot enter the working folder %s\\n' ");
         add_quoted(&t, cwd);
         add(&t, " >\"$marker\"; exit 126; }\n");
+    }
+    if (!(image && image[0])) {
+        /* The program must exist, found by the container's own PATH when it sets one: "not
+         * found" leaves the marker rather than an exit status 127 from env. */
+        json_t *path = json_object_get(json_object_get(c, "environment"), "PATH");
+        const char *program = json_string_value(json_array_get(json_object_get(c, "command"), 0));
+        add(&t, "( ");
+        if (json_is_string(path)) {
+            add(&t, "PATH=");
+            add_quoted(&t, json_string_value(path));
+            add(&t, "; ");
+        }
+        add(&t, "command -v -- ");
+        add_quoted(&t, program);
+        add(&t, " ) >/dev/null 2>&1 || { printf 'no such program: %s\\n' ");
+        add_quoted(&t, program);
+        add(&t, " >\"$marker\"; exit 127; }\n");
     }
     if (image && image[0] && strcmp(b->image_runtime, "podman") == 0) {
         add(&t, "podman image exists ");

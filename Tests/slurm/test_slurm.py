@@ -90,6 +90,11 @@ e = wait(b, j["id"])
 tail = b.call("log_tail", {"id": j["id"], "max_bytes": 4096})["text"]
 check("argv, environment and cwd arrive untouched; log_tail reads the output", tail == f"b a'r|{weird}|/tmp\n", repr(tail))
 check("log_tail keeps the last bytes", b.call("log_tail", {"id": j["id"], "max_bytes": 5})["text"] == "/tmp\n")
+j = b.submit({"command": ["env"], "environment": {"A.B": "x", "-n": "y", "PATH": "/usr/bin:/bin"}}, token())
+wait(b, j["id"])
+lines = b.call("log_tail", {"id": j["id"], "max_bytes": 65536})["text"].splitlines()
+check("variables of any name arrive; the container's PATH finds the program", {"A.B=x", "-n=y", "PATH=/usr/bin:/bin"} <= set(lines),
+      lines)
 j = b.submit({"command": ["/no/such/program"]}, token())
 e = wait(b, j["id"])
 check("a missing program: failed_to_start", e["end_reason"] == "failed_to_start" and e["exit_code"] is None, e)
