@@ -90,6 +90,30 @@ int slurm_write_token(cdx_backend *b, const char *token, const char *job_id) {
     return rc;
 }
 
+/* An intent file is written before sbatch and removed once the token's record is written, or
+ * once sbatch surely made nothing. Left behind (a crash, an sbatch that timed out), it says a
+ * job may exist that no record names: only then does a submit ask Slurm for the token's job by
+ * name, so a first submit costs one call (sbatch). */
+int slurm_mark_intent(cdx_backend *b, const char *token) {
+    char *path = record_path(b, "intent-", token, "");
+    int rc = path ? write_atomic(path, "") : -1;
+    free(path);
+    return rc;
+}
+
+void slurm_clear_intent(cdx_backend *b, const char *token) {
+    char *path = record_path(b, "intent-", token, "");
+    if (path) unlink(path);
+    free(path);
+}
+
+int slurm_has_intent(cdx_backend *b, const char *token) {
+    char *path = record_path(b, "intent-", token, "");
+    int found = path && access(path, F_OK) == 0;
+    free(path);
+    return found || !path; /* when in doubt, ask Slurm */
+}
+
 /* One submit per token at a time, across threads and processes: flock on a file of its own
  * (each call opens it anew, so two threads of one process exclude each other too). */
 int slurm_lock_token(cdx_backend *b, const char *token) {
@@ -182,15 +206,16 @@ void slurm_prune_records(cdx_backend *b) {
             continue;
         }
         const char *token = json_string_value(json_object_get(record, "idempotency_token"));
-        char *files[6] = {path};
+        char *files[7] = {path};
         if (token && strlen(token) <= CDX_MAX_TOKEN && !strchr(token, '/')) {
             files[1] = record_path(b, "token-", token, "");
             files[2] = record_path(b, "lock-", token, "");
+            files[6] = record_path(b, "intent-", token, "");
         }
         if (asprintf(&files[3], "%s/job-%s.out", b->job_dir, id) < 0) files[3] = NULL;
         if (asprintf(&files[4], "%s/job-%s.failed", b->job_dir, id) < 0) files[4] = NULL;
         if (asprintf(&files[5], "%s/job-%s.timeout", b->job_dir, id) < 0) files[5] = NULL;
-        for (int i = 5; i >= 0; i--) {
+        for (int i = 6; i >= 0; i--) {
             if (files[i]) unlink(files[i]);
             free(files[i]);
         }

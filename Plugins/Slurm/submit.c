@@ -86,6 +86,7 @@ static cdd_status existing_job(cdx_backend *b, json_t *req, const char *name, js
     char *id = slurm_token_job(b, token), why[512];
     json_t *record = id ? slurm_read_record(b, id) : NULL;
     free(id);
+    if (!record && !slurm_has_intent(b, token)) return CDD_OK; /* a first submit: nothing to ask Slurm */
     json_t *rows = slurm_squeue(b, name, why, sizeof why);
     if (!rows) {
         json_decref(record);
@@ -179,9 +180,15 @@ static json_t *run_sbatch(cdx_backend *b, json_t *req, const char *name, cdd_sta
     slurm_output out;
     char why[512], submitted[40];
     slurm_now_rfc3339(submitted, sizeof submitted);
+    const char *token = json_string_value(json_object_get(req, "idempotency_token"));
+    if (slurm_mark_intent(b, token) != 0) {
+        *status = slurm_fail(err, CDD_E_INTERNAL, "cannot write in %s: %s", b->records_dir, strerror(errno));
+        goto done;
+    }
     if (slurm_run(b, argv, &out, why, sizeof why) != 0) {
         *status = out.err ? sbatch_status(&out) : CDD_E_INTERNAL;
         if (out.timed_out) *status = CDD_E_TRANSIENT;
+        if (!out.timed_out && out.status > 0) slurm_clear_intent(b, token); /* sbatch said no: no job */
         slurm_fail(err, *status, "%s", why);
         if (out.err) slurm_output_free(&out);
         goto done;
@@ -193,12 +200,12 @@ static json_t *run_sbatch(cdx_backend *b, json_t *req, const char *name, cdd_sta
         goto done;
     }
     json_t *record = new_record(out.out, req, partition, submitted);
-    const char *token = json_string_value(json_object_get(req, "idempotency_token"));
     if (!record || slurm_write_record(b, record) != 0 || slurm_write_token(b, token, out.out) != 0) {
         /* The job exists; the next submit with this token finds it by name. */
         *status = slurm_fail(err, CDD_E_TRANSIENT, "job %s submitted but its record could not be written in %s", out.out,
                              b->records_dir);
     } else {
+        slurm_clear_intent(b, token);
         job = slurm_job_view(b, record, "");
     }
     json_decref(record);

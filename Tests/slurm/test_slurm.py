@@ -183,6 +183,21 @@ check("and Slurm holds one job for it", squeue_names().count(f"cdx:d1:{t}") == 1
 with concurrent.futures.ThreadPoolExecutor(8) as pool:
     ids = set(pool.map(lambda _: b.submit({"command": ["sleep", "1"]}, t)["id"], range(8)))
 check("8 concurrent repeats of the token: still one job", ids == {first["id"]}, ids)
+n = len(calls())
+t2 = token()
+odd_tags = {"k": "a b|%é\n", "k2": ""}
+crashed = b.submit({"command": ["sleep", "1"]}, t2, odd_tags)
+check("a first submit costs one Slurm command (sbatch)", calls()[n:] == ["sbatch"], calls()[n:])
+# A crash between sbatch and the records: the intent file is left, the records are not.
+records = os.path.join(config["work_dir"], "d1", "records")
+os.remove(os.path.join(records, f"token-{t2}"))
+os.remove(os.path.join(records, f"job-{crashed['id']}.json"))
+open(os.path.join(records, f"intent-{t2}"), "w").close()
+n = len(calls())
+healed = b.submit({"command": ["sleep", "1"]}, t2, odd_tags)
+check("after a crash the token's job is found by name, not made again", healed["id"] == crashed["id"]
+      and healed["tags"] == odd_tags and calls()[n:] == ["squeue"], (healed, calls()[n:]))
+check("and its record is rebuilt", os.path.exists(os.path.join(records, f"job-{crashed['id']}.json")))
 try:
     b.submit({"command": ["sleep", "1"], "uuid": "another"}, t)
     check("the token with another container refused", False)

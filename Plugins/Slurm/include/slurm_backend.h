@@ -74,6 +74,9 @@ int slurm_write_record(cdx_backend *b, json_t *record);          /* keyed by rec
 char *slurm_token_job(cdx_backend *b, const char *token);         /* malloc'd id, NULL absent */
 int slurm_write_token(cdx_backend *b, const char *token, const char *job_id);
 int slurm_lock_token(cdx_backend *b, const char *token);          /* fd, -1 on error */
+int slurm_mark_intent(cdx_backend *b, const char *token);         /* before sbatch; 0 or -1 */
+void slurm_clear_intent(cdx_backend *b, const char *token);
+int slurm_has_intent(cdx_backend *b, const char *token);          /* 1: a job may exist unrecorded */
 void slurm_unlock(int fd);
 json_t *slurm_all_records(cdx_backend *b);                        /* object id -> record */
 void slurm_prune_records(cdx_backend *b);                         /* released ones older than 2 days */
