@@ -87,7 +87,8 @@ static cdd_status existing_job(cdx_backend *b, json_t *req, const char *name, js
     json_t *record = id ? slurm_read_record(b, id) : NULL;
     free(id);
     if (!record && !slurm_has_intent(b, token)) return CDD_OK; /* a first submit: nothing to ask Slurm */
-    json_t *rows = slurm_squeue(b, name, why, sizeof why);
+    /* An ended job's result is in its record: Slurm has nothing to add. */
+    json_t *rows = record && json_object_get(record, "final") ? json_object() : slurm_squeue(b, name, why, sizeof why);
     if (!rows) {
         json_decref(record);
         return slurm_fail(err, CDD_E_TRANSIENT, "cannot look for the token's job: %s", why);
