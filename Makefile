@@ -273,7 +273,9 @@ slurm-test: podman-image
 	test "$$(nm -D --defined-only $(OUT)/slurm/libcdx_slurm.so | awk '{print $$3}' | sort | tr '\n' ' ')" = "cdx_negotiate cdx_open "
 	cc $(ASAN_CFLAGS) -Werror -I Plugins/Slurm/include Tests/slurm/leaks.c $(SLURM_SOURCES) -o $(OUT)/slurm/leaks -ljansson -lpthread
 	support/test-slurm.sh start $(OUT)/slurm/cluster
+	support/test-slurm.sh start $(OUT)/slurm/cluster2 || { support/test-slurm.sh stop $(OUT)/slurm/cluster; exit 1; }
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 $(OUT)/slurm/leaks $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work/leaks && \
-	  python3 Tests/slurm/test_slurm.py $(OUT)/slurm/libcdx_slurm.so $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work; \
-	  rc=$$?; support/test-slurm.sh stop $(OUT)/slurm/cluster || rc=1; \
-	  left=$$(pgrep -f '[-][fS] $(OUT)/slurm/cluster/' || true); [ -z "$$left" ] || { echo "left running: $$left"; rc=1; }; exit $$rc
+	  python3 Tests/slurm/test_slurm.py $(OUT)/slurm/libcdx_slurm.so $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work && \
+	  SLURM_CONF=$(OUT)/slurm/cluster2/slurm.conf timeout 60 sbatch --wait --quiet -o /dev/null --wrap true && echo "ok   a second cluster ran beside"; \
+	  rc=$$?; for c in cluster cluster2; do support/test-slurm.sh stop $(OUT)/slurm/$$c || rc=1; done; \
+	  left=$$(pgrep -f '[-][fS] $(OUT)/slurm/cluster' || true); [ -z "$$left" ] || { echo "left running: $$left"; rc=1; }; exit $$rc
