@@ -16,7 +16,7 @@ PG_PORT ?= auto
 PODMAN_IMAGE ?= localhost/cloud-dispatch-test:1
 
 .PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean \
-        asan-test c-template-test swift-template-test local-exec-test
+        asan-test c-template-test swift-template-test local-exec-test slurm-test
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -62,7 +62,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory podman-image local-exec-test swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory podman-image local-exec-test slurm-test swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -268,7 +268,7 @@ install: release runner install-abi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers
 	install -m 755 $$($(SWIFT) build -c release --show-bin-path)/cloud-dispatch $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(RUNNER_STATIC) $(DESTDIR)$(PREFIX)/bin/
-	for d in cdd_loopback cdd_sim cdd_ec2 cdd_gce cdd_azure cdx_local; do \
+	for d in cdd_loopback cdd_sim cdd_ec2 cdd_gce cdd_azure cdx_local cdx_slurm; do \
 	  install -m 755 $$($(SWIFT) build -c release --show-bin-path)/lib$$d.so $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers/; done
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch
 	sed 's|/usr/local|$(PREFIX)|g' support/cloud-dispatch.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cloud-dispatch.service
@@ -276,3 +276,25 @@ install: release runner install-abi
 
 clean:
 	rm -rf .build .build-static out
+
+## The slurm executor backend, built with plain cc, against a real throwaway Slurm cluster
+## (support/test-slurm.sh installs Slurm's Debian packages when missing; needs root), with
+## podman for the image checks (the podman-image test image). The
+## cluster is stopped whatever the outcome, and nothing of it may be left running. Tests/slurm/leaks.c
+## runs every operation once under ASan+UBSan with leak detection first.
+SLURM_SOURCES := $(wildcard Plugins/Slurm/*.c)
+slurm-test: export CLOUD_DISPATCH_TEST_PODMAN_IMAGE = $(PODMAN_IMAGE)
+slurm-test: podman-image
+	@rm -rf $(OUT)/slurm && mkdir -p $(OUT)/slurm/work
+	cc -std=gnu11 -shared -fPIC -O2 -g -fvisibility=hidden -Wall -Wextra -Werror -I Sources/PluginABI/include -I Plugins/Slurm/include \
+	  $(SLURM_SOURCES) -o $(OUT)/slurm/libcdx_slurm.so -ljansson -lpthread -Wl,--no-undefined \
+	  -Wl,--version-script=support/cdx-executor.exports
+	test "$$(nm -D --defined-only $(OUT)/slurm/libcdx_slurm.so | awk '{print $$3}' | sort | tr '\n' ' ')" = "cdx_negotiate cdx_open "
+	cc $(ASAN_CFLAGS) -Werror -I Plugins/Slurm/include Tests/slurm/leaks.c $(SLURM_SOURCES) -o $(OUT)/slurm/leaks -ljansson -lpthread
+	support/test-slurm.sh start $(OUT)/slurm/cluster
+	support/test-slurm.sh start $(OUT)/slurm/cluster2 || { support/test-slurm.sh stop $(OUT)/slurm/cluster; exit 1; }
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 $(OUT)/slurm/leaks $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work/leaks && \
+	  python3 Tests/slurm/test_slurm.py $(OUT)/slurm/libcdx_slurm.so $(OUT)/slurm/cluster/slurm.conf $(OUT)/slurm/work && \
+	  SLURM_CONF=$(OUT)/slurm/cluster2/slurm.conf timeout 60 sbatch --wait --quiet -o /dev/null --wrap true && echo "ok   a second cluster ran beside"; \
+	  rc=$$?; for c in cluster cluster2; do support/test-slurm.sh stop $(OUT)/slurm/$$c || rc=1; done; \
+	  left=$$(pgrep -f '[-][fS] $(OUT)/slurm/cluster' || true); [ -z "$$left" ] || { echo "left running: $$left"; rc=1; }; exit $$rc

@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "cdd_gce", type: .dynamic, targets: ["CDDGCE"]),
         .library(name: "cdd_azure", type: .dynamic, targets: ["CDDAzure"]),
         .library(name: "cdx_local", type: .dynamic, targets: ["CDXLocal"]),
+        .library(name: "cdx_slurm", type: .dynamic, targets: ["CDXSlurm"]),
         // Test fixtures: deliberately not named libcdd_*, so they never sit in a plugins
         // folder by accident; tests copy them into temporary folders under driver names.
         .library(name: "fixture_misbehave", type: .dynamic, targets: ["FixtureMisbehave"]),
@@ -153,6 +154,11 @@ let package = Package(
 
         // Executor backends. The local one runs containers on this machine through the runner.
         .target(name: "CDXLocal", dependencies: ["PluginABI"], path: "Plugins/Local",
+                cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"])],
+                linkerSettings: [.linkedLibrary("jansson")] + executorExports),
+
+        // The Slurm one: C, Slurm's own commands run by argv (docs/executors/slurm.md).
+        .target(name: "CDXSlurm", dependencies: ["PluginABI"], path: "Plugins/Slurm",
                 cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"])],
                 linkerSettings: [.linkedLibrary("jansson")] + executorExports),
 
