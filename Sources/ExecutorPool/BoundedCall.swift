@@ -10,7 +10,7 @@ enum BoundedCall {
     ) async throws(DriverError) -> T {
         let once = Once<Result<T, DriverError>>()
         let worker = Task {
-            do { once.resume(.success(try await call())) } catch { once.resume(.failure(error)) }
+            do throws(DriverError) { once.resume(.success(try await call())) } catch { once.resume(.failure(error)) }
         }
         let timer = Task {
             try? await Task.sleep(for: timeout)
