@@ -1,6 +1,7 @@
 import DriverHost
 import Queue
 import Scheduler
+import Units
 import WorkerPool
 
 /// What an operator sees of an executor pool, from the last round: its jobs (the backend's
@@ -37,8 +38,9 @@ extension ExecutorDispatcher {
             let fits = ExecutorPass.fitsEver(d, p)
             let reason =
                 fits
-                ? "fits (\(p.freeVCPUs) vCPUs free now)"
-                : "at most \(p.maxJobVCPUs) vCPUs, \(p.maxJobRAM) bytes of RAM" + (p.maxRunTime == 0 ? "" : ", \(p.maxRunTime)s run time") + " a job"
+                ? "fits; \(p.freeVCPUs) vCPUs, \(Units.brief(bytes: p.freeRAM)) free now"
+                : "takes at most \(p.maxJobVCPUs) vCPUs, \(Units.brief(bytes: p.maxJobRAM))"
+                    + (p.maxRunTime == 0 ? "" : ", \(Units.brief(seconds: p.maxRunTime))") + " a job"
             return (p.name, fits, reason)
         }
     }

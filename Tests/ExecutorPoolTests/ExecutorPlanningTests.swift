@@ -93,6 +93,28 @@ import Testing
     }
 }
 
+extension ExecutorPlanningTests {
+    @Test func explainJudgesEachAllowedPartitionAndPlacementsListTheJobs() async throws {
+        let world = try ExecutorWorld(partitions: [
+            .init(name: "small", vcpus: 4, ram: 8 << 30, maxJobVCPUs: 2, maxJobRAM: 4 << 30, maxRunTime: 600),
+            .init(name: "big", vcpus: 64, ram: 256 << 30),
+        ])
+        let uuid = try await world.submit(vcpus: 4)
+        await world.tick()
+        world.backend.startPending()
+        await world.tick()
+        let verdicts = world.dispatcher.partitionVerdicts(for: try await world.get(uuid))
+        #expect(verdicts.map(\.name) == ["small", "big"])
+        #expect(verdicts.map(\.eligible) == [false, true])
+        #expect(verdicts[0].reason == "takes at most 2 vCPUs, 4GiB, 10m a job")
+        let placements = world.dispatcher.placements
+        #expect(placements.map(\.partition) == ["big"] && placements[0].state == .running)
+        #expect(placements[0].tags[world.dispatcher.containerTag] == uuid)
+        #expect(world.dispatcher.queue.first?.state == "Running as job \(placements[0].id) on \(placements[0].where)")
+        await world.close()
+    }
+}
+
 /// The container a fake job belongs to (its token starts with the uuid).
 enum JobToken {
     static func container(_ job: BackendJob) -> String { String(job.idempotencyToken.split(separator: ".")[0]) }
