@@ -15,7 +15,8 @@ enum BoundedCall {
         let timer = Task {
             try? await Task.sleep(for: timeout)
             let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-            once.resume(.failure(DriverError(.transient, "no answer within \(seconds)s (executor.call_timeout)", driver: backend, operation: operation)))
+            let message = "no answer within \(seconds)s (executor.call_timeout)"
+            once.resume(.failure(DriverError(.transient, message, driver: backend, operation: operation)))
         }
         let result: Result<T, DriverError> = await withCheckedContinuation { once.set($0) }
         timer.cancel()

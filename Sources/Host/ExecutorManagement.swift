@@ -48,7 +48,9 @@ struct ExecutorManagement: ManagementService {
         // Partitions take the place of instance types: which could ever take it, and why not.
         return ContainerExplanation(
             c, status: index.map { queue[$0].status } ?? c.runtimeStatus.schedulingStatus, position: index.map { $0 + 1 }, queueLength: queue.count,
-            types: dispatcher.partitionVerdicts(for: c).map { .init(name: $0.name, price: 0, eligible: $0.eligible, reason: $0.reason, blocked: nil) })
+            types: dispatcher.partitionVerdicts(for: c).map {
+                .init(name: $0.name, price: 0, eligible: $0.eligible, reason: $0.reason, blocked: nil)
+            })
     }
 
     func health() async -> [String: String] {

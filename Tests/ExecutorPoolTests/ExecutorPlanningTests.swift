@@ -49,7 +49,8 @@ import Testing
         #expect(cancelled.state == .cancelled)
         #expect(
             cancelled.runtimeStatus.error
-                == "cannot run: needs 16 vCPUs, 1GiB; more than any partition allows (batch: at most 8 vCPUs, 32GiB, 1h; long: at most 4 vCPUs, 16GiB)")
+                == "cannot run: needs 16 vCPUs, 1GiB; more than any partition allows "
+                + "(batch: at most 8 vCPUs, 32GiB, 1h; long: at most 4 vCPUs, 16GiB)")
         #expect(try await world.get(long).runtimeStatus.error?.contains("needs 6 vCPUs, 1GiB, max_run_time 2h;") == true)
         #expect(try await world.get(long).state == .cancelled)
         #expect(try world.job(of: fits).partition == "long")
@@ -77,7 +78,8 @@ import Testing
         #expect(world.backend.jobs.count == 3)
         let waiting = try await world.store.list(ContainerQuery(states: [.queued])).items
         #expect(waiting.count == 3)
-        #expect(waiting.allSatisfy { $0.runtimeStatus.schedulingStatus == "waiting: 3 jobs of this dispatcher already submitted (executor max_jobs)" })
+        let full = "waiting: 3 jobs of this dispatcher already submitted (executor max_jobs)"
+        #expect(waiting.allSatisfy { $0.runtimeStatus.schedulingStatus == full })
         await world.close()
     }
 
@@ -86,7 +88,8 @@ import Testing
         let uuid = try await world.submit()
         await world.tick(2)
         let job = try world.job(of: uuid)
-        #expect(try await world.get(uuid).runtimeStatus.schedulingStatus == "submitted as job \(job.id) to partition batch; pending in the executor's queue")
+        let status = try await world.get(uuid).runtimeStatus.schedulingStatus
+        #expect(status == "submitted as job \(job.id) to partition batch; pending in the executor's queue")
         let queue = world.dispatcher.queue
         #expect(queue.map(\.uuid) == [uuid] && queue[0].state == "Pending as job \(job.id)")
         await world.close()

@@ -12,7 +12,8 @@ import Testing
                 demand("old", at: 1, vcpus: 2), demand("urgent", priority: 9, at: 5, vcpus: 2), demand("held", .locked, at: 9, vcpus: 2),
                 demand("young", at: 3, vcpus: 2),
             ], partitions: [batch], settings: .init())
-        #expect(plan.submits == [.init(uuid: "held", partition: "batch", needsLock: false), .init(uuid: "urgent", partition: "batch", needsLock: true)])
+        #expect(
+            plan.submits == [.init(uuid: "held", partition: "batch", needsLock: false), .init(uuid: "urgent", partition: "batch", needsLock: true)])
         #expect(plan.statuses["old"] == "waiting for room on partition batch: needs 2 vCPUs, 1GiB; 0 vCPUs, 6GiB free")
         #expect(plan.cancels.isEmpty)
     }
@@ -28,7 +29,9 @@ import Testing
         long.maxRunTime = 7200
         let plan = ExecutorPass.plan(containers: [long, demand("huge", vcpus: 128)], partitions: [batch, big], settings: .init())
         #expect(plan.cancels.map(\.id) == ["huge"])
-        #expect(plan.cancels[0].reason == "needs 128 vCPUs, 1GiB; more than any partition allows (batch: at most 4 vCPUs, 8GiB, 1h; big: at most 64 vCPUs, 512GiB)")
+        #expect(
+            plan.cancels[0].reason
+                == "needs 128 vCPUs, 1GiB; more than any partition allows (batch: at most 4 vCPUs, 8GiB, 1h; big: at most 64 vCPUs, 512GiB)")
         #expect(plan.statuses["long"] == "waiting for room on partition big: needs 1 vCPUs, 1GiB; 0 vCPUs, 0B free")
     }
 
