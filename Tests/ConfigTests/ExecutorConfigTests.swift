@@ -56,4 +56,11 @@ import Testing
         let again = try #require(config(ConfigLoader.dump(c)), "\(ConfigLoader.dump(c))")
         #expect(again.executor == c.executor)
     }
+
+    @Test func changingTheExecutorNeedsARestart() throws {
+        let running = try #require(config("executor: {name: slurm, partitions: [batch]}"))
+        let new = try #require(config("executor: {name: slurm, partitions: [long]}"))
+        #expect(ReloadRules.needingRestart(running, new) == ["executor"])
+        #expect(ReloadRules.needingRestart(running, running) == [])
+    }
 }
