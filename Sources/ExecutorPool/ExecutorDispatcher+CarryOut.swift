@@ -5,7 +5,7 @@ import Scheduler
 /// A plan carried out: cancels of containers nothing can run, then locks, then submits (only of
 /// what this dispatcher holds), and last the scheduling statuses that changed.
 extension ExecutorDispatcher {
-    func carryOut(_ plan: ExecutorPass.Plan, statuses: [String: String], containers: [Container]) async {
+    func carryOut(_ plan: ExecutorPass.Plan, statuses: [String: String], containers: [ContainerSummary]) async {
         for cancel in plan.cancels {
             await apply(.cancel(reason: "cannot run: \(cancel.reason)"), to: cancel.id, "could not cancel a container that cannot run")
         }
@@ -36,6 +36,7 @@ extension ExecutorDispatcher {
             return nil
         }
         guard c.state == .locked, c.lockedBy == id else { return nil }  // cancelled meanwhile
+        runTokens.withLock { $0[c.uuid] = JobIdentity.token(of: c) }
         let submission = JobSubmission(
             container: JobContainer(
                 uuid: c.uuid, command: c.command, image: c.containerImage ?? "", environment: c.environment, cwd: c.cwd,
@@ -68,8 +69,8 @@ extension ExecutorDispatcher {
     }
 
     /// Only statuses that differ from what the queue holds (each change is a write).
-    func recordStatuses(_ statuses: [String: String], containers: [Container]) async {
-        let held = Dictionary(containers.map { ($0.uuid, $0.runtimeStatus.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
+    func recordStatuses(_ statuses: [String: String], containers: [ContainerSummary]) async {
+        let held = Dictionary(containers.map { ($0.uuid, $0.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
         let changed = statuses.filter { held[$0.key] != .some($0.value) }
         guard !changed.isEmpty else { return }
         do { try await store.setSchedulingStatus(changed) } catch {

@@ -14,15 +14,28 @@ extension ExecutorDispatcher {
         var statuses: [String: String] = [:]
     }
 
-    func reconcile(_ containers: [Container], jobs: [BackendJob], now: Double) async -> Reconciled {
+    func reconcile(_ containers: [ContainerSummary], jobs: [BackendJob], now: Double) async -> Reconciled {
         let byContainer = Dictionary(grouping: jobs) { job in
             job.tags[tags.containerKey] ?? JobIdentity.container(ofToken: job.idempotencyToken) ?? ""
         }
         var out = Reconciled()
         for c in containers {
-            let token = JobIdentity.token(of: c)
             let its = byContainer[c.uuid] ?? []
+            // Queued: its run ended, so every job of it is an earlier run's. Held: its token says which is current.
+            let token: String
+            if c.state == .queued {
+                token = ""
+            } else if let current = await runToken(of: c.uuid) {
+                token = current
+            } else {
+                continue  // judged next round; its jobs are left as they are
+            }
             for job in its where job.idempotencyToken != token { await retire(job, "it belongs to an earlier run of \(c.uuid)") }
+            if c.state == .queued, let old = its.first(where: { $0.state != .ended }) {
+                // Requeued while its job still runs: planned once that copy is gone, never two at once.
+                out.statuses[c.uuid] = "waiting for job \(old.id) of its earlier run to stop"
+                continue
+            }
             let current = its.filter { $0.idempotencyToken == token }
             if let state = await settle(c, live: current.first { $0.state != .ended }, ended: current.first { $0.state == .ended }, &out) {
                 out.demands.append(Self.demand(of: c, state: state))
@@ -36,12 +49,14 @@ extension ExecutorDispatcher {
         cancelsSent.withLock { $0.formIntersection(live) }
         let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.uuid))
         lockedHere.withLock { $0.formIntersection(lockedNow) }
+        let held = Set(containers.lazy.filter { $0.state != .queued }.map(\.uuid))
+        runTokens.withLock { tokens in tokens = tokens.filter { held.contains($0.key) } }
         return out
     }
 
     /// One active container and its current run's job, if any: the state the pass sees, or nil
     /// when the container leaves this round's plan (recorded, requeued, given back).
-    private func settle(_ c: Container, live: BackendJob?, ended: BackendJob?, _ out: inout Reconciled) async -> ContainerDemand.State? {
+    private func settle(_ c: ContainerSummary, live: BackendJob?, ended: BackendJob?, _ out: inout Reconciled) async -> ContainerDemand.State? {
         if c.state == .queued { return .queued }  // any job of it was an earlier run's, retired above
         if let job = live {
             lockedHere.withLock { _ = $0.remove(c.uuid) }
@@ -75,7 +90,7 @@ extension ExecutorDispatcher {
 
     /// An ended job of the current run: its outcome recorded on the container, then the job
     /// released. A store that cannot take it now leaves the job listed for the next round.
-    private func record(_ job: BackendJob, of c: Container) async {
+    private func record(_ job: BackendJob, of c: ContainerSummary) async {
         let recorded: Bool
         switch JobOutcome.of(job, stopping: c.priority == 0) {
         case .result(let exitCode):
@@ -137,6 +152,10 @@ extension ExecutorDispatcher {
     /// settled (the event applied, or the container had already ended).
     @discardableResult
     func apply(_ event: Event, to uuid: String, _ failure: String) async -> Bool {
+        switch event {
+        case .start, .setPriority, .lock: break
+        default: runTokens.withLock { _ = $0.removeValue(forKey: uuid) }  // a new run, or none: read again
+        }
         do {
             _ = try await store.apply(event, to: uuid)
             return true

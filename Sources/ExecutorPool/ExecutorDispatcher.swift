@@ -46,6 +46,10 @@ public final class ExecutorDispatcher: Sendable {
     let lastRound = Mutex(RoundView())
     /// Whether the backend can return a job's output.
     let hasLogTail = Mutex<Bool?>(nil)
+    /// The current run's token of each container this dispatcher holds, read once from its full
+    /// record (a round reads only summaries: the queue may be large). Only this dispatcher's own
+    /// events change a held container's token, and each of them drops the entry (`apply`).
+    let runTokens = Mutex<[String: String]>([:])
 
     struct RoundView: Sendable {
         var demands: [ContainerDemand] = []
@@ -78,7 +82,7 @@ public final class ExecutorDispatcher: Sendable {
             settings.metrics?.roundFailed("list")
             return
         }
-        let containers: [Container]
+        let containers: [ContainerSummary]
         do { containers = try await activeContainers() } catch {
             if Task.isCancelled { return }
             logger.error("cannot read the queue; skipping this round", metadata: ["error": "\(error)"])
@@ -116,11 +120,11 @@ public final class ExecutorDispatcher: Sendable {
     }
 
     /// Queued containers, and those this dispatcher holds (Locked or Running by it).
-    func activeContainers() async throws(QueueError) -> [Container] {
-        var all: [Container] = []
+    func activeContainers() async throws(QueueError) -> [ContainerSummary] {
+        var all: [ContainerSummary] = []
         var after: String?
         repeat {
-            let page = try await store.list(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
+            let page = try await store.summaries(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
             all += page.items.filter { $0.state == .queued || $0.lockedBy == id }
             after = page.next
         } while after != nil
@@ -133,8 +137,22 @@ public final class ExecutorDispatcher: Sendable {
             maxRunTime: p.maxRunTime)
     }
 
+    /// The current run's token of a container this dispatcher holds; nil when the queue cannot say now.
+    func runToken(of uuid: String) async -> String? {
+        if let known = runTokens.withLock({ $0[uuid] }) { return known }
+        do {
+            let c = try await store.get(uuid)
+            let token = JobIdentity.token(of: c)
+            runTokens.withLock { $0[uuid] = token }
+            return token
+        } catch {
+            logger.warning("cannot read a container held by this dispatcher", metadata: ["container": "\(uuid)", "error": "\(error)"])
+            return nil
+        }
+    }
+
     /// The scheduler's view of one container.
-    static func demand(of c: Container, state: ContainerDemand.State) -> ContainerDemand {
+    static func demand(of c: ContainerSummary, state: ContainerDemand.State) -> ContainerDemand {
         var d = ContainerDemand(
             uuid: c.uuid, state: state, priority: c.priority, createdAt: c.createdAt.timeIntervalSince1970,
             needs: Resources(

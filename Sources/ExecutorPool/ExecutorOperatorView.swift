@@ -33,7 +33,7 @@ extension ExecutorDispatcher {
     /// Each allowed partition judged for `c`: whether it could ever take it, and why not.
     public func partitionVerdicts(for c: Container) -> [(name: String, eligible: Bool, reason: String)] {
         let reported = lastRound.withLock { $0.partitions }.map(Self.partition)
-        let d = Self.demand(of: c, state: .queued)
+        let d = Self.demand(of: ContainerSummary(c), state: .queued)
         return ExecutorPass.allowed(reported, settings.pass).map { p in
             let fits = ExecutorPass.fitsEver(d, p)
             let reason =

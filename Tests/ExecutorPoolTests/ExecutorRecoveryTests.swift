@@ -133,4 +133,24 @@ import Testing
         #expect(try await world.get(uuid).state == .queued)
         await world.close()
     }
+
+    @Test func aRunRequeuedByHandIsStoppedAndTheNextRunIsANewJob() async throws {
+        let world = try ExecutorWorld()
+        let uuid = try await world.submit()
+        await world.tick()
+        world.backend.startPending()
+        await world.tick()
+        let first = try world.job(of: uuid)
+        _ = try await world.store.apply(.requeue(by: "exec-test", reason: "requeued by an operator"), to: uuid)
+        await world.tick()  // the old run's job is stopped, and nothing else submitted while it may run
+        #expect(world.backend.cancelCalls == [first.id])
+        #expect(world.backend.jobs(of: uuid).count == 1)
+        #expect(try await world.get(uuid).runtimeStatus.schedulingStatus == "waiting for job \(first.id) of its earlier run to stop")
+        await world.tick(2)
+        let jobs = world.backend.jobs(of: uuid)
+        #expect(jobs.map(\.idempotencyToken) == ["\(uuid).0.0", "\(uuid).1.0"])
+        #expect(jobs.filter { $0.state != .ended }.count == 1)
+        #expect(try await world.get(uuid).state == .locked)
+        await world.close()
+    }
 }
