@@ -101,6 +101,11 @@ let package = Package(
                                                    .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "CoreMetrics", package: "swift-metrics")]),
 
+        // The pool of an executor backend (a Slurm cluster, this machine): its dispatcher's round.
+        .target(name: "ExecutorPool", dependencies: ["DriverHost", "Scheduler", "Queue", "WorkerPool", "Units",
+                                                     .product(name: "Logging", package: "swift-log"),
+                                                     .product(name: "CoreMetrics", package: "swift-metrics")]),
+
         // libssh2, as the system has it (Debian: libssh2-1-dev).
         .systemLibrary(name: "CSSH2", path: "Sources/CSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         // Workers reached over SSH: sessions, commands, host identity, runner deploy.
@@ -140,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "Host",
             dependencies: [
-                "DriverHost", "DriverConformance", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIModels", "APIClient", "Units", "Benchmarks", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
+                "DriverHost", "DriverConformance", "ExecutorPool", "Queue", "SQLiteQueue", "PostgresQueue", "API", "APIModels", "APIClient", "Units", "Benchmarks", "Config", "Scheduler", "Simulation", "WorkerPool", "SSHExecutor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -189,7 +194,7 @@ let package = Package(
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),
         fixture("BlockNegotiate"), fixture("BlockOpen"), fixture("AbortLoad"), fixture("Crashy"),
 
-        .target(name: "TestSupport", dependencies: ["APIClient", .product(name: "PostgresNIO", package: "postgres-nio"),
+        .target(name: "TestSupport", dependencies: ["APIClient", "DriverHost", .product(name: "PostgresNIO", package: "postgres-nio"),
                                                     .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(name: "DriverHostTests", dependencies: ["DriverHost", "JSON", "TestSupport"]),
         .testTarget(name: "DriverConformanceTests", dependencies: ["DriverConformance", "DriverHost", "TestSupport"]),
@@ -205,6 +210,9 @@ let package = Package(
                                                            "DriverHost", "TestSupport", .product(name: "Logging", package: "swift-log"),
                                                            .product(name: "Prometheus", package: "swift-prometheus"),
                                                            .product(name: "CoreMetrics", package: "swift-metrics")]),
+        .testTarget(name: "ExecutorPoolTests", dependencies: ["ExecutorPool", "Scheduler", "Queue", "SQLiteQueue", "DriverHost", "TestSupport",
+                                                              .product(name: "Logging", package: "swift-log"),
+                                                              .product(name: "Prometheus", package: "swift-prometheus")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "JSON", "Scheduler"]),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),

@@ -32,7 +32,8 @@ extension ConfigLoader {
                 for t in config.api.tokens { y.comment("  - {name: \(y.string(t.name)), role: \(y.string(t.role))}") }
             }
         }
-        dumpDriver(config, into: &y)
+        // Exclusive: a dump must load back.
+        if let executor = config.executor { dumpExecutor(executor, into: &y) } else { dumpDriver(config, into: &y) }
         y.section("instance_types") { y in
             for t in config.instanceTypes { dumpType(t, into: &y) }
         }
@@ -67,6 +68,25 @@ extension ConfigLoader {
             y.line("isolation", y.string(d.isolation.rawValue))
             y.line("load_timeout", "\(d.loadTimeout)")
             y.line("call_timeout", "\(d.callTimeout)")
+        }
+    }
+
+    private static func dumpExecutor(_ e: Configuration.ExecutorSettings, into y: inout YAMLWriter) {
+        y.section("executor") { y in
+            y.line("name", y.string(e.name))
+            if let plugins = e.plugins { y.line("plugins", y.string(plugins)) } else { y.comment("plugins: not set (the host's default folder)") }
+            y.line("config", y.flow(redactedSecrets(e.config)))
+            if e.partitions.isEmpty {
+                y.comment("partitions: not set (every partition the backend reports)")
+            } else {
+                y.line("partitions", y.flow(.array(e.partitions.map { .string($0) })))
+            }
+            y.line("cancel_grace", Units.describe(seconds: e.cancelGrace))
+            y.line("call_timeout", Units.describe(seconds: e.callTimeout))
+            y.line("poll_interval", Units.describe(seconds: e.pollInterval))
+            y.line("load_timeout", Units.describe(seconds: e.loadTimeout))
+            y.line("max_submits_per_round", "\(e.maxSubmitsPerRound)")
+            if let n = e.maxJobs { y.line("max_jobs", "\(n)") } else { y.comment("max_jobs: not set (as many as the backend takes)") }
         }
     }
 

@@ -4,7 +4,7 @@ import Units
 
 /// Turns a parsed document into a `Configuration`, collecting "path: problem" lines for what the
 /// schema cannot check. A value of the wrong type is skipped here: the schema reports it.
-/// One file per section: ConfigReader+Core, +Driver, +InstanceTypes, +Scheduling, +Workers.
+/// One file per section: ConfigReader+Core, +Driver, +Executor, +InstanceTypes, +Scheduling, +Workers.
 struct ConfigReader {
     let folder: String
     let environment: [String: String]
@@ -19,6 +19,7 @@ struct ConfigReader {
         var config = Configuration(stateDir: path(value["state_dir"]) ?? resolve("state"))
         readCore(value, into: &config)
         readDriver(value["driver"], into: &config.driver)
+        config.executor = readExecutor(value["executor"], driverGiven: value["driver"] != nil)
         readInstanceTypes(value["instance_types"], into: &config.instanceTypes)
         readScheduling(value["scheduling"], into: &config.scheduling)
         readWorkers(value["workers"], into: &config.workers)

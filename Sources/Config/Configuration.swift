@@ -14,6 +14,8 @@ public struct Configuration: Sendable, Equatable {
     public var queue = QueueSettings()
     public var api = APISettings()
     public var driver = DriverSettings()
+    /// Set: the pool is this executor backend, and `driver` is unused (the two are exclusive).
+    public var executor: ExecutorSettings?
     public var instanceTypes = Configuration.localInstanceTypes
     public var scheduling = SchedulingSettings()
     public var workers = WorkerSettings()

@@ -30,6 +30,7 @@ public enum ReloadRules {
         if running.queue != new.queue { keys.append("queue") }
         if running.api != new.api { keys.append("api") }
         if running.driver != new.driver { keys.append("driver") }
+        if running.executor != new.executor { keys.append("executor") }
         if reloadableWorkers(from: running.workers, into: new.workers) != running.workers { keys.append("workers") }
         return keys
     }

@@ -53,6 +53,9 @@ enum HostChecks {
         var found: [SettingProblem] = []
         if let problem = StateFolder.check(config.stateDir) { found.append(SettingProblem("state_dir", problem)) }
         found += await StoreCheck.problems(config)
+        // An executor backend's pool has no driver, runner or worker key; serve opens the backend
+        // and names what it found when it cannot.
+        if config.executor != nil { return (found, []) }
         let trial = await DriverTrial.problems(config, origins: origins, catalogue: catalogue)
         found += trial.problems
         if config.workers.runnerBinary == nil {

@@ -2,6 +2,7 @@ import API
 import ArgumentParser
 import Config
 import DriverHost
+import ExecutorPool
 import Foundation
 import Logging
 import PostgresQueue
@@ -63,18 +64,28 @@ struct ServeCommand: AsyncParsableCommand {
 
         var dispatching: Task<Void, Never>?
         var dispatcher: Dispatcher?
-        var management: PoolManagement?
+        var executorDispatcher: ExecutorDispatcher?
+        var management: (any ManagementService)?
         var lease: (any DispatcherLease)?
         if !noDispatch {
             do {
                 // Before the driver is opened: a second daemon on this id must not touch its instances.
                 let held = try await store.acquireLease(for: settings.dispatcherID, holder: .thisProcess)
                 lease = held
-                let (made, driver) = try await DispatchWiring.wired(settings, origins: origins, store: store, logger: logger, metrics: metrics)
-                management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings), lease: held, driver: driver)
-                let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval, lease: held)
-                dispatching = Task { await loop.run(wakeups: store.changes()) }
-                dispatcher = made
+                if let executor = settings.executor {
+                    // The pool is an executor backend: its dispatcher's loop instead of the VM one.
+                    let made = try await ExecutorOpening.dispatcher(settings, executor, origins: origins, store: store, logger: logger)
+                    management = ExecutorManagement(dispatcher: made, lease: held)
+                    let loop = DispatchLoop(dispatcher: made, pollInterval: executor.pollInterval, lease: held)
+                    dispatching = Task { await loop.run(wakeups: store.changes()) }
+                    executorDispatcher = made
+                } else {
+                    let (made, driver) = try await DispatchWiring.wired(settings, origins: origins, store: store, logger: logger, metrics: metrics)
+                    management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings), lease: held, driver: driver)
+                    let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval, lease: held)
+                    dispatching = Task { await loop.run(wakeups: store.changes()) }
+                    dispatcher = made
+                }
             } catch {
                 await lease?.release()
                 await store.close()
@@ -92,8 +103,8 @@ struct ServeCommand: AsyncParsableCommand {
             path: config ?? Self.defaultPath, current: settings, dispatcher: dispatcher, metrics: metrics,
             logger: logger, overrides: overrides)
         let drivers = DriverFolderWatch(
-            folder: PluginsFolder.resolve(flag: settings.driver.plugins).path,
-            inUse: noDispatch ? nil : (settings.driver.name, settings.dispatcherID),
+            folder: PluginsFolder.resolve(flag: settings.executor.map { $0.plugins } ?? settings.driver.plugins).path,
+            inUse: noDispatch ? nil : (settings.executor?.name ?? settings.driver.name, settings.dispatcherID),
             loader: Wiring.driverLoader(
                 logger: logger, callTimeout: .seconds(120),
                 loadTimeout: .seconds(settings.driver.loadTimeout)),
@@ -116,6 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
             dispatching?.cancel()
             await dispatching?.value
             await dispatcher?.pool.close()
+            await executorDispatcher?.backend.close()
             await lease?.release()
             await store.close()
             printError(origins.message(for: ListenCheck.explain(error, host: host, port: settings.listenPort)))
@@ -125,6 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
         dispatching?.cancel()
         await dispatching?.value  // the round in progress ends before the driver and the store close
         await dispatcher?.pool.close()
+        await executorDispatcher?.backend.close()
         await lease?.release()
         await store.close()
         if let reason = takeover.reason {

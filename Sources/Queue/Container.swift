@@ -17,6 +17,9 @@ public struct Container: Codable, Sendable, Hashable {
     public var lockedBy: String?
     /// How many times a dispatcher gave the container back to the queue.
     public var lockCount: Int
+    /// How many runs the infrastructure ended (`Event.interrupted`); nil until the first.
+    /// Not an attempt: it only makes each run's identity (lock_count, interruptions) unique.
+    public var interruptions: Int? = nil
     public var startedAt: Date?
     public var finishedAt: Date?
     public var exitCode: Int?
@@ -33,7 +36,7 @@ public struct Container: Codable, Sendable, Hashable {
     public var clientRequestID: String?
 
     enum CodingKeys: String, CodingKey {
-        case uuid, state, priority, command, environment, cwd, log, cost, instance
+        case uuid, state, priority, command, environment, cwd, log, cost, instance, interruptions
         case containerImage = "container_image"
         case runtimeConstraints = "runtime_constraints"
         case schedulingParameters = "scheduling_parameters"

@@ -4,6 +4,9 @@ public enum Event: Sendable, Hashable {
     case lock(by: String)
     case unlock(by: String, reason: String)
     case requeue(by: String, reason: String)
+    /// The infrastructure ended the run (its node failed, it was preempted): back to the queue
+    /// without counting an attempt, since the container did nothing wrong.
+    case interrupted(by: String, reason: String)
     case start(by: String, instance: String)
     case complete(by: String, exitCode: Int, log: String?, cost: Double)
     case cancel(reason: String, log: String? = nil, cost: Double? = nil)
@@ -14,6 +17,7 @@ public enum Event: Sendable, Hashable {
         case .lock: "lock"
         case .unlock: "unlock"
         case .requeue: "requeue"
+        case .interrupted: "interrupted"
         case .start: "start"
         case .complete: "complete"
         case .cancel: "cancel"

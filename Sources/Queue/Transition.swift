@@ -9,6 +9,8 @@ import Foundation
 ///     | unlock    | Locked         | Queued (lock_count+1), or          | the lock holder  |
 ///     |           |                | Cancelled when attempts run out    |                  |
 ///     | requeue   | Running        | Queued (lock_count+1), or Cancelled| the lock holder  |
+///     | interrupted | Locked or    | Queued (interruptions+1; lock_count| the lock holder  |
+///     |           | Running        | unchanged: no attempt counted)     |                  |
 ///     | start     | Locked         | Running                            | the lock holder  |
 ///     | complete  | Running        | Complete                           | the lock holder  |
 ///     | cancel    | any non-final  | Cancelled                          | anyone allowed   |
@@ -17,6 +19,9 @@ import Foundation
 /// Complete and Cancelled are final: every event on them is an `invalidTransition`.
 /// `requeue` extends the reference state machine (which only cancels): a runner that died
 /// without a result gets its container back in the queue, within the same attempt budget.
+/// `interrupted` is for runs the infrastructure ended (an executor backend's node_fail or
+/// preempted): the container goes back without spending its budget; `interruptions` counts them
+/// so the next run is a new attempt with a new idempotency token.
 public enum Transition {
     /// The container after `event`, or the error that forbids it.
     /// `maxAttempts`: after this many unlocks/requeues the container is cancelled instead.
@@ -50,6 +55,15 @@ public enum Transition {
                 c.state = .queued
                 c.runtimeStatus.warning = "attempt \(c.lockCount) of \(maxAttempts) ended: \(reason)"
             }
+        case .interrupted(let by, let reason):
+            guard state == .locked || state == .running else { throw invalid() }
+            try requireHolder(by)
+            c.interruptions = (c.interruptions ?? 0) + 1
+            c.state = .queued
+            c.lockedBy = nil
+            c.startedAt = nil
+            c.instance = nil
+            c.runtimeStatus.warning = "interrupted, not counted as an attempt: \(reason)"
         case .start(let by, let instance):
             guard state == .locked else { throw invalid() }
             try requireHolder(by)

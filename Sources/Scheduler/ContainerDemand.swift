@@ -21,6 +21,8 @@ public struct ContainerDemand: Sendable, Hashable {
     public var allowedTypes: [String]
     /// Cancelled (or priority 0) while running: it must be stopped.
     public var shouldStop: Bool
+    /// Seconds it may run; 0: no limit (an executor backend's partition may cap it).
+    public var maxRunTime: Int = 0
 
     public init(
         uuid: String, state: State, priority: Int, createdAt: Double, needs: Resources, gpuStack: String = "",

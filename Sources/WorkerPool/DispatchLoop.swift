@@ -12,11 +12,11 @@ import Synchronization
 ///     let task = Task { await loop.run(wakeups: store.changes()) }
 ///     task.cancel()    // stops after the round in progress; instances are left for the next start
 public struct DispatchLoop: Sendable {
-    public let dispatcher: Dispatcher
+    public let dispatcher: any DispatchRounds
     public let pollInterval: Double
     public let lease: (any DispatcherLease)?
 
-    public init(dispatcher: Dispatcher, pollInterval: Double, lease: (any DispatcherLease)? = nil) {
+    public init(dispatcher: any DispatchRounds, pollInterval: Double, lease: (any DispatcherLease)? = nil) {
         self.dispatcher = dispatcher
         self.pollInterval = pollInterval
         self.lease = lease
@@ -30,13 +30,26 @@ public struct DispatchLoop: Sendable {
         defer { listener.cancel() }
         while !Task.isCancelled {
             if lease?.problem != nil {
-                dispatcher.metrics?.roundSkipped()  // the lease logs its loss and its return
+                dispatcher.roundSkipped()  // the lease logs its loss and its return
             } else {
-                await dispatcher.tick(now: Date().timeIntervalSince1970)
+                await dispatcher.runRound(now: Date().timeIntervalSince1970)
             }
             await signal.wait(timeout: pollInterval)
         }
     }
+}
+
+/// What a `DispatchLoop` drives: a VM pool's `Dispatcher`, or an executor backend's.
+public protocol DispatchRounds: Sendable {
+    /// One round at `now` (seconds since 1970), its calls sent.
+    func runRound(now: Double) async
+    /// A round that did not run (the lease on the dispatcher id is lost).
+    func roundSkipped()
+}
+
+extension Dispatcher: DispatchRounds {
+    public func runRound(now: Double) async { await tick(now: now) }
+    public func roundSkipped() { metrics?.roundSkipped() }
 }
 
 /// A wake-up flag one waiter sleeps on, with a timeout; fires that come while nobody waits are

@@ -20,6 +20,14 @@ public struct ScheduledContainer: Sendable {
     public var priority: Int
     public var eligibleTypes: [String]
     public var status: String?
+
+    public init(uuid: String, state: String, priority: Int, eligibleTypes: [String], status: String?) {
+        self.uuid = uuid
+        self.state = state
+        self.priority = priority
+        self.eligibleTypes = eligibleTypes
+        self.status = status
+    }
 }
 
 extension WorkerPool {
