@@ -49,7 +49,7 @@ static cdd_status capabilities(void *ctx, char **out_json, cdd_error *err) {
     if (!out_json) return local_fail(err, CDD_E_INVALID, "capabilities: NULL reply pointer");
     /* images: capabilities belong to the executor, not to one open backend; a backend
      * configured with runtime "none" answers a submit with an image CDD_E_UNSUPPORTED. */
-    return local_reply(json_pack("{s:i, s:i, s:i}", "idempotent_submit", 1, "images", 1, "log_tail", 1), out_json, err);
+    return local_reply(json_pack("{s:b, s:b, s:b}", "idempotent_submit", 1, "images", 1, "log_tail", 1), out_json, err);
 }
 
 static void free_string(void *ctx, char *string) {

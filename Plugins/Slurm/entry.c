@@ -63,7 +63,7 @@ static cdd_status slurm_capabilities(void *ctx, char **out_json, cdd_error *err)
     if (!out_json) return slurm_fail(err, CDD_E_INVALID, "capabilities: NULL reply pointer");
     /* images: the backend can run them when an operator configures a runtime; whether this
      * backend's config has one is checked at submit (CDD_E_UNSUPPORTED without). */
-    return slurm_reply(json_pack("{s:i, s:i, s:i}", "idempotent_submit", 1, "images", 1, "log_tail", 1), out_json, err);
+    return slurm_reply(json_pack("{s:b, s:b, s:b}", "idempotent_submit", 1, "images", 1, "log_tail", 1), out_json, err);
 }
 
 static void slurm_free_string(void *ctx, char *string) {

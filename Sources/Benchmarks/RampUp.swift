@@ -34,10 +34,12 @@ public struct RampUp: Sendable {
         public var rounds = 0
         /// The most instances the cloud listed for the set after any round.
         public var mostListed = 0
+        /// Why destroying what the run made failed, if it did (the instances may be left).
+        public var cleanupError: String?
 
         public var description: String {
             "\(instancesRequested) instances requested in \(createCalls) create calls, \(String(format: "%.2f", seconds)) s, "
-                + "\(rounds) rounds; at most \(mostListed) listed"
+                + "\(rounds) rounds; at most \(mostListed) listed" + (cleanupError.map { "; cleanup failed: \($0)" } ?? "")
         }
     }
 
@@ -68,7 +70,7 @@ public struct RampUp: Sendable {
         }
         report.seconds = clock.now - started
         report.createCalls = await pool.cloudCalls.counts[.create, default: 0]
-        try await destroyAll(set, tags: tags)
+        do { try await destroyAll(set, tags: tags) } catch { report.cleanupError = "\(error)" }
         await pool.close()
         return report
     }

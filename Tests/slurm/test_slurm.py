@@ -48,7 +48,7 @@ def calls():
 
 
 plugin = Plugin(lib)
-check("capabilities", plugin.capabilities() == {"idempotent_submit": 1, "images": 1, "log_tail": 1})
+check("capabilities", plugin.capabilities() == {"idempotent_submit": True, "images": True, "log_tail": True} and all(v is True for v in plugin.capabilities().values()))
 config = {"slurm_conf": slurm_conf, "work_dir": os.path.join(work, "jobs"), "bin_dir": shims, "call_timeout_ms": 20000}
 try:
     plugin.open("d1", dict(config, colour="blue"))
