@@ -31,4 +31,4 @@ struct DriverVetCommand: ParsableCommand {
     }
 }
 
-extension PluginKind: @retroactive ExpressibleByArgument {}
+extension PluginKind: ExpressibleByArgument {}

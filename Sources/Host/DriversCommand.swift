@@ -38,8 +38,13 @@ struct DriversListCommand: AsyncParsableCommand {
             }
 
             init(_ info: DriverInfo) {
-                (id, version, abi, path, description, kind, realPath) =
-                    (info.id, info.version, info.abi, info.path, info.description, info.kind, info.realPath)
+                id = info.id
+                version = info.version
+                abi = info.abi
+                path = info.path
+                description = info.description
+                kind = info.kind
+                realPath = info.realPath
             }
         }
 

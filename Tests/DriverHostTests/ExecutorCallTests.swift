@@ -42,7 +42,8 @@ import Testing
         let sleeper = try await backend.submit(Self.submission(["sleep", "300"], token: "t-sleep"))
         #expect(sleeper.state == .running)
         let capacity = try await backend.capacity()
-        #expect(capacity.map(\.name) == ["debug"] && capacity[0].freeVCPUs == capacity[0].totalVCPUs - 1)
+        // Other tests' jobs may be running in the same partition (the fixture keeps jobs per process).
+        #expect(capacity.map(\.name) == ["debug"] && capacity[0].freeVCPUs < capacity[0].totalVCPUs)
         try await backend.cancel(jobID: sleeper.id, grace: .seconds(1))
         let listed = try await backend.list(tags: Self.tags)
         #expect(Set(listed.map(\.id)) == [exited.id, sleeper.id])
@@ -50,7 +51,8 @@ import Testing
         try await backend.release(jobIDs: [exited.id, sleeper.id])
         #expect(try await backend.list(tags: [:]).isEmpty)
         let echo = try await backend.submit(Self.submission(["echo", "héllo", "world"], token: "t-echo"))
-        #expect(try await backend.logTail(jobID: echo.id, maxBytes: 8) == "llo world\n".suffix(8).description)
+        #expect(try await backend.logTail(jobID: echo.id, maxBytes: 8) == "o world\n")
+        #expect(try await backend.logTail(jobID: echo.id, maxBytes: 11) == "llo world\n", "cut at a character boundary, not inside é")
         await backend.close()
     }
 
@@ -58,9 +60,9 @@ import Testing
         let (backend, folder) = try await openBackend()
         defer { folder.remove() }
         _ = try await backend.submit(Self.submission(["true"], token: "t1", uuid: "a"))
-        await #expect(throws: DriverError.self) { _ = try await backend.submit(Self.submission(["true"], token: "t1", uuid: "b")) }
         do {
             _ = try await backend.submit(Self.submission(["true"], token: "t1", uuid: "b"))
+            Issue.record("a second container took the token")
         } catch {
             #expect(error.errorClass == .invalid && error.message.hasPrefix("idempotency_token"))
         }
@@ -103,7 +105,7 @@ import Testing
 
     @Test func aHangingCallTimesOut() async throws {
         let release = NSTemporaryDirectory() + "cdx-release-" + UUID().uuidString
-        defer { FileManager.default.createFile(atPath: release, contents: nil) }  // lets the stuck call end
+        defer { _ = FileManager.default.createFile(atPath: release, contents: nil) }  // lets the stuck call end
         let (backend, folder) = try await openBackend(#"{"mode": "block", "release_file": "\#(release)"}"#, timeout: .milliseconds(300))
         defer { folder.remove() }
         let start = ContinuousClock.now
@@ -115,7 +117,7 @@ import Testing
         }
         #expect(ContinuousClock.now - start < .seconds(10))
         #expect(backend.callsInFlight == 1)
-        FileManager.default.createFile(atPath: release, contents: nil)
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
     }
 
     @Test func aCallAfterCloseIsRefused() async throws {
