@@ -22,14 +22,14 @@ def main() -> int:
     with open(schema_path) as f:
         document = json.load(f)
     jsonschema.Draft202012Validator.check_schema(document)
-    kind = "executor" if "executor-abi" in document.get("$id", "") else "driver"
+    plugin_kind = "executor" if "executor-abi" in document.get("$id", "") else "driver"
     passed = failed = 0
     seen = set()
     for trace in traces:
         with open(trace) as f:
             for number, line in enumerate(f, 1):
                 entry = json.loads(line)
-                if entry["status"] != "ok" or entry.get("kind", "driver") != kind:
+                if entry["status"] != "ok" or entry.get("kind", "driver") != plugin_kind:
                     continue
                 op = entry["operation"]
                 checks = [("reply", entry.get("reply"))]
