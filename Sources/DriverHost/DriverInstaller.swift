@@ -49,10 +49,10 @@ public struct DriverInstaller: Sendable {
     /// Deletes `libcdd_<name>.so`, else `libcdx_<name>.so` (or the file `name` when it is a
     /// driver or executor file name).
     public func remove(_ name: String, from folder: String) throws(Failure) -> String {
-        let driverFile = "libcdd_\(name).so"
-        let file =
-            PluginKind(fileName: name) != nil ? name
-            : FileManager.default.fileExists(atPath: folder + "/" + driverFile) ? driverFile : "libcdx_\(name).so"
+        let executorFile = "libcdx_\(name).so"
+        let useExecutor = !FileManager.default.fileExists(atPath: folder + "/libcdd_\(name).so")
+            && FileManager.default.fileExists(atPath: folder + "/" + executorFile)
+        let file = PluginKind(fileName: name) != nil ? name : useExecutor ? executorFile : "libcdd_\(name).so"
         guard !file.contains("/") else { throw Failure("\(name): a driver id or file name, not a path") }
         let path = folder + "/" + file
         guard unlink(path) == 0 else { throw Failure("cannot remove \(path): \(String(cString: strerror(errno)))") }
