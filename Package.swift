@@ -59,6 +59,7 @@ let package = Package(
         .library(name: "fixture_executor_tiny", type: .dynamic, targets: ["FixtureExecutorTiny"]),
         .library(name: "fixture_executor_nullmember", type: .dynamic, targets: ["FixtureExecutorNullMember"]),
         .library(name: "fixture_executor_major2", type: .dynamic, targets: ["FixtureExecutorMajor2"]),
+        .library(name: "fixture_executor_block_open", type: .dynamic, targets: ["FixtureExecutorBlockOpen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -189,7 +190,7 @@ let package = Package(
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),
         fixture("BlockNegotiate"), fixture("BlockOpen"), fixture("AbortLoad"), fixture("Crashy"),
         executorFixture("Executor"), executorFixture("ExecutorTiny"), executorFixture("ExecutorNullMember"),
-        executorFixture("ExecutorMajor2"),
+        executorFixture("ExecutorMajor2"), executorFixture("ExecutorBlockOpen"),
 
         .target(name: "TestSupport", dependencies: ["APIClient", .product(name: "PostgresNIO", package: "postgres-nio"),
                                                     .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),

@@ -84,4 +84,16 @@ import TestSupport
         #expect(other.executors.isEmpty && other.skippedExecutors.map(\.kind) == [.executor])
         #expect(other.usableExecutorIDs == ["memexec"])
     }
+
+    @Test func aHangingExecutorIsRefusedByTheVettingChildNamingCdxOpen() throws {
+        let folder = try TemporaryFolder.plugins([
+            ("libfixture_executor_block_open.so", "libcdx_hangs.so"), ("libfixture_executor.so", "libcdx_memexec.so"),
+        ])
+        defer { folder.remove() }
+        var loader = makeLoader()
+        loader.vetter = DriverVetter(executable: Harness.cloudDispatch, deadline: .seconds(5))
+        let report = loader.loadNow(folder: folder.path)
+        #expect(report.executors.map(\.info.id) == ["memexec"])
+        #expect(reasons(report) == ["libcdx_hangs.so": "cdx_open did not return within 5 s"])
+    }
 }
