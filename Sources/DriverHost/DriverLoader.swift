@@ -206,7 +206,8 @@ public struct DriverLoader: Sendable {
             return refuse("not a CloudDispatch \(kind.noun) (no exported function \(kind.openSymbol))")
         }
         // Both kinds' entry points have these shapes; only the table pointer's type differs.
-        typealias OpenFunction = @convention(c) (UInt32, UnsafePointer<cdd_host>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<cdd_error>?) -> Int32
+        typealias OpenFunction =
+            @convention(c) (UInt32, UnsafePointer<cdd_host>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<cdd_error>?) -> Int32
         let negotiate = unsafeBitCast(negotiateSymbol, to: cdd_negotiate_fn.self)
         let open = unsafeBitCast(openSymbol, to: OpenFunction.self)
         let (hostVersion, offeredSize) = offer(kind)

@@ -41,7 +41,8 @@ import Testing
         #expect(missing.status == 2)
         #expect(missing.output.contains("no executor backend \"slurm\" in \(folder) (loaded: memexec)"), "\(missing.output)")
         try #"{"mode": "cancel_ignored"}"#.write(toFile: folder + "/bad.json", atomically: true, encoding: .utf8)
-        let failing = try Harness.run(Self.executable, ["executor-test", "--plugins", folder, "--executor", "memexec", "--config", folder + "/bad.json",
+        let failing = try Harness.run(Self.executable, ["executor-test", "--plugins", folder, "--executor", "memexec",
+                                                        "--config", folder + "/bad.json",
                                                         "--settle", "1", "--cleanup-deadline", "1"])
         #expect(failing.status == 1, "\(failing.output)")
         #expect(failing.stdout.contains("FAIL    cancel a running job"), "\(failing.output)")

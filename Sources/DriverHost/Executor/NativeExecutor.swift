@@ -48,7 +48,8 @@ public final class NativeExecutor: ExecutorPlugin, @unchecked Sendable {
     public func openNativeBackend(dispatcherID: String, config: String) async throws(DriverError) -> NativeBackend {
         let operation = ExecutorOperation.openBackend.rawValue
         guard RequestLimits.isValidSetID(dispatcherID) else {
-            throw DriverError(.invalid, "dispatcher id \"\(dispatcherID.prefix(80))\": \(RequestLimits.setIDRule)", driver: info.id, operation: operation)
+            throw DriverError(
+                .invalid, "dispatcher id \"\(dispatcherID.prefix(80))\": \(RequestLimits.setIDRule)", driver: info.id, operation: operation)
         }
         let handle: BackendHandle
         do {
