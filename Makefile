@@ -10,6 +10,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := curl libcurl4-openssl-dev libssh2-1-dev libjansson-dev libsqlite3-dev openssh-server openssh-client postgresql \
                 pkg-config python3 python3-pip
 SCHEMA  := Sources/DriverHost/Schemas/driver-abi.schema.json
+SCHEMA_EXECUTOR := Sources/DriverHost/Schemas/executor-abi.schema.json
 LOOPBACK_SOURCES := $(wildcard Plugins/Loopback/*.c)
 PG_PORT ?= auto
 ## The busybox image the podman tests run (support/podman.sh imports it; no registry).
@@ -104,6 +105,14 @@ schema-test:
 	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/schema-test/sim.jsonl \
 	  $(BIN)/cloud-dispatch driver-test --driver sim --config $(OUT)/schema-test/sim.json >/dev/null
 	python3 Tests/schema/validate_trace.py $(SCHEMA) $(OUT)/schema-test/loopback.jsonl $(OUT)/schema-test/sim.jsonl
+	@# The executor schema, on a run of the executor kit against the in-memory fixture backend.
+	@mkdir -p $(OUT)/schema-test/plugins && chmod go-w $(OUT)/schema-test/plugins
+	@install -m 755 $(BIN)/libfixture_executor.so $(OUT)/schema-test/plugins/libcdx_memexec.so
+	@echo '{"start_ms": 20}' > $(OUT)/schema-test/memexec.json
+	CLOUD_DISPATCH_DRIVER_TRACE=$(OUT)/schema-test/memexec.jsonl \
+	  $(BIN)/cloud-dispatch executor-test --executor memexec --config $(OUT)/schema-test/memexec.json \
+	  --plugins $(OUT)/schema-test/plugins >/dev/null
+	python3 Tests/schema/validate_trace.py $(SCHEMA_EXECUTOR) $(OUT)/schema-test/memexec.jsonl
 
 ## The API document is valid OpenAPI 3.1 (openapi-spec-validator, independent of the server).
 openapi-test:
@@ -255,14 +264,15 @@ azure-test:
 	test "$$(curl -fsS --cacert $$d/ca.pem $$arm/_fake/violations)" = "[]"; \
 	$(SWIFT) test --filter AzureCoreTests
 
-## What a driver author needs: header, pkg-config file, schema, reference.
+## What a driver or executor-backend author needs: headers, pkg-config file, schemas, references.
 install-abi:
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/share/cloud-dispatch $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch
-	install -m 644 Sources/PluginABI/include/cloud_dispatch_driver.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 Sources/PluginABI/include/cloud_dispatch_driver.h Sources/PluginABI/include/cloud_dispatch_executor.h \
+	  $(DESTDIR)$(PREFIX)/include/
 	sed 's|@PREFIX@|$(PREFIX)|' support/cloud-dispatch-driver.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cloud-dispatch-driver.pc
-	install -m 644 $(SCHEMA) $(DESTDIR)$(PREFIX)/share/cloud-dispatch/
-	install -m 644 docs/driver-abi.md $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch/
+	install -m 644 $(SCHEMA) $(SCHEMA_EXECUTOR) $(DESTDIR)$(PREFIX)/share/cloud-dispatch/
+	install -m 644 docs/driver-abi.md docs/executor-abi.md $(DESTDIR)$(PREFIX)/share/doc/cloud-dispatch/
 
 install: release runner install-abi
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cloud-dispatch/drivers

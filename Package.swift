@@ -20,6 +20,14 @@ func fixture(_ name: String) -> Target {
             linkerSettings: [.linkedLibrary("jansson")])
 }
 
+/// A C fixture executor backend: built as a backend author would (hidden symbols, warnings as
+/// errors, only the two entry points exported).
+func executorFixture(_ name: String) -> Target {
+    .target(name: "Fixture\(name)", dependencies: ["PluginABI"], path: "Tests/Fixtures/\(name)",
+            cSettings: [.unsafeFlags(["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"])],
+            linkerSettings: [.linkedLibrary("jansson")] + executorExports)
+}
+
 let package = Package(
     name: "CloudDispatch",
     platforms: [.macOS(.v15)],
@@ -49,6 +57,11 @@ let package = Package(
         .library(name: "fixture_block_open", type: .dynamic, targets: ["FixtureBlockOpen"]),
         .library(name: "fixture_abort_load", type: .dynamic, targets: ["FixtureAbortLoad"]),
         .library(name: "fixture_crashy", type: .dynamic, targets: ["FixtureCrashy"]),
+        .library(name: "fixture_executor", type: .dynamic, targets: ["FixtureExecutor"]),
+        .library(name: "fixture_executor_tiny", type: .dynamic, targets: ["FixtureExecutorTiny"]),
+        .library(name: "fixture_executor_nullmember", type: .dynamic, targets: ["FixtureExecutorNullMember"]),
+        .library(name: "fixture_executor_major2", type: .dynamic, targets: ["FixtureExecutorMajor2"]),
+        .library(name: "fixture_executor_block_open", type: .dynamic, targets: ["FixtureExecutorBlockOpen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -76,7 +89,7 @@ let package = Package(
             name: "DriverHost",
             dependencies: ["PluginABI", "JSON", "Units", .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")],
-            resources: [.embedInCode("Schemas/driver-abi.schema.json")]),
+            resources: [.embedInCode("Schemas/driver-abi.schema.json"), .embedInCode("Schemas/executor-abi.schema.json")]),
 
         // Sizes, durations and how they are written: one parser for the config file and the CLI.
         .target(name: "Units"),
@@ -193,6 +206,8 @@ let package = Package(
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),
         fixture("BlockNegotiate"), fixture("BlockOpen"), fixture("AbortLoad"), fixture("Crashy"),
+        executorFixture("Executor"), executorFixture("ExecutorTiny"), executorFixture("ExecutorNullMember"),
+        executorFixture("ExecutorMajor2"), executorFixture("ExecutorBlockOpen"),
 
         .target(name: "TestSupport", dependencies: ["APIClient", "DriverHost", .product(name: "PostgresNIO", package: "postgres-nio"),
                                                     .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),

@@ -13,12 +13,15 @@ public struct CheckResult: Sendable, Hashable, Codable {
 
 /// Every check of one run, in order.
 public struct ConformanceReport: Sendable, Codable {
+    /// The id of the driver (or executor backend) certified.
     public var driver: String
     public var checks: [CheckResult]
     /// The run was cancelled (Ctrl-C) before every check ran; cleanup still ran.
     public var interrupted = false
     /// Instances cleanup could not destroy before its deadline: still running, still billed.
     public var leftovers: [String] = []
+    /// What was certified: "driver" or "executor".
+    public var kind = "driver"
 
     public var passed: Int { checks.filter { $0.outcome == .pass }.count }
     public var failed: Int { checks.filter { $0.outcome == .fail }.count }
@@ -30,7 +33,7 @@ public struct ConformanceReport: Sendable, Codable {
     /// A fixed-width table, then the closing count line.
     public func table() -> String {
         let width = max(5, checks.map(\.name.count).max() ?? 0)
-        var lines = ["driver \(driver)", "RESULT  \("CHECK".padding(toLength: width, withPad: " ", startingAt: 0))  SECONDS  DETAIL"]
+        var lines = ["\(kind) \(driver)", "RESULT  \("CHECK".padding(toLength: width, withPad: " ", startingAt: 0))  SECONDS  DETAIL"]
         for c in checks {
             let seconds = String(c.seconds.formatted2).leftPadded(to: 7)
             lines.append("\(c.outcome.rawValue)    \(c.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(seconds)  \(c.detail)")

@@ -69,6 +69,29 @@ actor Recorder {
         results.append(result)
         progress(result)
     }
+
+    /// Runs `body` as the check `name` and records it; a thrown error fails it, `Skip` skips
+    /// it, and after cancellation it is skipped as "interrupted" without running.
+    nonisolated func check(_ name: String, _ body: () async throws -> String) async {
+        if Task.isCancelled {
+            await add(CheckResult(name: name, outcome: .skip, detail: "interrupted", seconds: 0))
+            return
+        }
+        let start = ContinuousClock.now
+        let outcome: CheckResult.Outcome
+        let detail: String
+        do {
+            detail = try await body()
+            outcome = .pass
+        } catch let skip as Skip {
+            outcome = .skip
+            detail = skip.reason
+        } catch {
+            outcome = .fail
+            detail = "\(error)"
+        }
+        await add(CheckResult(name: name, outcome: outcome, detail: detail, seconds: (ContinuousClock.now - start).inSeconds))
+    }
 }
 
 /// A check that failed; its message becomes the report's detail.
@@ -97,24 +120,7 @@ final class Session: Sendable {
 
     /// Runs `body` as the check `name`; a thrown error fails it, `Skip` skips it.
     func check(_ name: String, _ body: () async throws -> String) async {
-        if Task.isCancelled {
-            await recorder.add(CheckResult(name: name, outcome: .skip, detail: "interrupted", seconds: 0))
-            return
-        }
-        let start = ContinuousClock.now
-        let outcome: CheckResult.Outcome
-        let detail: String
-        do {
-            detail = try await body()
-            outcome = .pass
-        } catch let skip as Skip {
-            outcome = .skip
-            detail = skip.reason
-        } catch {
-            outcome = .fail
-            detail = "\(error)"
-        }
-        await recorder.add(CheckResult(name: name, outcome: outcome, detail: detail, seconds: (ContinuousClock.now - start).inSeconds))
+        await recorder.check(name, body)
     }
 
     func runChecks() async {

@@ -1,6 +1,6 @@
 import PluginABI
 
-/// A driver ABI version: major in the high 16 bits, minor in the low 16.
+/// A plugin ABI version (driver or executor): major in the high 16 bits, minor in the low 16.
 public struct ABIVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let major: UInt32
     public let minor: UInt32
@@ -16,6 +16,8 @@ public struct ABIVersion: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// The version of the header this host was built with.
     public static let host = ABIVersion(packed: cdd_abi_version())
+    /// The version of the executor header (cloud_dispatch_executor.h) this host was built with.
+    public static let executorHost = ABIVersion(packed: cdx_abi_version())
 
     public var packed: UInt32 { cdd_make_version(major, minor) }
     public var description: String { "\(major).\(minor)" }

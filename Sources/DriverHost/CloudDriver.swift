@@ -29,7 +29,7 @@ public protocol InstanceSet: Sendable {
     func close() async
 }
 
-/// Identity of a loaded driver, as `cloud-dispatch drivers` shows it.
+/// Identity of a loaded driver or executor backend, as `cloud-dispatch drivers` shows it.
 public struct DriverInfo: Sendable, Hashable, Codable {
     public var id: String
     public var version: String
@@ -40,9 +40,33 @@ public struct DriverInfo: Sendable, Hashable, Codable {
     public var path: String
     /// The file loaded, when `path` is a symbolic link.
     public var realPath: String?
+    /// A cloud driver or an executor backend.
+    public var kind: PluginKind = .driver
 
     enum CodingKeys: String, CodingKey {
-        case id, version, description, abi, path
+        case id, version, description, abi, path, kind
         case realPath = "real_path"
+    }
+
+    init(id: String, version: String, description: String, abi: String, path: String, realPath: String?, kind: PluginKind) {
+        self.id = id
+        self.version = version
+        self.description = description
+        self.abi = abi
+        self.path = path
+        self.realPath = realPath
+        self.kind = kind
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        version = try c.decode(String.self, forKey: .version)
+        description = try c.decode(String.self, forKey: .description)
+        abi = try c.decode(String.self, forKey: .abi)
+        path = try c.decode(String.self, forKey: .path)
+        realPath = try c.decodeIfPresent(String.self, forKey: .realPath)
+        // Absent in what an older host wrote: those were all drivers.
+        kind = try c.decodeIfPresent(PluginKind.self, forKey: .kind) ?? .driver
     }
 }

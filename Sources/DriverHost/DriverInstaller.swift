@@ -3,7 +3,8 @@ import Foundation
 /// Puts a driver file into a plugins folder, or takes one out (`cloud-dispatch drivers
 /// install|remove`). A file is copied under a temporary name, vetted there exactly as loading
 /// vets it, and only then renamed over `libcdd_<id>.so`: a reader never sees half a file, and a
-/// bad driver never takes the place of a good one.
+/// bad driver never takes the place of a good one. An executor backend (a source file named
+/// `libcdx_*.so`) is vetted as one and installed as `libcdx_<id>.so`.
 ///
 ///     let installer = DriverInstaller(loader: loader)   // a loader with a vetter
 ///     let done = try installer.install("./libcdd_gce.so", into: folder)
@@ -25,28 +26,33 @@ public struct DriverInstaller: Sendable {
             throw Failure("plugins folder \(folder) refused: \(reason)")
         }
         guard let data = FileManager.default.contents(atPath: source) else { throw Failure("cannot read \(source)") }
+        let kind = PluginKind(fileName: (source as NSString).lastPathComponent) ?? .driver
         let temporary = folder + "/.install-\(getpid())-" + (source as NSString).lastPathComponent
         try write(data, to: temporary)
         var keep = false
         defer { if !keep { unlink(temporary) } }
         let vetted: DriverInfo
-        switch loader.check(temporary, folder: folder) {
+        switch loader.check(temporary, folder: folder, kind: kind) {
         case .failure(let refusal): throw Failure("refused: \((source as NSString).lastPathComponent): \(refusal.reason)")
         case .success(let checked):
             guard let info = checked.vetted else { throw Failure("no vetting process configured") }
             vetted = info
         }
-        let target = folder + "/libcdd_\(vetted.id).so"
-        let replaced = previous(target, folder: folder)
+        let target = folder + "/\(kind.filePrefix)\(vetted.id).so"
+        let replaced = previous(target, folder: folder, kind: kind)
         guard rename(temporary, target) == 0 else { throw Failure("cannot rename into \(target): \(String(cString: strerror(errno)))") }
         keep = true
         fsyncFolder(folder)
         return "installed \(vetted.id) \(vetted.version) (ABI \(vetted.abi)) as \(target)" + (replaced.map { ", replacing \($0)" } ?? "")
     }
 
-    /// Deletes `libcdd_<name>.so` (or the file `name` when it is a driver file name).
+    /// Deletes `libcdd_<name>.so`, else `libcdx_<name>.so` (or the file `name` when it is a
+    /// driver or executor file name).
     public func remove(_ name: String, from folder: String) throws(Failure) -> String {
-        let file = name.hasPrefix("libcdd_") && name.hasSuffix(".so") ? name : "libcdd_\(name).so"
+        let executorFile = "libcdx_\(name).so"
+        let useExecutor = !FileManager.default.fileExists(atPath: folder + "/libcdd_\(name).so")
+            && FileManager.default.fileExists(atPath: folder + "/" + executorFile)
+        let file = PluginKind(fileName: name) != nil ? name : useExecutor ? executorFile : "libcdd_\(name).so"
         guard !file.contains("/") else { throw Failure("\(name): a driver id or file name, not a path") }
         let path = folder + "/" + file
         guard unlink(path) == 0 else { throw Failure("cannot remove \(path): \(String(cString: strerror(errno)))") }
@@ -55,9 +61,9 @@ public struct DriverInstaller: Sendable {
     }
 
     /// What a file at `target` was, when there is one.
-    private func previous(_ target: String, folder: String) -> String? {
+    private func previous(_ target: String, folder: String, kind: PluginKind) -> String? {
         guard FileManager.default.fileExists(atPath: target) else { return nil }
-        switch loader.check(target, folder: folder) {
+        switch loader.check(target, folder: folder, kind: kind) {
         case .success(let checked): return checked.vetted.map { "\($0.id) \($0.version)" } ?? target
         case .failure(let refusal): return "\((target as NSString).lastPathComponent) (which was refused: \(refusal.reason))"
         }

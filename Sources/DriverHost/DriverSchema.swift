@@ -10,11 +10,20 @@ public enum DriverSchema {
 
     /// The compiled schema. The file is part of the build, so failing to parse it is a build
     /// defect, caught by the test suite on every run.
-    public static let shared: JSONSchema = {
+    public static let shared: JSONSchema = compile(PackageResources.driver_abi_schema_json, name: "driver")
+
+    static func compile(_ bytes: [UInt8], name: String) -> JSONSchema {
         do {
-            return try JSONSchema(document: JSONValue(parsing: Data(PackageResources.driver_abi_schema_json)))
+            return try JSONSchema(document: JSONValue(parsing: Data(bytes)))
         } catch {
-            fatalError("embedded driver schema is broken: \(error)")
+            fatalError("embedded \(name) schema is broken: \(error)")
         }
-    }()
+    }
+}
+
+/// The JSON Schema of every executor-backend payload (`Schemas/executor-abi.schema.json`),
+/// compiled in as the driver schema is.
+public enum ExecutorSchema {
+    public static let text: String = String(decoding: PackageResources.executor_abi_schema_json, as: UTF8.self)
+    public static let shared: JSONSchema = DriverSchema.compile(PackageResources.executor_abi_schema_json, name: "executor")
 }

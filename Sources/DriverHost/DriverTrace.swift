@@ -2,7 +2,7 @@ import Foundation
 import JSON
 import Synchronization
 
-/// Optional record of every driver call, one JSON object per line, for checking payloads
+/// Optional record of every driver and executor-backend call, one JSON object per line, for checking payloads
 /// against the schema with an independent validator (`make test` does) and for debugging a
 /// driver. Enabled by `CLOUD_DISPATCH_DRIVER_TRACE=<file>` (mode 0600). Init scripts are
 /// replaced by their length and tags named `…secret` by "(redacted)", in requests and replies,
@@ -20,8 +20,10 @@ public final class DriverTrace: Sendable {
         self.handle = Mutex(handle)
     }
 
-    func record(driver: String, operation: DriverOperation, request: String?, status: ErrorClass?, reply: String?) {
+    func record<Operation: PluginOperation>(driver: String, operation: Operation, request: String?, status: ErrorClass?, reply: String?) {
         var entry: [String: Any] = ["driver": driver, "operation": operation.rawValue, "status": status?.name ?? "ok"]
+        // Driver entries stay as they were; an executor's says so (validate_trace.py picks by kind).
+        if Operation.kind != .driver { entry["kind"] = Operation.kind.rawValue }
         if let request { entry["request"] = Self.redacted(request) }
         if let reply { entry["reply"] = Self.redacted(reply) }
         guard let data = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) else { return }

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Units
 
-/// Tries a driver file in a short-lived child process (this executable's hidden `driver-vet`
+/// Tries a driver or executor file in a short-lived child process (this executable's hidden `driver-vet`
 /// subcommand) before the daemon loads it, so a library that crashes, hangs or exits while it
 /// loads, negotiates or opens is refused by name instead of taking the daemon with it.
 ///
@@ -42,13 +42,14 @@ public struct DriverVetter: Sendable {
         var refused: String?
     }
 
-    /// Tries `path` in a child; blocks the calling thread (at most a few deadlines).
-    public func vet(_ path: String, hostVersion: ABIVersion, tableSize: Int) -> Verdict {
+    /// Tries `path` in a child as a plugin of `kind`; blocks the calling thread (at most a few deadlines).
+    public func vet(_ path: String, kind: PluginKind = .driver, hostVersion: ABIVersion, tableSize: Int) -> Verdict {
         let child: HelperProcess
         do {
             // No Swift crash report for a library that dies: the refusal line says what happened.
             child = try HelperProcess(
-                executable, [Self.subcommand, "--abi", "\(hostVersion.packed)", "--table-size", "\(tableSize)", path],
+                executable,
+                [Self.subcommand, "--kind", kind.rawValue, "--abi", "\(hostVersion.packed)", "--table-size", "\(tableSize)", path],
                 environment: ["SWIFT_BACKTRACE": "enable=no"])
         } catch {
             return .refused("cannot start the vetting process: \(error)")
@@ -68,28 +69,33 @@ public struct DriverVetter: Sendable {
                 if let next = report.stage { stage = next }
             case .timedOut:
                 guard let stage else { return .refused("the vetting process (\(executable)) did not start within \(Self.seconds(startDeadline))") }
-                return .refused(stage.hang(within: Self.seconds(deadline)))
+                return .refused(stage.hang(within: Self.seconds(deadline), kind: kind))
             case .end, .broken:
                 child.kill(SIGKILL)  // a grandchild may hold the pipe open; the child itself has ended or will now
                 let ended = child.wait()
                 guard let stage else { return .refused("the vetting process \(ended) before it touched the file") }
-                return .refused("\(ended) \(stage.during)")
+                return .refused("\(ended) \(stage.during(kind))")
             }
         }
     }
 
     /// The child's side: loads `path` as the daemon would, reporting each stage and the result
     /// as frames on fd 3. Returns the exit status.
-    public static func runChild(path: String, hostVersion: ABIVersion, tableSize: Int, logger: Logger) -> Int32 {
+    public static func runChild(path: String, kind: PluginKind = .driver, hostVersion: ABIVersion, tableSize: Int, logger: Logger) -> Int32 {
         let reports: Int32 = 3
         _ = fcntl(reports, F_SETFD, FD_CLOEXEC)  // not for whatever the library starts
         var loader = DriverLoader(pool: BlockingPool(name: "vet", threads: 1), logger: logger)
-        loader.hostVersion = hostVersion
-        loader.driverTableSize = tableSize
+        if kind == .driver {
+            loader.hostVersion = hostVersion
+            loader.driverTableSize = tableSize
+        } else {
+            loader.executorHostVersion = hostVersion
+            loader.executorTableSize = tableSize
+        }
         loader.progress = { stage in try? Frames.write(reports, Report(stage: stage)) }
         let report: Report =
-            switch loader.loadFile(path) {
-            case .success(let driver): Report(loaded: driver.info)
+            switch loader.loadPluginFile(path, kind: kind) {
+            case .success(let plugin): Report(loaded: plugin.info)
             case .failure(let refusal): Report(refused: refusal.reason)
             }
         do { try Frames.write(reports, report) } catch { return 1 }
@@ -104,16 +110,18 @@ public struct DriverVetter: Sendable {
     }
 }
 
-/// The steps of loading a driver file that run its code.
+/// The steps of loading a plugin file that run its code (named after the driver's entry points;
+/// `PluginKind.symbol(of:)` gives an executor's).
 public enum LoadStage: String, Sendable, Codable {
     case loading = "dlopen"
     case negotiate = "cdd_negotiate"
     case open = "cdd_open"
 
-    /// "while loading", "in cdd_negotiate".
-    var during: String { self == .loading ? "while loading" : "in \(rawValue)" }
+    /// "while loading", "in cdd_negotiate", "in cdx_open".
+    func during(_ kind: PluginKind) -> String { kind.symbol(of: self).map { "in \($0)" } ?? "while loading" }
 
-    func hang(within deadline: String) -> String {
-        self == .loading ? "did not finish loading (dlopen and its constructors) within \(deadline)" : "\(rawValue) did not return within \(deadline)"
+    func hang(within deadline: String, kind: PluginKind) -> String {
+        kind.symbol(of: self).map { "\($0) did not return within \(deadline)" }
+            ?? "did not finish loading (dlopen and its constructors) within \(deadline)"
     }
 }

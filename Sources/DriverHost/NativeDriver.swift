@@ -87,38 +87,10 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
         _ operation: DriverOperation, request: String? = nil, timeout: Duration,
         _ body: @escaping RawCall
     ) async throws(DriverError) -> JSONValue {
-        let text: String
-        do {
-            text = try await pool.run(timeout: timeout) { [self] () -> Result<String, DriverError> in
-                var error = Self.makeErrorRecord()
-                var out: UnsafeMutablePointer<CChar>?
-                let status = body(self, &out, &error)
-                defer { if let out { table.pointee.free_string!(table.pointee.driver_ctx, out) } }
-                guard status == CDD_OK else {
-                    let failure = driverError(status, error, operation)
-                    DriverTrace.shared?.record(driver: info.id, operation: operation, request: request, status: failure.errorClass, reply: nil)
-                    return .failure(failure)
-                }
-                guard let out else {
-                    return .failure(DriverError(.internal, "returned ok without a reply", driver: info.id, operation: operation.rawValue))
-                }
-                let length = strnlen(out, Self.maxReplyBytes + 1)
-                guard length <= Self.maxReplyBytes else {
-                    return .failure(
-                        DriverError(.internal, "reply larger than \(Self.maxReplyBytes) bytes", driver: info.id, operation: operation.rawValue))
-                }
-                let reply = String(decoding: UnsafeRawBufferPointer(start: out, count: length), as: UTF8.self)
-                DriverTrace.shared?.record(driver: info.id, operation: operation, request: request, status: nil, reply: reply)
-                return .success(reply)
-            }.get()
-        } catch let failure as BlockingPool.Failure {
-            throw poolError(failure, operation)
-        } catch let error as DriverError {
-            throw error
-        } catch {
-            throw DriverError(.internal, "\(error)", driver: info.id, operation: operation.rawValue)
+        let caller = NativeCall(plugin: info.id, pool: pool, timeout: timeout, logger: logger)
+        return try await caller.run(operation, request: request, free: { [self] in table.pointee.free_string!(table.pointee.driver_ctx, $0) }) {
+            [self] out, err in body(self, out, err)
         }
-        return try parseReply(text, operation: operation)
     }
 
     func parseReply(_ text: String, operation: DriverOperation) throws(DriverError) -> JSONValue {
@@ -129,37 +101,16 @@ public final class NativeDriver: CloudDriver, @unchecked Sendable {
         try DriverReply.decode(type, value, driver: info.id, operation: operation)
     }
 
-    static func makeErrorRecord() -> cdd_error {
-        var error = cdd_error()
-        error.struct_size = UInt32(MemoryLayout<cdd_error>.size)
-        return error
-    }
+    static func makeErrorRecord() -> cdd_error { NativeCall.makeErrorRecord() }
+
+    private var caller: NativeCall { NativeCall(plugin: info.id, pool: pool, timeout: callTimeout, logger: logger) }
 
     func driverError(_ status: Int32, _ record: cdd_error, _ operation: DriverOperation) -> DriverError {
-        let message = CText.line(tuple: record.message, capacity: 512)
-        guard let errorClass = ErrorClass(rawValue: status) else {
-            return DriverError(.internal, "unknown status \(status): \(message)", driver: info.id, operation: operation.rawValue)
-        }
-        return DriverError(
-            errorClass, message.isEmpty ? "(no message)" : message, driver: info.id, operation: operation.rawValue,
-            httpStatus: Int(record.http_status),
-            providerCode: CText.line(tuple: record.provider_code, capacity: 64),
-            retryAfter: record.retry_after_ms > 0 ? .milliseconds(Int64(record.retry_after_ms)) : nil)
+        caller.error(status, record, operation: operation.rawValue)
     }
 
     func poolError(_ failure: BlockingPool.Failure, _ operation: DriverOperation) -> DriverError {
-        switch failure {
-        case .timedOut:
-            logger.warning(
-                "driver call timed out",
-                metadata: [
-                    "driver": "\(info.id)", "operation": "\(operation.rawValue)",
-                    "timeout": "\(callTimeout)", "pool_busy": "\(pool.busy)",
-                ])
-            return DriverError(.internal, "no reply within \(callTimeout)", driver: info.id, operation: operation.rawValue)
-        case .cancelled:
-            return DriverError(.transient, "call cancelled before it started", driver: info.id, operation: operation.rawValue)
-        }
+        caller.poolError(failure, operation: operation.rawValue)
     }
 }
 
@@ -177,9 +128,6 @@ public enum DriverOperation: String, Sendable, CaseIterable {
     case setTags = "set_tags"
     case instanceTypes = "instance_types"
     case quotaGroup = "quota_group"
-
-    var requestSchema: String { rawValue + "_request" }
-    var replySchema: String { rawValue + "_reply" }
 
     /// The table's member for an instance-set operation; nil for the others, and for a member
     /// the driver left NULL.

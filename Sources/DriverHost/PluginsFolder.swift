@@ -1,7 +1,7 @@
 import Foundation
 import Units
 
-/// Where drivers are loaded from, and the safety checks that come before any `dlopen` (which
+/// Where drivers and executor backends are loaded from, and the safety checks that come before any `dlopen` (which
 /// runs the library's code).
 ///
 ///     let folder = PluginsFolder.resolve(flag: options.plugins)
@@ -52,9 +52,12 @@ public struct PluginsFolder: Sendable, Equatable {
     }
 
     /// Driver file names (`libcdd_*.so`) in a folder, sorted; empty when unreadable.
-    public static func driverFiles(in folder: String) -> [String] {
+    public static func driverFiles(in folder: String) -> [String] { pluginFiles(in: folder, kind: .driver) }
+
+    /// File names of one plugin kind (`libcdd_*.so`, `libcdx_*.so`) in a folder, sorted; empty when unreadable.
+    public static func pluginFiles(in folder: String, kind: PluginKind) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        return names.filter { $0.hasPrefix("libcdd_") && $0.hasSuffix(".so") }.sorted()
+        return names.filter { PluginKind(fileName: $0) == kind }.sorted()
     }
 
     /// Why a folder or file must not be trusted, or nil when it may be loaded from: it must

@@ -46,7 +46,7 @@ public final class ProcessDriver: CloudDriver {
 
     public func capabilities() async throws(DriverError) -> Capabilities {
         let text = try await connection.call(.capabilities, set: nil, body: nil, driver: info.id)
-        let value = try DriverReply.parse(text, driver: info.id, operation: .capabilities)
+        let value = try DriverReply.parse(text, driver: info.id, operation: DriverOperation.capabilities)
         return try DriverReply.decode(Capabilities.self, value, driver: info.id, operation: .capabilities)
     }
 

@@ -64,20 +64,20 @@ extension RawInstanceSet {
     }
 }
 
-/// Parsing and decoding a driver's reply: the same checks wherever the driver runs.
+/// Parsing and decoding a plugin's reply: the same checks wherever the plugin runs, whatever its kind.
 enum DriverReply {
-    /// Largest reply accepted from a driver.
+    /// Largest reply accepted from a plugin.
     static let maxBytes = 64 << 20
 
     /// Parses `text` and checks it against the operation's reply schema.
-    static func parse(_ text: String, driver: String, operation: DriverOperation) throws(DriverError) -> JSONValue {
+    static func parse<Operation: PluginOperation>(_ text: String, driver: String, operation: Operation) throws(DriverError) -> JSONValue {
         let value: JSONValue
         do {
             value = try JSONValue(parsing: Data(text.utf8))
         } catch {
             throw DriverError(.internal, "reply is not valid JSON: \(preview(text))", driver: driver, operation: operation.rawValue)
         }
-        let problems = DriverSchema.shared.validate(value, against: operation.replySchema)
+        let problems = Operation.schema.validate(value, against: operation.replySchema)
         guard problems.isEmpty else {
             throw DriverError(
                 .internal, "reply breaks the \(operation.replySchema) schema: " + problems.prefix(5).joined(separator: "; "),
@@ -87,10 +87,14 @@ enum DriverReply {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, driver: String, operation: DriverOperation) throws(DriverError) -> T {
+        try decode(type, value, driver: driver, named: operation.rawValue)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, driver: String, named operation: String) throws(DriverError) -> T {
         do {
             return try DriverJSON.decode(type, from: DriverJSON.encode(value))
         } catch {
-            throw DriverError(.internal, "reply does not decode: \(error)", driver: driver, operation: operation.rawValue)
+            throw DriverError(.internal, "reply does not decode: \(error)", driver: driver, operation: operation)
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import JSON
 import PluginABI
 
-/// What the host lets through to a driver: a valid instance-set id, and requests that are
+/// What the host lets through to a driver or executor backend: a valid instance-set id, and requests that are
 /// JSON and keep every limit of the ABI (the schema's lengths, counts and required members).
 /// Anything else is refused here, with class `invalid`, and never reaches the driver.
 enum RequestLimits {
@@ -15,14 +15,14 @@ enum RequestLimits {
     }
 
     /// Nil when `requestJSON` may go to the driver as `operation`'s request, else the error.
-    static func refusal(of requestJSON: String, as operation: DriverOperation, driver: String) -> DriverError? {
+    static func refusal<Operation: PluginOperation>(of requestJSON: String, as operation: Operation, driver: String) -> DriverError? {
         let value: JSONValue
         do {
             value = try JSONValue(parsing: Data(requestJSON.utf8))
         } catch {
             return DriverError(.invalid, "request is not JSON: \(error)", driver: driver, operation: operation.rawValue)
         }
-        let problems = DriverSchema.shared.validate(value, against: operation.requestSchema)
+        let problems = Operation.schema.validate(value, against: operation.requestSchema)
         guard problems.isEmpty else {
             return DriverError(
                 .invalid, "request breaks the \(operation.requestSchema) schema: " + problems.prefix(5).joined(separator: "; "),

@@ -11,6 +11,9 @@ struct DriverVetCommand: ParsableCommand {
         abstract: "Internal: try one driver file for the daemon (reports on fd 3).",
         shouldDisplay: false)
 
+    @Option(help: "What the file is to be loaded as: driver or executor.")
+    var kind: PluginKind = .driver
+
     @Option(help: "The host's ABI version, packed (major << 16 | minor).")
     var abi: UInt32 = ABIVersion.host.packed
 
@@ -22,8 +25,10 @@ struct DriverVetCommand: ParsableCommand {
 
     func run() throws {
         let logger = Wiring.logger(level: .warning)
-        let status = DriverVetter.runChild(path: file, hostVersion: ABIVersion(packed: abi), tableSize: tableSize, logger: logger)
+        let status = DriverVetter.runChild(path: file, kind: kind, hostVersion: ABIVersion(packed: abi), tableSize: tableSize, logger: logger)
         // _exit: no atexit handlers or library destructors of the driver run after the report.
         _exit(status)
     }
 }
+
+extension PluginKind: ExpressibleByArgument {}

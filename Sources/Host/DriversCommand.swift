@@ -6,7 +6,7 @@ import Foundation
 struct DriversCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drivers",
-        abstract: "List, install or remove the drivers of the plugins folder.",
+        abstract: "List, install or remove the drivers and executor backends of the plugins folder.",
         subcommands: [DriversListCommand.self, DriversInstallCommand.self, DriversRemoveCommand.self],
         defaultSubcommand: DriversListCommand.self)
 }
@@ -15,7 +15,7 @@ struct DriversCommand: AsyncParsableCommand {
 struct DriversListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the drivers in the plugins folder and the files refused, with their reasons.")
+        abstract: "List the drivers and executor backends in the plugins folder and the files refused, with their reasons.")
 
     @OptionGroup var options: DriverOptions
 
@@ -25,14 +25,39 @@ struct DriversListCommand: AsyncParsableCommand {
     struct Listing: Encodable {
         struct Loaded: Encodable {
             var id, version, abi, path, description: String
+            /// "driver" or "executor".
+            var kind: PluginKind
             /// The file loaded, when `path` is a symbolic link.
             var realPath: String?
-            var capabilities: Capabilities?
+            var capabilities: AnyCapabilities?
             var capabilitiesError: String?
             enum CodingKeys: String, CodingKey {
-                case id, version, abi, path, description, capabilities
+                case id, version, abi, path, description, capabilities, kind
                 case realPath = "real_path"
                 case capabilitiesError = "capabilities_error"
+            }
+
+            init(_ info: DriverInfo) {
+                id = info.id
+                version = info.version
+                abi = info.abi
+                path = info.path
+                description = info.description
+                kind = info.kind
+                realPath = info.realPath
+            }
+        }
+
+        /// A driver's or an executor backend's capabilities, as each spells them.
+        enum AnyCapabilities: Encodable {
+            case driver(Capabilities)
+            case executor(ExecutorCapabilities)
+
+            func encode(to encoder: any Encoder) throws {
+                switch self {
+                case .driver(let c): try c.encode(to: encoder)
+                case .executor(let c): try c.encode(to: encoder)
+                }
             }
         }
         var folder: String
@@ -50,12 +75,18 @@ struct DriversListCommand: AsyncParsableCommand {
         let (folder, report) = await Wiring.loadDrivers(options, logger: logger)
         var loaded: [Listing.Loaded] = []
         for driver in report.drivers {
-            let info = driver.info
-            var entry = Listing.Loaded(
-                id: info.id, version: info.version, abi: info.abi, path: info.path, description: info.description,
-                realPath: info.realPath)
+            var entry = Listing.Loaded(driver.info)
             do {
-                entry.capabilities = try await driver.capabilities()
+                entry.capabilities = .driver(try await driver.capabilities())
+            } catch {
+                entry.capabilitiesError = error.description
+            }
+            loaded.append(entry)
+        }
+        for executor in report.executors {
+            var entry = Listing.Loaded(executor.info)
+            do {
+                entry.capabilities = .executor(try await executor.capabilities())
             } catch {
                 entry.capabilitiesError = error.description
             }
@@ -69,26 +100,35 @@ struct DriversListCommand: AsyncParsableCommand {
         } else {
             print(Self.table(listing))
         }
-        if report.drivers.isEmpty { throw ExitCode(1) }
+        if report.drivers.isEmpty && report.executors.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Capabilities as one short cell.
+    static func summary(_ capabilities: Listing.AnyCapabilities) -> String {
+        let words: [String?] =
+            switch capabilities {
+            case .driver(let c):
+                [
+                    c.simulated ? "simulated" : "real-cloud", c.idempotentCreate ? "idempotent" : nil,
+                    c.preemptible ? "preemptible" : nil, c.hostKeys ? "host-keys" : nil,
+                    "create≤\(c.maxCreateCount)", "destroy≤\(c.maxDestroyBatch)",
+                ]
+            case .executor(let c):
+                [c.idempotentSubmit ? "idempotent" : nil, c.images ? "images" : "commands", c.logTail ? "log-tail" : nil]
+            }
+        return words.compactMap { $0 }.joined(separator: ",")
     }
 
     static func table(_ listing: Listing) -> String {
         var lines = ["plugins folder: \(listing.folder) (\(listing.folderSource))", ""]
         if listing.drivers.isEmpty {
-            lines.append("no drivers loaded")
+            lines.append("no drivers loaded (and no executor backends)")
         } else {
             let rows = listing.drivers.map { d -> [String] in
-                let caps =
-                    d.capabilities.map { c in
-                        [
-                            c.simulated ? "simulated" : "real-cloud", c.idempotentCreate ? "idempotent" : nil,
-                            c.preemptible ? "preemptible" : nil, c.hostKeys ? "host-keys" : nil,
-                            "create≤\(c.maxCreateCount)", "destroy≤\(c.maxDestroyBatch)",
-                        ].compactMap { $0 }.joined(separator: ",")
-                    } ?? "capabilities failed: \(d.capabilitiesError ?? "?")"
-                return [d.id, d.version, d.abi, caps, d.path + (d.realPath.map { " -> \($0)" } ?? "")]
+                let caps = d.capabilities.map(Self.summary) ?? "capabilities failed: \(d.capabilitiesError ?? "?")"
+                return [d.kind.rawValue, d.id, d.version, d.abi, caps, d.path + (d.realPath.map { " -> \($0)" } ?? "")]
             }
-            lines.append(contentsOf: TextTable.render(header: ["DRIVER", "VERSION", "ABI", "CAPABILITIES", "PATH"], rows: rows))
+            lines.append(contentsOf: TextTable.render(header: ["KIND", "DRIVER", "VERSION", "ABI", "CAPABILITIES", "PATH"], rows: rows))
         }
         if !listing.refused.isEmpty {
             lines.append("")
@@ -103,11 +143,12 @@ struct DriversListCommand: AsyncParsableCommand {
 struct DriversInstallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
-        abstract: "Vet a driver file, then copy it atomically into the plugins folder as libcdd_<id>.so; say what it replaced.")
+        abstract: "Vet a driver file, then copy it atomically into the plugins folder as libcdd_<id>.so (an executor backend, "
+            + "libcdx_*.so, as libcdx_<id>.so); say what it replaced.")
 
     @OptionGroup var options: DriverOptions
 
-    @Argument(help: "The driver file (.so).")
+    @Argument(help: "The driver file (.so); one named libcdx_*.so is installed as an executor backend.")
     var file: String
 
     func run() async throws {
@@ -127,11 +168,11 @@ struct DriversInstallCommand: AsyncParsableCommand {
 struct DriversRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",
-        abstract: "Remove libcdd_<NAME>.so from the plugins folder (a running daemon keeps the driver it loaded).")
+        abstract: "Remove libcdd_<NAME>.so (else libcdx_<NAME>.so) from the plugins folder (a running daemon keeps what it loaded).")
 
     @OptionGroup var options: DriverOptions
 
-    @Argument(help: "Driver id (or file name).")
+    @Argument(help: "Driver or executor id (or file name).")
     var name: String
 
     func run() async throws {

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Validate a driver-call trace (CLOUD_DISPATCH_DRIVER_TRACE) against the driver schema with
-python-jsonschema, an implementation independent of the host's own validator.
+python-jsonschema, an implementation independent of the host's own validator. Given the
+executor schema (its $id names executor-abi), it checks the executor-backend entries instead
+(they carry "kind": "executor"; driver entries have no kind).
 
 Every reply of a successful call must match <operation>_reply, and every request of a
 successful call must match <operation>_request. Requests the driver refused are left out:
@@ -20,13 +22,14 @@ def main() -> int:
     with open(schema_path) as f:
         document = json.load(f)
     jsonschema.Draft202012Validator.check_schema(document)
+    plugin_kind = "executor" if "executor-abi" in document.get("$id", "") else "driver"
     passed = failed = 0
     seen = set()
     for trace in traces:
         with open(trace) as f:
             for number, line in enumerate(f, 1):
                 entry = json.loads(line)
-                if entry["status"] != "ok":
+                if entry["status"] != "ok" or entry.get("kind", "driver") != plugin_kind:
                     continue
                 op = entry["operation"]
                 checks = [("reply", entry.get("reply"))]

@@ -115,8 +115,9 @@ typedef struct cdx_executor {
     const char *version;       /* required, static: 1-64 characters */
     const char *description;   /* optional, static: one line, <= 256 characters */
 
-    /* What the backend can do [capabilities_reply]: {"idempotent_submit":0|1,
-     * "images":0|1 (it can run a container image), "log_tail":0|1}.
+    /* What the backend can do [capabilities_reply]: {"idempotent_submit":true|false,
+     * "images":true|false (it can run a container image), "log_tail":true|false}: JSON
+     * booleans, all three required, as in the driver's capabilities.
      * [thread-safe] [non-blocking] *out_json is backend-owned. */
     cdd_status (*capabilities)(void *executor_ctx, char **out_json, cdd_error *err);
 

@@ -1,0 +1,1 @@
+/* (SwiftPM wants an include folder for C targets.) */
