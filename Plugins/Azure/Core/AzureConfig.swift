@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// An instance set's configuration (the operator's JSON object). Every key is listed in
@@ -49,13 +50,9 @@ public struct AzureConfig: Sendable {
         "connect_timeout", "catalogue_ttl", "ca_bundle", "throttle_retry_ms",
     ]
 
-    public static func parse(_ text: String, environment: [String: String]) throws(AzureError) -> AzureConfig {
-        guard case .object(let object)? = JSONValue.parse(text) else { throw .invalid("config must be a JSON object") }
-        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw .invalid("config: unknown key \"\(unknown)\" (see docs/drivers/azure.md)")
-        }
-        let r = Reader(object: object)
-        func required(_ key: String, env: String) throws(AzureError) -> String {
+    public static func parse(_ text: String, environment: [String: String]) throws(DriverError) -> AzureConfig {
+        let r = try ConfigReader(parsing: text, keys: keys, docs: "docs/drivers/azure.md")
+        func required(_ key: String, env: String) throws(DriverError) -> String {
             guard let v = try r.string(key) ?? environment[env], !v.isEmpty else {
                 throw .invalid("config.\(key): required (or \(env) in the environment)")
             }
@@ -114,7 +111,7 @@ public struct AzureConfig: Sendable {
         c.osDiskSizeGB = try r.int("os_disk_size_gb", 1...4095)
         c.dataDiskType = try r.string("data_disk_type") ?? c.dataDiskType
         c.zone = try r.string("zone")
-        if let raw = object["spot_max_price"] {
+        if let raw = r.object["spot_max_price"] {
             guard let cap = SpotMaxPrice(parsing: raw) else {
                 throw .invalid("config.spot_max_price: expected -1 (up to the on-demand price) or a price per hour above 0, or an object of them by VM size")
             }
@@ -138,59 +135,6 @@ public struct AzureConfig: Sendable {
         c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
         c.auth.timeoutMs = c.requestTimeoutMs
         return c
-    }
-}
-
-/// Typed access to the config object, with the key's name in every complaint.
-private struct Reader {
-    let object: [String: JSONValue]
-
-    func string(_ key: String) throws(AzureError) -> String? {
-        guard let v = object[key] else { return nil }
-        guard case .string(let s) = v, !s.isEmpty else { throw .invalid("config.\(key): expected a non-empty string") }
-        return s
-    }
-
-    func url(_ key: String) throws(AzureError) -> String? {
-        guard let s = try string(key) else { return nil }
-        guard s.hasPrefix("https://") || s.hasPrefix("http://") else { throw .invalid("config.\(key): must be an http(s) URL") }
-        return s
-    }
-
-    func bool(_ key: String) throws(AzureError) -> Bool? {
-        guard let v = object[key] else { return nil }
-        guard case .bool(let b) = v else { throw .invalid("config.\(key): expected true or false") }
-        return b
-    }
-
-    func int(_ key: String, _ range: ClosedRange<Int>) throws(AzureError) -> Int? {
-        guard let v = object[key] else { return nil }
-        guard case .number(let n) = v, n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
-            throw .invalid("config.\(key): expected an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return Int(n)
-    }
-
-    func strings(_ key: String) throws(AzureError) -> [String]? {
-        guard let v = object[key] else { return nil }
-        guard case .array(let list) = v else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-        var out: [String] = []
-        for item in list {
-            guard case .string(let s) = item, !s.isEmpty else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-            out.append(s)
-        }
-        return out
-    }
-
-    func map<T>(_ key: String, _ convert: (JSONValue) -> T?) throws(AzureError) -> [String: T]? {
-        guard let v = object[key] else { return nil }
-        guard case .object(let dict) = v else { throw .invalid("config.\(key): expected an object") }
-        var out: [String: T] = [:]
-        for (k, raw) in dict {
-            guard let value = convert(raw) else { throw .invalid("config.\(key).\(k): wrong type") }
-            out[k] = value
-        }
-        return out
     }
 }
 

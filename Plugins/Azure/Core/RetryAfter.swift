@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// A `Retry-After` header — delay seconds or an HTTP date (RFC 9110) — as milliseconds.

@@ -1,10 +1,11 @@
+import DriverSupport
 import Foundation
 
 /// instance_types: the region's types from DescribeInstanceTypes, current spot prices from
 /// DescribeSpotPriceHistory, on-demand prices from the config (EC2's API does not publish
 /// them). Kept for `catalogue_ttl` seconds: it changes rarely and the calls are large.
 extension EC2InstanceSet {
-    public func instanceTypes(_ body: Data) throws(EC2Error) -> Data {
+    public func instanceTypes(_ body: Data) throws(DriverError) -> Data {
         _ = try Payload.decode([String: JSONValue].self, body)
         let now = clock()
         if let cached = catalogue.withLock({ $0 }), now - cached.at < config.catalogueTTL {
@@ -22,7 +23,7 @@ extension EC2InstanceSet {
         return Payload.encode(CatalogueReply(instanceTypes: result))
     }
 
-    func describeTypes() throws(EC2Error) -> [CatalogueEntry] {
+    func describeTypes() throws(DriverError) -> [CatalogueEntry] {
         // Every type of the region, in pages.
         guard !config.instanceTypes.isEmpty else {
             return try paged(action: "DescribeInstanceTypes", filters: [], maxResults: 100,
@@ -62,7 +63,7 @@ extension EC2InstanceSet {
 
     /// The current Linux spot price of each type: the highest over the region's zones, so a
     /// budget check errs on the safe side.
-    func spotPrices(types: [String]) throws(EC2Error) -> [String: Double] {
+    func spotPrices(types: [String]) throws(DriverError) -> [String: Double] {
         // Linux prices only (the ones workers pay); other systems cost more and would skew the figure.
         var extra = [("StartTime", Self.isoTime(clock())), ("ProductDescription.1", Self.linuxProduct)]
         for (i, t) in config.instanceTypes.enumerated() { extra.append(("InstanceType.\(i + 1)", t)) }

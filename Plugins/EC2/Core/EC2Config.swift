@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// An instance set's configuration (the operator's JSON object). Every key is listed in
@@ -48,14 +49,8 @@ public struct EC2Config: Sendable {
         "spot_max_price", "sts_endpoint",
     ]
 
-    public static func parse(_ text: String, environment: [String: String]) throws(EC2Error) -> EC2Config {
-        guard case .object(let object)? = JSONValue.parse(text) else {
-            throw .invalid("config must be a JSON object")
-        }
-        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw .invalid("config: unknown key \"\(unknown)\" (see docs/drivers/ec2.md)")
-        }
-        let r = Reader(object: object)
+    public static func parse(_ text: String, environment: [String: String]) throws(DriverError) -> EC2Config {
+        let r = try ConfigReader(parsing: text, keys: keys, docs: "docs/drivers/ec2.md")
         guard let region = try r.string("region") ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"],
               !region.isEmpty else {
             throw .invalid("config.region: required (or AWS_REGION in the environment)")
@@ -97,7 +92,7 @@ public struct EC2Config: Sendable {
         c.catalogueTTL = try r.int("catalogue_ttl", 0...86_400) ?? c.catalogueTTL
         c.caBundle = try r.string("ca_bundle")
         c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
-        if let raw = object["spot_max_price"] {
+        if let raw = r.object["spot_max_price"] {
             guard let cap = SpotMaxPrice(parsing: raw) else {
                 throw .invalid("config.spot_max_price: expected a price per hour above 0, or an object of them by instance type")
             }
@@ -109,52 +104,5 @@ public struct EC2Config: Sendable {
     /// `https://<service>.<region>.amazonaws.com`, or the China partition's domain.
     public static func defaultEndpoint(region: String, service: String = "ec2") -> String {
         "https://\(service).\(region).amazonaws.com" + (region.hasPrefix("cn-") ? ".cn" : "")
-    }
-}
-
-/// Typed access to the config object, with the key's name in every complaint.
-private struct Reader {
-    let object: [String: JSONValue]
-
-    func string(_ key: String) throws(EC2Error) -> String? {
-        guard let v = object[key] else { return nil }
-        guard case .string(let s) = v, !s.isEmpty else { throw .invalid("config.\(key): expected a non-empty string") }
-        return s
-    }
-
-    func bool(_ key: String) throws(EC2Error) -> Bool? {
-        guard let v = object[key] else { return nil }
-        guard case .bool(let b) = v else { throw .invalid("config.\(key): expected true or false") }
-        return b
-    }
-
-    func int(_ key: String, _ range: ClosedRange<Int>) throws(EC2Error) -> Int? {
-        guard let v = object[key] else { return nil }
-        guard case .number(let n) = v, n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
-            throw .invalid("config.\(key): expected an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return Int(n)
-    }
-
-    func strings(_ key: String) throws(EC2Error) -> [String]? {
-        guard let v = object[key] else { return nil }
-        guard case .array(let list) = v else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-        var out: [String] = []
-        for item in list {
-            guard case .string(let s) = item, !s.isEmpty else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-            out.append(s)
-        }
-        return out
-    }
-
-    func map<T>(_ key: String, _ convert: (JSONValue) -> T?) throws(EC2Error) -> [String: T]? {
-        guard let v = object[key] else { return nil }
-        guard case .object(let dict) = v else { throw .invalid("config.\(key): expected an object") }
-        var out: [String: T] = [:]
-        for (k, raw) in dict {
-            guard let value = convert(raw) else { throw .invalid("config.\(key).\(k): wrong type") }
-            out[k] = value
-        }
-        return out
     }
 }

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// HTTP's date format (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`), as the `Date`

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// An instance set's configuration (the operator's JSON object). Every key is listed in
@@ -56,12 +57,8 @@ public struct GCEConfig: Sendable {
         return s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
     }
 
-    public static func parse(_ text: String) throws(GCEError) -> GCEConfig {
-        guard case .object(let object)? = JSON.parse(text) else { throw .invalid("config must be a JSON object") }
-        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw .invalid("config: unknown key \"\(unknown)\" (see docs/drivers/gce.md)")
-        }
-        let r = ConfigReader(object: object)
+    public static func parse(_ text: String) throws(DriverError) -> GCEConfig {
+        let r = try ConfigReader(parsing: text, keys: keys, docs: "docs/drivers/gce.md")
         guard let zones = try r.strings("zones"), !zones.isEmpty else { throw .invalid("config.zones: required, a list of zones such as [\"us-central1-a\"]") }
         if let bad = zones.first(where: { !isName($0) }) { throw .invalid("config.zones: \"\(bad)\" is not a zone name") }
         guard Set(zones).count == zones.count else { throw .invalid("config.zones: a zone is listed twice") }
@@ -112,56 +109,5 @@ public struct GCEConfig: Sendable {
         c.caBundle = try r.string("ca_bundle")
         c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
         return c
-    }
-}
-
-/// Typed access to the config object, with the key's name in every complaint.
-struct ConfigReader {
-    let object: [String: JSON]
-
-    func string(_ key: String) throws(GCEError) -> String? {
-        guard let v = object[key] else { return nil }
-        guard case .string(let s) = v, !s.isEmpty else { throw .invalid("config.\(key): expected a non-empty string") }
-        return s
-    }
-
-    func bool(_ key: String) throws(GCEError) -> Bool? {
-        guard let v = object[key] else { return nil }
-        guard case .bool(let b) = v else { throw .invalid("config.\(key): expected true or false") }
-        return b
-    }
-
-    func int(_ key: String, _ range: ClosedRange<Int>) throws(GCEError) -> Int? {
-        guard let v = object[key] else { return nil }
-        guard case .number(let n) = v, n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
-            throw .invalid("config.\(key): expected an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return Int(n)
-    }
-
-    func strings(_ key: String) throws(GCEError) -> [String]? {
-        guard let v = object[key] else { return nil }
-        guard case .array(let list) = v else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-        var out: [String] = []
-        for item in list {
-            guard case .string(let s) = item, !s.isEmpty else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-            out.append(s)
-        }
-        return out
-    }
-
-    func prices(_ key: String) throws(GCEError) -> [String: Double]? {
-        try map(key) { if case .number(let n) = $0, n >= 0 { n } else { nil } }
-    }
-
-    func map<T>(_ key: String, _ convert: (JSON) -> T?) throws(GCEError) -> [String: T]? {
-        guard let v = object[key] else { return nil }
-        guard case .object(let dict) = v else { throw .invalid("config.\(key): expected an object") }
-        var out: [String: T] = [:]
-        for (k, raw) in dict {
-            guard let value = convert(raw) else { throw .invalid("config.\(key).\(k): wrong type") }
-            out[k] = value
-        }
-        return out
     }
 }
