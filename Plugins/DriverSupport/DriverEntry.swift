@@ -12,20 +12,21 @@ private let firstHost = Atomic<Int>(0)
 /// The driver this library is: one per .so, set by its cdd_open.
 private let described = Mutex<DriverDescription?>(nil)
 
-/// What a Swift driver's two exported functions call:
-///
-///     @_cdecl("cdd_negotiate") public func cdd_negotiate(_ v: UInt32, _ agreed: UnsafeMutablePointer<UInt32>?) -> cdd_status {
-///         DriverEntry.negotiate(v, agreed)
-///     }
-///     @_cdecl("cdd_open") public func cdd_open(...) -> cdd_status { DriverEntry.open(ec2, agreed, host, driver, err) }
-public enum DriverEntry {
-    /// Same major as ours, or `CDD_E_ABI`; the minor is the smaller of the two. No allocation, no threads.
-    public static func negotiate(_ hostVersion: UInt32, _ agreed: UnsafeMutablePointer<UInt32>?) -> cdd_status {
-        guard let agreed, cdd_version_major(hostVersion) == UInt32(CDD_ABI_VERSION_MAJOR) else { return CDD_E_ABI }
-        agreed.pointee = cdd_make_version(UInt32(CDD_ABI_VERSION_MAJOR), min(cdd_version_minor(hostVersion), UInt32(CDD_ABI_VERSION_MINOR)))
-        return CDD_OK
-    }
+/// The ABI's negotiation, the same for every Swift driver built on this library: its .so
+/// exports this one, and a cdd_open of its own that calls `DriverEntry.open`.
+/// Same major as ours, or `CDD_E_ABI`; the minor is the smaller of the two. No allocation, no threads.
+@_cdecl("cdd_negotiate")
+public func cdd_negotiate(_ hostVersion: UInt32, _ agreed: UnsafeMutablePointer<UInt32>?) -> cdd_status {
+    guard let agreed, cdd_version_major(hostVersion) == UInt32(CDD_ABI_VERSION_MAJOR) else { return CDD_E_ABI }
+    agreed.pointee = cdd_make_version(UInt32(CDD_ABI_VERSION_MAJOR), min(cdd_version_minor(hostVersion), UInt32(CDD_ABI_VERSION_MINOR)))
+    return CDD_OK
+}
 
+/// What a Swift driver's cdd_open calls, with the driver's description:
+///
+///     @_cdecl("cdd_open")
+///     public func cdd_open(...) -> cdd_status { DriverEntry.open(EC2InstanceSet.driver, agreed, host, driver, err) }
+public enum DriverEntry {
     /// Fills the host's driver table for `driver`, writing only the members both sides know.
     public static func open(_ description: DriverDescription, _ agreed: UInt32, _ host: UnsafePointer<cdd_host>?,
                             _ driver: UnsafeMutablePointer<cdd_driver>?, _ err: UnsafeMutablePointer<cdd_error>?) -> cdd_status {
@@ -42,7 +43,7 @@ public enum DriverEntry {
         table.description = cString(description.summary)
         table.capabilities = { _, out, err in
             guard let description = described.withLock({ $0 }) else { return cdd_error_fill(err, CDD_E_INTERNAL, 0, 0, "", "not open") }
-            return reply(description.capabilities(), out, err)
+            return reply(Payload.encode(description.capabilities), out, err)
         }
         table.open_set = openSet
         table.close_set = { set in

@@ -1,4 +1,5 @@
 import Foundation
+import PluginABI
 
 /// An open instance set as the entry glue calls it: the ABI's operations, JSON in and JSON out.
 /// [thread-safe] [may-block]: calls come from any host thread, several at once.
@@ -26,20 +27,19 @@ public struct DriverDescription: Sendable {
     public let id: StaticString
     public let version: StaticString
     public let summary: StaticString
-    public let capabilities: @Sendable () -> Data
+    public let capabilities: CapabilitiesReply
     public let open: @Sendable (_ setID: String, _ config: String, _ environment: [String: String],
                                 _ log: @escaping Logger) throws(DriverError) -> any DriverInstanceSet
-    /// Whether `cdd.interruptions/1` is offered (`DriverInstanceSet.interruptions`).
-    public let offersInterruptions: Bool
+    /// Whether `cdd.interruptions/1` is offered (`DriverInstanceSet.interruptions`): when the
+    /// capabilities name it.
+    public var offersInterruptions: Bool { capabilities.extensions.contains(CDD_EXT_INTERRUPTIONS) }
 
-    public init(id: StaticString, version: StaticString, summary: StaticString, capabilities: @escaping @Sendable () -> Data,
-                offersInterruptions: Bool = false,
+    public init(id: StaticString, version: StaticString, summary: StaticString, capabilities: CapabilitiesReply,
                 open: @escaping @Sendable (String, String, [String: String], @escaping Logger) throws(DriverError) -> any DriverInstanceSet) {
         self.id = id
         self.version = version
         self.summary = summary
         self.capabilities = capabilities
-        self.offersInterruptions = offersInterruptions
         self.open = open
     }
 }

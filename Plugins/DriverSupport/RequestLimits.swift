@@ -1,3 +1,4 @@
+import Foundation
 import PluginABI
 
 /// The ABI's limits on request strings (CDD_MAX_* in the header), in characters (code points)
@@ -30,8 +31,48 @@ public enum RequestLimits {
     }
 }
 
-extension CreateRequest {
-    /// Every string of a create request, within the ABI's limits; the token also in its alphabet.
+/// A request the ABI limits: decoded and checked in one step, so no operation forgets the check.
+public protocol LimitedRequest: Decodable {
+    func checkLimits() throws(DriverError)
+}
+
+extension LimitedRequest {
+    public static func decode(_ body: Data) throws(DriverError) -> Self {
+        let request = try Payload.decode(Self.self, body)
+        try request.checkLimits()
+        return request
+    }
+}
+
+extension ListRequest: LimitedRequest {
+    public func checkLimits() throws(DriverError) { try RequestLimits.check(tags: tags) }
+}
+
+extension DestroyRequest: LimitedRequest {
+    public func checkLimits() throws(DriverError) { try RequestLimits.check(ids: ids, max: CDD_MAX_DESTROY_IDS) }
+}
+
+extension SetTagsRequest: LimitedRequest {
+    public func checkLimits() throws(DriverError) {
+        try RequestLimits.check(ids: ids, max: CDD_MAX_SET_TAGS_IDS)
+        try RequestLimits.check(tags: tags)
+    }
+}
+
+extension QuotaGroupRequest: LimitedRequest {
+    public func checkLimits() throws(DriverError) { try RequestLimits.check(providerType: providerType) }
+}
+
+extension CreateRequest: LimitedRequest {
+    /// A create request's body decoded, its strings within the ABI's limits and its count
+    /// within the driver's `max_create_count`.
+    public static func decode(_ body: Data, maxCount: Int) throws(DriverError) -> CreateRequest {
+        let request = try decode(body)
+        guard (1...maxCount).contains(request.count) else { throw .invalid("create: count must be from 1 to \(maxCount) (max_create_count)") }
+        return request
+    }
+
+    /// Every string of a create request within the ABI's limits; the token also in its alphabet.
     public func checkLimits() throws(DriverError) {
         try RequestLimits.check(providerType: instanceType.providerType, field: "instance_type.provider_type")
         try RequestLimits.check(instanceType.name, "instance_type.name", 1...CDD_MAX_PROVIDER_TYPE)

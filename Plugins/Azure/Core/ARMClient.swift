@@ -168,23 +168,12 @@ public final class ARMClient: Sendable {
 
     // MARK: paging
 
-    /// Every item of a list, following `nextLink` at most `max_pages` times. A link seen twice,
-    /// or more pages than that, is an error: a partial list would make the host think VMs were gone.
+    /// Every item of a list, following `nextLink` (`Paging`).
     public func list(_ path: String, apiVersion: String, query: [(String, String)] = []) throws(DriverError) -> [JSONValue] {
-        var items: [JSONValue] = []
-        var next: String? = url(path, apiVersion: apiVersion, query: query)
-        var seen = Set<String>()
-        for _ in 0..<config.maxPages {
-            guard let link = next else { return items }
-            let page = try call("GET", link, apiVersion: nil)
-            items += page.json["value"].array ?? []
-            guard let following = page.json["nextLink"].string, !following.isEmpty else { return items }
-            guard seen.insert(following).inserted else {
-                throw DriverError(.internal, "ARM repeated nextLink \(CurlTransport.redacted(following)) listing \(path)")
-            }
-            next = following
+        try Paging.all("listing \(path)", token: "nextLink", maxPages: config.maxPages) { link throws(DriverError) in
+            let page = try call("GET", link ?? url(path, apiVersion: apiVersion, query: query), apiVersion: nil)
+            return (page.json["value"].array ?? [], page.json["nextLink"].string)
         }
-        throw DriverError(.transient, "listing \(path): more than \(config.maxPages) pages (max_pages); never answering a partial list")
     }
 }
 

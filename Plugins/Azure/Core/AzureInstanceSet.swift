@@ -51,15 +51,18 @@ public final class AzureInstanceSet: DriverInstanceSet {
         return AzureInstanceSet(setID: setID, config: config, arm: arm, log: log)
     }
 
-    public static func capabilities() -> Data {
-        Payload.encode(CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: maxDestroyBatch, extensions: [CDD_EXT_INTERRUPTIONS]))
+    /// What the entry glue fills the host's table with.
+    public static let driver = DriverDescription(
+        id: "azure", version: "1.0.0", summary: "Microsoft Azure (Resource Manager REST, libcurl)",
+        capabilities: CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: maxDestroyBatch, extensions: [CDD_EXT_INTERRUPTIONS])
+    ) { setID, config, environment, log throws(DriverError) in
+        try open(setID: setID, config: config, environment: environment, log: log)
     }
 
     // MARK: list
 
     public func list(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(ListRequest.self, body)
-        try RequestLimits.check(tags: request.tags)
+        let request = try ListRequest.decode(body)
         let vms = try virtualMachines().filter { vm in !vm.isGoing && request.tags.allSatisfy { vm.tags[$0.key] == $0.value } }
         let nics = vms.isEmpty ? [] : try arm.list(arm.groupPath(.networkInterface), apiVersion: APIVersions.network)
         let ips = vms.isEmpty || !config.usePublicIP ? [] : try arm.list(arm.groupPath(.publicIPAddress), apiVersion: APIVersions.network)
@@ -100,9 +103,7 @@ public final class AzureInstanceSet: DriverInstanceSet {
     /// Merges tags into each VM: GET, merge, PATCH with the VM's etag (`If-Match`), so a tag
     /// written by someone else in between is not lost; a lost race is tried again.
     public func setTags(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(SetTagsRequest.self, body)
-        try RequestLimits.check(ids: request.ids, max: CDD_MAX_SET_TAGS_IDS)
-        try RequestLimits.check(tags: request.tags)
+        let request = try SetTagsRequest.decode(body)
         if let bad = request.ids.first(where: { !Names.isResourceName($0) || !$0.hasPrefix(Names.setPrefix(setID)) }) {
             throw DriverError(.notFound, "no instance \(bad.prefix(64)) in this instance set", code: "ResourceNotFound")
         }
@@ -130,8 +131,7 @@ public final class AzureInstanceSet: DriverInstanceSet {
     /// The VM family's quota (`standardDSv3Family`), or `lowPriorityCores` for spot: the
     /// regional limits Azure counts cores against. Types outside the catalogue are `invalid`.
     public func quotaGroup(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(QuotaGroupRequest.self, body)
-        try RequestLimits.check(providerType: request.providerType)
+        let request = try QuotaGroupRequest.decode(body)
         if let override = config.quotaGroups[request.providerType] { return Payload.encode(QuotaGroupReply(group: override)) }
         guard let entry = try entries().first(where: { $0.providerType.lowercased() == request.providerType.lowercased() }) else {
             throw .invalid("provider_type: \"\(request.providerType)\" is not a VM size offered in \(config.location)")

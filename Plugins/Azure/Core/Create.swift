@@ -7,11 +7,7 @@ import Foundation
 /// subscription and per hour (about 1,200 an hour per principal), and one VM costs two or three.
 extension AzureInstanceSet {
     public func create(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(CreateRequest.self, body)
-        try request.checkLimits()
-        guard (1...Self.maxCreateCount).contains(request.count) else {
-            throw .invalid("create: count must be from 1 to \(Self.maxCreateCount)")
-        }
+        let request = try CreateRequest.decode(body, maxCount: Self.maxCreateCount)
         let size = request.instanceType.providerType
         guard Names.isResourceName(size) else { throw .invalid("create: instance_type.provider_type \"\(size)\" is not an Azure VM size") }
         let image: ImageReference

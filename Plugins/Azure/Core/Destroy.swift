@@ -7,8 +7,7 @@ import PluginABI
 /// seconds, then delete whatever of ours is still there. A VM ARM does not know is destroyed.
 extension AzureInstanceSet {
     public func destroy(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(DestroyRequest.self, body)
-        try RequestLimits.check(ids: request.ids, max: CDD_MAX_DESTROY_IDS)
+        let request = try DestroyRequest.decode(body)
         let wanted = Array(Set(request.ids)).sorted()
         guard wanted.count <= Self.maxDestroyBatch else { throw .invalid("destroy: ids holds more than \(Self.maxDestroyBatch)") }
         // A name Azure could not have given a VM cannot exist: destroyed by definition. Another

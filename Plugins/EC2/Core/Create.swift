@@ -5,11 +5,7 @@ import Foundation
 /// failover across the configured subnets on errors that concern one subnet.
 extension EC2InstanceSet {
     public func create(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(CreateRequest.self, body)
-        try request.checkLimits()
-        guard (1...Self.maxCreateCount).contains(request.count) else {
-            throw .invalid("create: count must be from 1 to \(Self.maxCreateCount) (max_create_count)")
-        }
+        let request = try CreateRequest.decode(body, maxCount: Self.maxCreateCount)
         guard !request.instanceType.providerType.isEmpty else { throw .invalid("create: instance_type.provider_type is empty") }
         guard let image = request.image ?? config.image, !image.isEmpty else {
             throw .invalid("create: no image (pass one in the request or set config.image)")

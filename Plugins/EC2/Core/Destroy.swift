@@ -9,8 +9,7 @@ import PluginABI
 /// batch is sent again.
 extension EC2InstanceSet {
     public func destroy(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(DestroyRequest.self, body)
-        try RequestLimits.check(ids: request.ids, max: CDD_MAX_DESTROY_IDS)
+        let request = try DestroyRequest.decode(body)
         var outcome = TerminateOutcome()
         var firstError: DriverError?
         // Ids that cannot be EC2 instance ids cannot exist: destroyed by definition.

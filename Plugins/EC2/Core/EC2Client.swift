@@ -105,8 +105,7 @@ public final class EC2Client: Sendable {
         let errorClass = ErrorMapping.classify(code: code, httpStatus: response.status)
         var retry = 0
         if errorClass == .rateLimit {
-            let reference = response.headers["date"].flatMap(HTTPDate.seconds) ?? now
-            retry = response.headers["retry-after"].flatMap { HTTPDate.retryAfterMs($0, now: reference) } ?? throttleRetryMs
+            retry = RetryAfter.milliseconds(response.headers["retry-after"], date: response.headers["date"], now: now, fallbackMs: throttleRetryMs)
         }
         if message.isEmpty { message = "HTTP \(response.status)" }
         return DriverError(errorClass, message, code: code, httpStatus: response.status, retryAfterMs: retry)

@@ -49,13 +49,18 @@ public final class EC2InstanceSet: DriverInstanceSet {
         return EC2InstanceSet(setID: setID, config: config, client: client, log: log)
     }
 
-    public static func capabilities() -> Data { Payload.encode(CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: 1000)) }
+    /// What the entry glue fills the host's table with.
+    public static let driver = DriverDescription(
+        id: "ec2", version: "1.0.0", summary: "Amazon EC2 (Query API, SigV4, libcurl)",
+        capabilities: CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: 1000)
+    ) { setID, config, environment, log throws(DriverError) in
+        try open(setID: setID, config: config, environment: environment, log: log)
+    }
 
     // MARK: list
 
     public func list(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(ListRequest.self, body)
-        try RequestLimits.check(tags: request.tags)
+        let request = try ListRequest.decode(body)
         let found = try describe(tags: request.tags)
         return Payload.encode(InstancesReply(instances: found.map {
             i in i.reply(sshUser: config.adminUsername, usePublicIP: config.usePublicIP, tags: i.tags.filter { $0.key != Self.memberTagKey })
@@ -75,34 +80,24 @@ public final class EC2InstanceSet: DriverInstanceSet {
         }
     }
 
-    /// Follows NextToken at most `max_pages` times (MaxResults left out when nil). A token seen twice, or more pages than
-    /// that, is an error: a partial list would make the host think instances were gone.
+    /// Every page of `action`, following NextToken (`Paging`; MaxResults left out when nil).
     func paged<T>(action: String, filters: [(String, [String])], extra: [(String, String)] = [],
                   maxResults: Int?, extract: (XMLNode) -> [T]) throws(DriverError) -> [T] {
-        var out: [T] = []
-        var token: String?
-        var tokens = Set<String>()
-        for _ in 0..<config.maxPages {
+        try Paging.all(action, token: "NextToken", maxPages: config.maxPages) { token throws(DriverError) in
             var p = QueryParams(action: action)
             p.filters(filters)
             for (k, v) in extra { p.set(k, v) }
             if let maxResults { p.set("MaxResults", String(maxResults)) }
             if let token { p.set("NextToken", token) }
             let page = try client.call(p)
-            out += extract(page)
-            guard let next = page.text("nextToken"), !next.isEmpty else { return out }
-            guard tokens.insert(next).inserted else { throw DriverError(.internal, "\(action): EC2 repeated NextToken \(next)") }
-            token = next
+            return (extract(page), page.text("nextToken"))
         }
-        throw DriverError(.transient, "\(action): more than \(config.maxPages) pages (max_pages); narrower tag filters or a larger page_size needed")
     }
 
     // MARK: set_tags
 
     public func setTags(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(SetTagsRequest.self, body)
-        try RequestLimits.check(ids: request.ids, max: CDD_MAX_SET_TAGS_IDS)
-        try RequestLimits.check(tags: request.tags)
+        let request = try SetTagsRequest.decode(body)
         if let bad = request.ids.first(where: { !EC2Instance.isWellFormedID($0) }) {
             throw DriverError(.notFound, "no instance \(bad) (not an EC2 instance id)", code: "InvalidInstanceID.Malformed")
         }
@@ -127,8 +122,7 @@ public final class EC2InstanceSet: DriverInstanceSet {
     // MARK: quota_group
 
     public func quotaGroup(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(QuotaGroupRequest.self, body)
-        try RequestLimits.check(providerType: request.providerType)
+        let request = try QuotaGroupRequest.decode(body)
         // Without a catalogue call (it costs a request per type), the shape is what can be
         // checked: every EC2 type is FAMILY.SIZE ("m5.large", "u-6tb1.metal").
         let parts = request.providerType.split(separator: ".", omittingEmptySubsequences: false)

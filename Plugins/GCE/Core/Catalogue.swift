@@ -34,8 +34,7 @@ extension GCEInstanceSet {
     }
 
     public func quotaGroup(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(QuotaGroupRequest.self, body)
-        try RequestLimits.check(providerType: request.providerType)
+        let request = try QuotaGroupRequest.decode(body)
         guard try catalogueEntries().contains(where: { $0.providerType == request.providerType }) else {
             throw .invalid("provider_type: \"\(request.providerType.prefix(32))\" is not a machine type of zone \(config.zones[0]) (or not in config.instance_types)")
         }

@@ -6,11 +6,7 @@ import Foundation
 /// concern one zone. The idempotency token names the instances and becomes GCE's requestId.
 extension GCEInstanceSet {
     public func create(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(CreateRequest.self, body)
-        guard (1...Self.maxCreateCount).contains(request.count) else {
-            throw .invalid("create: count must be from 1 to \(Self.maxCreateCount)")
-        }
-        try request.checkLimits()
+        let request = try CreateRequest.decode(body, maxCount: Self.maxCreateCount)
         let type = request.instanceType.providerType
         guard GCEConfig.isName(type) else { throw .invalid("create: instance_type.provider_type \"\(type)\" is not a GCE machine type") }
         guard let image = request.image ?? config.image, !image.isEmpty else {

@@ -9,8 +9,7 @@ import Synchronization
 /// it); any other answer, however ambiguous, is a per-id failure for the host to retry.
 extension GCEInstanceSet {
     public func destroy(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(DestroyRequest.self, body)
-        try RequestLimits.check(ids: request.ids, max: CDD_MAX_DESTROY_IDS)
+        let request = try DestroyRequest.decode(body)
         let wanted = Array(Set(request.ids)).sorted()
         // Ids that cannot be ZONE/NAME of this driver cannot exist: destroyed by definition.
         // Ids this set did not make (another set's, or gone) are destroyed as far as this set

@@ -81,7 +81,8 @@ public enum ErrorMapping {
         let cls = classify(code: code, httpStatus: response.status, message: message)
         var retry = 0
         if cls == .rateLimit {
-            retry = retryAfterMs(response.headers["retry-after"], now: now) ?? throttleRetryMs
+            retry = RetryAfter.milliseconds(response.headers["retry-after"], date: response.headers["date"], now: Int(now.timeIntervalSince1970),
+                                            fallbackMs: throttleRetryMs)
         }
         return DriverError(cls, "\(what): \(message)", code: code, httpStatus: response.status, retryAfterMs: retry)
     }
@@ -105,17 +106,6 @@ public enum ErrorMapping {
             }
         }
         return nil
-    }
-
-    static func retryAfterMs(_ header: String?, now: Date) -> Int? {
-        guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return nil }
-        if let seconds = Double(header), seconds >= 0 { return Int(seconds * 1000) }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = f.date(from: header) else { return nil }
-        return max(0, Int(date.timeIntervalSince(now) * 1000))
     }
 
     /// Failover ranks the errors of the zones tried: the most informative one is returned

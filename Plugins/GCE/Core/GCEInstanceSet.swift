@@ -45,15 +45,18 @@ public final class GCEInstanceSet: DriverInstanceSet {
         return GCEInstanceSet(setID: setID, config: config, client: client, log: log)
     }
 
-    public static func capabilities() -> Data {
-        Payload.encode(CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: 1000, extensions: [CDD_EXT_INTERRUPTIONS]))
+    /// What the entry glue fills the host's table with.
+    public static let driver = DriverDescription(
+        id: "gce", version: "1.0.0", summary: "Google Compute Engine (Compute v1 REST, OAuth2, libcurl)",
+        capabilities: CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: 1000, extensions: [CDD_EXT_INTERRUPTIONS])
+    ) { setID, config, environment, log throws(DriverError) in
+        try open(setID: setID, config: config, environment: environment, log: log)
     }
 
     // MARK: list
 
     public func list(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(ListRequest.self, body)
-        try RequestLimits.check(tags: request.tags)
+        let request = try ListRequest.decode(body)
         let found = try instances(tags: request.tags)
         return Payload.encode(InstancesReply(instances: found.compactMap { $0.reply(config: config) }.sorted { $0.id < $1.id }))
     }
@@ -88,30 +91,18 @@ public final class GCEInstanceSet: DriverInstanceSet {
         labels.keys.sorted().map { "(labels.\($0) = \"\(labels[$0]!)\")" }.joined(separator: " ")
     }
 
-    /// Follows `nextPageToken` at most `max_pages` times. A token seen twice, or more pages,
-    /// is an error: a partial list would make the host think instances were gone.
+    /// Every page of `path`, following `nextPageToken` (`Paging`).
     func paged<T>(_ path: String, query: [(String, String)], extract: (JSONValue) throws(DriverError) -> [T]) throws(DriverError) -> [T] {
-        var out: [T] = []
-        var token: String?
-        var tokens = Set<String>()
-        for _ in 0..<config.maxPages {
-            var q = query
-            if let token { q.append(("pageToken", token)) }
-            let page = try client.call("GET", path, query: q)
-            out += try extract(page)
-            guard let next = page["nextPageToken"].string, !next.isEmpty else { return out }
-            guard tokens.insert(next).inserted else { throw DriverError(.internal, "\(path): Compute Engine repeated page token \(next)") }
-            token = next
+        try Paging.all(path, token: "nextPageToken", maxPages: config.maxPages) { token throws(DriverError) in
+            let page = try client.call("GET", path, query: query + (token.map { [("pageToken", $0)] } ?? []))
+            return (try extract(page), page["nextPageToken"].string)
         }
-        throw DriverError(.transient, "\(path): more than \(config.maxPages) pages (max_pages); narrower tags or a larger page_size needed")
     }
 
     // MARK: set_tags
 
     public func setTags(_ body: Data) throws(DriverError) -> Data {
-        let request = try Payload.decode(SetTagsRequest.self, body)
-        try RequestLimits.check(ids: request.ids, max: CDD_MAX_SET_TAGS_IDS)
-        try RequestLimits.check(tags: request.tags)
+        let request = try SetTagsRequest.decode(body)
         for id in request.ids {
             guard let (zone, name) = GCEInstance.parseID(id) else {
                 throw DriverError(.notFound, "no instance \(id) (not a ZONE/NAME id of this driver)")
