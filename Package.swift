@@ -161,6 +161,7 @@ let package = Package(
         .target(name: "DriverSupport", dependencies: ["PluginABI", "CCurl"], path: "Plugins/DriverSupport"),
         .target(name: "EC2Core", dependencies: ["DriverSupport", "CCurl", "PluginABI"], path: "Plugins/EC2/Core"),
         .target(name: "CDDEC2", dependencies: ["PluginABI", "DriverSupport", "EC2Core"], path: "Plugins/EC2/Entry", linkerSettings: driverExports),
+        .testTarget(name: "DriverSupportTests", dependencies: ["DriverSupport"]),
         .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "DriverSupport", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
 

@@ -25,11 +25,6 @@ public final class CurlTransport: HTTPTransport {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))  // refcounted and thread-safe in libcurl ≥ 7.84
     }
 
-    /// The transport an instance set opens: `no_proxy` taken from its environment.
-    public convenience init(connectTimeoutMs: Int, caBundle: String?, environment: [String: String]) {
-        self.init(connectTimeoutMs: connectTimeoutMs, caBundle: caBundle, noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
-    }
-
     deinit {
         for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.raw) }
     }

@@ -76,7 +76,7 @@ public final class ARMClient: Sendable {
         let json = JSONValue.parse(Data(response.body)) ?? .null
         guard (200...299).contains(response.status) else {
             let error = Self.error(status: response.status, headers: response.headers, json: json, body: response.body,
-                                   now: clock(), throttleRetryMs: config.throttleRetryMs)
+                                   now: clock(), throttleRetryMs: config.common.throttleRetryMs)
             throw error
         }
         return ARMResponse(status: response.status, headers: response.headers, json: json)
@@ -92,7 +92,7 @@ public final class ARMClient: Sendable {
         }
         let start = ContinuousClock.now
         let response = try transport.send(HTTPRequest(method: method, url: url, headers: headers, body: bytes,
-                                                      timeoutMs: config.requestTimeoutMs))
+                                                      timeoutMs: config.common.requestTimeoutMs))
         log(.trace, "\(method) \(CurlTransport.redacted(url)) HTTP \(response.status) in \(ContinuousClock.now - start)")
         return response
     }
@@ -149,7 +149,7 @@ public final class ARMClient: Sendable {
                     let e = last.json["error"]
                     throw Self.classified(code: e["code"].string ?? "OperationFailed",
                                           message: e["message"].string ?? "the operation ended \(last.json["status"].string ?? "")",
-                                          status: 200, headers: [:], now: clock(), throttleRetryMs: config.throttleRetryMs)
+                                          status: 200, headers: [:], now: clock(), throttleRetryMs: config.common.throttleRetryMs)
                 default: continue  // InProgress, or anything ARM adds later
                 }
             } else if let location {
@@ -170,7 +170,7 @@ public final class ARMClient: Sendable {
 
     /// Every item of a list, following `nextLink` (`Paging`).
     public func list(_ path: String, apiVersion: String, query: [(String, String)] = []) throws(DriverError) -> [JSONValue] {
-        try Paging.all("listing \(path)", token: "nextLink", maxPages: config.maxPages) { link throws(DriverError) in
+        try Paging.all("listing \(path)", token: "nextLink", maxPages: config.common.maxPages) { link throws(DriverError) in
             let page = try call("GET", link ?? url(path, apiVersion: apiVersion, query: query), apiVersion: nil)
             return (page.json["value"].array ?? [], page.json["nextLink"].string)
         }

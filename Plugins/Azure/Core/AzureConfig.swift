@@ -22,33 +22,25 @@ public struct AzureConfig: Sendable {
     public var dataDiskType = "StandardSSD_LRS"
     public var zone: String?
     public var spotMaxPrice = SpotMaxPrice()
-    public var prices: [String: Double] = [:]
     public var spotPrices: [String: Double] = [:]
-    public var instanceTypes: [String] = []
-    public var quotaGroups: [String: String] = [:]
     public var createConcurrency = 4
     public var createWaitSeconds = 90
     public var destroyWaitSeconds = 60
     public var pollIntervalMs = 2_000
     public var maxPolls = 600
-    public var maxPages = 100
     public var gcAfterSeconds = 1_200
     public var gcIntervalSeconds = 300
-    public var requestTimeoutMs = 30_000
-    public var connectTimeoutMs = 10_000
-    public var catalogueTTL = 3_600
-    public var caBundle: String?
-    /// Retry hint for throttling when ARM gives no usable `Retry-After`.
-    public var throttleRetryMs = 10_000
+    /// The keys every driver has: catalogue shaping, timeouts, CA bundle, paging, throttling hint.
+    public var common = CommonSettings(throttleRetryMs: 10_000, maxPages: 100)
 
-    static let keys: Set<String> = [
-        "subscription_id", "resource_group", "location", "subnet_id", "tenant_id", "client_id", "client_secret", "client_certificate",
-        "managed_identity_client_id", "authority_host", "imds_endpoint", "arm_endpoint", "arm_audience", "image",
-        "network_security_group_id", "use_public_ip", "admin_username", "os_disk_type", "os_disk_size_gb", "data_disk_type",
-        "zone", "spot_max_price", "prices", "spot_prices", "instance_types", "quota_groups", "create_concurrency",
-        "create_wait", "destroy_wait", "poll_interval_ms", "max_pages", "gc_after", "gc_interval", "request_timeout",
-        "connect_timeout", "catalogue_ttl", "ca_bundle", "throttle_retry_ms",
-    ]
+    /// Its own keys, and those every driver has (`CommonSettings`).
+    static let keys = CommonSettings.keys.union([
+        "subscription_id", "resource_group", "location", "subnet_id", "tenant_id", "client_id", "client_secret",
+        "client_certificate", "managed_identity_client_id", "authority_host", "imds_endpoint", "arm_endpoint", "arm_audience",
+        "image", "network_security_group_id", "use_public_ip", "admin_username", "os_disk_type", "os_disk_size_gb",
+        "data_disk_type", "zone", "spot_max_price", "spot_prices", "create_concurrency", "create_wait", "destroy_wait",
+        "poll_interval_ms", "gc_after", "gc_interval",
+    ])
 
     public static func parse(_ text: String, environment: [String: String]) throws(DriverError) -> AzureConfig {
         let r = try ConfigReader(parsing: text, keys: keys, docs: "docs/drivers/azure.md")
@@ -117,23 +109,15 @@ public struct AzureConfig: Sendable {
             }
             c.spotMaxPrice = cap
         }
-        c.prices = try r.map("prices") { if case .number(let n) = $0, n >= 0 { n } else { nil } } ?? [:]
         c.spotPrices = try r.map("spot_prices") { if case .number(let n) = $0, n >= 0 { n } else { nil } } ?? [:]
-        c.instanceTypes = try r.strings("instance_types") ?? []
-        c.quotaGroups = try r.map("quota_groups") { if case .string(let s) = $0, !s.isEmpty { s } else { nil } } ?? [:]
         c.createConcurrency = try r.int("create_concurrency", 1...20) ?? c.createConcurrency
         c.createWaitSeconds = try r.int("create_wait", 0...600) ?? c.createWaitSeconds
         c.destroyWaitSeconds = try r.int("destroy_wait", 0...600) ?? c.destroyWaitSeconds
         c.pollIntervalMs = try r.int("poll_interval_ms", 0...60_000) ?? c.pollIntervalMs
-        c.maxPages = try r.int("max_pages", 1...10_000) ?? c.maxPages
         c.gcAfterSeconds = try r.int("gc_after", 0...604_800) ?? c.gcAfterSeconds
         c.gcIntervalSeconds = try r.int("gc_interval", 0...86_400) ?? c.gcIntervalSeconds
-        c.requestTimeoutMs = (try r.int("request_timeout", 1...600)).map { $0 * 1000 } ?? c.requestTimeoutMs
-        c.connectTimeoutMs = (try r.int("connect_timeout", 1...120)).map { $0 * 1000 } ?? c.connectTimeoutMs
-        c.catalogueTTL = try r.int("catalogue_ttl", 0...86_400) ?? c.catalogueTTL
-        c.caBundle = try r.string("ca_bundle")
-        c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
-        c.auth.timeoutMs = c.requestTimeoutMs
+        c.common = try CommonSettings(r, defaults: c.common)
+        c.auth.timeoutMs = c.common.requestTimeoutMs
         return c
     }
 }

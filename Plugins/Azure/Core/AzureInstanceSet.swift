@@ -41,8 +41,7 @@ public final class AzureInstanceSet: DriverInstanceSet {
     public static func open(setID: String, config text: String, environment: [String: String],
                             log: @escaping Logger = { _, _ in }) throws(DriverError) -> AzureInstanceSet {
         let config = try AzureConfig.parse(text, environment: environment)
-        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle,
-                                      noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
+        let transport = CurlTransport(config.common, environment: environment)
         let tokens = TokenSource(settings: config.auth, transport: transport, log: log)
         let arm = ARMClient(config: config, tokens: tokens, transport: transport, log: log)
         log(.info, "instance set \(setID): subscription \(config.subscriptionID), group \(config.resourceGroup), \(config.location), "
@@ -132,12 +131,12 @@ public final class AzureInstanceSet: DriverInstanceSet {
     /// regional limits Azure counts cores against. Types outside the catalogue are `invalid`.
     public func quotaGroup(_ body: Data) throws(DriverError) -> Data {
         let request = try QuotaGroupRequest.decode(body)
-        if let override = config.quotaGroups[request.providerType] { return Payload.encode(QuotaGroupReply(group: override)) }
+        if let override = config.common.quotaGroups[request.providerType] { return Payload.encode(QuotaGroupReply(group: override)) }
         guard let entry = try entries().first(where: { $0.providerType.lowercased() == request.providerType.lowercased() }) else {
             throw .invalid("provider_type: \"\(request.providerType)\" is not a VM size offered in \(config.location)")
         }
         if request.preemptible { return Payload.encode(QuotaGroupReply(group: "lowPriorityCores")) }
         let family = entry.family ?? entry.providerType
-        return Payload.encode(QuotaGroupReply(group: config.quotaGroups[family] ?? family))
+        return Payload.encode(QuotaGroupReply(group: config.common.quotaGroups[family] ?? family))
     }
 }

@@ -12,16 +12,16 @@ extension AzureInstanceSet {
 
     func entries() throws(DriverError) -> [CatalogueEntry] {
         let now = clock()
-        if let cached = catalogue.withLock({ $0 }), now - cached.at < config.catalogueTTL { return cached.entries }
+        if let cached = catalogue.withLock({ $0 }), now - cached.at < config.common.catalogueTTL { return cached.entries }
         let skus = try arm.list("/subscriptions/\(config.subscriptionID)/providers/Microsoft.Compute/skus",
                                 apiVersion: APIVersions.resourceSkus, query: [("$filter", "location eq '\(config.location)'")])
-        let wanted = Set(config.instanceTypes.map { $0.lowercased() })
+        let wanted = Set(config.common.instanceTypes.map { $0.lowercased() })
         var entries: [CatalogueEntry] = []
         var seen = Set<String>()
         for sku in skus {
             guard var entry = Self.entry(sku, location: config.location, zone: config.zone), wanted.isEmpty || wanted.contains(entry.providerType.lowercased()),
                   seen.insert(entry.providerType.lowercased()).inserted else { continue }
-            entry.price = config.prices[entry.providerType]
+            entry.price = config.common.prices[entry.providerType]
             entry.spotPrice = config.spotPrices[entry.providerType]
             entries.append(entry)
         }

@@ -35,8 +35,8 @@ public final class EC2Client: Sendable {
         signer = SigV4Signer(service: service, region: config.region)
         self.credentials = credentials
         self.transport = transport
-        timeoutMs = config.requestTimeoutMs
-        throttleRetryMs = config.throttleRetryMs
+        timeoutMs = config.common.requestTimeoutMs
+        throttleRetryMs = config.common.throttleRetryMs
         self.clock = clock
         self.log = log
     }

@@ -22,32 +22,21 @@ public struct EC2Config: Sendable {
     /// Accept fewer instances than asked for (RunInstances MinCount 1).
     public var partialLaunch = false
     public var ebsVolumeType = "gp3"
-    public var quotaGroups: [String: String] = [:]
-    /// On-demand prices per hour by provider type (EC2's API does not publish them).
-    public var prices: [String: Double] = [:]
-    /// Limit the catalogue to these types (empty: every type the region offers).
-    public var instanceTypes: [String] = []
     public var spotPrices = true
     public var pageSize = 1000
-    public var maxPages = 50
     public var destroyBatch = 1000
-    public var requestTimeoutMs = 30_000
-    public var connectTimeoutMs = 10_000
-    public var catalogueTTL = 3600
-    public var caBundle: String?
-    /// Retry hint for throttling when EC2 gives none.
-    public var throttleRetryMs = 2_000
+    /// The keys every driver has: catalogue shaping, timeouts, CA bundle, paging, throttling hint.
+    public var common = CommonSettings(throttleRetryMs: 2_000, maxPages: 50)
     /// MaxPrice of spot launches; none by default (EC2 then caps at the on-demand price).
     public var spotMaxPrice = SpotMaxPrice()
 
-    static let keys: Set<String> = [
+    /// Its own keys, and those every driver has (`CommonSettings`).
+    static let keys = CommonSettings.keys.union([
         "region", "endpoint", "access_key_id", "secret_access_key", "session_token", "profile", "credentials_file",
         "use_instance_role", "imds_endpoint", "image", "subnet_ids", "security_group_ids", "iam_instance_profile",
-        "key_pair_name", "admin_username", "use_public_ip", "partial_launch", "ebs_volume_type", "quota_groups", "prices",
-        "instance_types", "spot_prices", "page_size", "max_pages", "destroy_batch", "request_timeout",
-        "connect_timeout", "catalogue_ttl", "ca_bundle", "throttle_retry_ms",
-        "spot_max_price", "sts_endpoint",
-    ]
+        "key_pair_name", "admin_username", "use_public_ip", "partial_launch", "ebs_volume_type", "spot_prices", "page_size",
+        "destroy_batch", "spot_max_price", "sts_endpoint",
+    ])
 
     public static func parse(_ text: String, environment: [String: String]) throws(DriverError) -> EC2Config {
         let r = try ConfigReader(parsing: text, keys: keys, docs: "docs/drivers/ec2.md")
@@ -80,18 +69,10 @@ public struct EC2Config: Sendable {
         c.usePublicIP = try r.bool("use_public_ip") ?? false
         c.partialLaunch = try r.bool("partial_launch") ?? false
         c.ebsVolumeType = try r.string("ebs_volume_type") ?? c.ebsVolumeType
-        c.quotaGroups = try r.map("quota_groups") { if case .string(let s) = $0, !s.isEmpty { s } else { nil } } ?? [:]
-        c.prices = try r.map("prices") { if case .number(let n) = $0, n >= 0 { n } else { nil } } ?? [:]
-        c.instanceTypes = try r.strings("instance_types") ?? []
         c.spotPrices = try r.bool("spot_prices") ?? true
         c.pageSize = try r.int("page_size", 5...1000) ?? c.pageSize
-        c.maxPages = try r.int("max_pages", 1...10_000) ?? c.maxPages
         c.destroyBatch = try r.int("destroy_batch", 1...1000) ?? c.destroyBatch
-        c.requestTimeoutMs = (try r.int("request_timeout", 1...600)).map { $0 * 1000 } ?? c.requestTimeoutMs
-        c.connectTimeoutMs = (try r.int("connect_timeout", 1...120)).map { $0 * 1000 } ?? c.connectTimeoutMs
-        c.catalogueTTL = try r.int("catalogue_ttl", 0...86_400) ?? c.catalogueTTL
-        c.caBundle = try r.string("ca_bundle")
-        c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
+        c.common = try CommonSettings(r, defaults: c.common)
         if let raw = r.object["spot_max_price"] {
             guard let cap = SpotMaxPrice(parsing: raw) else {
                 throw .invalid("config.spot_max_price: expected a price per hour above 0, or an object of them by instance type")

@@ -42,8 +42,7 @@ public final class EC2InstanceSet: DriverInstanceSet {
                             log: @escaping Logger = { _, _ in }) throws(DriverError) -> EC2InstanceSet {
         let config = try EC2Config.parse(text, environment: environment)
         let chain = CredentialChain(settings: config.credentials, environment: environment)
-        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle,
-                                      noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
+        let transport = CurlTransport(config.common, environment: environment)
         let client = EC2Client(config: config, credentials: chain, transport: transport, log: log)
         log(.info, "instance set \(setID): region \(config.region), endpoint \(config.endpoint)")
         return EC2InstanceSet(setID: setID, config: config, client: client, log: log)
@@ -83,7 +82,7 @@ public final class EC2InstanceSet: DriverInstanceSet {
     /// Every page of `action`, following NextToken (`Paging`; MaxResults left out when nil).
     func paged<T>(action: String, filters: [(String, [String])], extra: [(String, String)] = [],
                   maxResults: Int?, extract: (XMLNode) -> [T]) throws(DriverError) -> [T] {
-        try Paging.all(action, token: "NextToken", maxPages: config.maxPages) { token throws(DriverError) in
+        try Paging.all(action, token: "NextToken", maxPages: config.common.maxPages) { token throws(DriverError) in
             var p = QueryParams(action: action)
             p.filters(filters)
             for (k, v) in extra { p.set(k, v) }
@@ -130,6 +129,6 @@ public final class EC2InstanceSet: DriverInstanceSet {
             throw .invalid("provider_type: \"\(request.providerType)\" is not an EC2 instance type (family.size, as m5.large)")
         }
         return Payload.encode(QuotaGroupReply(group: QuotaGroups.group(for: request.providerType, preemptible: request.preemptible,
-                                                                       overrides: config.quotaGroups)))
+                                                                       overrides: config.common.quotaGroups)))
     }
 }

@@ -56,7 +56,7 @@ extension GCEInstanceSet {
         guard let (zone, name) = GCEInstance.parseID(id) else { return }
         do throws(DriverError) {
             let op = try client.call("DELETE", "zones/\(zone)/instances/\(name)")
-            if let error = ErrorMapping.fromOperation(op, what: "instances.delete \(id)", throttleRetryMs: config.throttleRetryMs) {
+            if let error = ErrorMapping.fromOperation(op, what: "instances.delete \(id)", throttleRetryMs: config.common.throttleRetryMs) {
                 throw error
             }
         } catch where error.httpStatus == 404 && error.code == "notFound" && error.message.contains("/zones/\(zone)/instances/\(name)'") {

@@ -27,7 +27,7 @@ public final class GCEClient: Sendable {
             var headers = [("Authorization", "Bearer \(try token.token())"), ("Accept", "application/json")]
             if body != nil { headers.append(("Content-Type", "application/json")) }
             let response = try transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body?.bytes ?? [],
-                                                          timeoutMs: config.requestTimeoutMs))
+                                                          timeoutMs: config.common.requestTimeoutMs))
             if response.status == 401 && attempt == 0 {
                 // The token may have been revoked or expired early: one fresh try.
                 token.invalidate()
@@ -35,7 +35,7 @@ public final class GCEClient: Sendable {
                 continue
             }
             guard (200..<300).contains(response.status) else {
-                throw ErrorMapping.fromHTTP(response, what: what, throttleRetryMs: config.throttleRetryMs)
+                throw ErrorMapping.fromHTTP(response, what: what, throttleRetryMs: config.common.throttleRetryMs)
             }
             guard let json = JSONValue.parse(response.body), json.object != nil else {
                 throw DriverError(.internal, "\(what): the answer is not a JSON object", httpStatus: response.status)
@@ -62,7 +62,7 @@ public final class GCEClient: Sendable {
             polls += 1
             op = try call("POST", "zones/\(zone)/operations/\(name)/wait")
         }
-        if let error = ErrorMapping.fromOperation(op, what: what, throttleRetryMs: config.throttleRetryMs) { throw error }
+        if let error = ErrorMapping.fromOperation(op, what: what, throttleRetryMs: config.common.throttleRetryMs) { throw error }
         return op
     }
 

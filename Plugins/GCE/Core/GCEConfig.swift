@@ -28,27 +28,20 @@ public struct GCEConfig: Sendable {
     public var scratchDiskType = "pd-balanced"
     /// Accept fewer instances than asked for (bulkInsert minCount 1).
     public var partialLaunch = false
-    public var prices: [String: Double] = [:]
     public var spotPrices: [String: Double] = [:]
-    public var instanceTypes: [String] = []
-    public var quotaGroups: [String: String] = [:]
     public var pageSize = 500
-    public var maxPages = 50
     public var destroyParallelism = 16
     public var operationTimeoutMs = 90_000
-    public var requestTimeoutMs = 30_000
-    public var connectTimeoutMs = 10_000
-    public var catalogueTTL = 3600
-    public var caBundle: String?
-    public var throttleRetryMs = 2_000
+    /// The keys every driver has: catalogue shaping, timeouts, CA bundle, paging, throttling hint.
+    public var common = CommonSettings(throttleRetryMs: 2_000, maxPages: 50)
 
-    static let keys: Set<String> = [
+    /// Its own keys, and those every driver has (`CommonSettings`).
+    static let keys = CommonSettings.keys.union([
         "project", "zones", "api_root", "credentials_file", "token_uri", "metadata_host", "use_metadata_server", "image",
         "network", "subnetwork", "network_tags", "external_ip", "use_public_address", "service_account", "scopes", "ssh_user",
-        "boot_disk_size_gb", "boot_disk_type", "scratch_disk_type", "partial_launch", "prices", "spot_prices", "instance_types",
-        "quota_groups", "page_size", "max_pages", "destroy_parallelism", "operation_timeout", "request_timeout",
-        "connect_timeout", "catalogue_ttl", "ca_bundle", "throttle_retry_ms",
-    ]
+        "boot_disk_size_gb", "boot_disk_type", "scratch_disk_type", "partial_launch", "spot_prices", "page_size",
+        "destroy_parallelism", "operation_timeout",
+    ])
 
     /// GCE resource names: `[a-z]([-a-z0-9]*[a-z0-9])?`, at most 63.
     static func isName(_ s: String) -> Bool {
@@ -95,19 +88,11 @@ public struct GCEConfig: Sendable {
         c.bootDiskType = try r.string("boot_disk_type") ?? c.bootDiskType
         c.scratchDiskType = try r.string("scratch_disk_type") ?? c.scratchDiskType
         c.partialLaunch = try r.bool("partial_launch") ?? false
-        c.prices = try r.prices("prices") ?? [:]
         c.spotPrices = try r.prices("spot_prices") ?? [:]
-        c.instanceTypes = try r.strings("instance_types") ?? []
-        c.quotaGroups = try r.map("quota_groups") { $0.string.flatMap { $0.isEmpty ? nil : $0 } } ?? [:]
         c.pageSize = try r.int("page_size", 1...500) ?? c.pageSize
-        c.maxPages = try r.int("max_pages", 1...10_000) ?? c.maxPages
         c.destroyParallelism = try r.int("destroy_parallelism", 1...64) ?? c.destroyParallelism
         c.operationTimeoutMs = (try r.int("operation_timeout", 1...600)).map { $0 * 1000 } ?? c.operationTimeoutMs
-        c.requestTimeoutMs = (try r.int("request_timeout", 1...600)).map { $0 * 1000 } ?? c.requestTimeoutMs
-        c.connectTimeoutMs = (try r.int("connect_timeout", 1...120)).map { $0 * 1000 } ?? c.connectTimeoutMs
-        c.catalogueTTL = try r.int("catalogue_ttl", 0...86_400) ?? c.catalogueTTL
-        c.caBundle = try r.string("ca_bundle")
-        c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
+        c.common = try CommonSettings(r, defaults: c.common)
         return c
     }
 }

@@ -76,7 +76,7 @@ public struct GCEInstance: Sendable, Equatable {
         guard let state else { return nil }
         let address = (config.usePublicAddress ? publicIP : privateIP) ?? ""
         var price: Double?
-        if spot { price = config.spotPrices[machineType] } else { price = config.prices[machineType] }
+        if spot { price = config.spotPrices[machineType] } else { price = config.common.prices[machineType] }
         return InstanceReply(id: id, providerType: machineType, state: state, address: address, sshUser: config.sshUser,
                              tags: tags, preemptible: spot, createdAt: createdAt.flatMap(Self.rfc3339), price: price,
                              extra: ["zone": zone, "status": status])

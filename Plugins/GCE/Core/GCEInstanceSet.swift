@@ -34,8 +34,7 @@ public final class GCEInstanceSet: DriverInstanceSet {
     public static func open(setID: String, config text: String, environment: [String: String],
                             log: @escaping Logger = { _, _ in }) throws(DriverError) -> GCEInstanceSet {
         let config = try GCEConfig.parse(text)
-        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle,
-                                      noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
+        let transport = CurlTransport(config.common, environment: environment)
         let found = try Credentials.find(config: config, environment: environment, transport: transport)
         guard let project = config.project ?? found.projectID ?? environment["GOOGLE_CLOUD_PROJECT"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw .invalid("config.project: required (or a service-account key naming project_id, or GOOGLE_CLOUD_PROJECT)")
@@ -93,7 +92,7 @@ public final class GCEInstanceSet: DriverInstanceSet {
 
     /// Every page of `path`, following `nextPageToken` (`Paging`).
     func paged<T>(_ path: String, query: [(String, String)], extract: (JSONValue) throws(DriverError) -> [T]) throws(DriverError) -> [T] {
-        try Paging.all(path, token: "nextPageToken", maxPages: config.maxPages) { token throws(DriverError) in
+        try Paging.all(path, token: "nextPageToken", maxPages: config.common.maxPages) { token throws(DriverError) in
             let page = try client.call("GET", path, query: query + (token.map { [("pageToken", $0)] } ?? []))
             return (try extract(page), page["nextPageToken"].string)
         }
