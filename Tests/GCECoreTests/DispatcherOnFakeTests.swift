@@ -69,7 +69,7 @@ extension FakeScenarioTests {
             emptied = try listed().isEmpty && (try fake.stats()["instances"].array ?? []).isEmpty
             if !emptied { try await Task.sleep(for: .milliseconds(200)) }
         }
-        let left = try fake.stats()["instances"] ?? .null
+        let left = try fake.stats()["instances"]
         #expect(emptied, "left: \(left)\n\(daemon.log.suffix(4000))")
         for uuid in uuids { #expect(try await client.get(uuid).state == .cancelled) }
         #expect(daemon.stop() == 0, "\(daemon.log.suffix(4000))")

@@ -61,7 +61,7 @@ import Testing
         }
         let reply = JSONValue.parse(Array(try set.destroy(Data(#"{"ids": ["us-central1-a/ok", "us-central1-a/gone", "us-central1-a/flaky", "us-central1-a/odd", "not an id"]}"#.utf8))))!
         #expect(reply["destroyed"] == .array(["not an id", "us-central1-a/gone", "us-central1-a/ok"].map(JSONValue.string)))
-        let failed = (reply["failed"].array ?? []).map { "\($0["id"]!.string!) \($0["class"]!.string!)" }
+        let failed = (reply["failed"].array ?? []).map { "\($0["id"].string!) \($0["class"].string!)" }
         #expect(failed == ["us-central1-a/flaky transient", "us-central1-a/odd not_found"])
         #expect(rec.calls.filter { $0.hasPrefix("DELETE") }.count == 4)
     }

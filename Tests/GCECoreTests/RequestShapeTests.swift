@@ -35,8 +35,8 @@ import Testing
         let disks = b["disks"].array ?? []
         #expect(disks.count == 2 && disks.allSatisfy { $0["autoDelete"].bool == true })
         #expect(disks[1]["initializeParams"]["diskSizeGb"].string == "5")
-        #expect(b["networkInterfaces"].array?.first?["accessConfigs"] == nil)  // no external IP unless configured
-        #expect(b["scheduling"] == nil)
+        #expect(b["networkInterfaces"].array?.first?["accessConfigs"] == JSONValue.null)  // no external IP unless configured
+        #expect(b["scheduling"] == .null)
         #expect(reply["instances"].array?.first?["state"].string == "pending")
         #expect(reply["instances"].array?.first?["id"].string?.hasPrefix("us-central1-a/cdd-") == true)
     }
@@ -66,8 +66,8 @@ import Testing
         let (set, rec) = try makeSet(Self.happy)
         _ = try set.create(createRequest(count: 1, preemptible: true))
         let s = body(rec.sent.first { $0.method == "POST" }!)["scheduling"]
-        #expect(s?["provisioningModel"].string == "SPOT")
-        #expect(s?["instanceTerminationAction"].string == "DELETE")
+        #expect(s["provisioningModel"].string == "SPOT")
+        #expect(s["instanceTerminationAction"].string == "DELETE")
     }
 
     @Test func externalIPOnlyWhenConfigured() throws {
