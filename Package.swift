@@ -186,22 +186,26 @@ let package = Package(
 
         // The EC2 driver: libcurl (a system library, typed shims for its variadic calls), logic in EC2Core.
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "EC2Core", dependencies: ["CCurl", "PluginABI"], path: "Plugins/EC2/Core"),
-        .target(name: "CDDEC2", dependencies: ["PluginABI", "EC2Core"], path: "Plugins/EC2/Entry", linkerSettings: driverExports),
-        .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
+        // What every Swift cloud driver shares: libcurl transport, JSON values, the ABI's payloads,
+        // request limits, config reading and the C entry glue. Drivers' own logic stays in their Core.
+        .target(name: "DriverSupport", dependencies: ["PluginABI", "CCurl"], path: "Plugins/DriverSupport"),
+        .target(name: "EC2Core", dependencies: ["DriverSupport", "CCurl", "PluginABI"], path: "Plugins/EC2/Core"),
+        .target(name: "CDDEC2", dependencies: ["PluginABI", "DriverSupport", "EC2Core"], path: "Plugins/EC2/Entry", linkerSettings: driverExports),
+        .testTarget(name: "DriverSupportTests", dependencies: ["DriverSupport"]),
+        .testTarget(name: "EC2CoreTests", dependencies: ["EC2Core", "DriverSupport", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
 
         // The GCE driver: Compute v1 REST over libcurl, OAuth2 with libcrypto; logic in GCECore.
         // The entry target exports only cdd_negotiate and cdd_open (a version script).
-        .target(name: "GCECore", dependencies: ["CCurl"], path: "Plugins/GCE/Core"),
-        .target(name: "CDDGCE", dependencies: ["PluginABI", "GCECore"], path: "Plugins/GCE/Entry", linkerSettings: driverExports),
-        .testTarget(name: "GCECoreTests", dependencies: ["GCECore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
+        .target(name: "GCECore", dependencies: ["DriverSupport", "CCurl", "PluginABI"], path: "Plugins/GCE/Core"),
+        .target(name: "CDDGCE", dependencies: ["PluginABI", "DriverSupport", "GCECore"], path: "Plugins/GCE/Entry", linkerSettings: driverExports),
+        .testTarget(name: "GCECoreTests", dependencies: ["GCECore", "DriverSupport", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue",
                                                          .product(name: "Logging", package: "swift-log")]),
         // The Azure driver: ARM REST over libcurl, logic in AzureCore; the .so exports only the two entry points.
         .systemLibrary(name: "CAzureCrypto", path: "Plugins/Azure/CCrypto"),
-        .target(name: "AzureCore", dependencies: ["CCurl", "CAzureCrypto"], path: "Plugins/Azure/Core"),
-        .target(name: "CDDAzure", dependencies: ["PluginABI", "AzureCore"], path: "Plugins/Azure/Entry", linkerSettings: driverExports),
-        .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue"]),
+        .target(name: "AzureCore", dependencies: ["DriverSupport", "CCurl", "CAzureCrypto", "PluginABI"], path: "Plugins/Azure/Core"),
+        .target(name: "CDDAzure", dependencies: ["PluginABI", "DriverSupport", "AzureCore"], path: "Plugins/Azure/Entry", linkerSettings: driverExports),
+        .testTarget(name: "AzureCoreTests", dependencies: ["AzureCore", "DriverSupport", "PluginABI", "DriverHost", "TestSupport", "APIClient", "Queue"]),
 
         fixture("Misbehave"), fixture("Major2"), fixture("Future"),
         fixture("NoEntry"), fixture("Tiny"), fixture("NullMember"), fixture("RealCloud"), fixture("Idempotent"),

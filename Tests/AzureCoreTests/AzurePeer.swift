@@ -1,4 +1,5 @@
 import AzureCore
+import DriverSupport
 import Foundation
 import Synchronization
 import TestSupport

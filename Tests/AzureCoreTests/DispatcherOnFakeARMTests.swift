@@ -1,5 +1,6 @@
 import APIClient
 import AzureCore
+import DriverSupport
 import Foundation
 import Queue
 import Testing

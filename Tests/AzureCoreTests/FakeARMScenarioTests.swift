@@ -1,4 +1,5 @@
 @testable import AzureCore
+import DriverSupport
 import Foundation
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import AzureCore
+import DriverSupport
 import Foundation
 import Synchronization
 
@@ -7,8 +8,8 @@ func ids(_ data: Data) -> [String] { (json(data)["instances"] as? [[String: Any]
 func body(_ object: [String: Any]) -> Data { try! JSONSerialization.data(withJSONObject: object) }
 
 /// The error `body` throws, nil when it succeeds.
-func failure<T>(_ body: () throws -> T) -> AzureError? {
-    do { _ = try body(); return nil } catch { return error as? AzureError ?? AzureError(.internal, "not an AzureError: \(error)") }
+func failure<T>(_ body: () throws -> T) -> DriverError? {
+    do { _ = try body(); return nil } catch { return error as? DriverError ?? DriverError(.internal, "not an DriverError: \(error)") }
 }
 
 /// A create request as the host sends it.
@@ -26,12 +27,12 @@ func createRequest(size: String = "Standard_D2s_v3", tags: [String: String], cou
 
 /// An HTTP transport that answers from a handler and records every request (no network).
 final class ScriptedTransport: HTTPTransport {
-    let handler: @Sendable (HTTPRequest) throws(AzureError) -> HTTPResponse
+    let handler: @Sendable (HTTPRequest) throws(DriverError) -> HTTPResponse
     private let log = Mutex<[HTTPRequest]>([])
 
-    init(_ handler: @escaping @Sendable (HTTPRequest) throws(AzureError) -> HTTPResponse) { self.handler = handler }
+    init(_ handler: @escaping @Sendable (HTTPRequest) throws(DriverError) -> HTTPResponse) { self.handler = handler }
 
-    func send(_ request: HTTPRequest) throws(AzureError) -> HTTPResponse {
+    func send(_ request: HTTPRequest) throws(DriverError) -> HTTPResponse {
         log.withLock { $0.append(request) }
         return try handler(request)
     }
@@ -45,8 +46,8 @@ func jsonResponse(_ status: Int, _ object: Any, headers: [String: String] = [:])
 
 /// A set over a scripted transport: a token endpoint that always answers, ARM from `arm`.
 func scriptedSet(_ extra: String = "", setID: String = "set-1", clock: @escaping @Sendable () -> Int = { 1_800_000_000 },
-                 _ arm: @escaping @Sendable (HTTPRequest) throws(AzureError) -> HTTPResponse) -> (AzureInstanceSet, ScriptedTransport) {
-    let transport = ScriptedTransport { request throws(AzureError) in
+                 _ arm: @escaping @Sendable (HTTPRequest) throws(DriverError) -> HTTPResponse) -> (AzureInstanceSet, ScriptedTransport) {
+    let transport = ScriptedTransport { request throws(DriverError) in
         if request.url.contains("/oauth2/v2.0/token") {
             return jsonResponse(200, ["access_token": "tok", "expires_in": 3599, "token_type": "Bearer"])
         }

@@ -1,4 +1,5 @@
 @testable import AzureCore
+import DriverSupport
 import Foundation
 import Testing
 
@@ -62,7 +63,7 @@ import Testing
 
     @Test(arguments: [nil, "7", "Sun, 30 Aug 2015 12:36:09 GMT", "garbage", "99999999999999999999"] as [String?])
     func throttledCallsNeverCrash(header: String?) throws {
-        let (set, _) = scriptedSet(clock: { 1_440_938_160 }) { request throws(AzureError) in
+        let (set, _) = scriptedSet(clock: { 1_440_938_160 }) { request throws(DriverError) in
             jsonResponse(429, ["error": ["code": "TooManyRequests", "message": "slow down"]],
                          headers: header.map { ["retry-after": $0] } ?? [:])
         }

@@ -1,4 +1,5 @@
 @testable import AzureCore
+import DriverSupport
 import Foundation
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
     @Test func tokensAreCachedAndRenewedBeforeExpiry() throws {
         let clock = SharedCount()  // minutes passed
         let fetched = SharedCount()
-        let transport = ScriptedTransport { request throws(AzureError) in
+        let transport = ScriptedTransport { request throws(DriverError) in
             #expect(request.url == "https://login.test/tenant-1/oauth2/v2.0/token")
             let form = String(decoding: request.body, as: UTF8.self)
             #expect(form.contains("grant_type=client_credentials") && form.contains("scope=https%3A%2F%2Fmanagement.azure.com%2F.default"))
@@ -26,7 +27,7 @@ import Testing
     }
 
     @Test func managedIdentityReadsIMDSStringsAndUnreachableIsTransient() throws {
-        let transport = ScriptedTransport { request throws(AzureError) in
+        let transport = ScriptedTransport { request throws(DriverError) in
             #expect(request.direct, "IMDS is never proxied")
             #expect(request.headers.contains { $0 == ("Metadata", "true") })
             #expect(request.url == "http://imds.test/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F&client_id=mi-1")
@@ -36,19 +37,19 @@ import Testing
         settings.imdsEndpoint = "http://imds.test"
         settings.managedIdentityClientID = "mi-1"
         #expect(try TokenSource(settings: settings, transport: transport).current(now: 1_800_000_000) == "mi")
-        let down = ScriptedTransport { _ throws(AzureError) in throw AzureError(.transient, "Couldn't connect to server", code: "ConnectionError") }
+        let down = ScriptedTransport { _ throws(DriverError) in throw DriverError(.transient, "Couldn't connect to server", code: "ConnectionError") }
         let e = try #require(failure { try TokenSource(settings: settings, transport: down).current(now: 0) })
         #expect(e.errorClass == .transient && e.code == "IMDSUnavailable", "an unreachable IMDS is transient, not auth")
-        let refused = ScriptedTransport { _ throws(AzureError) in
+        let refused = ScriptedTransport { _ throws(DriverError) in
             jsonResponse(400, ["error": "invalid_request", "error_description": "Identity not found"])
         }
         #expect(failure { try TokenSource(settings: settings, transport: refused).current(now: 0) }?.errorClass == .auth)
     }
 
     @Test func wrongSecretIsAuthWithAADCode() throws {
-        let (set, _) = scriptedSet { _ throws(AzureError) in jsonResponse(200, ["value": []]) }
+        let (set, _) = scriptedSet { _ throws(DriverError) in jsonResponse(200, ["value": []]) }
         _ = set
-        let transport = ScriptedTransport { _ throws(AzureError) in
+        let transport = ScriptedTransport { _ throws(DriverError) in
             jsonResponse(401, ["error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"])
         }
         var settings = TokenSource.Settings()
@@ -61,17 +62,17 @@ import Testing
     @Test func pagingIsBoundedAndNeverPartial() throws {
         // A server that always answers with another nextLink (libcloud's PAGINATION_INFINITE_LOOP).
         let pages = SharedCount()
-        let (endless, _) = scriptedSet(#", "max_pages": 5"#) { _ throws(AzureError) in
+        let (endless, _) = scriptedSet(#", "max_pages": 5"#) { _ throws(DriverError) in
             jsonResponse(200, ["value": [], "nextLink": "https://arm.test/next?page=\(pages.add())"])
         }
         let e = try #require(failure { try endless.list(body(["tags": [String: String]()])) })
         #expect(e.errorClass == .transient && e.message.contains("max_pages") && pages.current == 5)
 
-        let (repeating, _) = scriptedSet { _ throws(AzureError) in jsonResponse(200, ["value": [], "nextLink": "https://arm.test/same"]) }
+        let (repeating, _) = scriptedSet { _ throws(DriverError) in jsonResponse(200, ["value": [], "nextLink": "https://arm.test/same"]) }
         #expect(failure { try repeating.list(body(["tags": [String: String]()])) }?.message.contains("repeated nextLink") == true)
 
         // A nextLink to another host would carry the bearer token there: refused, nothing sent.
-        let (foreign, transport) = scriptedSet { _ throws(AzureError) in jsonResponse(200, ["value": [], "nextLink": "https://evil.test/steal"]) }
+        let (foreign, transport) = scriptedSet { _ throws(DriverError) in jsonResponse(200, ["value": [], "nextLink": "https://evil.test/steal"]) }
         #expect(failure { try foreign.list(body(["tags": [String: String]()])) }?.errorClass == .internal)
         #expect(!transport.requests.contains { $0.url.contains("evil.test") })
     }
@@ -79,7 +80,7 @@ import Testing
     @Test func operationsAreFollowedWithinTheirBound() throws {
         let clock = SharedCount()
         let polls = SharedCount()
-        let transport = ScriptedTransport { request throws(AzureError) in
+        let transport = ScriptedTransport { request throws(DriverError) in
             if request.url.contains("/oauth2/") { return jsonResponse(200, ["access_token": "tok", "expires_in": 3599]) }
             _ = polls.add()
             _ = clock.add()
@@ -92,7 +93,7 @@ import Testing
         #expect(try arm.follow(accepted, boundSeconds: 5) == .pending)
         #expect(polls.current <= 5, "one poll per second of the bound at most")
         let location = ARMResponse(status: 202, headers: ["location": "https://arm.test/result/1", "retry-after": "0"], json: .null)
-        let done = ScriptedTransport { request throws(AzureError) in
+        let done = ScriptedTransport { request throws(DriverError) in
             request.url.contains("/oauth2/") ? jsonResponse(200, ["access_token": "tok", "expires_in": 3599]) : HTTPResponse(status: 204)
         }
         let arm2 = ARMClient(config: config, tokens: TokenSource(settings: config.auth, transport: done), transport: done, sleep: { _ in })
@@ -100,7 +101,7 @@ import Testing
     }
 
     @Test func createBodiesCarryEverythingTheIssueAsks() throws {
-        let (set, transport) = scriptedSet(#", "use_public_ip": true, "spot_max_price": {"Standard_D2s_v3": 0.05}"#) { request throws(AzureError) in
+        let (set, transport) = scriptedSet(#", "use_public_ip": true, "spot_max_price": {"Standard_D2s_v3": 0.05}"#) { request throws(DriverError) in
             switch request.method {
             case "GET": return jsonResponse(404, ["error": ["code": "ResourceNotFound", "message": "no"]])
             default:
@@ -141,7 +142,7 @@ import Testing
     }
 
     @Test func createWithoutKeyUsesALockedKeyAndRefusesBadOnes() throws {
-        let (set, transport) = scriptedSet { request throws(AzureError) in
+        let (set, transport) = scriptedSet { request throws(DriverError) in
             request.method == "GET" ? jsonResponse(404, ["error": ["code": "ResourceNotFound", "message": "no"]])
                 : jsonResponse(201, ["id": "/x", "name": "x", "properties": [:]])
         }

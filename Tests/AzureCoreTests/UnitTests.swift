@@ -1,4 +1,5 @@
 @testable import AzureCore
+import DriverSupport
 import Foundation
 import Testing
 
@@ -32,7 +33,7 @@ import Testing
     let base = #""subscription_id": "sub", "resource_group": "rg", "location": "westeurope", "subnet_id": "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/s""#
 
     /// The base config with `extra`'s members added or replacing the base's.
-    func parse(_ extra: String) -> AzureError? {
+    func parse(_ extra: String) -> DriverError? {
         var object = try! JSONSerialization.jsonObject(with: Data("{\(base)}".utf8)) as! [String: Any]
         let more = try! JSONSerialization.jsonObject(with: Data("{\(extra.dropFirst())}".utf8)) as! [String: Any]
         object.merge(more) { $1 }

@@ -1,4 +1,5 @@
 import DriverHost
+import DriverSupport
 import Foundation
 import Logging
 import Testing

@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import Testing
@@ -75,9 +76,9 @@ import Testing
                                                                headers: ["retry-after": Self.httpDate(Self.local + 4)]),
                                            throttleRetryMs: 2000, now: Self.local)
         #expect(noDateHeader.retryAfterMs == 4000)
-        #expect(HTTPDate.retryAfterMs("Sun, 30 Aug 2015 12:35:00 GMT", now: Self.local) == 0, "a past date: now")
-        #expect(HTTPDate.retryAfterMs("12", now: 0) == 12_000)
-        #expect(HTTPDate.retryAfterMs("soon", now: 0) == nil)
+        #expect(RetryAfter.milliseconds("Sun, 30 Aug 2015 12:35:00 GMT", date: nil, now: Self.local, fallbackMs: 2000) == 0, "a past date: now")
+        #expect(RetryAfter.milliseconds("12", date: nil, now: 0, fallbackMs: 2000) == 12_000)
+        #expect(RetryAfter.milliseconds("soon", date: nil, now: 0, fallbackMs: 2000) == 2000, "not a hint: the fallback")
         #expect(HTTPDate.seconds("Sun, 30 Aug 2015 12:36:00 GMT") == Self.local)
     }
 }

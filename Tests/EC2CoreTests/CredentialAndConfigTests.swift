@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import Testing
@@ -61,7 +62,7 @@ import Testing
     @Test func configIsCheckedKeyByKey() {
         let env = ["HOME": "/none"]
         func problem(_ json: String) -> String? {
-            do throws(EC2Error) { _ = try EC2Config.parse(json, environment: env); return nil } catch { return error.message }
+            do throws(DriverError) { _ = try EC2Config.parse(json, environment: env); return nil } catch { return error.message }
         }
         #expect(problem(#"{"region": "us-east-1"}"#) == nil)
         #expect(problem("[]") == "config must be a JSON object")

@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import Testing
@@ -113,8 +114,8 @@ import Testing
     }
 
     @Test func imdsThatDoesNotAnswerIsTransient() throws {
-        let unreachable = FakeEC2 { (_, request) throws(EC2Error) in
-            throw EC2Error(.transient, "PUT \(request.url): Couldn't connect to server", code: "ConnectionError")
+        let unreachable = FakeEC2 { (_, request) throws(DriverError) in
+            throw DriverError(.transient, "PUT \(request.url): Couldn't connect to server", code: "ConnectionError")
         }
         let error = try #require(failure { try chain(env: ["HOME": "/none"]).current(transport: unreachable, now: 0) })
         #expect(error.errorClass == .transient, "\(error)")
@@ -127,8 +128,8 @@ import Testing
     @Test func keysStillValidAreKeptWhenRenewalFails() throws {
         let down = SharedCount()
         let good = Self.services()
-        let flaky = FakeEC2 { (_, request) throws(EC2Error) in
-            if down.current > 0 { throw EC2Error(.transient, "connection refused", code: "ConnectionError") }
+        let flaky = FakeEC2 { (_, request) throws(DriverError) in
+            if down.current > 0 { throw DriverError(.transient, "connection refused", code: "ConnectionError") }
             return try good.send(request)
         }
         let roles = try chain(env: ["HOME": "/none"])

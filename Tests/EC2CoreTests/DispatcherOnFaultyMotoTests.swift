@@ -1,4 +1,5 @@
 import DriverHost
+import DriverSupport
 import EC2Core
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import APIClient
 import DriverHost
+import DriverSupport
 import EC2Core
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import Testing
@@ -24,12 +25,12 @@ import Testing
     }
 
     @Test func failoverRanking() {
-        let invalid = EC2Error(.invalid, "bad subnet"), quota = EC2Error(.quota, "no addresses")
-        let capacity = EC2Error(.capacityType, "full"), unsupported = EC2Error(.unsupported, "not here")
+        let invalid = DriverError(.invalid, "bad subnet"), quota = DriverError(.quota, "no addresses")
+        let capacity = DriverError(.capacityType, "full"), unsupported = DriverError(.unsupported, "not here")
         #expect(FailoverRanking.mostMeaningful([invalid, quota]) == quota)
         #expect(FailoverRanking.mostMeaningful([quota, capacity, invalid]) == capacity)
         #expect(FailoverRanking.mostMeaningful([invalid, unsupported]) == unsupported)
-        #expect(FailoverRanking.mostMeaningful([EC2Error(.capacityType, "first"), capacity])?.message == "first", "ties: the first subnet")
+        #expect(FailoverRanking.mostMeaningful([DriverError(.capacityType, "first"), capacity])?.message == "first", "ties: the first subnet")
         #expect(FailoverRanking.mostMeaningful([]) == nil)
     }
 
@@ -52,7 +53,7 @@ import Testing
         #expect(byType.calls("RunInstances").map { $0["InstanceMarketOptions.SpotOptions.MaxPrice"] } == ["40", nil])
 
         for bad in ["0", "-1", #""0.1""#, #"{"m5.large": "x"}"#] {
-            #expect(throws: EC2Error.self) { try EC2Config.parse(#"{"region": "us-east-1", "spot_max_price": \#(bad)}"#, environment: [:]) }
+            #expect(throws: DriverError.self) { try EC2Config.parse(#"{"region": "us-east-1", "spot_max_price": \#(bad)}"#, environment: [:]) }
         }
     }
 }

@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import Synchronization
@@ -5,14 +6,14 @@ import Synchronization
 /// An HTTP transport that answers from a handler and records every request, so request
 /// shapes are checked without a network.
 final class FakeEC2: HTTPTransport {
-    let handler: @Sendable (_ params: [String: String], _ request: HTTPRequest) throws(EC2Error) -> HTTPResponse
+    let handler: @Sendable (_ params: [String: String], _ request: HTTPRequest) throws(DriverError) -> HTTPResponse
     private let log = Mutex<[HTTPRequest]>([])
 
-    init(_ handler: @escaping @Sendable (_ params: [String: String], _ request: HTTPRequest) throws(EC2Error) -> HTTPResponse) {
+    init(_ handler: @escaping @Sendable (_ params: [String: String], _ request: HTTPRequest) throws(DriverError) -> HTTPResponse) {
         self.handler = handler
     }
 
-    func send(_ request: HTTPRequest) throws(EC2Error) -> HTTPResponse {
+    func send(_ request: HTTPRequest) throws(DriverError) -> HTTPResponse {
         log.withLock { $0.append(request) }
         return try handler(Self.form(request.body), request)
     }
@@ -58,8 +59,8 @@ func json(_ data: Data) -> [String: Any] { (try? JSONSerialization.jsonObject(wi
 func ids(_ data: Data) -> [String] { (json(data)["instances"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } }
 
 /// The error `body` throws, nil when it succeeds.
-func failure<T>(_ body: () throws -> T) -> EC2Error? {
-    do { _ = try body(); return nil } catch { return error as? EC2Error ?? EC2Error(.internal, "not an EC2Error: \(error)") }
+func failure<T>(_ body: () throws -> T) -> DriverError? {
+    do { _ = try body(); return nil } catch { return error as? DriverError ?? DriverError(.internal, "not an DriverError: \(error)") }
 }
 
 /// A count shared between a test and a fake's handler (an escaping closure cannot capture a Mutex).

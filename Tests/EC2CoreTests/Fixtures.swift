@@ -1,4 +1,5 @@
 /// EC2 responses in the shapes AWS documents and moto 5.2.1 returns (trimmed real output).
+import DriverSupport
 enum Fixtures {
     static func error(_ code: String, _ message: String) -> String {
         #"<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>\#(code)</Code><Message>\#(message)</Message></Error></Errors><RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>"#

@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import Synchronization
@@ -91,7 +92,7 @@ final class CountingTransport: HTTPTransport {
 
     init(_ inner: any HTTPTransport) { self.inner = inner }
 
-    func send(_ request: HTTPRequest) throws(EC2Error) -> HTTPResponse {
+    func send(_ request: HTTPRequest) throws(DriverError) -> HTTPResponse {
         let action = FakeEC2.form(request.body)["Action"] ?? request.method
         counts.withLock { $0[action, default: 0] += 1 }
         return try inner.send(request)

@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import PluginABI
@@ -22,7 +23,7 @@ import Testing
 
     @Test func errorEnvelopesKeepCodeAndMessage() {
         let ec2 = EC2Client.error(from: FakeEC2.error(400, "InvalidAMIID.NotFound", "The image id '[ami-1]' does not exist"), throttleRetryMs: 2000, now: 0)
-        #expect(ec2 == EC2Error(.invalid, "The image id '[ami-1]' does not exist", code: "InvalidAMIID.NotFound", httpStatus: 400))
+        #expect(ec2 == DriverError(.invalid, "The image id '[ami-1]' does not exist", code: "InvalidAMIID.NotFound", httpStatus: 400))
         let auth = EC2Client.error(from: HTTPResponse(status: 401, body: Array(Fixtures.authFailure.utf8)), throttleRetryMs: 0, now: 0)
         #expect(auth.errorClass == .auth && auth.code == "AuthFailure" && auth.message.hasPrefix("AWS was not able"))
         let html = EC2Client.error(from: HTTPResponse(status: 500, body: Array("<!doctype html>\n<title>500</title>".utf8)), throttleRetryMs: 0, now: 0)

@@ -1,3 +1,4 @@
+import DriverSupport
 import EC2Core
 import Foundation
 import Testing
@@ -93,13 +94,13 @@ import Testing
 
         let quota = FakeEC2 { _, _ in FakeEC2.error(400, "VcpuLimitExceeded", "You have requested more vCPU capacity") }
         let limited = TestSets.set(quota, #", "subnet_ids": ["subnet-a", "subnet-b"]"#)
-        #expect(throws: EC2Error(.capacityFamily, "You have requested more vCPU capacity", code: "VcpuLimitExceeded", httpStatus: 400)) {
+        #expect(throws: DriverError(.capacityFamily, "You have requested more vCPU capacity", code: "VcpuLimitExceeded", httpStatus: 400)) {
             try limited.create(createBody())
         }
         #expect(quota.calls("RunInstances").count == 1, "an account limit is not the subnet's fault")
 
         let allFull = FakeEC2 { _, _ in FakeEC2.error(500, "InsufficientInstanceCapacity") }
-        #expect(throws: EC2Error.self) { try TestSets.set(allFull, #", "subnet_ids": ["a", "b", "c"]"#).create(createBody()) }
+        #expect(throws: DriverError.self) { try TestSets.set(allFull, #", "subnet_ids": ["a", "b", "c"]"#).create(createBody()) }
         #expect(allFull.calls("RunInstances").count == 3)
     }
 

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import GCECore
 import Testing
@@ -20,10 +21,10 @@ import Testing
     }
 
     @Test func metadataServerUnreachableIsTransientAndNoServiceAccountIsAuth() throws {
-        let down = MetadataTokenSource(host: "169.254.169.254", transport: Recorder { _ throws(GCEError) in throw GCEError(.transient, "refused") })
-        #expect { try down.fetch() } throws: { ($0 as? GCEError)?.errorClass == .transient }
+        let down = MetadataTokenSource(host: "169.254.169.254", transport: Recorder { _ throws(DriverError) in throw DriverError(.transient, "refused") })
+        #expect { try down.fetch() } throws: { ($0 as? DriverError)?.errorClass == .transient }
         let none = MetadataTokenSource(host: "h", transport: Recorder { _ in json(404, "not found") })
-        #expect { try none.fetch() } throws: { ($0 as? GCEError)?.errorClass == .auth }
+        #expect { try none.fetch() } throws: { ($0 as? DriverError)?.errorClass == .auth }
         let rec = Recorder { _ in json(200, #"{"access_token": "ya29.x", "expires_in": 3599, "token_type": "Bearer"}"#) }
         #expect(try MetadataTokenSource(host: "h:1", transport: rec).fetch().token == "ya29.x")
         #expect(rec.sent[0].direct && rec.sent[0].headers.contains { $0 == ("Metadata-Flavor", "Google") })
@@ -34,14 +35,14 @@ import Testing
         for (text, key) in [(#"{"zones": ["a-b"], "zonez": 1}"#, "zonez"), (#"{"project": "p"}"#, "zones"), (#"{"zones": ["Bad Zone"]}"#, "zones"),
                             (#"{"zones": ["a-b"], "page_size": 501}"#, "page_size"), (#"{"zones": ["a-b"], "use_public_address": true}"#, "use_public_address"),
                             (#"{"zones": ["a-b"], "prices": {"e2-micro": "cheap"}}"#, "prices.e2-micro")] {
-            #expect { try GCEConfig.parse(text) } throws: { ($0 as? GCEError)?.errorClass == .invalid && "\($0)".contains(key) }
+            #expect { try GCEConfig.parse(text) } throws: { ($0 as? DriverError)?.errorClass == .invalid && "\($0)".contains(key) }
         }
     }
 
     @Test func serviceAccountKeyFileErrorsNameTheFile() {
         #expect { try ServiceAccountKey(json: Array(#"{"type": "authorized_user"}"#.utf8), file: "k.json") } throws: { "\($0)".contains("k.json") }
         #expect { try ServiceAccountKey(json: Array(#"{"type": "service_account", "client_email": "a@b", "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}"#.utf8), file: "k.json").assertion(scope: "s", now: 0) } throws: {
-            ($0 as? GCEError)?.errorClass == .invalid
+            ($0 as? DriverError)?.errorClass == .invalid
         }
     }
 
@@ -60,20 +61,20 @@ import Testing
         #expect(try handle.set() === set)
         handle.close()
         handle.close()
-        #expect { try handle.set() } throws: { ($0 as? GCEError)?.errorClass == .invalid && "\($0)".contains("closed") }
+        #expect { try handle.set() } throws: { ($0 as? DriverError)?.errorClass == .invalid && "\($0)".contains("closed") }
     }
 
     @Test func setIDsAreSafeNames() {
-        for good in ["prod-1", "a", "9.x_y-z", String(repeating: "a", count: 64)] { #expect(InputText.isSetID(good), "\(good)") }
-        for bad in ["", ".", "..", ".hidden", "-x", "a/b", "a b", String(repeating: "a", count: 65), "é"] { #expect(!InputText.isSetID(bad), "\(bad)") }
+        for good in ["prod-1", "a", "9.x_y-z", String(repeating: "a", count: 64)] { #expect(ABIText.isSetID(good), "\(good)") }
+        for bad in ["", ".", "..", ".hidden", "-x", "a/b", "a b", String(repeating: "a", count: 65), "é"] { #expect(!ABIText.isSetID(bad), "\(bad)") }
     }
 
     @Test func overLongOrNonUTF8InputIsRefused() {
         let long = [CChar](repeating: 65, count: 100) + [0]
-        #expect { try long.withUnsafeBufferPointer { try InputText.read($0.baseAddress, limit: 99, what: "request") } } throws: { "\($0)".contains("longer") }
+        #expect { try long.withUnsafeBufferPointer { try ABIText.read($0.baseAddress, limit: 99, what: "request") } } throws: { "\($0)".contains("longer") }
         let bad: [CChar] = [0x7b, CChar(bitPattern: 0xff), 0x7d, 0]
-        #expect { try bad.withUnsafeBufferPointer { try InputText.read($0.baseAddress, limit: 99, what: "request") } } throws: { "\($0)".contains("UTF-8") }
-        #expect { try InputText.read(nil, limit: 99, what: "request") } throws: { "\($0)".contains("NULL") }
+        #expect { try bad.withUnsafeBufferPointer { try ABIText.read($0.baseAddress, limit: 99, what: "request") } } throws: { "\($0)".contains("UTF-8") }
+        #expect { try ABIText.read(nil, limit: 99, what: "request") } throws: { "\($0)".contains("NULL") }
     }
 
     @Test func requestFieldsOverTheirLimitsAreInvalidNamingTheField() throws {
@@ -105,7 +106,7 @@ import Testing
 
     @Test func aLoneSurrogateIsInvalid() throws {
         let (set, rec) = try makeSet(Self.catalogue)
-        #expect { try set.list(Data(#"{"tags": {"k": "\ud800"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .invalid }
+        #expect { try set.list(Data(#"{"tags": {"k": "\ud800"}}"#.utf8)) } throws: { ($0 as? DriverError)?.errorClass == .invalid }
         #expect(rec.sent.isEmpty)
     }
 }

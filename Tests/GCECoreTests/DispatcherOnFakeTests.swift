@@ -1,5 +1,6 @@
 import APIClient
 import DriverHost
+import DriverSupport
 import Foundation
 import GCECore
 import Logging
@@ -38,8 +39,8 @@ extension FakeScenarioTests {
         let daemon = try ServeProcess(config: folder + "/config.yml", stateDir: folder + "/state")
         var seen = Set<String>()
         func listed() throws -> Set<String> {
-            let ids = (JSON.parse(Array(try observer.list(Data(#"{"tags": {"cloud-dispatch-instance-set": "\#(dispatcherID)"}}"#.utf8))))?["instances"]?.array ?? [])
-                .compactMap { $0["id"]?.string }
+            let ids = (JSONValue.parse(Array(try observer.list(Data(#"{"tags": {"cloud-dispatch-instance-set": "\#(dispatcherID)"}}"#.utf8))))?["instances"].array ?? [])
+                .compactMap { $0["id"].string }
             seen.formUnion(ids)
             return Set(ids)
         }
@@ -65,10 +66,10 @@ extension FakeScenarioTests {
         for uuid in uuids { _ = try await client.cancel(uuid, reason: "test: the workers never boot") }
         var emptied = false
         for _ in 0..<150 where !emptied {
-            emptied = try listed().isEmpty && (try fake.stats()["instances"]?.array ?? []).isEmpty
+            emptied = try listed().isEmpty && (try fake.stats()["instances"].array ?? []).isEmpty
             if !emptied { try await Task.sleep(for: .milliseconds(200)) }
         }
-        let left = try fake.stats()["instances"] ?? .null
+        let left = try fake.stats()["instances"]
         #expect(emptied, "left: \(left)\n\(daemon.log.suffix(4000))")
         for uuid in uuids { #expect(try await client.get(uuid).state == .cancelled) }
         #expect(daemon.stop() == 0, "\(daemon.log.suffix(4000))")

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import GCECore
 import Testing
@@ -8,7 +9,7 @@ import Testing
         #"{"error": {"code": \#(status), "message": "\#(message)", "errors": [{"reason": "\#(reason)", "message": "\#(message)", "domain": "global"}]}}"#
     }
 
-    func classOf(_ answer: @escaping Recorder.Answer) throws -> GCEError? {
+    func classOf(_ answer: @escaping Recorder.Answer) throws -> DriverError? {
         let (set, _) = try makeSet(answer)
         do {
             _ = try set.list(Data(#"{"tags": {}}"#.utf8))
@@ -41,7 +42,7 @@ import Testing
     @Test func unauthorizedRefetchesTheTokenOnceThenIsAuth() throws {
         let tokens = CountingTokens()
         let (set, rec) = try makeSet(tokens: tokens) { _ in json(401, Self.httpError(401, "authError")) }
-        #expect(throws: GCEError.self) { try set.list(Data(#"{"tags": {}}"#.utf8)) }
+        #expect(throws: DriverError.self) { try set.list(Data(#"{"tags": {}}"#.utf8)) }
         #expect(rec.sent.count == 2)
         #expect(tokens.fetches.withLock { $0 } == 2)
         let e = try classOf { _ in json(401, Self.httpError(401, "authError")) }
@@ -49,8 +50,8 @@ import Testing
     }
 
     @Test func operationErrors() {
-        func op(_ code: String, _ status: Int = 0, _ message: String = "x") -> GCEError? {
-            ErrorMapping.fromOperation(JSON.parse(#"{"status": "DONE", "httpErrorStatusCode": \#(status), "error": {"errors": [{"code": "\#(code)", "message": "\#(message)"}]}}"#)!,
+        func op(_ code: String, _ status: Int = 0, _ message: String = "x") -> DriverError? {
+            ErrorMapping.fromOperation(JSONValue.parse(#"{"status": "DONE", "httpErrorStatusCode": \#(status), "error": {"errors": [{"code": "\#(code)", "message": "\#(message)"}]}}"#)!,
                                        what: "op", throttleRetryMs: 1000)
         }
         #expect(op("QUOTA_EXCEEDED", 403)?.errorClass == .quota)
@@ -64,7 +65,7 @@ import Testing
     }
 
     @Test func quotaNamesItsMetric() {
-        let e = ErrorMapping.fromOperation(JSON.parse(#"{"error": {"errors": [{"code": "QUOTA_EXCEEDED", "message": "Quota 'CPUS' exceeded.", "errorDetails": [{"quotaInfo": {"metricName": "compute.googleapis.com/cpus"}}]}]}}"#)!,
+        let e = ErrorMapping.fromOperation(JSONValue.parse(#"{"error": {"errors": [{"code": "QUOTA_EXCEEDED", "message": "Quota 'CPUS' exceeded.", "errorDetails": [{"quotaInfo": {"metricName": "compute.googleapis.com/cpus"}}]}]}}"#)!,
                                            what: "insert", throttleRetryMs: 0)
         #expect(e?.message.contains("CPUS") == true && e?.message.contains("compute.googleapis.com/cpus") == true)
     }

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import GCECore
 import Testing
@@ -20,9 +21,9 @@ import Testing
 
     @Test func exhaustedZoneFailsOverToTheNext() throws {
         let (set, rec) = try makeSet(Self.cloud(exhausted: ["us-central1-a"]))
-        let reply = JSON.parse(Array(try set.create(createRequest(count: 1))))!
+        let reply = JSONValue.parse(Array(try set.create(createRequest(count: 1))))!
         #expect(rec.calls.filter { $0.hasPrefix("POST") } == ["POST zones/us-central1-a/instances", "POST zones/us-central1-b/instances"])
-        #expect(reply["instances"]?.array?.first?["id"]?.string?.hasPrefix("us-central1-b/") == true)
+        #expect(reply["instances"].array?.first?["id"].string?.hasPrefix("us-central1-b/") == true)
         // the zone that worked is tried first next time
         _ = try set.create(createRequest(count: 1, token: "tok-2"))
         #expect(rec.calls.filter { $0.hasPrefix("POST") }.last == "POST zones/us-central1-b/instances")
@@ -30,13 +31,13 @@ import Testing
 
     @Test func everyZoneExhaustedIsCapacity() throws {
         let (set, _) = try makeSet(Self.cloud(exhausted: ["us-central1-a", "us-central1-b"]))
-        #expect { try set.create(createRequest(count: 1)) } throws: { ($0 as? GCEError)?.errorClass == .capacityType }
+        #expect { try set.create(createRequest(count: 1)) } throws: { ($0 as? DriverError)?.errorClass == .capacityType }
     }
 
     @Test func capacityIsMoreInformativeThanInvalid() throws {
         let (set, _) = try makeSet(Self.cloud(exhausted: ["us-central1-a"], unknownTypeIn: ["us-central1-b"]))
         #expect { try set.create(createRequest(count: 1)) } throws: {
-            ($0 as? GCEError)?.errorClass == .capacityType && ($0 as? GCEError)?.code == "ZONE_RESOURCE_POOL_EXHAUSTED"
+            ($0 as? DriverError)?.errorClass == .capacityType && ($0 as? DriverError)?.code == "ZONE_RESOURCE_POOL_EXHAUSTED"
         }
     }
 
@@ -45,7 +46,7 @@ import Testing
             if r.url.contains("/aggregated/instances") { return json(200, #"{"items": {}}"#) }
             return json(200, #"{"name": "op", "zone": "zones/us-central1-a", "status": "DONE", "httpErrorStatusCode": 403, "error": {"errors": [{"code": "QUOTA_EXCEEDED", "message": "Quota 'CPUS' exceeded."}]}}"#)
         }
-        #expect { try set.create(createRequest(count: 1)) } throws: { ($0 as? GCEError)?.errorClass == .quota }
+        #expect { try set.create(createRequest(count: 1)) } throws: { ($0 as? DriverError)?.errorClass == .quota }
         #expect(rec.calls.filter { $0.hasPrefix("POST") }.count == 1)
     }
 }

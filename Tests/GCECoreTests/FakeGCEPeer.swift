@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import GCECore
 import Synchronization
@@ -53,15 +54,15 @@ struct FakeGCE: Sendable {
     }
 
     @discardableResult
-    func post(_ path: String, _ body: String = "{}") throws -> JSON {
+    func post(_ path: String, _ body: String = "{}") throws -> JSONValue {
         let r = try control.send(HTTPRequest(method: "POST", url: url + path, headers: [("Content-Type", "application/json")], body: Array(body.utf8)))
-        return JSON.parse(r.body) ?? .null
+        return JSONValue.parse(r.body) ?? .null
     }
 
-    func stats() throws -> JSON { JSON.parse(try control.send(HTTPRequest(method: "GET", url: url + "/_fake/stats")).body) ?? .null }
+    func stats() throws -> JSONValue { JSONValue.parse(try control.send(HTTPRequest(method: "GET", url: url + "/_fake/stats")).body) ?? .null }
     func reset() throws { try post("/_fake/reset") }
     func faults(_ json: String) throws { try post("/_fake/faults", json) }
-    func calls(_ method: String) throws -> Int { Int(try stats()["calls"]?[method]?.int ?? 0) }
+    func calls(_ method: String) throws -> Int { Int(try stats()["calls"][method].int ?? 0) }
 }
 
 struct FakeError: Error, CustomStringConvertible {

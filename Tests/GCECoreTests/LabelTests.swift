@@ -1,3 +1,4 @@
+import DriverSupport
 import GCECore
 import Testing
 

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import GCECore
 import Testing
@@ -14,24 +15,24 @@ import Testing
             if r.url.contains("pageToken=t1") { return Self.page(["b"], next: "t2") }
             return Self.page(["a"], next: "t1")
         }
-        let reply = JSON.parse(Array(try set.list(Data(#"{"tags": {"cloud-dispatch-instance-set": "s1"}}"#.utf8))))!
-        #expect(reply["instances"]?.array?.compactMap { $0["id"]?.string } == ["us-central1-a/a", "us-central1-a/b", "us-central1-a/c"])
+        let reply = JSONValue.parse(Array(try set.list(Data(#"{"tags": {"cloud-dispatch-instance-set": "s1"}}"#.utf8))))!
+        #expect(reply["instances"].array?.compactMap { $0["id"].string } == ["us-central1-a/a", "us-central1-a/b", "us-central1-a/c"])
         #expect(rec.sent.count == 3)
     }
 
     @Test func aRepeatedPageTokenOrTooManyPagesIsNeverAPartialList() throws {
         let (loop, _) = try makeSet { _ in Self.page(["a"], next: "same") }
-        #expect { try loop.list(Data(#"{"tags": {}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .internal }
+        #expect { try loop.list(Data(#"{"tags": {}}"#.utf8)) } throws: { ($0 as? DriverError)?.errorClass == .internal }
         let counter = Counter()
         let (endless, _) = try makeSet(config: #"{"project": "p1", "zones": ["us-central1-a"], "api_root": "http://api/compute/v1/", "max_pages": 3}"#) { _ in
             Self.page(["a"], next: "t\(counter.next())")
         }
-        #expect { try endless.list(Data(#"{"tags": {}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .transient }
+        #expect { try endless.list(Data(#"{"tags": {}}"#.utf8)) } throws: { ($0 as? DriverError)?.errorClass == .transient }
     }
 
     @Test func anUnreachableZoneFailsTheList() throws {
         let (set, _) = try makeSet { _ in json(200, #"{"items": {}, "unreachables": ["zones/us-central1-b"]}"#) }
-        #expect { try set.list(Data(#"{"tags": {}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .transient }
+        #expect { try set.list(Data(#"{"tags": {}}"#.utf8)) } throws: { ($0 as? DriverError)?.errorClass == .transient }
     }
 
     @Test func statesMapAndTagsDecode() throws {
@@ -41,11 +42,11 @@ import Testing
             }
             return json(200, #"{"items": {"zones/us-central1-a": {"instances": [\#(items.joined(separator: ","))]}}}"#)
         }
-        let reply = JSON.parse(Array(try set.list(Data(#"{"tags": {"cloud-dispatch-type": "e2.micro"}}"#.utf8))))!
-        let states = (reply["instances"]?.array ?? []).map { $0["state"]?.string ?? "" }
+        let reply = JSONValue.parse(Array(try set.list(Data(#"{"tags": {"cloud-dispatch-type": "e2.micro"}}"#.utf8))))!
+        let states = (reply["instances"].array ?? []).map { $0["state"].string ?? "" }
         #expect(states == ["pending", "running", "pending", "stopped", "stopping"])  // ids p r s t x
-        #expect(reply["instances"]?.array?.first?["tags"]?["cloud-dispatch-type"]?.string == "e2.micro")
-        #expect(reply["instances"]?.array?.first?["address"]?.string == "10.0.0.2")
+        #expect(reply["instances"].array?.first?["tags"]["cloud-dispatch-type"].string == "e2.micro")
+        #expect(reply["instances"].array?.first?["address"].string == "10.0.0.2")
     }
 
     @Test func destroyCountsOnlyARealNotFoundAsGone() throws {
@@ -58,9 +59,9 @@ import Testing
             if r.url.hasSuffix("/odd") { return json(404, ErrorClassTests.httpError(404, "notFound", "The resource 'projects/p1/zones/nowhere' was not found")) }
             return json(200, operation(zone: "us-central1-a", status: "RUNNING"))
         }
-        let reply = JSON.parse(Array(try set.destroy(Data(#"{"ids": ["us-central1-a/ok", "us-central1-a/gone", "us-central1-a/flaky", "us-central1-a/odd", "not an id"]}"#.utf8))))!
-        #expect(reply["destroyed"] == .array(["not an id", "us-central1-a/gone", "us-central1-a/ok"].map(JSON.string)))
-        let failed = (reply["failed"]?.array ?? []).map { "\($0["id"]!.string!) \($0["class"]!.string!)" }
+        let reply = JSONValue.parse(Array(try set.destroy(Data(#"{"ids": ["us-central1-a/ok", "us-central1-a/gone", "us-central1-a/flaky", "us-central1-a/odd", "not an id"]}"#.utf8))))!
+        #expect(reply["destroyed"] == .array(["not an id", "us-central1-a/gone", "us-central1-a/ok"].map(JSONValue.string)))
+        let failed = (reply["failed"].array ?? []).map { "\($0["id"].string!) \($0["class"].string!)" }
         #expect(failed == ["us-central1-a/flaky transient", "us-central1-a/odd not_found"])
         #expect(rec.calls.filter { $0.hasPrefix("DELETE") }.count == 4)
     }
@@ -70,7 +71,7 @@ import Testing
             if r.url.contains("/aggregated/instances") { return Self.page(["a", "b"], next: nil) }
             return json(403, ErrorClassTests.httpError(403, "forbidden"))
         }
-        #expect { try set.destroy(Data(#"{"ids": ["us-central1-a/a", "us-central1-a/b"]}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .auth }
+        #expect { try set.destroy(Data(#"{"ids": ["us-central1-a/a", "us-central1-a/b"]}"#.utf8)) } throws: { ($0 as? DriverError)?.errorClass == .auth }
     }
 
     @Test func setTagsRereadsOnAStaleFingerprint() throws {
@@ -85,9 +86,9 @@ import Testing
         _ = try set.setTags(Data(#"{"ids": ["us-central1-a/a"], "tags": {"new": "Value"}}"#.utf8))
         #expect(rec.calls == ["GET zones/us-central1-a/instances/a", "POST zones/us-central1-a/instances/a/setLabels",
                               "GET zones/us-central1-a/instances/a", "POST zones/us-central1-a/instances/a/setLabels"])
-        let b = JSON.parse(rec.sent.last!.body)!
+        let b = JSONValue.parse(rec.sent.last!.body)!
         #expect(b["labels"] == .object(["keep": .string("me"), "new": .string("_56alue"), Labels.setKey: .string(Labels.setValue("s1"))]))
-        #expect(b["labelFingerprint"]?.string == "fp1")
+        #expect(b["labelFingerprint"].string == "fp1")
     }
 
     @Test func anotherSetsInstancesAreNeitherDestroyedNorTagged() throws {
@@ -96,17 +97,17 @@ import Testing
             if r.method == "GET" { return json(200, instanceJSON(zone: "us-central1-a", name: "theirs", set: "other")) }
             return json(200, operation(zone: "us-central1-a", status: "RUNNING"))
         }
-        let reply = JSON.parse(Array(try set.destroy(Data(#"{"ids": ["us-central1-a/mine", "us-central1-a/theirs"]}"#.utf8))))!
-        #expect(reply["destroyed"] == .array(["us-central1-a/mine", "us-central1-a/theirs"].map(JSON.string)))
+        let reply = JSONValue.parse(Array(try set.destroy(Data(#"{"ids": ["us-central1-a/mine", "us-central1-a/theirs"]}"#.utf8))))!
+        #expect(reply["destroyed"] == .array(["us-central1-a/mine", "us-central1-a/theirs"].map(JSONValue.string)))
         #expect(rec.calls.filter { $0.hasPrefix("DELETE") } == ["DELETE zones/us-central1-a/instances/mine"])
-        #expect { try set.setTags(Data(#"{"ids": ["us-central1-a/theirs"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .notFound }
+        #expect { try set.setTags(Data(#"{"ids": ["us-central1-a/theirs"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? DriverError)?.errorClass == .notFound }
         #expect(!rec.calls.contains { $0.hasSuffix("/setLabels") })
     }
 
     @Test func setTagsOnAMissingInstanceIsNotFound() throws {
         let (set, _) = try makeSet { _ in json(404, ErrorClassTests.httpError(404, "notFound")) }
-        #expect { try set.setTags(Data(#"{"ids": ["us-central1-a/a"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .notFound }
-        #expect { try set.setTags(Data(#"{"ids": ["junk"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? GCEError)?.errorClass == .notFound }
+        #expect { try set.setTags(Data(#"{"ids": ["us-central1-a/a"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? DriverError)?.errorClass == .notFound }
+        #expect { try set.setTags(Data(#"{"ids": ["junk"], "tags": {"k": "v"}}"#.utf8)) } throws: { ($0 as? DriverError)?.errorClass == .notFound }
     }
 }
 
@@ -118,10 +119,10 @@ import Testing
             let running = #"{"name": "fine", "zone": "zones/us-central1-a", "machineType": "e2-micro", "status": "RUNNING", "scheduling": {"provisioningModel": "SPOT"}, "labels": {"cdd__set": "\#(Labels.setValue("s1"))"}}"#
             return json(200, #"{"items": {"zones/us-central1-a": {"instances": [\#(spot), \#(ondemand), \#(running)]}}}"#)
         }
-        let reply = JSON.parse(Array(try set.interruptions(Data("{}".utf8))))!
-        let notices = reply["notices"]?.array ?? []
-        #expect(notices.compactMap { $0["id"]?.string } == ["us-central1-a/spot"])
-        #expect(notices.first?["at"]?.string?.hasSuffix("Z") == true)
+        let reply = JSONValue.parse(Array(try set.interruptions(Data("{}".utf8))))!
+        let notices = reply["notices"].array ?? []
+        #expect(notices.compactMap { $0["id"].string } == ["us-central1-a/spot"])
+        #expect(notices.first?["at"].string?.hasSuffix("Z") == true)
         #expect(rec.calls == ["GET aggregated/instances"])
     }
 }

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import GCECore
 import Synchronization
@@ -5,13 +6,13 @@ import Synchronization
 /// A transport that answers from a script and records every request: request shapes and
 /// error handling are checked without a network.
 final class Recorder: HTTPTransport {
-    typealias Answer = @Sendable (HTTPRequest) throws(GCEError) -> HTTPResponse
+    typealias Answer = @Sendable (HTTPRequest) throws(DriverError) -> HTTPResponse
     private let answer: Answer
     let requests = Mutex<[HTTPRequest]>([])
 
     init(_ answer: @escaping Answer) { self.answer = answer }
 
-    func send(_ request: HTTPRequest) throws(GCEError) -> HTTPResponse {
+    func send(_ request: HTTPRequest) throws(DriverError) -> HTTPResponse {
         requests.withLock { $0.append(request) }
         return try answer(request)
     }
@@ -36,7 +37,7 @@ final class CountingTokens: TokenSource {
     let lifetime: Int
     init(lifetime: Int = 3600) { self.lifetime = lifetime }
     var name: String { "test tokens" }
-    func fetch() throws(GCEError) -> (token: String, expiresIn: Int) {
+    func fetch() throws(DriverError) -> (token: String, expiresIn: Int) {
         let n = fetches.withLock { $0 += 1; return $0 }
         return ("token-\(n)", lifetime)
     }

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// One ARM answer: status, headers, and the body as JSON (`.null` when empty).
@@ -15,7 +16,7 @@ public enum OperationOutcome: Sendable, Equatable {
 }
 
 /// Calls Azure Resource Manager: bearer token, fixed api-versions, CloudError bodies turned
-/// into `AzureError`s with ARM's code and message kept, long-running operations followed
+/// into `DriverError`s with ARM's code and message kept, long-running operations followed
 /// through `Azure-AsyncOperation` or `Location` with bounded polling, and `nextLink` paging
 /// that never answers a partial list. No retries of its own (the host owns back-off), except
 /// one with a fresh token when ARM calls the token expired.
@@ -60,11 +61,11 @@ public final class ARMClient: Sendable {
     /// One request; a non-2xx answer throws. `body` is sent as JSON.
     @discardableResult
     public func call(_ method: String, _ pathOrURL: String, apiVersion: String?, query: [(String, String)] = [],
-                     body: JSONValue? = nil, headers extra: [(String, String)] = []) throws(AzureError) -> ARMResponse {
+                     body: JSONValue? = nil, headers extra: [(String, String)] = []) throws(DriverError) -> ARMResponse {
         let target = url(pathOrURL, apiVersion: apiVersion, query: query)
         guard target.hasPrefix(config.armEndpoint + "/") else {
             // A nextLink or operation URL elsewhere would get our bearer token: refuse.
-            throw AzureError(.internal, "ARM pointed to \(CurlTransport.redacted(target)), outside \(config.armEndpoint)")
+            throw DriverError(.internal, "ARM pointed to \(CurlTransport.redacted(target)), outside \(config.armEndpoint)")
         }
         var response = try send(method, target, body: body, headers: extra)
         if response.status == 401 {
@@ -75,13 +76,13 @@ public final class ARMClient: Sendable {
         let json = JSONValue.parse(Data(response.body)) ?? .null
         guard (200...299).contains(response.status) else {
             let error = Self.error(status: response.status, headers: response.headers, json: json, body: response.body,
-                                   now: clock(), throttleRetryMs: config.throttleRetryMs)
+                                   now: clock(), throttleRetryMs: config.common.throttleRetryMs)
             throw error
         }
         return ARMResponse(status: response.status, headers: response.headers, json: json)
     }
 
-    private func send(_ method: String, _ url: String, body: JSONValue?, headers extra: [(String, String)]) throws(AzureError) -> HTTPResponse {
+    private func send(_ method: String, _ url: String, body: JSONValue?, headers extra: [(String, String)]) throws(DriverError) -> HTTPResponse {
         let token = try tokens.current(now: clock())
         var headers = [("Authorization", "Bearer " + token), ("Accept", "application/json")] + extra
         var bytes: [UInt8] = []
@@ -91,7 +92,7 @@ public final class ARMClient: Sendable {
         }
         let start = ContinuousClock.now
         let response = try transport.send(HTTPRequest(method: method, url: url, headers: headers, body: bytes,
-                                                      timeoutMs: config.requestTimeoutMs))
+                                                      timeoutMs: config.common.requestTimeoutMs))
         log(.trace, "\(method) \(CurlTransport.redacted(url)) HTTP \(response.status) in \(ContinuousClock.now - start)")
         return response
     }
@@ -100,11 +101,11 @@ public final class ARMClient: Sendable {
     /// body that is not one keeps its first line. A detail's code wins over a generic outer
     /// one (`BadRequest` wrapping `InvalidParameter`).
     public static func error(status: Int, headers: [String: String], json: JSONValue, body: [UInt8], now: Int,
-                             throttleRetryMs: Int) -> AzureError {
+                             throttleRetryMs: Int) -> DriverError {
         var code = json["error"]["code"].string ?? json["code"].string ?? ""
         var message = json["error"]["message"].string ?? json["message"].string ?? ""
         if ["", "BadRequest", "Conflict", "DeploymentFailed"].contains(code),
-           let detail = json["error"]["details"].array.first, let inner = detail["code"].string {
+           let detail = json["error"]["details"].array?.first, let inner = detail["code"].string {
             code = inner
             message = detail["message"].string ?? message
         }
@@ -116,18 +117,18 @@ public final class ARMClient: Sendable {
     }
 
     static func classified(code: String, message: String, status: Int, headers: [String: String], now: Int,
-                           throttleRetryMs: Int) -> AzureError {
+                           throttleRetryMs: Int) -> DriverError {
         let errorClass = ErrorMapping.classify(code: code, message: message, httpStatus: status)
         let retry = errorClass == .rateLimit
             ? RetryAfter.milliseconds(headers["retry-after"], date: headers["date"], now: now, fallbackMs: throttleRetryMs) : 0
-        return AzureError(errorClass, message.isEmpty ? "HTTP \(status)" : message, code: code, httpStatus: status, retryAfterMs: retry)
+        return DriverError(errorClass, message.isEmpty ? "HTTP \(status)" : message, code: code, httpStatus: status, retryAfterMs: retry)
     }
 
     // MARK: long-running operations
 
     /// Follows the operation an accepted PUT/PATCH/DELETE started, until it ends or `boundSeconds`
     /// pass. A failed or cancelled operation throws its error (classified as a synchronous one).
-    public func follow(_ accepted: ARMResponse, boundSeconds: Int) throws(AzureError) -> OperationOutcome {
+    public func follow(_ accepted: ARMResponse, boundSeconds: Int) throws(DriverError) -> OperationOutcome {
         let asyncURL = accepted.headers["azure-asyncoperation"]
         let location = accepted.headers["location"]
         guard asyncURL != nil || (accepted.status == 202 && location != nil) else {
@@ -148,7 +149,7 @@ public final class ARMClient: Sendable {
                     let e = last.json["error"]
                     throw Self.classified(code: e["code"].string ?? "OperationFailed",
                                           message: e["message"].string ?? "the operation ended \(last.json["status"].string ?? "")",
-                                          status: 200, headers: [:], now: clock(), throttleRetryMs: config.throttleRetryMs)
+                                          status: 200, headers: [:], now: clock(), throttleRetryMs: config.common.throttleRetryMs)
                 default: continue  // InProgress, or anything ARM adds later
                 }
             } else if let location {
@@ -167,23 +168,12 @@ public final class ARMClient: Sendable {
 
     // MARK: paging
 
-    /// Every item of a list, following `nextLink` at most `max_pages` times. A link seen twice,
-    /// or more pages than that, is an error: a partial list would make the host think VMs were gone.
-    public func list(_ path: String, apiVersion: String, query: [(String, String)] = []) throws(AzureError) -> [JSONValue] {
-        var items: [JSONValue] = []
-        var next: String? = url(path, apiVersion: apiVersion, query: query)
-        var seen = Set<String>()
-        for _ in 0..<config.maxPages {
-            guard let link = next else { return items }
-            let page = try call("GET", link, apiVersion: nil)
-            items += page.json["value"].array
-            guard let following = page.json["nextLink"].string, !following.isEmpty else { return items }
-            guard seen.insert(following).inserted else {
-                throw AzureError(.internal, "ARM repeated nextLink \(CurlTransport.redacted(following)) listing \(path)")
-            }
-            next = following
+    /// Every item of a list, following `nextLink` (`Paging`).
+    public func list(_ path: String, apiVersion: String, query: [(String, String)] = []) throws(DriverError) -> [JSONValue] {
+        try Paging.all("listing \(path)", token: "nextLink", maxPages: config.common.maxPages) { link throws(DriverError) in
+            let page = try call("GET", link ?? url(path, apiVersion: apiVersion, query: query), apiVersion: nil)
+            return (page.json["value"].array ?? [], page.json["nextLink"].string)
         }
-        throw AzureError(.transient, "listing \(path): more than \(config.maxPages) pages (max_pages); never answering a partial list")
     }
 }
 

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// An instance set's configuration (the operator's JSON object). Every key is listed in
@@ -21,41 +22,29 @@ public struct AzureConfig: Sendable {
     public var dataDiskType = "StandardSSD_LRS"
     public var zone: String?
     public var spotMaxPrice = SpotMaxPrice()
-    public var prices: [String: Double] = [:]
     public var spotPrices: [String: Double] = [:]
-    public var instanceTypes: [String] = []
-    public var quotaGroups: [String: String] = [:]
     public var createConcurrency = 4
     public var createWaitSeconds = 90
     public var destroyWaitSeconds = 60
     public var pollIntervalMs = 2_000
     public var maxPolls = 600
-    public var maxPages = 100
     public var gcAfterSeconds = 1_200
     public var gcIntervalSeconds = 300
-    public var requestTimeoutMs = 30_000
-    public var connectTimeoutMs = 10_000
-    public var catalogueTTL = 3_600
-    public var caBundle: String?
-    /// Retry hint for throttling when ARM gives no usable `Retry-After`.
-    public var throttleRetryMs = 10_000
+    /// The keys every driver has: catalogue shaping, timeouts, CA bundle, paging, throttling hint.
+    public var common = CommonSettings(throttleRetryMs: 10_000, maxPages: 100)
 
-    static let keys: Set<String> = [
-        "subscription_id", "resource_group", "location", "subnet_id", "tenant_id", "client_id", "client_secret", "client_certificate",
-        "managed_identity_client_id", "authority_host", "imds_endpoint", "arm_endpoint", "arm_audience", "image",
-        "network_security_group_id", "use_public_ip", "admin_username", "os_disk_type", "os_disk_size_gb", "data_disk_type",
-        "zone", "spot_max_price", "prices", "spot_prices", "instance_types", "quota_groups", "create_concurrency",
-        "create_wait", "destroy_wait", "poll_interval_ms", "max_pages", "gc_after", "gc_interval", "request_timeout",
-        "connect_timeout", "catalogue_ttl", "ca_bundle", "throttle_retry_ms",
-    ]
+    /// Its own keys, and those every driver has (`CommonSettings`).
+    static let keys = CommonSettings.keys.union([
+        "subscription_id", "resource_group", "location", "subnet_id", "tenant_id", "client_id", "client_secret",
+        "client_certificate", "managed_identity_client_id", "authority_host", "imds_endpoint", "arm_endpoint", "arm_audience",
+        "image", "network_security_group_id", "use_public_ip", "admin_username", "os_disk_type", "os_disk_size_gb",
+        "data_disk_type", "zone", "spot_max_price", "spot_prices", "create_concurrency", "create_wait", "destroy_wait",
+        "poll_interval_ms", "gc_after", "gc_interval",
+    ])
 
-    public static func parse(_ text: String, environment: [String: String]) throws(AzureError) -> AzureConfig {
-        guard case .object(let object)? = JSONValue.parse(text) else { throw .invalid("config must be a JSON object") }
-        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw .invalid("config: unknown key \"\(unknown)\" (see docs/drivers/azure.md)")
-        }
-        let r = Reader(object: object)
-        func required(_ key: String, env: String) throws(AzureError) -> String {
+    public static func parse(_ text: String, environment: [String: String]) throws(DriverError) -> AzureConfig {
+        let r = try ConfigReader(parsing: text, keys: keys, docs: "docs/drivers/azure.md")
+        func required(_ key: String, env: String) throws(DriverError) -> String {
             guard let v = try r.string(key) ?? environment[env], !v.isEmpty else {
                 throw .invalid("config.\(key): required (or \(env) in the environment)")
             }
@@ -114,83 +103,22 @@ public struct AzureConfig: Sendable {
         c.osDiskSizeGB = try r.int("os_disk_size_gb", 1...4095)
         c.dataDiskType = try r.string("data_disk_type") ?? c.dataDiskType
         c.zone = try r.string("zone")
-        if let raw = object["spot_max_price"] {
+        if let raw = r.object["spot_max_price"] {
             guard let cap = SpotMaxPrice(parsing: raw) else {
                 throw .invalid("config.spot_max_price: expected -1 (up to the on-demand price) or a price per hour above 0, or an object of them by VM size")
             }
             c.spotMaxPrice = cap
         }
-        c.prices = try r.map("prices") { if case .number(let n) = $0, n >= 0 { n } else { nil } } ?? [:]
         c.spotPrices = try r.map("spot_prices") { if case .number(let n) = $0, n >= 0 { n } else { nil } } ?? [:]
-        c.instanceTypes = try r.strings("instance_types") ?? []
-        c.quotaGroups = try r.map("quota_groups") { if case .string(let s) = $0, !s.isEmpty { s } else { nil } } ?? [:]
         c.createConcurrency = try r.int("create_concurrency", 1...20) ?? c.createConcurrency
         c.createWaitSeconds = try r.int("create_wait", 0...600) ?? c.createWaitSeconds
         c.destroyWaitSeconds = try r.int("destroy_wait", 0...600) ?? c.destroyWaitSeconds
         c.pollIntervalMs = try r.int("poll_interval_ms", 0...60_000) ?? c.pollIntervalMs
-        c.maxPages = try r.int("max_pages", 1...10_000) ?? c.maxPages
         c.gcAfterSeconds = try r.int("gc_after", 0...604_800) ?? c.gcAfterSeconds
         c.gcIntervalSeconds = try r.int("gc_interval", 0...86_400) ?? c.gcIntervalSeconds
-        c.requestTimeoutMs = (try r.int("request_timeout", 1...600)).map { $0 * 1000 } ?? c.requestTimeoutMs
-        c.connectTimeoutMs = (try r.int("connect_timeout", 1...120)).map { $0 * 1000 } ?? c.connectTimeoutMs
-        c.catalogueTTL = try r.int("catalogue_ttl", 0...86_400) ?? c.catalogueTTL
-        c.caBundle = try r.string("ca_bundle")
-        c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
-        c.auth.timeoutMs = c.requestTimeoutMs
+        c.common = try CommonSettings(r, defaults: c.common)
+        c.auth.timeoutMs = c.common.requestTimeoutMs
         return c
-    }
-}
-
-/// Typed access to the config object, with the key's name in every complaint.
-private struct Reader {
-    let object: [String: JSONValue]
-
-    func string(_ key: String) throws(AzureError) -> String? {
-        guard let v = object[key] else { return nil }
-        guard case .string(let s) = v, !s.isEmpty else { throw .invalid("config.\(key): expected a non-empty string") }
-        return s
-    }
-
-    func url(_ key: String) throws(AzureError) -> String? {
-        guard let s = try string(key) else { return nil }
-        guard s.hasPrefix("https://") || s.hasPrefix("http://") else { throw .invalid("config.\(key): must be an http(s) URL") }
-        return s
-    }
-
-    func bool(_ key: String) throws(AzureError) -> Bool? {
-        guard let v = object[key] else { return nil }
-        guard case .bool(let b) = v else { throw .invalid("config.\(key): expected true or false") }
-        return b
-    }
-
-    func int(_ key: String, _ range: ClosedRange<Int>) throws(AzureError) -> Int? {
-        guard let v = object[key] else { return nil }
-        guard case .number(let n) = v, n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
-            throw .invalid("config.\(key): expected an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return Int(n)
-    }
-
-    func strings(_ key: String) throws(AzureError) -> [String]? {
-        guard let v = object[key] else { return nil }
-        guard case .array(let list) = v else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-        var out: [String] = []
-        for item in list {
-            guard case .string(let s) = item, !s.isEmpty else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-            out.append(s)
-        }
-        return out
-    }
-
-    func map<T>(_ key: String, _ convert: (JSONValue) -> T?) throws(AzureError) -> [String: T]? {
-        guard let v = object[key] else { return nil }
-        guard case .object(let dict) = v else { throw .invalid("config.\(key): expected an object") }
-        var out: [String: T] = [:]
-        for (k, raw) in dict {
-            guard let value = convert(raw) else { throw .invalid("config.\(key).\(k): wrong type") }
-            out[k] = value
-        }
-        return out
     }
 }
 

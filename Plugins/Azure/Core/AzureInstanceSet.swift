@@ -1,4 +1,6 @@
+import DriverSupport
 import Foundation
+import PluginABI
 import Synchronization
 
 /// One open instance set: a subscription, resource group and location as configured, and the
@@ -6,7 +8,7 @@ import Synchronization
 ///
 ///     let set = try AzureInstanceSet.open(setID: "prod-1", config: json, environment: env)
 ///     let reply = try set.list(Data(#"{"tags": {"cloud-dispatch-instance-set": "prod-1"}}"#.utf8))
-public final class AzureInstanceSet: Sendable {
+public final class AzureInstanceSet: DriverInstanceSet {
     /// Instances one create may ask for (each is its own NIC + VM PUT).
     public static let maxCreateCount = 20
     public static let maxDestroyBatch = 100
@@ -22,8 +24,9 @@ public final class AzureInstanceSet: Sendable {
     /// VMs this set is deleting, so their power state is not taken for a spot eviction.
     let destroying = Mutex<Set<String>>([])
     /// VMs this set destroyed: their tokens are spent (the ABI never lets a token make instances
-    /// twice). Remembered for the life of the process; after a restart ARM's own record decides.
-    let destroyedNames = Mutex<Set<String>>([])
+    /// twice). Remembered for 24 hours, as GCE keeps its spent tokens; after that, or after a
+    /// restart, ARM's own record decides.
+    let destroyedNames = ExpiringSet(lifetime: 86_400)
 
     public init(setID: String, config: AzureConfig, arm: ARMClient, log: @escaping Logger = { _, _ in },
                 clock: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
@@ -36,10 +39,9 @@ public final class AzureInstanceSet: Sendable {
 
     /// Parses the config and wires libcurl; no network call (tokens are fetched on first use).
     public static func open(setID: String, config text: String, environment: [String: String],
-                            log: @escaping Logger = { _, _ in }) throws(AzureError) -> AzureInstanceSet {
+                            log: @escaping Logger = { _, _ in }) throws(DriverError) -> AzureInstanceSet {
         let config = try AzureConfig.parse(text, environment: environment)
-        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle,
-                                      noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
+        let transport = CurlTransport(config.common, environment: environment)
         let tokens = TokenSource(settings: config.auth, transport: transport, log: log)
         let arm = ARMClient(config: config, tokens: tokens, transport: transport, log: log)
         log(.info, "instance set \(setID): subscription \(config.subscriptionID), group \(config.resourceGroup), \(config.location), "
@@ -48,12 +50,18 @@ public final class AzureInstanceSet: Sendable {
         return AzureInstanceSet(setID: setID, config: config, arm: arm, log: log)
     }
 
-    public static func capabilities() -> Data { Payload.encode(CapabilitiesReply()) }
+    /// What the entry glue fills the host's table with.
+    public static let driver = DriverDescription(
+        id: "azure", version: "1.0.0", summary: "Microsoft Azure (Resource Manager REST, libcurl)",
+        capabilities: CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: maxDestroyBatch, extensions: [CDD_EXT_INTERRUPTIONS])
+    ) { setID, config, environment, log throws(DriverError) in
+        try open(setID: setID, config: config, environment: environment, log: log)
+    }
 
     // MARK: list
 
-    public func list(_ body: Data) throws(AzureError) -> Data {
-        let request = try Payload.decode(ListRequest.self, body)
+    public func list(_ body: Data) throws(DriverError) -> Data {
+        let request = try ListRequest.decode(body)
         let vms = try virtualMachines().filter { vm in !vm.isGoing && request.tags.allSatisfy { vm.tags[$0.key] == $0.value } }
         let nics = vms.isEmpty ? [] : try arm.list(arm.groupPath(.networkInterface), apiVersion: APIVersions.network)
         let ips = vms.isEmpty || !config.usePublicIP ? [] : try arm.list(arm.groupPath(.publicIPAddress), apiVersion: APIVersions.network)
@@ -66,7 +74,7 @@ public final class AzureInstanceSet: Sendable {
     }
 
     /// Every VM of the resource group, with its instance view (power state).
-    func virtualMachines() throws(AzureError) -> [AzureVM] {
+    func virtualMachines() throws(DriverError) -> [AzureVM] {
         try arm.list(arm.groupPath(.virtualMachine), apiVersion: APIVersions.virtualMachines, query: [("$expand", "instanceView")])
             .map(AzureVM.init)
     }
@@ -80,7 +88,7 @@ public final class AzureInstanceSet: Sendable {
         var out: [String: Addresses] = [:]
         for nic in nics {
             guard let id = nic["id"].string else { continue }
-            let configs = nic["properties"]["ipConfigurations"].array
+            let configs = nic["properties"]["ipConfigurations"].array ?? []
             let primary = configs.first { $0["properties"]["primary"].bool == true } ?? configs.first ?? .null
             let p = primary["properties"]
             out[id.lowercased()] = Addresses(privateIP: p["privateIPAddress"].string,
@@ -93,11 +101,10 @@ public final class AzureInstanceSet: Sendable {
 
     /// Merges tags into each VM: GET, merge, PATCH with the VM's etag (`If-Match`), so a tag
     /// written by someone else in between is not lost; a lost race is tried again.
-    public func setTags(_ body: Data) throws(AzureError) -> Data {
-        let request = try Payload.decode(SetTagsRequest.self, body)
-        guard !request.ids.isEmpty else { throw .invalid("set_tags: ids is empty") }
+    public func setTags(_ body: Data) throws(DriverError) -> Data {
+        let request = try SetTagsRequest.decode(body)
         if let bad = request.ids.first(where: { !Names.isResourceName($0) || !$0.hasPrefix(Names.setPrefix(setID)) }) {
-            throw AzureError(.notFound, "no instance \(bad.prefix(64)) in this instance set", code: "ResourceNotFound")
+            throw DriverError(.notFound, "no instance \(bad.prefix(64)) in this instance set", code: "ResourceNotFound")
         }
         guard !request.tags.isEmpty else { return Payload.encode(Empty()) }
         for id in request.ids {
@@ -106,7 +113,7 @@ public final class AzureInstanceSet: Sendable {
                 attempt += 1
                 let vm = AzureVM(try arm.call("GET", arm.groupPath(.virtualMachine, id), apiVersion: APIVersions.virtualMachines).json)
                 let merged = vm.tags.merging(request.tags) { $1 }
-                do throws(AzureError) {
+                do throws(DriverError) {
                     try arm.call("PATCH", arm.groupPath(.virtualMachine, id), apiVersion: APIVersions.virtualMachines,
                                  body: ["tags": .strings(merged)], headers: vm.etag.map { [("If-Match", $0)] } ?? [])
                     break
@@ -122,13 +129,14 @@ public final class AzureInstanceSet: Sendable {
 
     /// The VM family's quota (`standardDSv3Family`), or `lowPriorityCores` for spot: the
     /// regional limits Azure counts cores against. Types outside the catalogue are `invalid`.
-    public func quotaGroup(_ body: Data) throws(AzureError) -> Data {
-        let request = try Payload.decode(QuotaGroupRequest.self, body)
-        if let override = config.quotaGroups[request.providerType] { return Payload.encode(QuotaGroupReply(group: override)) }
+    public func quotaGroup(_ body: Data) throws(DriverError) -> Data {
+        let request = try QuotaGroupRequest.decode(body)
+        if let override = config.common.quotaGroups[request.providerType] { return Payload.encode(QuotaGroupReply(group: override)) }
         guard let entry = try entries().first(where: { $0.providerType.lowercased() == request.providerType.lowercased() }) else {
             throw .invalid("provider_type: \"\(request.providerType)\" is not a VM size offered in \(config.location)")
         }
         if request.preemptible { return Payload.encode(QuotaGroupReply(group: "lowPriorityCores")) }
-        return Payload.encode(QuotaGroupReply(group: config.quotaGroups[entry.family] ?? entry.family))
+        let family = entry.family ?? entry.providerType
+        return Payload.encode(QuotaGroupReply(group: config.common.quotaGroups[family] ?? family))
     }
 }

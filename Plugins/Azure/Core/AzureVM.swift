@@ -1,5 +1,6 @@
 /// One VM as ARM describes it (GET, or an item of a list with `$expand=instanceView`), and
 /// how the ABI sees it.
+import DriverSupport
 public struct AzureVM: Sendable, Equatable {
     public var name: String
     public var size: String
@@ -21,14 +22,14 @@ public struct AzureVM: Sendable, Equatable {
         size = p["hardwareProfile"]["vmSize"].string ?? ""
         tags = json["tags"].stringMap
         provisioningState = p["provisioningState"].string ?? ""
-        powerState = p["instanceView"]["statuses"].array.compactMap { $0["code"].string }
+        powerState = (p["instanceView"]["statuses"].array ?? []).compactMap { $0["code"].string }
             .first { $0.hasPrefix("PowerState/") }.map { String($0.dropFirst("PowerState/".count)) }
         spot = p["priority"].string == "Spot" || p["priority"].string == "Low"
         timeCreated = p["timeCreated"].string
-        zone = json["zones"].array.first?.string
-        nicIDs = p["networkProfile"]["networkInterfaces"].array.compactMap { $0["id"].string }
+        zone = json["zones"].array?.first?.string
+        nicIDs = (p["networkProfile"]["networkInterfaces"].array ?? []).compactMap { $0["id"].string }
         osDiskName = p["storageProfile"]["osDisk"]["name"].string
-        dataDiskNames = p["storageProfile"]["dataDisks"].array.compactMap { $0["name"].string }
+        dataDiskNames = (p["storageProfile"]["dataDisks"].array ?? []).compactMap { $0["name"].string }
         etag = json["etag"].string
     }
 

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import Synchronization
 

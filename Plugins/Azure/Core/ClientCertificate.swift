@@ -1,4 +1,5 @@
 import CAzureCrypto
+import DriverSupport
 import Foundation
 
 /// The certificate credential of a service principal: a JWT client assertion signed (RS256)
@@ -14,20 +15,20 @@ public enum ClientCertificate {
     static let lifetimeSeconds = 600
 
     public static func assertion(pemPath: String, clientID: String, audience: String, now: Int,
-                                 jti: String = UUID().uuidString) throws(AzureError) -> String {
+                                 jti: String = UUID().uuidString) throws(DriverError) -> String {
         guard let pem = FileManager.default.contents(atPath: pemPath), !pem.isEmpty else {
-            throw AzureError(.auth, "client_certificate \(pemPath): cannot read it", code: "NoCredentials")
+            throw DriverError(.auth, "client_certificate \(pemPath): cannot read it", code: "NoCredentials")
         }
         let bytes = [UInt8](pem)
         guard let key = readKey(bytes) else {
-            throw AzureError(.auth, "client_certificate \(pemPath): no unencrypted private key in it", code: "NoCredentials")
+            throw DriverError(.auth, "client_certificate \(pemPath): no unencrypted private key in it", code: "NoCredentials")
         }
         defer { EVP_PKEY_free(key) }
         guard EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA else {
-            throw AzureError(.auth, "client_certificate \(pemPath): the key is not RSA (Entra ID signs and checks RS256)", code: "NoCredentials")
+            throw DriverError(.auth, "client_certificate \(pemPath): the key is not RSA (Entra ID signs and checks RS256)", code: "NoCredentials")
         }
         guard let der = certificateDER(bytes) else {
-            throw AzureError(.auth, "client_certificate \(pemPath): no certificate in it", code: "NoCredentials")
+            throw DriverError(.auth, "client_certificate \(pemPath): no certificate in it", code: "NoCredentials")
         }
         var sha1 = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
         _ = der.withUnsafeBufferPointer { SHA1($0.baseAddress, $0.count, &sha1) }
@@ -36,7 +37,7 @@ public enum ClientCertificate {
                                  "nbf": .number(Double(now)), "iat": .number(Double(now)), "exp": .number(Double(now + lifetimeSeconds))]
         let input = base64URL([UInt8](header.data)) + "." + base64URL([UInt8](claims.data))
         guard let signature = sign(Array(input.utf8), with: key) else {
-            throw AzureError(.internal, "client_certificate \(pemPath): signing the assertion failed")
+            throw DriverError(.internal, "client_certificate \(pemPath): signing the assertion failed")
         }
         return input + "." + base64URL(signature)
     }

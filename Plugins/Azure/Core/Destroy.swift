@@ -1,11 +1,13 @@
+import DriverSupport
 import Foundation
+import PluginABI
 
 /// destroy: DELETE each VM (its OS disk, data disk, NIC and public IP go with it: they are
 /// created with `deleteOption: Delete`), follow the operation for up to `destroy_wait`
 /// seconds, then delete whatever of ours is still there. A VM ARM does not know is destroyed.
 extension AzureInstanceSet {
-    public func destroy(_ body: Data) throws(AzureError) -> Data {
-        let request = try Payload.decode(DestroyRequest.self, body)
+    public func destroy(_ body: Data) throws(DriverError) -> Data {
+        let request = try DestroyRequest.decode(body)
         let wanted = Array(Set(request.ids)).sorted()
         guard wanted.count <= Self.maxDestroyBatch else { throw .invalid("destroy: ids holds more than \(Self.maxDestroyBatch)") }
         // A name Azure could not have given a VM cannot exist: destroyed by definition. Another
@@ -14,13 +16,13 @@ extension AzureInstanceSet {
         let ours = { (id: String) in Names.isResourceName(id) && id.hasPrefix(prefix) }
         var destroyed = wanted.filter { !ours($0) }
         let real = wanted.filter(ours)
-        let outcomes = BoundedConcurrency.map(count: real.count, limit: config.createConcurrency) { i -> AzureError? in
-            do throws(AzureError) { try self.remove(real[i]); return nil } catch { return error }
+        let outcomes = BoundedConcurrency.map(count: real.count, limit: config.createConcurrency) { i -> DriverError? in
+            do throws(DriverError) { try self.remove(real[i]); return nil } catch { return error }
         }
         var failed: [DestroyReply.Failure] = []
-        var firstError: AzureError?
+        var firstError: DriverError?
         for (id, error) in zip(real, outcomes) {
-            if error == nil { destroyedNames.withLock { _ = $0.insert(id) } }
+            if error == nil { destroyedNames.insert(id) }
             if let error {
                 firstError = firstError ?? error
                 failed.append(.init(id: id, class: error.errorClass.name, message: String(error.description.prefix(1000))))
@@ -34,11 +36,11 @@ extension AzureInstanceSet {
     }
 
     /// Deletes the VM and then its leftovers. Returns once ARM has accepted the VM's deletion.
-    func remove(_ name: String) throws(AzureError) {
+    func remove(_ name: String) throws(DriverError) {
         destroying.withLock { _ = $0.insert(name) }
         let vm = try existingVM(name)
         if vm != nil {
-            do throws(AzureError) {
+            do throws(DriverError) {
                 let accepted = try arm.call("DELETE", arm.groupPath(.virtualMachine, name), apiVersion: APIVersions.virtualMachines)
                 // Still going at the bound: ARM carries on; anything it leaves is swept later.
                 guard try arm.follow(accepted, boundSeconds: config.destroyWaitSeconds) == .succeeded else { return }
@@ -70,7 +72,7 @@ extension AzureInstanceSet {
     /// Deletes one resource; not found is fine, other failures are logged (the sweep retries).
     @discardableResult
     func deleteResource(_ kind: ResourceKind, _ name: String, boundSeconds: Int) -> Bool {
-        do throws(AzureError) {
+        do throws(DriverError) {
             let accepted = try arm.call("DELETE", arm.groupPath(kind, name), apiVersion: kind.apiVersion)
             _ = try arm.follow(accepted, boundSeconds: boundSeconds)
             if accepted.status != 204 { log(.info, "deleted leftover \(kind.type)/\(name)") }
@@ -84,7 +86,7 @@ extension AzureInstanceSet {
 
     /// After a failed create: the VM (if ARM made one) and everything named after it.
     func removeQuietly(_ name: String) {
-        do throws(AzureError) { try remove(name) } catch {
+        do throws(DriverError) { try remove(name) } catch {
             log(.warn, "cleanup of \(name) failed: \(error.description); the leftover sweep will try again")
         }
         destroying.withLock { _ = $0.remove(name) }

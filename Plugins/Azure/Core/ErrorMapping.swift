@@ -3,6 +3,7 @@
 /// the table does not know.
 ///
 ///     ErrorMapping.classify(code: "ZonalAllocationFailed", message: "", httpStatus: 200)  // .capacityType
+import DriverSupport
 public enum ErrorMapping {
     static let byCode: [String: ErrorClass] = [
         "QuotaExceeded": .quota,

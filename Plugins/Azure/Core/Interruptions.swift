@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// `cdd.interruptions/1`: Spot VMs of this set that Azure is taking back. A Spot VM created
@@ -6,13 +7,13 @@ import Foundation
 /// (`Deleting`) before it disappears. Only this set's VMs (their names carry its prefix) count,
 /// and not those it is deleting itself.
 extension AzureInstanceSet {
-    public func interruptions(_ body: Data) throws(AzureError) -> Data {
+    public func interruptions(_ body: Data) throws(DriverError) -> Data {
         _ = try Payload.decode([String: JSONValue].self, body)
         let mine = destroying.withLock { $0 }
         let at = Self.rfc3339(clock())
         let notices = try virtualMachines()
             .filter { $0.spot && $0.name.hasPrefix(Names.setPrefix(setID)) && !mine.contains($0.name) && Self.isEvicted($0) }
-            .map { Notice(id: $0.name, at: at) }
+            .map { NoticesReply.Notice(id: $0.name, at: at) }
         return Payload.encode(NoticesReply(notices: notices.sorted { $0.id < $1.id }))
     }
 

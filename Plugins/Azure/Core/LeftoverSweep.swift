@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// The leftover sweep, run from `list` at most every `gc_interval` seconds: NICs and public IPs
@@ -15,7 +16,7 @@ extension AzureInstanceSet {
             return true
         }
         guard due else { return }
-        do throws(AzureError) {
+        do throws(DriverError) {
             let removed = try sweep(now: now, nics: nics, ips: ips)
             if !removed.isEmpty { log(.info, "leftover sweep deleted \(removed.joined(separator: " "))") }
         } catch {
@@ -26,7 +27,7 @@ extension AzureInstanceSet {
 
     /// One sweep; returns the names it deleted.
     @discardableResult
-    public func sweep(now: Int, nics given: [JSONValue]? = nil, ips givenIPs: [JSONValue]? = nil) throws(AzureError) -> [String] {
+    public func sweep(now: Int, nics given: [JSONValue]? = nil, ips givenIPs: [JSONValue]? = nil) throws(DriverError) -> [String] {
         var nics = given ?? []
         if given == nil { nics = try arm.list(arm.groupPath(.networkInterface), apiVersion: APIVersions.network) }
         var ips = givenIPs ?? []

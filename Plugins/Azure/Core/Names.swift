@@ -1,4 +1,5 @@
 import CCurl
+import DriverSupport
 import Foundation
 
 /// Resource names. A VM's name derives from the instance set and the create request's
@@ -28,7 +29,7 @@ public enum Names {
     }
 
     /// A config value that goes into ARM paths.
-    static func check(_ value: String, key: String, extra: String = "") throws(AzureError) {
+    static func check(_ value: String, key: String, extra: String = "") throws(DriverError) {
         guard value.count <= 90, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0) || extra.contains($0)) }) else {
             throw .invalid("config.\(key): \"\(value)\" is not a valid Azure \(key == "resource_group" ? "resource group name" : "id")")
         }
@@ -39,33 +40,5 @@ public enum Names {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBufferPointer { SHA256($0.baseAddress, $0.count, &digest) }
         return digest.map { String(format: "%02x", $0) }.joined()
-    }
-}
-
-/// Text the host hands the driver through the C ABI, read with a bound and checked: a string
-/// longer than its limit, or not UTF-8, is refused as `invalid` before anything else reads it.
-public enum ABIText {
-    public static let setIDLimit = 64
-    public static let configLimit = 1 << 20
-    public static let requestLimit = 64 << 20
-    public static let extensionIDLimit = 128
-
-    public static func read(_ pointer: UnsafePointer<CChar>?, limit: Int, what: String) throws(AzureError) -> String {
-        guard let pointer else { throw .invalid("\(what): missing (NULL)") }
-        let length = strnlen(pointer, limit + 1)
-        guard length <= limit else { throw .invalid("\(what): longer than \(limit) bytes") }
-        let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalid("\(what): not UTF-8") }
-        return text
-    }
-
-    /// The host's instance-set id: `[A-Za-z0-9._-]{1,64}`.
-    public static func setID(_ pointer: UnsafePointer<CChar>?) throws(AzureError) -> String {
-        let id = try read(pointer, limit: setIDLimit, what: "set id")
-        guard let first = id.first, first.isASCII && (first.isLetter || first.isNumber),
-              id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
-            throw .invalid("set id: \"\(id.prefix(16))\" is not [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-        }
-        return id
     }
 }

@@ -1,4 +1,5 @@
 import CCurl
+import DriverSupport
 import Foundation
 
 /// The PUT bodies of what a create makes: a NIC, an optional public IP, and the VM. Field
@@ -33,7 +34,7 @@ struct ResourceBodies {
         return ["location": .string(config.location), "tags": .strings(resourceTags(tags, now: now)), "properties": .object(properties)]
     }
 
-    func vm(name: String, request: CreateRequest, image: ImageReference, nicID: String, sshKey: String) throws(AzureError) -> JSONValue {
+    func vm(name: String, request: CreateRequest, image: ImageReference, nicID: String, sshKey: String) throws(DriverError) -> JSONValue {
         let type = request.instanceType
         var osDisk: [String: JSONValue] = ["name": .string(Names.osDisk(name)), "createOption": "FromImage", "deleteOption": "Delete",
                                            "caching": "ReadWrite", "managedDisk": ["storageAccountType": .string(config.osDiskType)]]
@@ -85,18 +86,18 @@ public enum OwnTags {
 /// A fresh ed25519 key for a create that brings no SSH key (Azure refuses a Linux VM without
 /// one when passwords are off). Its private half is never kept: nobody can log in with it.
 enum LockedKey {
-    static func make() throws(AzureError) -> String {
-        guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nil) else { throw AzureError(.internal, "ed25519 unavailable") }
+    static func make() throws(DriverError) -> String {
+        guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nil) else { throw DriverError(.internal, "ed25519 unavailable") }
         defer { EVP_PKEY_CTX_free(ctx) }
         var key: OpaquePointer?
         guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_keygen(ctx, &key) == 1, let key else {
-            throw AzureError(.internal, "ed25519 key generation failed")
+            throw DriverError(.internal, "ed25519 key generation failed")
         }
         defer { EVP_PKEY_free(key) }
         var raw = [UInt8](repeating: 0, count: 32)
         var length = 32
         guard EVP_PKEY_get_raw_public_key(key, &raw, &length) == 1, length == 32 else {
-            throw AzureError(.internal, "ed25519 public key unreadable")
+            throw DriverError(.internal, "ed25519 public key unreadable")
         }
         func field(_ bytes: [UInt8]) -> [UInt8] {
             let n = UInt32(bytes.count)

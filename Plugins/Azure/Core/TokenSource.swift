@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import Synchronization
 
@@ -47,10 +48,10 @@ public final class TokenSource: Sendable {
     }
 
     /// A token good for at least a few more minutes, fetched when needed.
-    public func current(now: Int) throws(AzureError) -> String {
+    public func current(now: Int) throws(DriverError) -> String {
         let held = cached.withLock { $0 }
         if let held, now < held.expiresAt - Self.renewBeforeSeconds { return held.value }
-        do throws(AzureError) {
+        do throws(DriverError) {
             let fresh = try fetch(now: now)
             cached.withLock { $0 = fresh }
             return fresh.value
@@ -67,15 +68,15 @@ public final class TokenSource: Sendable {
     /// Forget the token (ARM refused it): the next call fetches a new one.
     public func invalidate() { cached.withLock { $0 = nil } }
 
-    func fetch(now: Int) throws(AzureError) -> AccessToken {
+    func fetch(now: Int) throws(DriverError) -> AccessToken {
         settings.usesServicePrincipal ? try servicePrincipal(now: now) : try managedIdentity(now: now)
     }
 
     /// `POST {authority}/{tenant}/oauth2/v2.0/token`, grant type client_credentials, with the
     /// client secret or a client assertion signed with the certificate's key.
-    func servicePrincipal(now: Int) throws(AzureError) -> AccessToken {
+    func servicePrincipal(now: Int) throws(DriverError) -> AccessToken {
         guard let tenant = settings.tenantID, let client = settings.clientID else {
-            throw AzureError(.auth, "service principal authentication needs tenant_id and client_id", code: "NoCredentials")
+            throw DriverError(.auth, "service principal authentication needs tenant_id and client_id", code: "NoCredentials")
         }
         let scope = settings.audience.hasSuffix("/") ? settings.audience + ".default" : settings.audience + "/.default"
         let url = trimmed(settings.authorityHost) + "/" + FormEncoding.escape(tenant) + "/oauth2/v2.0/token"
@@ -95,20 +96,20 @@ public final class TokenSource: Sendable {
 
     /// `GET {imds}/metadata/identity/oauth2/token` with `Metadata: true`, never through a proxy.
     /// No answer at all is `transient` (IMDS may come back); an answer that refuses is `auth`.
-    func managedIdentity(now: Int) throws(AzureError) -> AccessToken {
+    func managedIdentity(now: Int) throws(DriverError) -> AccessToken {
         var url = trimmed(settings.imdsEndpoint) + "/metadata/identity/oauth2/token?api-version=2018-02-01&resource="
             + FormEncoding.escape(settings.audience)
         if let id = settings.managedIdentityClientID { url += "&client_id=" + FormEncoding.escape(id) }
         let response: HTTPResponse
-        do throws(AzureError) {
+        do throws(DriverError) {
             response = try transport.send(HTTPRequest(method: "GET", url: url, headers: [("Metadata", "true")],
                                                       timeoutMs: Self.imdsTimeoutMs, direct: true))
         } catch {
-            throw AzureError(.transient, "managed identity: IMDS at \(trimmed(settings.imdsEndpoint)) did not answer: \(error.message)",
+            throw DriverError(.transient, "managed identity: IMDS at \(trimmed(settings.imdsEndpoint)) did not answer: \(error.message)",
                              code: "IMDSUnavailable")
         }
         if response.status == 429 || response.status >= 500 || response.status == 404 && response.body.isEmpty {
-            throw AzureError(response.status == 429 ? .rateLimit : .transient, "managed identity: IMDS answered HTTP \(response.status)",
+            throw DriverError(response.status == 429 ? .rateLimit : .transient, "managed identity: IMDS answered HTTP \(response.status)",
                              code: "IMDSUnavailable", httpStatus: response.status,
                              retryAfterMs: response.status == 429 ? 1000 : 0)
         }
@@ -117,17 +118,17 @@ public final class TokenSource: Sendable {
 
     /// The token endpoints' reply: `access_token` and `expires_in` (a number from the v2.0
     /// endpoint, a string from IMDS), or an OAuth error (`error`, `error_description`).
-    static func token(from response: HTTPResponse, source: String, now: Int) throws(AzureError) -> AccessToken {
+    static func token(from response: HTTPResponse, source: String, now: Int) throws(DriverError) -> AccessToken {
         let doc = JSONValue.parse(Data(response.body)) ?? .null
         guard response.status == 200 else {
             let code = doc["error"].string ?? ""
             let description = doc["error_description"].string.map { String($0.prefix { !$0.isNewline }) } ?? "HTTP \(response.status)"
             let errorClass: ErrorClass = response.status == 429 ? .rateLimit : response.status >= 500 ? .transient : .auth
-            throw AzureError(errorClass, "\(source): \(description)", code: code, httpStatus: response.status,
+            throw DriverError(errorClass, "\(source): \(description)", code: code, httpStatus: response.status,
                              retryAfterMs: errorClass == .rateLimit ? RetryAfter.milliseconds(response.headers["retry-after"], date: nil, now: now, fallbackMs: 5000) : 0)
         }
         guard let value = doc["access_token"].string, !value.isEmpty else {
-            throw AzureError(.auth, "\(source): reply without access_token", httpStatus: response.status)
+            throw DriverError(.auth, "\(source): reply without access_token", httpStatus: response.status)
         }
         let expiresIn = doc["expires_in"].number ?? doc["expires_in"].string.flatMap(Double.init)
         let expiresOn = doc["expires_on"].number ?? doc["expires_on"].string.flatMap(Double.init)

@@ -1,13 +1,14 @@
+import DriverSupport
 import Foundation
 
 /// instance_types: the region's types from DescribeInstanceTypes, current spot prices from
 /// DescribeSpotPriceHistory, on-demand prices from the config (EC2's API does not publish
 /// them). Kept for `catalogue_ttl` seconds: it changes rarely and the calls are large.
 extension EC2InstanceSet {
-    public func instanceTypes(_ body: Data) throws(EC2Error) -> Data {
+    public func instanceTypes(_ body: Data) throws(DriverError) -> Data {
         _ = try Payload.decode([String: JSONValue].self, body)
         let now = clock()
-        if let cached = catalogue.withLock({ $0 }), now - cached.at < config.catalogueTTL {
+        if let cached = catalogue.withLock({ $0 }), now - cached.at < config.common.catalogueTTL {
             return Payload.encode(CatalogueReply(instanceTypes: cached.entries))
         }
         var entries = try describeTypes()
@@ -15,23 +16,23 @@ extension EC2InstanceSet {
             let spot = try spotPrices(types: entries.map(\.providerType))
             for i in entries.indices { entries[i].spotPrice = spot[entries[i].providerType] }
         }
-        for i in entries.indices { entries[i].price = config.prices[entries[i].providerType] }
+        for i in entries.indices { entries[i].price = config.common.prices[entries[i].providerType] }
         entries.sort { $0.providerType < $1.providerType }
         let result = entries
         catalogue.withLock { $0 = (result, now) }
         return Payload.encode(CatalogueReply(instanceTypes: result))
     }
 
-    func describeTypes() throws(EC2Error) -> [CatalogueEntry] {
+    func describeTypes() throws(DriverError) -> [CatalogueEntry] {
         // Every type of the region, in pages.
-        guard !config.instanceTypes.isEmpty else {
+        guard !config.common.instanceTypes.isEmpty else {
             return try paged(action: "DescribeInstanceTypes", filters: [], maxResults: 100,
                              extract: { $0.path("instanceTypeSet", "item") }).compactMap(Self.entry)
         }
         // Named types: EC2 takes at most 100 names in one call, and refuses MaxResults with them.
         var entries: [CatalogueEntry] = []
-        for start in stride(from: 0, to: config.instanceTypes.count, by: Self.typeNamesPerCall) {
-            let names = config.instanceTypes[start..<min(start + Self.typeNamesPerCall, config.instanceTypes.count)]
+        for start in stride(from: 0, to: config.common.instanceTypes.count, by: Self.typeNamesPerCall) {
+            let names = config.common.instanceTypes[start..<min(start + Self.typeNamesPerCall, config.common.instanceTypes.count)]
             let extra = names.enumerated().map { ("InstanceType.\($0.offset + 1)", $0.element) }
             entries += try paged(action: "DescribeInstanceTypes", filters: [], extra: extra, maxResults: nil,
                                  extract: { $0.path("instanceTypeSet", "item") }).compactMap(Self.entry)
@@ -62,10 +63,10 @@ extension EC2InstanceSet {
 
     /// The current Linux spot price of each type: the highest over the region's zones, so a
     /// budget check errs on the safe side.
-    func spotPrices(types: [String]) throws(EC2Error) -> [String: Double] {
+    func spotPrices(types: [String]) throws(DriverError) -> [String: Double] {
         // Linux prices only (the ones workers pay); other systems cost more and would skew the figure.
         var extra = [("StartTime", Self.isoTime(clock())), ("ProductDescription.1", Self.linuxProduct)]
-        for (i, t) in config.instanceTypes.enumerated() { extra.append(("InstanceType.\(i + 1)", t)) }
+        for (i, t) in config.common.instanceTypes.enumerated() { extra.append(("InstanceType.\(i + 1)", t)) }
         let rows = try paged(action: "DescribeSpotPriceHistory", filters: [], extra: extra, maxResults: 1000,
                              extract: { $0.path("spotPriceHistorySet", "item") })
         var prices: [String: Double] = [:]

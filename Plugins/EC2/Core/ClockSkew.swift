@@ -4,6 +4,7 @@
 /// then the one to sign with, as the AWS SDKs do.
 ///
 ///     if let server = ClockSkew.serverTime(of: response, now: now) { skew = server - clock() }  // then sign again
+import DriverSupport
 enum ClockSkew {
     static let codes: Set<String> = ["RequestExpired", "RequestTimeTooSkewed", "RequestInTheFuture",
                                      "SignatureDoesNotMatch", "InvalidSignatureException", "AuthFailure"]

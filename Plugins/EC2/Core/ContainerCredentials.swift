@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// Keys from the ECS (or EKS Pod Identity) container credential endpoint:
@@ -29,15 +30,15 @@ struct ContainerCredentials {
         self.readFile = readFile
     }
 
-    func credentials(transport: any HTTPTransport) throws(EC2Error) -> Credentials {
+    func credentials(transport: any HTTPTransport) throws(DriverError) -> Credentials {
         guard let parts = URLComponents(string: url), let host = parts.host?.trimmingCharacters(in: ["[", "]"]),
               parts.scheme == "https" || (parts.scheme == "http" && (Self.plainHTTPHosts.contains(host) || host.hasPrefix("127."))) else {
-            throw EC2Error(.auth, "container credentials: \(CurlTransport.redacted(url)) is not an allowed endpoint (https, or http to a local or container-agent address)")
+            throw DriverError(.auth, "container credentials: \(CurlTransport.redacted(url)) is not an allowed endpoint (https, or http to a local or container-agent address)")
         }
         var headers: [(String, String)] = []
         if let file = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], !file.isEmpty {
             guard let token = readFile(file)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
-                throw EC2Error(.auth, "container credentials: cannot read the authorization token file \(file)")
+                throw DriverError(.auth, "container credentials: cannot read the authorization token file \(file)")
             }
             headers.append(("Authorization", token))
         } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {

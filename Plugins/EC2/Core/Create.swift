@@ -1,14 +1,11 @@
+import DriverSupport
 import Foundation
 
 /// create: RunInstances with every tag at launch, the SSH key as an imported key pair, and
 /// failover across the configured subnets on errors that concern one subnet.
 extension EC2InstanceSet {
-    public func create(_ body: Data) throws(EC2Error) -> Data {
-        let request = try Payload.decode(CreateRequest.self, body)
-        try request.checkLimits()
-        guard (1...Self.maxCreateCount).contains(request.count) else {
-            throw .invalid("create: count must be from 1 to \(Self.maxCreateCount) (max_create_count)")
-        }
+    public func create(_ body: Data) throws(DriverError) -> Data {
+        let request = try CreateRequest.decode(body, maxCount: Self.maxCreateCount)
         guard !request.instanceType.providerType.isEmpty else { throw .invalid("create: instance_type.provider_type is empty") }
         guard let image = request.image ?? config.image, !image.isEmpty else {
             throw .invalid("create: no image (pass one in the request or set config.image)")
@@ -21,16 +18,16 @@ extension EC2InstanceSet {
         let keyName = try keyPair(for: request.sshPublicKey)
         let builder = RunInstancesBuilder(config: config)
         let first = preferredSubnet.withLock { $0 } % subnets.count
-        var errors: [EC2Error] = []
+        var errors: [DriverError] = []
         for attempt in 0..<subnets.count {
             let index = (first + attempt) % subnets.count
             let subnet = subnets[index]
             let token = request.idempotencyToken.map { RunInstancesBuilder.clientToken(setID: setID, token: $0, subnet: subnet) }
             let params = builder.params(for: request, image: image, subnet: subnet, keyName: keyName, clientToken: token,
                                         member: (Self.memberTagKey, setID))
-            do throws(EC2Error) {
+            do throws(DriverError) {
                 let made = EC2Instance.all(in: try client.call(params))
-                guard !made.isEmpty else { throw EC2Error(.internal, "RunInstances answered without instances") }
+                guard !made.isEmpty else { throw DriverError(.internal, "RunInstances answered without instances") }
                 // EC2 answers a repeated ClientToken with the first launch, terminated or not.
                 if let token = request.idempotencyToken, !made.contains(where: \.isLive) { throw Self.spent(token) }
                 preferredSubnet.withLock { $0 = index }
@@ -46,7 +43,7 @@ extension EC2InstanceSet {
                 }
             }
         }
-        throw FailoverRanking.mostMeaningful(errors) ?? EC2Error(.internal, "create: no subnet tried")
+        throw FailoverRanking.mostMeaningful(errors) ?? DriverError(.internal, "create: no subnet tried")
     }
 
     /// Instances launched earlier with this idempotency token (in any subnet), found by the
@@ -54,7 +51,7 @@ extension EC2InstanceSet {
     /// repeated ClientToken with the first launch; this lookup also covers EC2 look-alikes
     /// that do not (moto) and a token first used in another subnet.
     /// Only terminated ones: the token is spent (nothing is created for it again).
-    func launched(by token: String, subnets: [String?], tags: [String: String]) throws(EC2Error) -> [EC2Instance]? {
+    func launched(by token: String, subnets: [String?], tags: [String: String]) throws(DriverError) -> [EC2Instance]? {
         let tokens = Set(subnets.map { RunInstancesBuilder.clientToken(setID: setID, token: token, subnet: $0) })
         // No state filter: terminated instances say the token is spent.
         let filters = tags.keys.sorted().map { ("tag:\($0)", [tags[$0]!]) }
@@ -65,7 +62,7 @@ extension EC2InstanceSet {
         return live.isEmpty ? nil : live
     }
 
-    static func spent(_ token: String) -> EC2Error {
+    static func spent(_ token: String) -> DriverError {
         .invalid("idempotency_token: \(token) was used by a create whose instances are all terminated; a token is never used twice")
     }
 
@@ -79,7 +76,7 @@ extension EC2InstanceSet {
     /// The key pair holding `publicKey`: the configured one, or one imported once for this
     /// set and tagged with the set id (named after the key's hash, so a repeat import is
     /// recognised as a duplicate rather than a conflict).
-    func keyPair(for publicKey: String?) throws(EC2Error) -> String? {
+    func keyPair(for publicKey: String?) throws(DriverError) -> String? {
         if let configured = config.keyPairName { return configured }
         guard let key = publicKey?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else { return nil }
         if let known = keyPairs.withLock({ $0[key] }) { return known }
@@ -93,7 +90,7 @@ extension EC2InstanceSet {
         p.set("PublicKeyMaterial", Data("\(fields[0]) \(fields[1])".utf8).base64EncodedString())
         p.set("TagSpecification.1.ResourceType", "key-pair")
         p.tags("TagSpecification.1.Tag", [Self.setTagKey: setID])
-        do throws(EC2Error) {
+        do throws(DriverError) {
             _ = try client.call(p)
             log(.info, "imported key pair \(name)")
         } catch {

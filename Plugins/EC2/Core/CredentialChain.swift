@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import Synchronization
 
@@ -46,10 +47,10 @@ public final class CredentialChain: Sendable {
 
     /// Valid credentials now; `auth` naming every source tried when there are none, `transient`
     /// when a credential service did not answer.
-    public func current(transport: any HTTPTransport, now: Int) throws(EC2Error) -> Credentials {
+    public func current(transport: any HTTPTransport, now: Int) throws(DriverError) -> Credentials {
         let known = held.withLock { $0 }
         if let c = known.credentials, !known.stale, c.expiresAt.map({ $0 - Self.refreshMargin > now }) ?? true { return c }
-        do throws(EC2Error) {
+        do throws(DriverError) {
             let found = try resolve(transport: transport, now: now)
             held.withLock { $0 = Held(credentials: found) }
             return found
@@ -64,7 +65,7 @@ public final class CredentialChain: Sendable {
     /// they rotated); they stay the fallback until they expire.
     public func invalidate() { held.withLock { $0.stale = true } }
 
-    func resolve(transport: any HTTPTransport, now: Int) throws(EC2Error) -> Credentials {
+    func resolve(transport: any HTTPTransport, now: Int) throws(DriverError) -> Credentials {
         if let fixed = settings.staticCredentials { return fixed }
         if let id = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"], !id.isEmpty, !secret.isEmpty {
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -85,16 +86,16 @@ public final class CredentialChain: Sendable {
         }
         let tried = "config keys, environment, \(path ?? "no credentials file") [\(profile)]"
         guard settings.useInstanceRole, environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() != "true" else {
-            throw EC2Error(.auth, "no AWS credentials found (tried \(tried); instance role disabled)", code: "NoCredentials")
+            throw DriverError(.auth, "no AWS credentials found (tried \(tried); instance role disabled)", code: "NoCredentials")
         }
-        do throws(EC2Error) {
+        do throws(DriverError) {
             return try InstanceRole(endpoint: settings.imdsEndpoint).credentials(transport: transport)
         } catch {
             if error.errorClass == .transient {
-                throw EC2Error(.transient, "no AWS credentials found (tried \(tried)); instance metadata service: \(error.message)",
+                throw DriverError(.transient, "no AWS credentials found (tried \(tried)); instance metadata service: \(error.message)",
                                code: error.code, httpStatus: error.httpStatus)
             }
-            throw EC2Error(.auth, "no AWS credentials found (tried \(tried), instance role: \(error.message))",
+            throw DriverError(.auth, "no AWS credentials found (tried \(tried), instance role: \(error.message))",
                            code: "NoCredentials", httpStatus: error.httpStatus)
         }
     }

@@ -1,4 +1,5 @@
 /// An AWS access key, with its session token and expiry when temporary.
+import DriverSupport
 public struct Credentials: Sendable, Equatable, CustomStringConvertible {
     public var accessKeyID: String
     public var secretAccessKey: String

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import PluginABI
 
@@ -7,11 +8,10 @@ import PluginABI
 /// DescribeInstances before it is reported destroyed (see `aliveAmong`), and the rest of the
 /// batch is sent again.
 extension EC2InstanceSet {
-    public func destroy(_ body: Data) throws(EC2Error) -> Data {
-        let request = try Payload.decode(DestroyRequest.self, body)
-        try RequestLimits.check(ids: request.ids, max: CDD_MAX_DESTROY_IDS)
+    public func destroy(_ body: Data) throws(DriverError) -> Data {
+        let request = try DestroyRequest.decode(body)
         var outcome = TerminateOutcome()
-        var firstError: EC2Error?
+        var firstError: DriverError?
         // Ids that cannot be EC2 instance ids cannot exist: destroyed by definition.
         let wanted = Array(Set(request.ids)).sorted()
         outcome.destroyed += wanted.filter { !EC2Instance.isWellFormedID($0) }
@@ -19,7 +19,7 @@ extension EC2InstanceSet {
         // When that cannot be told, nothing is terminated: each id fails with the error.
         let wellFormed = wanted.filter(EC2Instance.isWellFormedID)
         var real: [String] = []
-        do throws(EC2Error) {
+        do throws(DriverError) {
             let foreign: Set<String> = wellFormed.isEmpty ? [] : try foreignAmong(wellFormed)
             outcome.destroyed += wellFormed.filter { foreign.contains($0) }
             real = wellFormed.filter { !foreign.contains($0) }
@@ -29,7 +29,7 @@ extension EC2InstanceSet {
         }
         for start in stride(from: 0, to: real.count, by: config.destroyBatch) {
             let batch = Array(real[start..<min(start + config.destroyBatch, real.count)])
-            do throws(EC2Error) {
+            do throws(DriverError) {
                 outcome.merge(try terminate(batch))
             } catch {
                 firstError = firstError ?? error
@@ -42,7 +42,7 @@ extension EC2InstanceSet {
     }
 
     /// Terminates `ids`: the ids now terminated or gone, and those that failed one by one.
-    func terminate(_ ids: [String]) throws(EC2Error) -> TerminateOutcome {
+    func terminate(_ ids: [String]) throws(DriverError) -> TerminateOutcome {
         var outcome = TerminateOutcome()
         var remaining = ids
         /// Ids EC2 called unknown while DescribeInstances showed them alive: sent once more.
@@ -50,7 +50,7 @@ extension EC2InstanceSet {
         while !remaining.isEmpty {
             var p = QueryParams(action: "TerminateInstances")
             p.list("InstanceId", remaining)
-            do throws(EC2Error) {
+            do throws(DriverError) {
                 _ = try client.call(p)
                 outcome.destroyed += remaining
                 return outcome
@@ -72,7 +72,7 @@ extension EC2InstanceSet {
                     if resent.insert(id).inserted {
                         remaining.append(id)
                     } else {
-                        outcome.failed.append(.init(id: id, error: EC2Error(
+                        outcome.failed.append(.init(id: id, error: DriverError(
                             .transient, "EC2 says \(id) does not exist but still lists it running; try again later",
                             code: error.code, httpStatus: error.httpStatus)))
                     }
@@ -84,12 +84,12 @@ extension EC2InstanceSet {
 
     /// Those of `ids` that DescribeInstances shows neither terminated nor shutting down. Asked
     /// with an `instance-id` filter, which (unlike `InstanceId.N`) does not fail on unknown ids.
-    func aliveAmong(_ ids: [String]) throws(EC2Error) -> Set<String> {
+    func aliveAmong(_ ids: [String]) throws(DriverError) -> Set<String> {
         Set(try describe(ids: ids).filter(\.isLive).map(\.id)).intersection(ids)
     }
 
     /// What DescribeInstances knows of `ids`, in any state, asked `filterValuesPerCall` at a time.
-    func describe(ids: [String]) throws(EC2Error) -> [EC2Instance] {
+    func describe(ids: [String]) throws(DriverError) -> [EC2Instance] {
         var found: [EC2Instance] = []
         for start in stride(from: 0, to: ids.count, by: Self.filterValuesPerCall) {
             let chunk = Array(ids[start..<min(start + Self.filterValuesPerCall, ids.count)])
@@ -127,7 +127,7 @@ struct TerminateOutcome {
 }
 
 extension DestroyReply.Failure {
-    init(id: String, error: EC2Error) {
+    init(id: String, error: DriverError) {
         self.init(id: id, class: error.errorClass.name, message: String(error.description.prefix(1000)))
     }
 }

@@ -1,12 +1,10 @@
+import DriverSupport
 import Foundation
 import Synchronization
 
-/// Log levels, as the host's `CDD_LOG_*` numbers them.
-public enum LogLevel: Int32, Sendable { case error = 0, warn, info, debug, trace }
-public typealias Logger = @Sendable (LogLevel, String) -> Void
 
 /// Calls the EC2 Query API: form-encodes the parameters, signs with SigV4, sends, and turns
-/// EC2's XML error envelope into an `EC2Error` with the provider's code and message kept.
+/// EC2's XML error envelope into a `DriverError` with the provider's code and message kept.
 /// No retries here: the host owns retry policy and back-off.
 ///
 ///     let client = EC2Client(config: config, credentials: chain, transport: curl)
@@ -37,8 +35,8 @@ public final class EC2Client: Sendable {
         signer = SigV4Signer(service: service, region: config.region)
         self.credentials = credentials
         self.transport = transport
-        timeoutMs = config.requestTimeoutMs
-        throttleRetryMs = config.throttleRetryMs
+        timeoutMs = config.common.requestTimeoutMs
+        throttleRetryMs = config.common.throttleRetryMs
         self.clock = clock
         self.log = log
     }
@@ -56,7 +54,7 @@ public final class EC2Client: Sendable {
     /// The local clock corrected by what EC2's `Date` header taught.
     func now() -> Int { clock() + skew.withLock { $0 } }
 
-    public func call(_ params: QueryParams) throws(EC2Error) -> XMLNode {
+    public func call(_ params: QueryParams) throws(DriverError) -> XMLNode {
         let creds = try credentials.current(transport: transport, now: clock())
         var response = try send(params, credentials: creds)
         if !(200...299).contains(response.status), let server = ClockSkew.serverTime(of: response, now: now()) {
@@ -80,11 +78,11 @@ public final class EC2Client: Sendable {
         do throws(XMLNode.ParseError) {
             return try XMLNode.parse(Data(response.body))
         } catch {
-            throw EC2Error(.internal, "\(params.action): unreadable reply: \(error.description)", httpStatus: response.status)
+            throw DriverError(.internal, "\(params.action): unreadable reply: \(error.description)", httpStatus: response.status)
         }
     }
 
-    func send(_ params: QueryParams, credentials creds: Credentials) throws(EC2Error) -> HTTPResponse {
+    func send(_ params: QueryParams, credentials creds: Credentials) throws(DriverError) -> HTTPResponse {
         let start = ContinuousClock.now
         let response = try transport.send(request(params, credentials: creds))
         log(.trace, "\(params.action) HTTP \(response.status) in \(ContinuousClock.now - start)")
@@ -95,7 +93,7 @@ public final class EC2Client: Sendable {
     /// layer) to an error record; a body that is not XML keeps its first line as the message.
     /// `now` (EC2's time as far as known) dates a `Retry-After` given as an HTTP date, unless
     /// the reply's own `Date` header does.
-    public static func error(from response: HTTPResponse, throttleRetryMs: Int, now: Int) -> EC2Error {
+    public static func error(from response: HTTPResponse, throttleRetryMs: Int, now: Int) -> DriverError {
         var code = "", message = ""
         if let xml = try? XMLNode.parse(Data(response.body)), let first = xml.descendants("Error").first {
             code = first.text("Code") ?? ""
@@ -107,10 +105,9 @@ public final class EC2Client: Sendable {
         let errorClass = ErrorMapping.classify(code: code, httpStatus: response.status)
         var retry = 0
         if errorClass == .rateLimit {
-            let reference = response.headers["date"].flatMap(HTTPDate.seconds) ?? now
-            retry = response.headers["retry-after"].flatMap { HTTPDate.retryAfterMs($0, now: reference) } ?? throttleRetryMs
+            retry = RetryAfter.milliseconds(response.headers["retry-after"], date: response.headers["date"], now: now, fallbackMs: throttleRetryMs)
         }
         if message.isEmpty { message = "HTTP \(response.status)" }
-        return EC2Error(errorClass, message, code: code, httpStatus: response.status, retryAfterMs: retry)
+        return DriverError(errorClass, message, code: code, httpStatus: response.status, retryAfterMs: retry)
     }
 }

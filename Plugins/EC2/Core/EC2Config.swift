@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// An instance set's configuration (the operator's JSON object). Every key is listed in
@@ -21,41 +22,24 @@ public struct EC2Config: Sendable {
     /// Accept fewer instances than asked for (RunInstances MinCount 1).
     public var partialLaunch = false
     public var ebsVolumeType = "gp3"
-    public var quotaGroups: [String: String] = [:]
-    /// On-demand prices per hour by provider type (EC2's API does not publish them).
-    public var prices: [String: Double] = [:]
-    /// Limit the catalogue to these types (empty: every type the region offers).
-    public var instanceTypes: [String] = []
     public var spotPrices = true
     public var pageSize = 1000
-    public var maxPages = 50
     public var destroyBatch = 1000
-    public var requestTimeoutMs = 30_000
-    public var connectTimeoutMs = 10_000
-    public var catalogueTTL = 3600
-    public var caBundle: String?
-    /// Retry hint for throttling when EC2 gives none.
-    public var throttleRetryMs = 2_000
+    /// The keys every driver has: catalogue shaping, timeouts, CA bundle, paging, throttling hint.
+    public var common = CommonSettings(throttleRetryMs: 2_000, maxPages: 50)
     /// MaxPrice of spot launches; none by default (EC2 then caps at the on-demand price).
     public var spotMaxPrice = SpotMaxPrice()
 
-    static let keys: Set<String> = [
+    /// Its own keys, and those every driver has (`CommonSettings`).
+    static let keys = CommonSettings.keys.union([
         "region", "endpoint", "access_key_id", "secret_access_key", "session_token", "profile", "credentials_file",
         "use_instance_role", "imds_endpoint", "image", "subnet_ids", "security_group_ids", "iam_instance_profile",
-        "key_pair_name", "admin_username", "use_public_ip", "partial_launch", "ebs_volume_type", "quota_groups", "prices",
-        "instance_types", "spot_prices", "page_size", "max_pages", "destroy_batch", "request_timeout",
-        "connect_timeout", "catalogue_ttl", "ca_bundle", "throttle_retry_ms",
-        "spot_max_price", "sts_endpoint",
-    ]
+        "key_pair_name", "admin_username", "use_public_ip", "partial_launch", "ebs_volume_type", "spot_prices", "page_size",
+        "destroy_batch", "spot_max_price", "sts_endpoint",
+    ])
 
-    public static func parse(_ text: String, environment: [String: String]) throws(EC2Error) -> EC2Config {
-        guard case .object(let object)? = JSONValue.parse(text) else {
-            throw .invalid("config must be a JSON object")
-        }
-        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw .invalid("config: unknown key \"\(unknown)\" (see docs/drivers/ec2.md)")
-        }
-        let r = Reader(object: object)
+    public static func parse(_ text: String, environment: [String: String]) throws(DriverError) -> EC2Config {
+        let r = try ConfigReader(parsing: text, keys: keys, docs: "docs/drivers/ec2.md")
         guard let region = try r.string("region") ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"],
               !region.isEmpty else {
             throw .invalid("config.region: required (or AWS_REGION in the environment)")
@@ -85,19 +69,11 @@ public struct EC2Config: Sendable {
         c.usePublicIP = try r.bool("use_public_ip") ?? false
         c.partialLaunch = try r.bool("partial_launch") ?? false
         c.ebsVolumeType = try r.string("ebs_volume_type") ?? c.ebsVolumeType
-        c.quotaGroups = try r.map("quota_groups") { if case .string(let s) = $0, !s.isEmpty { s } else { nil } } ?? [:]
-        c.prices = try r.map("prices") { if case .number(let n) = $0, n >= 0 { n } else { nil } } ?? [:]
-        c.instanceTypes = try r.strings("instance_types") ?? []
         c.spotPrices = try r.bool("spot_prices") ?? true
         c.pageSize = try r.int("page_size", 5...1000) ?? c.pageSize
-        c.maxPages = try r.int("max_pages", 1...10_000) ?? c.maxPages
         c.destroyBatch = try r.int("destroy_batch", 1...1000) ?? c.destroyBatch
-        c.requestTimeoutMs = (try r.int("request_timeout", 1...600)).map { $0 * 1000 } ?? c.requestTimeoutMs
-        c.connectTimeoutMs = (try r.int("connect_timeout", 1...120)).map { $0 * 1000 } ?? c.connectTimeoutMs
-        c.catalogueTTL = try r.int("catalogue_ttl", 0...86_400) ?? c.catalogueTTL
-        c.caBundle = try r.string("ca_bundle")
-        c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
-        if let raw = object["spot_max_price"] {
+        c.common = try CommonSettings(r, defaults: c.common)
+        if let raw = r.object["spot_max_price"] {
             guard let cap = SpotMaxPrice(parsing: raw) else {
                 throw .invalid("config.spot_max_price: expected a price per hour above 0, or an object of them by instance type")
             }
@@ -109,52 +85,5 @@ public struct EC2Config: Sendable {
     /// `https://<service>.<region>.amazonaws.com`, or the China partition's domain.
     public static func defaultEndpoint(region: String, service: String = "ec2") -> String {
         "https://\(service).\(region).amazonaws.com" + (region.hasPrefix("cn-") ? ".cn" : "")
-    }
-}
-
-/// Typed access to the config object, with the key's name in every complaint.
-private struct Reader {
-    let object: [String: JSONValue]
-
-    func string(_ key: String) throws(EC2Error) -> String? {
-        guard let v = object[key] else { return nil }
-        guard case .string(let s) = v, !s.isEmpty else { throw .invalid("config.\(key): expected a non-empty string") }
-        return s
-    }
-
-    func bool(_ key: String) throws(EC2Error) -> Bool? {
-        guard let v = object[key] else { return nil }
-        guard case .bool(let b) = v else { throw .invalid("config.\(key): expected true or false") }
-        return b
-    }
-
-    func int(_ key: String, _ range: ClosedRange<Int>) throws(EC2Error) -> Int? {
-        guard let v = object[key] else { return nil }
-        guard case .number(let n) = v, n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
-            throw .invalid("config.\(key): expected an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return Int(n)
-    }
-
-    func strings(_ key: String) throws(EC2Error) -> [String]? {
-        guard let v = object[key] else { return nil }
-        guard case .array(let list) = v else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-        var out: [String] = []
-        for item in list {
-            guard case .string(let s) = item, !s.isEmpty else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-            out.append(s)
-        }
-        return out
-    }
-
-    func map<T>(_ key: String, _ convert: (JSONValue) -> T?) throws(EC2Error) -> [String: T]? {
-        guard let v = object[key] else { return nil }
-        guard case .object(let dict) = v else { throw .invalid("config.\(key): expected an object") }
-        var out: [String: T] = [:]
-        for (k, raw) in dict {
-            guard let value = convert(raw) else { throw .invalid("config.\(key).\(k): wrong type") }
-            out[k] = value
-        }
-        return out
     }
 }

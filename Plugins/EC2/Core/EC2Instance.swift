@@ -1,4 +1,5 @@
 /// One instance as DescribeInstances / RunInstances describe it (an `instancesSet/item`).
+import DriverSupport
 public struct EC2Instance: Sendable, Equatable {
     public var id: String
     public var type: String

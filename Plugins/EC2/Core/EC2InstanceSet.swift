@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import PluginABI
 import Synchronization
@@ -7,7 +8,7 @@ import Synchronization
 ///
 ///     let set = try EC2InstanceSet.open(setID: "prod-1", config: json, environment: env)
 ///     let reply = try set.list(Data(#"{"tags": {"cloud-dispatch-instance-set": "prod-1"}}"#.utf8))
-public final class EC2InstanceSet: Sendable {
+public final class EC2InstanceSet: DriverInstanceSet {
     public static let maxCreateCount = 100
     /// Tag key put on shared resources (imported key pairs) with the set id.
     public static let setTagKey = "cloud-dispatch-instance-set"
@@ -38,23 +39,27 @@ public final class EC2InstanceSet: Sendable {
 
     /// Parses the config and wires libcurl; no network call (credentials are found on first use).
     public static func open(setID: String, config text: String, environment: [String: String],
-                            log: @escaping Logger = { _, _ in }) throws(EC2Error) -> EC2InstanceSet {
+                            log: @escaping Logger = { _, _ in }) throws(DriverError) -> EC2InstanceSet {
         let config = try EC2Config.parse(text, environment: environment)
         let chain = CredentialChain(settings: config.credentials, environment: environment)
-        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle,
-                                      noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
+        let transport = CurlTransport(config.common, environment: environment)
         let client = EC2Client(config: config, credentials: chain, transport: transport, log: log)
         log(.info, "instance set \(setID): region \(config.region), endpoint \(config.endpoint)")
         return EC2InstanceSet(setID: setID, config: config, client: client, log: log)
     }
 
-    public static func capabilities() -> Data { Payload.encode(CapabilitiesReply()) }
+    /// What the entry glue fills the host's table with.
+    public static let driver = DriverDescription(
+        id: "ec2", version: "1.0.0", summary: "Amazon EC2 (Query API, SigV4, libcurl)",
+        capabilities: CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: 1000)
+    ) { setID, config, environment, log throws(DriverError) in
+        try open(setID: setID, config: config, environment: environment, log: log)
+    }
 
     // MARK: list
 
-    public func list(_ body: Data) throws(EC2Error) -> Data {
-        let request = try Payload.decode(ListRequest.self, body)
-        try RequestLimits.check(tags: request.tags)
+    public func list(_ body: Data) throws(DriverError) -> Data {
+        let request = try ListRequest.decode(body)
         let found = try describe(tags: request.tags)
         return Payload.encode(InstancesReply(instances: found.map {
             i in i.reply(sshUser: config.adminUsername, usePublicIP: config.usePublicIP, tags: i.tags.filter { $0.key != Self.memberTagKey })
@@ -64,7 +69,7 @@ public final class EC2InstanceSet: Sendable {
     /// Live instances whose tags include every pair of `tags`, across pages. EC2 filters
     /// server side; the exact match is repeated here because EC2 filter values treat `*` and
     /// `?` as wildcards.
-    public func describe(tags: [String: String]) throws(EC2Error) -> [EC2Instance] {
+    public func describe(tags: [String: String]) throws(DriverError) -> [EC2Instance] {
         var filters = tags.keys.sorted().map { ("tag:\($0)", [tags[$0]!]) }
         filters.append(("instance-state-name", EC2Instance.liveStates))
         let all = try paged(action: "DescribeInstances", filters: filters, maxResults: config.pageSize, extract: EC2Instance.all)
@@ -74,39 +79,29 @@ public final class EC2InstanceSet: Sendable {
         }
     }
 
-    /// Follows NextToken at most `max_pages` times (MaxResults left out when nil). A token seen twice, or more pages than
-    /// that, is an error: a partial list would make the host think instances were gone.
+    /// Every page of `action`, following NextToken (`Paging`; MaxResults left out when nil).
     func paged<T>(action: String, filters: [(String, [String])], extra: [(String, String)] = [],
-                  maxResults: Int?, extract: (XMLNode) -> [T]) throws(EC2Error) -> [T] {
-        var out: [T] = []
-        var token: String?
-        var tokens = Set<String>()
-        for _ in 0..<config.maxPages {
+                  maxResults: Int?, extract: (XMLNode) -> [T]) throws(DriverError) -> [T] {
+        try Paging.all(action, token: "NextToken", maxPages: config.common.maxPages) { token throws(DriverError) in
             var p = QueryParams(action: action)
             p.filters(filters)
             for (k, v) in extra { p.set(k, v) }
             if let maxResults { p.set("MaxResults", String(maxResults)) }
             if let token { p.set("NextToken", token) }
             let page = try client.call(p)
-            out += extract(page)
-            guard let next = page.text("nextToken"), !next.isEmpty else { return out }
-            guard tokens.insert(next).inserted else { throw EC2Error(.internal, "\(action): EC2 repeated NextToken \(next)") }
-            token = next
+            return (extract(page), page.text("nextToken"))
         }
-        throw EC2Error(.transient, "\(action): more than \(config.maxPages) pages (max_pages); narrower tag filters or a larger page_size needed")
     }
 
     // MARK: set_tags
 
-    public func setTags(_ body: Data) throws(EC2Error) -> Data {
-        let request = try Payload.decode(SetTagsRequest.self, body)
-        try RequestLimits.check(ids: request.ids, max: CDD_MAX_SET_TAGS_IDS)
-        try RequestLimits.check(tags: request.tags)
+    public func setTags(_ body: Data) throws(DriverError) -> Data {
+        let request = try SetTagsRequest.decode(body)
         if let bad = request.ids.first(where: { !EC2Instance.isWellFormedID($0) }) {
-            throw EC2Error(.notFound, "no instance \(bad) (not an EC2 instance id)", code: "InvalidInstanceID.Malformed")
+            throw DriverError(.notFound, "no instance \(bad) (not an EC2 instance id)", code: "InvalidInstanceID.Malformed")
         }
         if let foreign = try foreignAmong(request.ids).sorted().first {
-            throw EC2Error(.notFound, "no instance \(foreign) in instance set \(setID) (another set launched it)")
+            throw DriverError(.notFound, "no instance \(foreign) in instance set \(setID) (another set launched it)")
         }
         guard !request.tags.isEmpty else { return Payload.encode(Empty()) }
         var p = QueryParams(action: "CreateTags")
@@ -118,16 +113,15 @@ public final class EC2InstanceSet: Sendable {
 
     /// Those of `ids` another instance set launched: their member tag names another set.
     /// Instances without it (launched before the tag existed) count as this set's.
-    func foreignAmong(_ ids: [String]) throws(EC2Error) -> Set<String> {
+    func foreignAmong(_ ids: [String]) throws(DriverError) -> Set<String> {
         let foreign = try describe(ids: ids).filter { i in i.tags[Self.memberTagKey].map { $0 != setID } ?? false }
         return Set(foreign.map(\.id)).intersection(ids)
     }
 
     // MARK: quota_group
 
-    public func quotaGroup(_ body: Data) throws(EC2Error) -> Data {
-        let request = try Payload.decode(QuotaGroupRequest.self, body)
-        try RequestLimits.check(request.providerType, "provider_type", 1...CDD_MAX_PROVIDER_TYPE)
+    public func quotaGroup(_ body: Data) throws(DriverError) -> Data {
+        let request = try QuotaGroupRequest.decode(body)
         // Without a catalogue call (it costs a request per type), the shape is what can be
         // checked: every EC2 type is FAMILY.SIZE ("m5.large", "u-6tb1.metal").
         let parts = request.providerType.split(separator: ".", omittingEmptySubsequences: false)
@@ -135,6 +129,6 @@ public final class EC2InstanceSet: Sendable {
             throw .invalid("provider_type: \"\(request.providerType)\" is not an EC2 instance type (family.size, as m5.large)")
         }
         return Payload.encode(QuotaGroupReply(group: QuotaGroups.group(for: request.providerType, preemptible: request.preemptible,
-                                                                       overrides: config.quotaGroups)))
+                                                                       overrides: config.common.quotaGroups)))
     }
 }

@@ -3,6 +3,7 @@
 /// limits with 4xx); the HTTP status decides only for codes the table does not know.
 ///
 ///     ErrorMapping.classify(code: "VcpuLimitExceeded", httpStatus: 400)  // .capacityFamily
+import DriverSupport
 public enum ErrorMapping {
     /// Exact codes.
     static let byCode: [String: ErrorClass] = [

@@ -4,6 +4,7 @@
 /// Ties go to the subnet tried first. The order is documented in docs/drivers/ec2.md.
 ///
 ///     FailoverRanking.mostMeaningful([badSubnet, noCapacity])  // noCapacity
+import DriverSupport
 public enum FailoverRanking {
     /// Higher is more meaningful.
     static func rank(_ errorClass: ErrorClass) -> Int {
@@ -20,7 +21,7 @@ public enum FailoverRanking {
     }
 
     /// The highest-ranked of `errors` (nil when empty).
-    public static func mostMeaningful(_ errors: [EC2Error]) -> EC2Error? {
+    public static func mostMeaningful(_ errors: [DriverError]) -> DriverError? {
         errors.enumerated().max { a, b in
             let (ra, rb) = (rank(a.element.errorClass), rank(b.element.errorClass))
             return ra != rb ? ra < rb : a.offset > b.offset

@@ -7,6 +7,7 @@
 ///
 ///     FormEncoding.body([("Action", "DescribeInstances"), ("Filter.1.Value.1", "a b")])
 ///     // "Action=DescribeInstances&Filter.1.Value.1=a+b"
+import DriverSupport
 public enum FormEncoding {
     /// RFC 3986 escaping, as SigV4's canonical forms require (space is `%20`).
     public static func awsEscape(_ s: String) -> String { escape(s, spaceAsPlus: false) }

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// The instance role's temporary keys from the metadata service, IMDSv2 only: a PUT for a
@@ -8,7 +9,7 @@ struct InstanceRole {
     var endpoint: String
     static let timeoutMs = 2_000
 
-    func credentials(transport: any HTTPTransport) throws(EC2Error) -> Credentials {
+    func credentials(transport: any HTTPTransport) throws(DriverError) -> Credentials {
         let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         let tokenReply = try get(transport, method: "PUT", base + "/latest/api/token",
                                  headers: [("X-aws-ec2-metadata-token-ttl-seconds", "21600")])
@@ -20,7 +21,7 @@ struct InstanceRole {
               let role = String(decoding: roles.body, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init),
               !role.isEmpty else {
             if roles.status >= 500 { throw Self.failure("instance role lookup", status: roles.status) }
-            throw EC2Error(.auth, "no instance role attached (HTTP \(roles.status))", httpStatus: roles.status)
+            throw DriverError(.auth, "no instance role attached (HTTP \(roles.status))", httpStatus: roles.status)
         }
         let keys = try get(transport, rolesURL + role, headers: auth)
         guard keys.status == 200 else { throw Self.failure("role \(role)", status: keys.status) }
@@ -28,19 +29,19 @@ struct InstanceRole {
     }
 
     private func get(_ transport: any HTTPTransport, method: String = "GET", _ url: String,
-                     headers: [(String, String)]) throws(EC2Error) -> HTTPResponse {
+                     headers: [(String, String)]) throws(DriverError) -> HTTPResponse {
         try transport.send(HTTPRequest(method: method, url: url, headers: headers, timeoutMs: Self.timeoutMs, direct: true))
     }
 
-    static func failure(_ what: String, status: Int) -> EC2Error {
-        EC2Error(status >= 500 ? .transient : .auth, "\(what) answered HTTP \(status)", httpStatus: status)
+    static func failure(_ what: String, status: Int) -> DriverError {
+        DriverError(status >= 500 ? .transient : .auth, "\(what) answered HTTP \(status)", httpStatus: status)
     }
 }
 
 /// The JSON document IMDS and the ECS agent both serve: `AccessKeyId`, `SecretAccessKey`,
 /// `Token`, `Expiration` (and from IMDS a `Code`).
 enum TemporaryKeysDocument {
-    static func credentials(from body: [UInt8], source: String) throws(EC2Error) -> Credentials {
+    static func credentials(from body: [UInt8], source: String) throws(DriverError) -> Credentials {
         struct Document: Decodable {
             var Code: String?
             var AccessKeyId: String
@@ -49,7 +50,7 @@ enum TemporaryKeysDocument {
             var Expiration: String?
         }
         guard let doc = try? JSONDecoder().decode(Document.self, from: Data(body)), doc.Code == nil || doc.Code == "Success" else {
-            throw EC2Error(.auth, "\(source): unreadable credentials document")
+            throw DriverError(.auth, "\(source): unreadable credentials document")
         }
         return Credentials(accessKeyID: doc.AccessKeyId, secretAccessKey: doc.SecretAccessKey, sessionToken: doc.Token,
                            expiresAt: doc.Expiration.flatMap(ISO8601Time.seconds), source: source)

@@ -5,6 +5,7 @@
 ///
 ///     QuotaGroups.group(for: "m5.large", preemptible: true)   // "standard-spot"
 ///     QuotaGroups.group(for: "vt1.3xlarge", preemptible: false) // "g"
+import DriverSupport
 public enum QuotaGroups {
     static let defaults: [String: String] = [
         "a": "standard", "c": "standard", "d": "standard", "h": "standard", "i": "standard", "m": "standard",

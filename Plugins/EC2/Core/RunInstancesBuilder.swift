@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// The RunInstances parameters for one create request in one subnet. Pure, so every shape

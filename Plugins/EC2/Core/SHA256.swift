@@ -1,4 +1,5 @@
 import CCurl
+import DriverSupport
 
 /// SHA-256 and HMAC-SHA-256, the two primitives SigV4 needs, from OpenSSL's libcrypto (which
 /// libcurl already loads): a thin wrapper, no crypto of our own. The tests check it against

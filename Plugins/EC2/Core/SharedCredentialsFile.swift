@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// Reads one profile from an AWS shared credentials file (`~/.aws/credentials`, INI):

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import DriverSupport
 import Glibc
 #endif
 

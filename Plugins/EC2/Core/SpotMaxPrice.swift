@@ -4,6 +4,7 @@
 /// `SpotMaxPriceTooLow`. A number caps every type; an object caps the types it names.
 ///
 ///     SpotMaxPrice(parsing: .object(["p5.48xlarge": .number(40)]))?.cap(for: "p5.48xlarge")  // 40
+import DriverSupport
 public struct SpotMaxPrice: Sendable, Equatable {
     public var everyType: Double?
     public var byType: [String: Double] = [:]

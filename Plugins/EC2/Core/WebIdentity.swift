@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// Keys for a role assumed with a web identity token (EKS IAM roles for service accounts):
@@ -25,9 +26,9 @@ struct WebIdentity {
         self.readFile = readFile
     }
 
-    func credentials(transport: any HTTPTransport, now: Int) throws(EC2Error) -> Credentials {
+    func credentials(transport: any HTTPTransport, now: Int) throws(DriverError) -> Credentials {
         guard let token = readFile(tokenFile)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
-            throw EC2Error(.auth, "web identity: cannot read the token file \(tokenFile)", code: "NoCredentials")
+            throw DriverError(.auth, "web identity: cannot read the token file \(tokenFile)", code: "NoCredentials")
         }
         var p = QueryParams(action: "AssumeRoleWithWebIdentity", version: "2011-06-15")
         p.set("RoleArn", roleARN)
@@ -45,7 +46,7 @@ struct WebIdentity {
         }
         guard let xml = try? XMLNode.parse(Data(reply.body)), let keys = xml.descendants("Credentials").first,
               let id = keys.text("AccessKeyId"), let secret = keys.text("SecretAccessKey") else {
-            throw EC2Error(.auth, "web identity (\(roleARN)): unreadable AssumeRoleWithWebIdentity reply", httpStatus: reply.status)
+            throw DriverError(.auth, "web identity (\(roleARN)): unreadable AssumeRoleWithWebIdentity reply", httpStatus: reply.status)
         }
         return Credentials(accessKeyID: id, secretAccessKey: secret, sessionToken: keys.text("SessionToken"),
                            expiresAt: keys.text("Expiration").flatMap(ISO8601Time.seconds), source: "web identity \(roleARN)")

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 import Synchronization
 
@@ -6,7 +7,7 @@ public protocol TokenSource: Sendable {
     /// What the logs and errors call it ("service account x@y", "metadata server").
     var name: String { get }
     /// A fresh token and its lifetime in seconds.
-    func fetch() throws(GCEError) -> (token: String, expiresIn: Int)
+    func fetch() throws(DriverError) -> (token: String, expiresIn: Int)
 }
 
 /// A token source behind a cache: the token is reused until `refreshMargin` seconds before it
@@ -24,9 +25,9 @@ public final class CachedToken: Sendable {
         self.clock = clock
     }
 
-    public func token() throws(GCEError) -> String {
+    public func token() throws(DriverError) -> String {
         if let fresh = current() { return fresh }
-        return try refreshing.withLock { _ throws(GCEError) -> String in
+        return try refreshing.withLock { _ throws(DriverError) -> String in
             if let fresh = current() { return fresh }  // another thread refreshed meanwhile
             let got = try source.fetch()
             state.withLock { $0 = (got.token, clock() + got.expiresIn) }
@@ -47,18 +48,18 @@ public final class CachedToken: Sendable {
 
 /// Reads an OAuth token reply: `{"access_token", "expires_in", "token_type"}`.
 enum TokenReply {
-    static func parse(_ response: HTTPResponse, from what: String) throws(GCEError) -> (token: String, expiresIn: Int) {
-        let body = JSON.parse(response.body)
+    static func parse(_ response: HTTPResponse, from what: String) throws(DriverError) -> (token: String, expiresIn: Int) {
+        let body = JSONValue.parse(response.body)
         guard response.status == 200 else {
-            let code = body?["error"]?.string ?? ""
-            let detail = body?["error_description"]?.string ?? String(decoding: response.body.prefix(200), as: UTF8.self)
+            let code = body?["error"].string ?? ""
+            let detail = body?["error_description"].string ?? String(decoding: response.body.prefix(200), as: UTF8.self)
             let cls: ErrorClass = response.status >= 500 ? .transient : response.status == 429 ? .rateLimit : .auth
-            throw GCEError(cls, "\(what): \(code.isEmpty ? "" : code + ": ")\(detail)", code: code, httpStatus: response.status)
+            throw DriverError(cls, "\(what): \(code.isEmpty ? "" : code + ": ")\(detail)", code: code, httpStatus: response.status)
         }
-        guard let token = body?["access_token"]?.string, !token.isEmpty else {
-            throw GCEError(.auth, "\(what): reply without access_token", httpStatus: response.status)
+        guard let token = body?["access_token"].string, !token.isEmpty else {
+            throw DriverError(.auth, "\(what): reply without access_token", httpStatus: response.status)
         }
-        let expiresIn = body?["expires_in"]?.int.map(Int.init) ?? 3600
+        let expiresIn = body?["expires_in"].int.map(Int.init) ?? 3600
         return (token, max(0, expiresIn))
     }
 }

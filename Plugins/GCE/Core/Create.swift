@@ -1,30 +1,19 @@
+import DriverSupport
 import Foundation
 
 /// create: `instances.insert` for one instance, `instances.bulkInsert` for more (one call),
 /// every tag as a label at launch, and failover across the configured zones on errors that
 /// concern one zone. The idempotency token names the instances and becomes GCE's requestId.
 extension GCEInstanceSet {
-    public func create(_ body: Data) throws(GCEError) -> Data {
-        let request = try Payload.decode(CreateRequest.self, body)
-        guard (1...Self.maxCreateCount).contains(request.count) else {
-            throw .invalid("create: count must be from 1 to \(Self.maxCreateCount)")
-        }
-        try InputText.check(request.instanceType.providerType, InputText.Limit.providerType, "instance_type.provider_type")
-        try InputText.check(request.image, InputText.Limit.image, "image")
-        try InputText.check(request.initScript, InputText.Limit.initScript, "init_script")
-        try InputText.check(request.sshPublicKey, InputText.Limit.sshPublicKey, "ssh_public_key")
-        try InputText.check(tags: request.tags, field: "tags")
-        if let token = request.idempotencyToken, token.isEmpty || token.utf8.count > InputText.Limit.idempotencyToken
-            || !token.utf8.allSatisfy({ InputText.isAlphanumeric($0) || $0 == 46 || $0 == 95 || $0 == 45 }) {
-            throw .invalid("idempotency_token: 1-\(InputText.Limit.idempotencyToken) characters of [A-Za-z0-9._-]")
-        }
+    public func create(_ body: Data) throws(DriverError) -> Data {
+        let request = try CreateRequest.decode(body, maxCount: Self.maxCreateCount)
         let type = request.instanceType.providerType
         guard GCEConfig.isName(type) else { throw .invalid("create: instance_type.provider_type \"\(type)\" is not a GCE machine type") }
         guard let image = request.image ?? config.image, !image.isEmpty else {
             throw .invalid("create: no image (pass one in the request or set config.image)")
         }
         if request.instanceType.preemptible, let spot = config.spotPrices[type], spot > request.instanceType.price {
-            throw GCEError(.unsupported, "create: spot \(type) costs \(spot) (config.spot_prices), above the type's price \(request.instanceType.price); GCE spot takes no maximum price")
+            throw DriverError(.unsupported, "create: spot \(type) costs \(spot) (config.spot_prices), above the type's price \(request.instanceType.price); GCE spot takes no maximum price")
         }
         if let key = request.sshPublicKey, !key.isEmpty, key.split(separator: " ").count < 2 {
             throw .invalid("create: ssh_public_key is not an OpenSSH public key")
@@ -35,17 +24,17 @@ extension GCEInstanceSet {
             log(.info, "create: token already used; returning \(earlier.map(\.id).joined(separator: " "))")
             return reply(earlier)
         }
-        if let spent = request.idempotencyToken, isSpent(spent) { throw Self.spent(spent) }
+        if let spent = request.idempotencyToken, spentTokens.contains(spent) { throw Self.spent(spent) }
         let builder = InstanceBody(config: config, request: request, image: image, setID: setID)
         let first = preferredZone.withLock { $0 } % config.zones.count
-        var errors: [GCEError] = []
+        var errors: [DriverError] = []
         for attempt in 0..<config.zones.count {
             let index = (first + attempt) % config.zones.count
             let zone = config.zones[index]
-            do throws(GCEError) {
+            do throws(DriverError) {
                 let made = try create(in: zone, builder: builder, base: base, token: token)
                 preferredZone.withLock { $0 = index }
-                if let t = request.idempotencyToken { spentTokens.withLock { $0[t] = Date() } }
+                if let t = request.idempotencyToken { spentTokens.insert(t) }
                 log(.info, "created \(made.count) \(type) in \(zone): " + made.map(\.name).joined(separator: " "))
                 return reply(made)
             } catch {
@@ -57,10 +46,10 @@ extension GCEInstanceSet {
                 if attempt + 1 < config.zones.count { log(.warn, "create in \(zone) failed (\(error.code)); trying the next zone") }
             }
         }
-        throw ErrorMapping.mostInformative(errors) ?? GCEError(.internal, "create: no zone tried")
+        throw ErrorMapping.mostInformative(errors) ?? DriverError(.internal, "create: no zone tried")
     }
 
-    func create(in zone: String, builder: InstanceBody, base: String, token: String) throws(GCEError) -> [GCEInstance] {
+    func create(in zone: String, builder: InstanceBody, base: String, token: String) throws(DriverError) -> [GCEInstance] {
         let requestID = InstanceBody.requestID(setID: setID, token: token, zone: zone)
         let count = builder.request.count
         if count == 1 {
@@ -68,8 +57,8 @@ extension GCEInstanceSet {
             let op = try client.call("POST", "zones/\(zone)/instances", query: [("requestId", requestID)],
                                      body: builder.instance(name: name, zone: zone))
             _ = try client.wait(op, what: "instances.insert \(zone)/\(name)")
-            let answer: JSON
-            do throws(GCEError) {
+            let answer: JSONValue
+            do throws(DriverError) {
                 answer = try client.call("GET", "zones/\(zone)/instances/\(name)")
             } catch where error.errorClass == .notFound && Self.wasDone(op) {
                 // GCE answered a repeated requestId with the first create's finished operation,
@@ -77,7 +66,7 @@ extension GCEInstanceSet {
                 throw Self.spent(token)
             }
             guard let made = GCEInstance(answer) else {
-                throw GCEError(.internal, "instances.get \(zone)/\(name): no name or zone in the answer")
+                throw DriverError(.internal, "instances.get \(zone)/\(name): no name or zone in the answer")
             }
             return [made]
         }
@@ -88,36 +77,27 @@ extension GCEInstanceSet {
         guard !made.isEmpty else {
             // as for insert: a finished operation at once is the first create's, whose instances are gone
             if Self.wasDone(op) { throw Self.spent(token) }
-            throw GCEError(.internal, "bulkInsert in \(zone) finished, but no instance \(base)-#### is listed")
+            throw DriverError(.internal, "bulkInsert in \(zone) finished, but no instance \(base)-#### is listed")
         }
         return Array(made.sorted { $0.name < $1.name }.prefix(count))
     }
 
     /// Instances an earlier create with this token made, in any zone.
-    func launched(base: String, tags: [String: String]) throws(GCEError) -> [GCEInstance]? {
+    func launched(base: String, tags: [String: String]) throws(DriverError) -> [GCEInstance]? {
         let found = try instances(tags: tags).filter { $0.name.hasPrefix(base + "-") }
         return found.isEmpty ? nil : found
     }
 
-    /// A token whose create succeeded in this process within 24 hours (GCE itself remembers a
-    /// requestId for at least an hour, across processes).
-    func isSpent(_ token: String) -> Bool {
-        spentTokens.withLock { spent in
-            spent = spent.filter { Date().timeIntervalSince($0.value) < 86_400 }
-            return spent[token] != nil
-        }
-    }
-
     /// An operation already DONE in the answer to an insert: GCE answered a repeated requestId
     /// with the earlier create's operation (a new create's operation is PENDING or RUNNING).
-    static func wasDone(_ operation: JSON) -> Bool { operation["status"]?.string == "DONE" }
+    static func wasDone(_ operation: JSONValue) -> Bool { operation["status"].string == "DONE" }
 
-    static func spent(_ token: String) -> GCEError {
-        GCEError(.invalid, "idempotency_token \"\(token.prefix(16))\": an earlier create with this token finished and its instances are all gone; nothing created",
+    static func spent(_ token: String) -> DriverError {
+        DriverError(.invalid, "idempotency_token \"\(token.prefix(16))\": an earlier create with this token finished and its instances are all gone; nothing created",
                  code: "spentToken")
     }
 
-    static func isAlreadyExists(_ error: GCEError) -> Bool {
+    static func isAlreadyExists(_ error: DriverError) -> Bool {
         error.code == "alreadyExists" || error.code == "RESOURCE_ALREADY_EXISTS" || error.httpStatus == 409
     }
 

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// Application Default Credentials, in the order Google's libraries use: `credentials_file`
@@ -12,7 +13,7 @@ public enum Credentials {
         public var projectID: String?
     }
 
-    public static func find(config: GCEConfig, environment: [String: String], transport: any HTTPTransport) throws(GCEError) -> Found {
+    public static func find(config: GCEConfig, environment: [String: String], transport: any HTTPTransport) throws(DriverError) -> Found {
         var candidates: [(path: String, origin: String, mustExist: Bool)] = []
         if let file = config.credentialsFile { candidates.append((file, "config.credentials_file", true)) }
         if let file = environment["GOOGLE_APPLICATION_CREDENTIALS"], !file.isEmpty {
@@ -35,8 +36,8 @@ public enum Credentials {
         return Found(source: MetadataTokenSource(host: host, transport: transport), projectID: nil)
     }
 
-    static func fromFile(_ bytes: [UInt8], file: String, tokenURI: String?, transport: any HTTPTransport) throws(GCEError) -> Found {
-        switch JSON.parse(bytes)?["type"]?.string {
+    static func fromFile(_ bytes: [UInt8], file: String, tokenURI: String?, transport: any HTTPTransport) throws(DriverError) -> Found {
+        switch JSONValue.parse(bytes)?["type"].string {
         case "service_account":
             var key = try ServiceAccountKey(json: bytes, file: file)
             if let tokenURI { key.tokenURI = tokenURI }

@@ -1,4 +1,5 @@
 import CCurl
+import DriverSupport
 import Foundation
 
 /// SHA-256 and RS256 signatures from OpenSSL's libcrypto (libcurl's TLS backend, already
@@ -16,7 +17,7 @@ public enum Crypto {
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`, with the private key of a PEM block
     /// (`BEGIN PRIVATE KEY`, PKCS#8, as service-account keys have it; or `BEGIN RSA PRIVATE KEY`).
-    public static func rs256(pem: String, message: [UInt8]) throws(GCEError) -> [UInt8] {
+    public static func rs256(pem: String, message: [UInt8]) throws(DriverError) -> [UInt8] {
         guard let der = derBody(pem: pem) else { throw .invalid("private_key: not a PEM private key") }
         let key: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
@@ -24,16 +25,16 @@ public enum Crypto {
         }
         guard let key else { throw .invalid("private_key: OpenSSL cannot read it as a private key") }
         defer { EVP_PKEY_free(key) }
-        guard let ctx = EVP_MD_CTX_new() else { throw GCEError(.internal, "EVP_MD_CTX_new failed") }
+        guard let ctx = EVP_MD_CTX_new() else { throw DriverError(.internal, "EVP_MD_CTX_new failed") }
         defer { EVP_MD_CTX_free(ctx) }
         guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, key) == 1 else { throw .invalid("private_key: cannot sign with it (not RSA?)") }
         var length = 0
         guard message.withUnsafeBufferPointer({ EVP_DigestSign(ctx, nil, &length, $0.baseAddress, $0.count) }) == 1 else {
-            throw GCEError(.internal, "EVP_DigestSign (size) failed")
+            throw DriverError(.internal, "EVP_DigestSign (size) failed")
         }
         var signature = [UInt8](repeating: 0, count: length)
         guard message.withUnsafeBufferPointer({ EVP_DigestSign(ctx, &signature, &length, $0.baseAddress, $0.count) }) == 1 else {
-            throw GCEError(.internal, "EVP_DigestSign failed")
+            throw DriverError(.internal, "EVP_DigestSign failed")
         }
         return Array(signature.prefix(length))
     }

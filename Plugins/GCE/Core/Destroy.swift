@@ -1,4 +1,6 @@
+import DriverSupport
 import Foundation
+import PluginABI
 import Synchronization
 
 /// destroy: one listing of the set, then `instances.delete` per instance of it,
@@ -6,10 +8,8 @@ import Synchronization
 /// destroyed when GCE accepted its deletion, or when GCE says it is not there (404 naming
 /// it); any other answer, however ambiguous, is a per-id failure for the host to retry.
 extension GCEInstanceSet {
-    public func destroy(_ body: Data) throws(GCEError) -> Data {
-        let request = try Payload.decode(DestroyRequest.self, body)
-        guard request.ids.count <= InputText.Limit.destroyIDs else { throw .invalid("ids: more than \(InputText.Limit.destroyIDs)") }
-        for id in request.ids { try InputText.check(id, InputText.Limit.instanceID, "ids[]") }
+    public func destroy(_ body: Data) throws(DriverError) -> Data {
+        let request = try DestroyRequest.decode(body)
         let wanted = Array(Set(request.ids)).sorted()
         // Ids that cannot be ZONE/NAME of this driver cannot exist: destroyed by definition.
         // Ids this set did not make (another set's, or gone) are destroyed as far as this set
@@ -17,7 +17,7 @@ extension GCEInstanceSet {
         let mine = wanted.contains { GCEInstance.parseID($0) != nil } ? Set(try instances(tags: [:]).map(\.id)) : []
         var destroyed = wanted.filter { !mine.contains($0) }
         let real = wanted.filter { mine.contains($0) }
-        let results = Mutex<[String: GCEError?]>([:])
+        let results = Mutex<[String: DriverError?]>([:])
         let next = Mutex(0)
         let workers = min(config.destroyParallelism, real.count)
         let group = DispatchGroup()
@@ -28,8 +28,8 @@ extension GCEInstanceSet {
                 while true {
                     let i = next.withLock { n in defer { n += 1 }; return n }
                     guard i < real.count else { return }
-                    let outcome: GCEError?
-                    do throws(GCEError) { try delete(real[i]); outcome = nil } catch { outcome = error }
+                    let outcome: DriverError?
+                    do throws(DriverError) { try delete(real[i]); outcome = nil } catch { outcome = error }
                     results.withLock { $0[real[i]] = .some(outcome) }
                 }
             }
@@ -38,7 +38,7 @@ extension GCEInstanceSet {
         }
         group.wait()
         var failed: [DestroyReply.Failure] = []
-        var firstError: GCEError?
+        var firstError: DriverError?
         for (id, outcome) in results.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
             if let error = outcome {
                 firstError = firstError ?? error
@@ -52,11 +52,11 @@ extension GCEInstanceSet {
         return Payload.encode(DestroyReply(destroyed: destroyed.sorted(), failed: failed))
     }
 
-    func delete(_ id: String) throws(GCEError) {
+    func delete(_ id: String) throws(DriverError) {
         guard let (zone, name) = GCEInstance.parseID(id) else { return }
-        do throws(GCEError) {
+        do throws(DriverError) {
             let op = try client.call("DELETE", "zones/\(zone)/instances/\(name)")
-            if let error = ErrorMapping.fromOperation(op, what: "instances.delete \(id)", throttleRetryMs: config.throttleRetryMs) {
+            if let error = ErrorMapping.fromOperation(op, what: "instances.delete \(id)", throttleRetryMs: config.common.throttleRetryMs) {
                 throw error
             }
         } catch where error.httpStatus == 404 && error.code == "notFound" && error.message.contains("/zones/\(zone)/instances/\(name)'") {

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// Compute Engine errors to ABI classes: the one table the host's policy depends on. Google
@@ -70,56 +71,46 @@ public enum ErrorMapping {
 
     /// An HTTP error answer. `Retry-After` (seconds or an HTTP date) becomes the retry hint of
     /// a throttle, `throttleRetryMs` when Google gives none.
-    public static func fromHTTP(_ response: HTTPResponse, what: String, throttleRetryMs: Int, now: Date = Date()) -> GCEError {
-        let error = JSON.parse(response.body)?["error"]
-        let first = error?["errors"]?.array?.first
-        let code = first?["reason"]?.string ?? error?["status"]?.string ?? ""
-        var message = error?["message"]?.string ?? first?["message"]?.string
+    public static func fromHTTP(_ response: HTTPResponse, what: String, throttleRetryMs: Int, now: Date = Date()) -> DriverError {
+        let error = JSONValue.parse(response.body)?["error"]
+        let first = error?["errors"].array?.first
+        let code = first?["reason"].string ?? error?["status"].string ?? ""
+        var message = error?["message"].string ?? first?["message"].string
             ?? String(decoding: response.body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         if let metric = quotaMetric(in: error) { message += " [quota \(metric)]" }
         let cls = classify(code: code, httpStatus: response.status, message: message)
         var retry = 0
         if cls == .rateLimit {
-            retry = retryAfterMs(response.headers["retry-after"], now: now) ?? throttleRetryMs
+            retry = RetryAfter.milliseconds(response.headers["retry-after"], date: response.headers["date"], now: Int(now.timeIntervalSince1970),
+                                            fallbackMs: throttleRetryMs)
         }
-        return GCEError(cls, "\(what): \(message)", code: code, httpStatus: response.status, retryAfterMs: retry)
+        return DriverError(cls, "\(what): \(message)", code: code, httpStatus: response.status, retryAfterMs: retry)
     }
 
     /// A finished operation's error (the first of `error.errors[]`, the rest in the message).
-    public static func fromOperation(_ op: JSON, what: String, throttleRetryMs: Int) -> GCEError? {
-        guard let errors = op["error"]?["errors"]?.array, let first = errors.first else { return nil }
-        let code = first["code"]?.string ?? ""
-        var message = errors.compactMap { $0["message"]?.string }.joined(separator: "; ")
+    public static func fromOperation(_ op: JSONValue, what: String, throttleRetryMs: Int) -> DriverError? {
+        guard let errors = op["error"]["errors"].array, let first = errors.first else { return nil }
+        let code = first["code"].string ?? ""
+        var message = errors.compactMap { $0["message"].string }.joined(separator: "; ")
         if let metric = quotaMetric(in: op["error"]) { message += " [quota \(metric)]" }
-        let status = op["httpErrorStatusCode"]?.int.map(Int.init) ?? 0
+        let status = op["httpErrorStatusCode"].int.map(Int.init) ?? 0
         let cls = classify(code: code, httpStatus: status, message: message)
-        return GCEError(cls, "\(what): \(message)", code: code, httpStatus: status, retryAfterMs: cls == .rateLimit ? throttleRetryMs : 0)
+        return DriverError(cls, "\(what): \(message)", code: code, httpStatus: status, retryAfterMs: cls == .rateLimit ? throttleRetryMs : 0)
     }
 
     /// `errorDetails[].quotaInfo.metricName` (e.g. `compute.googleapis.com/cpus`), when Google names it.
-    static func quotaMetric(in error: JSON?) -> String? {
-        for e in error?["errors"]?.array ?? [] {
-            for d in e["errorDetails"]?.array ?? [] {
-                if let name = d["quotaInfo"]?["metricName"]?.string { return name }
+    static func quotaMetric(in error: JSONValue?) -> String? {
+        for e in error?["errors"].array ?? [] {
+            for d in e["errorDetails"].array ?? [] {
+                if let name = d["quotaInfo"]["metricName"].string { return name }
             }
         }
         return nil
     }
 
-    static func retryAfterMs(_ header: String?, now: Date) -> Int? {
-        guard let header = header?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { return nil }
-        if let seconds = Double(header), seconds >= 0 { return Int(seconds * 1000) }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = f.date(from: header) else { return nil }
-        return max(0, Int(date.timeIntervalSince(now) * 1000))
-    }
-
     /// Failover ranks the errors of the zones tried: the most informative one is returned
     /// (capacity, then quota, then throttling and transient trouble, then invalid).
-    public static func mostInformative(_ errors: [GCEError]) -> GCEError? {
+    public static func mostInformative(_ errors: [DriverError]) -> DriverError? {
         let rank: [ErrorClass: Int] = [.capacityType: 0, .capacityFamily: 0, .capacityGlobal: 0, .quota: 1, .rateLimit: 2, .transient: 3,
                                        .auth: 4, .notFound: 5, .invalid: 6]
         return errors.min { rank[$0.errorClass, default: 9] < rank[$1.errorClass, default: 9] }
@@ -127,7 +118,7 @@ public enum ErrorMapping {
 
     /// Errors that concern one zone (no capacity there, the type or image not offered there):
     /// the next zone may succeed.
-    public static func isZoneSpecific(_ error: GCEError) -> Bool {
+    public static func isZoneSpecific(_ error: DriverError) -> Bool {
         if error.errorClass == .capacityType { return true }
         let m = error.message.lowercased()
         return (error.errorClass == .invalid || error.errorClass == .notFound) && (m.contains("machinetype") || m.contains("machine type")

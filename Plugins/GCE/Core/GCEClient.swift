@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// Compute v1 REST calls for one project: bearer token, JSON in and out, errors mapped, and
@@ -18,7 +19,7 @@ public final class GCEClient: Sendable {
     }
 
     /// `path` is relative to `projects/<project>/`; `query` in the order given.
-    public func call(_ method: String, _ path: String, query: [(String, String)] = [], body: JSON? = nil) throws(GCEError) -> JSON {
+    public func call(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil) throws(DriverError) -> JSONValue {
         var url = config.apiRoot + "projects/\(FormEncoding.escape(project))/" + path
         if !query.isEmpty { url += "?" + query.map { "\($0)=\(FormEncoding.escape($1))" }.joined(separator: "&") }
         let what = "\(method) \(path)"
@@ -26,7 +27,7 @@ public final class GCEClient: Sendable {
             var headers = [("Authorization", "Bearer \(try token.token())"), ("Accept", "application/json")]
             if body != nil { headers.append(("Content-Type", "application/json")) }
             let response = try transport.send(HTTPRequest(method: method, url: url, headers: headers, body: body?.bytes ?? [],
-                                                          timeoutMs: config.requestTimeoutMs))
+                                                          timeoutMs: config.common.requestTimeoutMs))
             if response.status == 401 && attempt == 0 {
                 // The token may have been revoked or expired early: one fresh try.
                 token.invalidate()
@@ -34,34 +35,34 @@ public final class GCEClient: Sendable {
                 continue
             }
             guard (200..<300).contains(response.status) else {
-                throw ErrorMapping.fromHTTP(response, what: what, throttleRetryMs: config.throttleRetryMs)
+                throw ErrorMapping.fromHTTP(response, what: what, throttleRetryMs: config.common.throttleRetryMs)
             }
-            guard let json = JSON.parse(response.body), json.object != nil else {
-                throw GCEError(.internal, "\(what): the answer is not a JSON object", httpStatus: response.status)
+            guard let json = JSONValue.parse(response.body), json.object != nil else {
+                throw DriverError(.internal, "\(what): the answer is not a JSON object", httpStatus: response.status)
             }
             return json
         }
-        throw GCEError(.auth, "\(what): 401 with a fresh token from \(token.source.name)", httpStatus: 401)
+        throw DriverError(.auth, "\(what): 401 with a fresh token from \(token.source.name)", httpStatus: 401)
     }
 
     /// Follows a zone operation with `operations.wait` until it is DONE, at most
     /// `operation_timeout`; a timeout is `transient` (the operation may still finish: the
     /// host's retry with the same token finds its result). A DONE operation with errors throws.
-    public func wait(_ operation: JSON, what: String) throws(GCEError) -> JSON {
+    public func wait(_ operation: JSONValue, what: String) throws(DriverError) -> JSONValue {
         var op = operation
         let deadline = Date().addingTimeInterval(Double(config.operationTimeoutMs) / 1000)
         var polls = 0
-        while op["status"]?.string != "DONE" {
-            guard let name = op["name"]?.string, let zone = op["zone"]?.string.map(Self.lastComponent) else {
-                throw GCEError(.internal, "\(what): an operation without name or zone")
+        while op["status"].string != "DONE" {
+            guard let name = op["name"].string, let zone = op["zone"].string.map(Self.lastComponent) else {
+                throw DriverError(.internal, "\(what): an operation without name or zone")
             }
             guard Date() < deadline, polls < 1000 else {
-                throw GCEError(.transient, "\(what): operation \(name) still \(op["status"]?.string ?? "?") after \(config.operationTimeoutMs / 1000) s")
+                throw DriverError(.transient, "\(what): operation \(name) still \(op["status"].string ?? "?") after \(config.operationTimeoutMs / 1000) s")
             }
             polls += 1
             op = try call("POST", "zones/\(zone)/operations/\(name)/wait")
         }
-        if let error = ErrorMapping.fromOperation(op, what: what, throttleRetryMs: config.throttleRetryMs) { throw error }
+        if let error = ErrorMapping.fromOperation(op, what: what, throttleRetryMs: config.common.throttleRetryMs) { throw error }
         return op
     }
 

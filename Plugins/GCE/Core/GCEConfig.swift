@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// An instance set's configuration (the operator's JSON object). Every key is listed in
@@ -27,27 +28,20 @@ public struct GCEConfig: Sendable {
     public var scratchDiskType = "pd-balanced"
     /// Accept fewer instances than asked for (bulkInsert minCount 1).
     public var partialLaunch = false
-    public var prices: [String: Double] = [:]
     public var spotPrices: [String: Double] = [:]
-    public var instanceTypes: [String] = []
-    public var quotaGroups: [String: String] = [:]
     public var pageSize = 500
-    public var maxPages = 50
     public var destroyParallelism = 16
     public var operationTimeoutMs = 90_000
-    public var requestTimeoutMs = 30_000
-    public var connectTimeoutMs = 10_000
-    public var catalogueTTL = 3600
-    public var caBundle: String?
-    public var throttleRetryMs = 2_000
+    /// The keys every driver has: catalogue shaping, timeouts, CA bundle, paging, throttling hint.
+    public var common = CommonSettings(throttleRetryMs: 2_000, maxPages: 50)
 
-    static let keys: Set<String> = [
+    /// Its own keys, and those every driver has (`CommonSettings`).
+    static let keys = CommonSettings.keys.union([
         "project", "zones", "api_root", "credentials_file", "token_uri", "metadata_host", "use_metadata_server", "image",
         "network", "subnetwork", "network_tags", "external_ip", "use_public_address", "service_account", "scopes", "ssh_user",
-        "boot_disk_size_gb", "boot_disk_type", "scratch_disk_type", "partial_launch", "prices", "spot_prices", "instance_types",
-        "quota_groups", "page_size", "max_pages", "destroy_parallelism", "operation_timeout", "request_timeout",
-        "connect_timeout", "catalogue_ttl", "ca_bundle", "throttle_retry_ms",
-    ]
+        "boot_disk_size_gb", "boot_disk_type", "scratch_disk_type", "partial_launch", "spot_prices", "page_size",
+        "destroy_parallelism", "operation_timeout",
+    ])
 
     /// GCE resource names: `[a-z]([-a-z0-9]*[a-z0-9])?`, at most 63.
     static func isName(_ s: String) -> Bool {
@@ -56,12 +50,8 @@ public struct GCEConfig: Sendable {
         return s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
     }
 
-    public static func parse(_ text: String) throws(GCEError) -> GCEConfig {
-        guard case .object(let object)? = JSON.parse(text) else { throw .invalid("config must be a JSON object") }
-        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw .invalid("config: unknown key \"\(unknown)\" (see docs/drivers/gce.md)")
-        }
-        let r = ConfigReader(object: object)
+    public static func parse(_ text: String) throws(DriverError) -> GCEConfig {
+        let r = try ConfigReader(parsing: text, keys: keys, docs: "docs/drivers/gce.md")
         guard let zones = try r.strings("zones"), !zones.isEmpty else { throw .invalid("config.zones: required, a list of zones such as [\"us-central1-a\"]") }
         if let bad = zones.first(where: { !isName($0) }) { throw .invalid("config.zones: \"\(bad)\" is not a zone name") }
         guard Set(zones).count == zones.count else { throw .invalid("config.zones: a zone is listed twice") }
@@ -98,70 +88,11 @@ public struct GCEConfig: Sendable {
         c.bootDiskType = try r.string("boot_disk_type") ?? c.bootDiskType
         c.scratchDiskType = try r.string("scratch_disk_type") ?? c.scratchDiskType
         c.partialLaunch = try r.bool("partial_launch") ?? false
-        c.prices = try r.prices("prices") ?? [:]
         c.spotPrices = try r.prices("spot_prices") ?? [:]
-        c.instanceTypes = try r.strings("instance_types") ?? []
-        c.quotaGroups = try r.map("quota_groups") { $0.string.flatMap { $0.isEmpty ? nil : $0 } } ?? [:]
         c.pageSize = try r.int("page_size", 1...500) ?? c.pageSize
-        c.maxPages = try r.int("max_pages", 1...10_000) ?? c.maxPages
         c.destroyParallelism = try r.int("destroy_parallelism", 1...64) ?? c.destroyParallelism
         c.operationTimeoutMs = (try r.int("operation_timeout", 1...600)).map { $0 * 1000 } ?? c.operationTimeoutMs
-        c.requestTimeoutMs = (try r.int("request_timeout", 1...600)).map { $0 * 1000 } ?? c.requestTimeoutMs
-        c.connectTimeoutMs = (try r.int("connect_timeout", 1...120)).map { $0 * 1000 } ?? c.connectTimeoutMs
-        c.catalogueTTL = try r.int("catalogue_ttl", 0...86_400) ?? c.catalogueTTL
-        c.caBundle = try r.string("ca_bundle")
-        c.throttleRetryMs = try r.int("throttle_retry_ms", 0...600_000) ?? c.throttleRetryMs
+        c.common = try CommonSettings(r, defaults: c.common)
         return c
-    }
-}
-
-/// Typed access to the config object, with the key's name in every complaint.
-struct ConfigReader {
-    let object: [String: JSON]
-
-    func string(_ key: String) throws(GCEError) -> String? {
-        guard let v = object[key] else { return nil }
-        guard case .string(let s) = v, !s.isEmpty else { throw .invalid("config.\(key): expected a non-empty string") }
-        return s
-    }
-
-    func bool(_ key: String) throws(GCEError) -> Bool? {
-        guard let v = object[key] else { return nil }
-        guard case .bool(let b) = v else { throw .invalid("config.\(key): expected true or false") }
-        return b
-    }
-
-    func int(_ key: String, _ range: ClosedRange<Int>) throws(GCEError) -> Int? {
-        guard let v = object[key] else { return nil }
-        guard case .number(let n) = v, n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
-            throw .invalid("config.\(key): expected an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return Int(n)
-    }
-
-    func strings(_ key: String) throws(GCEError) -> [String]? {
-        guard let v = object[key] else { return nil }
-        guard case .array(let list) = v else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-        var out: [String] = []
-        for item in list {
-            guard case .string(let s) = item, !s.isEmpty else { throw .invalid("config.\(key): expected a list of non-empty strings") }
-            out.append(s)
-        }
-        return out
-    }
-
-    func prices(_ key: String) throws(GCEError) -> [String: Double]? {
-        try map(key) { if case .number(let n) = $0, n >= 0 { n } else { nil } }
-    }
-
-    func map<T>(_ key: String, _ convert: (JSON) -> T?) throws(GCEError) -> [String: T]? {
-        guard let v = object[key] else { return nil }
-        guard case .object(let dict) = v else { throw .invalid("config.\(key): expected an object") }
-        var out: [String: T] = [:]
-        for (k, raw) in dict {
-            guard let value = convert(raw) else { throw .invalid("config.\(key).\(k): wrong type") }
-            out[k] = value
-        }
-        return out
     }
 }

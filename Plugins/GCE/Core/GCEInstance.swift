@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// One Compute Engine instance as `instances.get` / `list` describe it. Its ABI id is
@@ -20,26 +21,26 @@ public struct GCEInstance: Sendable, Equatable {
     /// The instance set that made it (`Labels.setKey`), nil for one this driver did not make.
     public var setLabel: String? { labels[Labels.setKey] }
 
-    public init?(_ json: JSON) {
-        guard let name = json["name"]?.string, let zone = json["zone"]?.string.map(GCEClient.lastComponent) else { return nil }
+    public init?(_ json: JSONValue) {
+        guard let name = json["name"].string, let zone = json["zone"].string.map(GCEClient.lastComponent) else { return nil }
         self.name = name
         self.zone = zone
-        machineType = json["machineType"]?.string.map(GCEClient.lastComponent) ?? ""
-        status = json["status"]?.string ?? ""
-        labels = (json["labels"]?.object ?? [:]).compactMapValues(\.string)
-        labelFingerprint = json["labelFingerprint"]?.string
-        metadataFingerprint = json["metadata"]?["fingerprint"]?.string
+        machineType = json["machineType"].string.map(GCEClient.lastComponent) ?? ""
+        status = json["status"].string ?? ""
+        labels = json["labels"].stringMap
+        labelFingerprint = json["labelFingerprint"].string
+        metadataFingerprint = json["metadata"]["fingerprint"].string
         var items: [String: String] = [:]
-        for item in json["metadata"]?["items"]?.array ?? [] {
-            if let k = item["key"]?.string { items[k] = item["value"]?.string ?? "" }
+        for item in json["metadata"]["items"].array ?? [] {
+            if let k = item["key"].string { items[k] = item["value"].string ?? "" }
         }
         metadataItems = items
-        let nic = json["networkInterfaces"]?.array?.first
-        privateIP = nic?["networkIP"]?.string
-        publicIP = nic?["accessConfigs"]?.array?.compactMap { $0["natIP"]?.string }.first
+        let nic = json["networkInterfaces"].array?.first
+        privateIP = nic?["networkIP"].string
+        publicIP = nic?["accessConfigs"].array?.compactMap { $0["natIP"].string }.first
         let scheduling = json["scheduling"]
-        spot = scheduling?["provisioningModel"]?.string == "SPOT" || scheduling?["preemptible"]?.bool == true
-        createdAt = json["creationTimestamp"]?.string
+        spot = scheduling["provisioningModel"].string == "SPOT" || scheduling["preemptible"].bool == true
+        createdAt = json["creationTimestamp"].string
     }
 
     /// `ZONE/NAME` split, or nil for an id this driver cannot have made.
@@ -63,7 +64,7 @@ public struct GCEInstance: Sendable, Equatable {
     /// Tags: decoded labels plus the `cdd-tags` metadata item.
     public var tags: [String: String] {
         let overflow: [String: String]
-        if let raw = metadataItems[Labels.overflowKey], case .object(let o)? = JSON.parse(raw) {
+        if let raw = metadataItems[Labels.overflowKey], case .object(let o)? = JSONValue.parse(raw) {
             overflow = o.compactMapValues(\.string)
         } else {
             overflow = [:]
@@ -75,7 +76,7 @@ public struct GCEInstance: Sendable, Equatable {
         guard let state else { return nil }
         let address = (config.usePublicAddress ? publicIP : privateIP) ?? ""
         var price: Double?
-        if spot { price = config.spotPrices[machineType] } else { price = config.prices[machineType] }
+        if spot { price = config.spotPrices[machineType] } else { price = config.common.prices[machineType] }
         return InstanceReply(id: id, providerType: machineType, state: state, address: address, sshUser: config.sshUser,
                              tags: tags, preemptible: spot, createdAt: createdAt.flatMap(Self.rfc3339), price: price,
                              extra: ["zone": zone, "status": status])

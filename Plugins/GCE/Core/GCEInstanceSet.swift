@@ -1,9 +1,11 @@
+import DriverSupport
 import Foundation
+import PluginABI
 import Synchronization
 
 /// One open instance set: a project and its zones as configured, and the driver operations on
 /// it, JSON in and JSON out. [thread-safe]: the caches are behind mutexes.
-public final class GCEInstanceSet: Sendable {
+public final class GCEInstanceSet: DriverInstanceSet {
     /// bulkInsert takes up to 1,000 instances in one call.
     public static let maxCreateCount = 1000
 
@@ -16,8 +18,9 @@ public final class GCEInstanceSet: Sendable {
     /// The zone that last took a create: tried first next time.
     let preferredZone = Mutex<Int>(0)
     let catalogue = Mutex<(entries: [CatalogueEntry], at: Date)?>(nil)
-    /// Idempotency tokens of creates that succeeded here, and when (see `isSpent`).
-    let spentTokens = Mutex<[String: Date]>([:])
+    /// Idempotency tokens of creates that succeeded here, for 24 hours (GCE itself remembers a
+    /// requestId for at least an hour, across processes).
+    let spentTokens = ExpiringSet(lifetime: 86_400)
 
     public init(setID: String, config: GCEConfig, client: GCEClient, log: @escaping Logger = { _, _ in }) {
         self.setID = setID
@@ -29,10 +32,9 @@ public final class GCEInstanceSet: Sendable {
 
     /// Parses the config, reads the credentials file and wires libcurl; no network call.
     public static func open(setID: String, config text: String, environment: [String: String],
-                            log: @escaping Logger = { _, _ in }) throws(GCEError) -> GCEInstanceSet {
+                            log: @escaping Logger = { _, _ in }) throws(DriverError) -> GCEInstanceSet {
         let config = try GCEConfig.parse(text)
-        let transport = CurlTransport(connectTimeoutMs: config.connectTimeoutMs, caBundle: config.caBundle,
-                                      noProxy: environment["no_proxy"] ?? environment["NO_PROXY"])
+        let transport = CurlTransport(config.common, environment: environment)
         let found = try Credentials.find(config: config, environment: environment, transport: transport)
         guard let project = config.project ?? found.projectID ?? environment["GOOGLE_CLOUD_PROJECT"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw .invalid("config.project: required (or a service-account key naming project_id, or GOOGLE_CLOUD_PROJECT)")
@@ -42,13 +44,18 @@ public final class GCEInstanceSet: Sendable {
         return GCEInstanceSet(setID: setID, config: config, client: client, log: log)
     }
 
-    public static func capabilities() -> Data { Payload.encode(CapabilitiesReply()) }
+    /// What the entry glue fills the host's table with.
+    public static let driver = DriverDescription(
+        id: "gce", version: "1.0.0", summary: "Google Compute Engine (Compute v1 REST, OAuth2, libcurl)",
+        capabilities: CapabilitiesReply(maxCreateCount: maxCreateCount, maxDestroyBatch: 1000, extensions: [CDD_EXT_INTERRUPTIONS])
+    ) { setID, config, environment, log throws(DriverError) in
+        try open(setID: setID, config: config, environment: environment, log: log)
+    }
 
     // MARK: list
 
-    public func list(_ body: Data) throws(GCEError) -> Data {
-        let request = try Payload.decode(ListRequest.self, body)
-        try InputText.check(tags: request.tags, field: "tags")
+    public func list(_ body: Data) throws(DriverError) -> Data {
+        let request = try ListRequest.decode(body)
         let found = try instances(tags: request.tags)
         return Payload.encode(InstancesReply(instances: found.compactMap { $0.reply(config: config) }.sorted { $0.id < $1.id }))
     }
@@ -57,18 +64,18 @@ public final class GCEInstanceSet: Sendable {
     /// (`aggregatedList`, filtered by label server side, exactly again here). Every page or none:
     /// a page naming `unreachables` fails the call (Compute v1's aggregatedList has no
     /// `returnPartialSuccess`, so an unreachable zone can only be reported, never skipped).
-    public func instances(tags: [String: String]) throws(GCEError) -> [GCEInstance] {
+    public func instances(tags: [String: String]) throws(DriverError) -> [GCEInstance] {
         var (labels, _) = Labels.split(tags)
         labels[Labels.setKey] = setLabel  // only this set's instances: another set's are not ours to report
         let query = [("filter", Self.filter(labels: labels)), ("maxResults", String(config.pageSize))]
-        let all = try paged("aggregated/instances", query: query) { page throws(GCEError) -> [GCEInstance] in
-            if let unreachable = page["unreachables"]?.array, !unreachable.isEmpty {
+        let all = try paged("aggregated/instances", query: query) { page throws(DriverError) -> [GCEInstance] in
+            if let unreachable = page["unreachables"].array, !unreachable.isEmpty {
                 let names = unreachable.compactMap(\.string).joined(separator: " ")
-                throw GCEError(.transient, "aggregated list: unreachable \(names); refusing a partial list", code: "unreachable")
+                throw DriverError(.transient, "aggregated list: unreachable \(names); refusing a partial list", code: "unreachable")
             }
             var out: [GCEInstance] = []
-            for (_, scoped) in page["items"]?.object ?? [:] {
-                out += (scoped["instances"]?.array ?? []).compactMap(GCEInstance.init)
+            for (_, scoped) in page["items"].object ?? [:] {
+                out += (scoped["instances"].array ?? []).compactMap(GCEInstance.init)
             }
             return out
         }
@@ -83,35 +90,21 @@ public final class GCEInstanceSet: Sendable {
         labels.keys.sorted().map { "(labels.\($0) = \"\(labels[$0]!)\")" }.joined(separator: " ")
     }
 
-    /// Follows `nextPageToken` at most `max_pages` times. A token seen twice, or more pages,
-    /// is an error: a partial list would make the host think instances were gone.
-    func paged<T>(_ path: String, query: [(String, String)], extract: (JSON) throws(GCEError) -> [T]) throws(GCEError) -> [T] {
-        var out: [T] = []
-        var token: String?
-        var tokens = Set<String>()
-        for _ in 0..<config.maxPages {
-            var q = query
-            if let token { q.append(("pageToken", token)) }
-            let page = try client.call("GET", path, query: q)
-            out += try extract(page)
-            guard let next = page["nextPageToken"]?.string, !next.isEmpty else { return out }
-            guard tokens.insert(next).inserted else { throw GCEError(.internal, "\(path): Compute Engine repeated page token \(next)") }
-            token = next
+    /// Every page of `path`, following `nextPageToken` (`Paging`).
+    func paged<T>(_ path: String, query: [(String, String)], extract: (JSONValue) throws(DriverError) -> [T]) throws(DriverError) -> [T] {
+        try Paging.all(path, token: "nextPageToken", maxPages: config.common.maxPages) { token throws(DriverError) in
+            let page = try client.call("GET", path, query: query + (token.map { [("pageToken", $0)] } ?? []))
+            return (try extract(page), page["nextPageToken"].string)
         }
-        throw GCEError(.transient, "\(path): more than \(config.maxPages) pages (max_pages); narrower tags or a larger page_size needed")
     }
 
     // MARK: set_tags
 
-    public func setTags(_ body: Data) throws(GCEError) -> Data {
-        let request = try Payload.decode(SetTagsRequest.self, body)
-        guard !request.ids.isEmpty else { throw .invalid("set_tags: ids is empty") }
-        guard request.ids.count <= InputText.Limit.setTagsIDs else { throw .invalid("ids: more than \(InputText.Limit.setTagsIDs)") }
-        for id in request.ids { try InputText.check(id, InputText.Limit.instanceID, "ids[]") }
-        try InputText.check(tags: request.tags, field: "tags")
+    public func setTags(_ body: Data) throws(DriverError) -> Data {
+        let request = try SetTagsRequest.decode(body)
         for id in request.ids {
             guard let (zone, name) = GCEInstance.parseID(id) else {
-                throw GCEError(.notFound, "no instance \(id) (not a ZONE/NAME id of this driver)")
+                throw DriverError(.notFound, "no instance \(id) (not a ZONE/NAME id of this driver)")
             }
             guard !request.tags.isEmpty else { continue }
             try merge(tags: request.tags, zone: zone, name: name)
@@ -121,21 +114,21 @@ public final class GCEInstanceSet: Sendable {
 
     /// setLabels (and setMetadata for tags that cannot be labels) with the fingerprints just
     /// read; a stale fingerprint (412) is read again and tried once more.
-    func merge(tags: [String: String], zone: String, name: String) throws(GCEError) {
+    func merge(tags: [String: String], zone: String, name: String) throws(DriverError) {
         for attempt in 0..<2 {
             guard let current = GCEInstance(try client.call("GET", "zones/\(zone)/instances/\(name)")) else {
-                throw GCEError(.internal, "instances.get \(zone)/\(name): no name or zone in the answer")
+                throw DriverError(.internal, "instances.get \(zone)/\(name): no name or zone in the answer")
             }
             guard current.setLabel == setLabel else {
-                throw GCEError(.notFound, "no instance \(zone)/\(name) in instance set \(setID) (another set's, or not made by this driver)")
+                throw DriverError(.notFound, "no instance \(zone)/\(name) in instance set \(setID) (another set's, or not made by this driver)")
             }
             let merged = current.tags.merging(tags) { _, new in new }
             var (labels, overflow) = Labels.split(merged)
             labels[Labels.setKey] = setLabel
-            do throws(GCEError) {
+            do throws(DriverError) {
                 if labels != current.labels {
                     let op = try client.call("POST", "zones/\(zone)/instances/\(name)/setLabels", body: .object([
-                        "labels": .object(labels.mapValues(JSON.string)),
+                        "labels": .object(labels.mapValues(JSONValue.string)),
                         "labelFingerprint": .string(current.labelFingerprint ?? ""),
                     ]))
                     _ = try client.wait(op, what: "setLabels \(zone)/\(name)")
@@ -148,12 +141,12 @@ public final class GCEInstanceSet: Sendable {
                 log(.info, "set_tags \(zone)/\(name): stale fingerprint, reading again")
             }
         }
-        throw GCEError(.transient, "set_tags \(zone)/\(name): fingerprint changed twice while tagging", code: "conditionNotMet", httpStatus: 412)
+        throw DriverError(.transient, "set_tags \(zone)/\(name): fingerprint changed twice while tagging", code: "conditionNotMet", httpStatus: 412)
     }
 
-    func setOverflow(_ overflow: [String: String], on instance: GCEInstance) throws(GCEError) {
+    func setOverflow(_ overflow: [String: String], on instance: GCEInstance) throws(DriverError) {
         var items = instance.metadataItems
-        items[Labels.overflowKey] = overflow.isEmpty ? nil : String(decoding: JSON.object(overflow.mapValues(JSON.string)).bytes, as: UTF8.self)
+        items[Labels.overflowKey] = overflow.isEmpty ? nil : String(decoding: JSONValue.object(overflow.mapValues(JSONValue.string)).bytes, as: UTF8.self)
         guard items != instance.metadataItems else { return }
         let op = try client.call("POST", "zones/\(instance.zone)/instances/\(instance.name)/setMetadata", body: .object([
             "fingerprint": .string(instance.metadataFingerprint ?? ""),
@@ -166,7 +159,7 @@ public final class GCEInstanceSet: Sendable {
 
     /// Spot instances of this set that GCE is stopping or has stopped (a preemption): the
     /// host learns of a reclaim before the instance vanishes.
-    public func interruptions(_ body: Data) throws(GCEError) -> Data {
+    public func interruptions(_ body: Data) throws(DriverError) -> Data {
         let now = ISO8601DateFormatter().string(from: Date())
         let reclaimed = try instances(tags: [:]).filter { $0.spot && ($0.status == "STOPPING" || $0.status == "TERMINATED") }
         return Payload.encode(NoticesReply(notices: reclaimed.map { .init(id: $0.id, at: now) }))

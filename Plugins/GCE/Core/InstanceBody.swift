@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// The request bodies of `instances.insert` (an Instance) and `instances.bulkInsert` (a
@@ -37,7 +38,7 @@ public struct InstanceBody {
     }
 
     /// The Instance for `instances.insert` in `zone`.
-    public func instance(name: String, zone: String) -> JSON {
+    public func instance(name: String, zone: String) -> JSONValue {
         var o = properties(machineType: "zones/\(zone)/machineTypes/\(request.instanceType.providerType)",
                            diskType: { "zones/\(zone)/diskTypes/\($0)" })
         o["name"] = .string(name)
@@ -47,21 +48,21 @@ public struct InstanceBody {
     /// The BulkInsertInstanceResource for `count` instances named `<base>-0001` … The names
     /// are given one by one (`perInstanceProperties`), not as a `namePattern`: GCE numbers a
     /// pattern on after names that exist, so a repeated request would make new instances.
-    public func bulk(base: String) -> JSON {
+    public func bulk(base: String) -> JSONValue {
         .object([
             "count": .string(String(request.count)),
             "minCount": .string(String(config.partialLaunch ? 1 : request.count)),
             "perInstanceProperties": .object(Dictionary(uniqueKeysWithValues: (1...request.count).map {
-                (Self.name(base: base, index: $0), JSON.object([:]))
+                (Self.name(base: base, index: $0), JSONValue.object([:]))
             })),
             "instanceProperties": .object(properties(machineType: request.instanceType.providerType, diskType: { $0 })),
         ])
     }
 
-    func properties(machineType: String, diskType: (String) -> String) -> [String: JSON] {
+    func properties(machineType: String, diskType: (String) -> String) -> [String: JSONValue] {
         var (labels, overflow) = Labels.split(request.tags)
         labels[Labels.setKey] = Labels.setValue(setID)
-        var items: [JSON] = []
+        var items: [JSONValue] = []
         if let key = request.sshPublicKey?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty {
             items.append(.object(["key": .string("ssh-keys"), "value": .string("\(config.sshUser):\(key)")]))
         }
@@ -69,9 +70,9 @@ public struct InstanceBody {
             items.append(.object(["key": .string("startup-script"), "value": .string(script)]))
         }
         if !overflow.isEmpty {
-            items.append(.object(["key": .string(Labels.overflowKey), "value": .string(String(decoding: JSON.object(overflow.mapValues(JSON.string)).bytes, as: UTF8.self))]))
+            items.append(.object(["key": .string(Labels.overflowKey), "value": .string(String(decoding: JSONValue.object(overflow.mapValues(JSONValue.string)).bytes, as: UTF8.self))]))
         }
-        var disks: [JSON] = [.object([
+        var disks: [JSONValue] = [.object([
             "boot": .bool(true), "autoDelete": .bool(true), "type": .string("PERSISTENT"),
             "initializeParams": .object(["sourceImage": .string(image), "diskSizeGb": .string(String(config.bootDiskSizeGB)),
                                          "diskType": .string(diskType(config.bootDiskType))]),
@@ -83,21 +84,21 @@ public struct InstanceBody {
                 "initializeParams": .object(["diskSizeGb": .string(String(gib)), "diskType": .string(diskType(config.scratchDiskType))]),
             ]))
         }
-        var nic: [String: JSON] = ["network": .string(config.network)]
+        var nic: [String: JSONValue] = ["network": .string(config.network)]
         if let subnetwork = config.subnetwork { nic["subnetwork"] = .string(subnetwork) }
         if config.externalIP {
             nic["accessConfigs"] = .array([.object(["type": .string("ONE_TO_ONE_NAT"), "name": .string("External NAT")])])
         }
-        var o: [String: JSON] = [
+        var o: [String: JSONValue] = [
             "machineType": .string(machineType),
-            "labels": .object(labels.mapValues(JSON.string)),
+            "labels": .object(labels.mapValues(JSONValue.string)),
             "metadata": .object(["items": .array(items)]),
             "disks": .array(disks),
             "networkInterfaces": .array([.object(nic)]),
         ]
-        if !config.networkTags.isEmpty { o["tags"] = .object(["items": .array(config.networkTags.map(JSON.string))]) }
+        if !config.networkTags.isEmpty { o["tags"] = .object(["items": .array(config.networkTags.map(JSONValue.string))]) }
         if let sa = config.serviceAccount {
-            o["serviceAccounts"] = .array([.object(["email": .string(sa), "scopes": .array(config.scopes.map(JSON.string))])])
+            o["serviceAccounts"] = .array([.object(["email": .string(sa), "scopes": .array(config.scopes.map(JSONValue.string))])])
         }
         if request.instanceType.preemptible {
             o["scheduling"] = .object(["provisioningModel": .string("SPOT"), "instanceTerminationAction": .string("DELETE"),

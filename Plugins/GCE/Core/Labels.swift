@@ -10,6 +10,7 @@
 ///
 ///     Labels.encodeValue("m5.large")   // "m5_2elarge"
 ///     Labels.decode("m5_2elarge")      // "m5.large"
+import DriverSupport
 public enum Labels {
     public static let maxLength = 63
     public static let maxLabels = 64

@@ -1,3 +1,4 @@
+import DriverSupport
 import Foundation
 
 /// A service-account key (the JSON file IAM hands out): an RS256-signed JWT exchanged at the
@@ -12,8 +13,8 @@ public struct ServiceAccountKey: Sendable {
     public static let defaultTokenURI = "https://oauth2.googleapis.com/token"
 
     /// Parses the key file's JSON; `file` names it in errors.
-    public init(json text: [UInt8], file: String) throws(GCEError) {
-        guard case .object(let o)? = JSON.parse(text) else { throw .invalid("\(file): not a JSON object") }
+    public init(json text: [UInt8], file: String) throws(DriverError) {
+        guard case .object(let o)? = JSONValue.parse(text) else { throw .invalid("\(file): not a JSON object") }
         guard o["type"]?.string == "service_account" else {
             throw .invalid("\(file): type is \(o["type"]?.string.map { "\"\($0)\"" } ?? "missing"), expected \"service_account\"")
         }
@@ -30,14 +31,14 @@ public struct ServiceAccountKey: Sendable {
     /// The signed assertion: header `{alg, typ, kid}`, claims `{iss, scope, aud, iat, exp}`.
     /// `aud` is the token URI the assertion is sent to (Google's documented audience is its
     /// default token URI, so the two agree against Google).
-    public func assertion(scope: String, now: Int, lifetime: Int = 3600) throws(GCEError) -> String {
-        var header: [String: JSON] = ["alg": .string("RS256"), "typ": .string("JWT")]
+    public func assertion(scope: String, now: Int, lifetime: Int = 3600) throws(DriverError) -> String {
+        var header: [String: JSONValue] = ["alg": .string("RS256"), "typ": .string("JWT")]
         if let privateKeyID { header["kid"] = .string(privateKeyID) }
-        let claims: [String: JSON] = [
+        let claims: [String: JSONValue] = [
             "iss": .string(clientEmail), "scope": .string(scope), "aud": .string(tokenURI),
             "iat": .number(Double(now)), "exp": .number(Double(now + lifetime)),
         ]
-        let signingInput = Crypto.base64URL(JSON.object(header).bytes) + "." + Crypto.base64URL(JSON.object(claims).bytes)
+        let signingInput = Crypto.base64URL(JSONValue.object(header).bytes) + "." + Crypto.base64URL(JSONValue.object(claims).bytes)
         let signature = try Crypto.rs256(pem: privateKey, message: Array(signingInput.utf8))
         return signingInput + "." + Crypto.base64URL(signature)
     }
@@ -60,7 +61,7 @@ public struct ServiceAccountTokenSource: TokenSource {
 
     public var name: String { "service account \(key.clientEmail)" }
 
-    public func fetch() throws(GCEError) -> (token: String, expiresIn: Int) {
+    public func fetch() throws(DriverError) -> (token: String, expiresIn: Int) {
         let jwt = try key.assertion(scope: scope, now: clock())
         let form = "grant_type=" + FormEncoding.escape("urn:ietf:params:oauth:grant-type:jwt-bearer") + "&assertion=" + jwt
         let response = try transport.send(HTTPRequest(method: "POST", url: key.tokenURI,
@@ -75,8 +76,8 @@ public struct AuthorizedUserTokenSource: TokenSource {
     let clientID: String, clientSecret: String, refreshToken: String, tokenURI: String
     let transport: any HTTPTransport
 
-    public init(json text: [UInt8], file: String, transport: any HTTPTransport) throws(GCEError) {
-        guard case .object(let o)? = JSON.parse(text) else { throw .invalid("\(file): not a JSON object") }
+    public init(json text: [UInt8], file: String, transport: any HTTPTransport) throws(DriverError) {
+        guard case .object(let o)? = JSONValue.parse(text) else { throw .invalid("\(file): not a JSON object") }
         guard let id = o["client_id"]?.string, let secret = o["client_secret"]?.string, let refresh = o["refresh_token"]?.string else {
             throw .invalid("\(file): an authorized_user file needs client_id, client_secret and refresh_token")
         }
@@ -89,7 +90,7 @@ public struct AuthorizedUserTokenSource: TokenSource {
 
     public var name: String { "authorized user (application default credentials)" }
 
-    public func fetch() throws(GCEError) -> (token: String, expiresIn: Int) {
+    public func fetch() throws(DriverError) -> (token: String, expiresIn: Int) {
         let form = [("grant_type", "refresh_token"), ("client_id", clientID), ("client_secret", clientSecret),
                     ("refresh_token", refreshToken)].map { "\($0)=\(FormEncoding.escape($1))" }.joined(separator: "&")
         let response = try transport.send(HTTPRequest(method: "POST", url: tokenURI,
@@ -113,18 +114,18 @@ public struct MetadataTokenSource: TokenSource {
 
     public var name: String { "metadata server \(host)" }
 
-    public func fetch() throws(GCEError) -> (token: String, expiresIn: Int) {
+    public func fetch() throws(DriverError) -> (token: String, expiresIn: Int) {
         let url = "http://\(host)/computeMetadata/v1/instance/service-accounts/default/token"
         let response: HTTPResponse
-        do throws(GCEError) {
+        do throws(DriverError) {
             response = try transport.send(HTTPRequest(method: "GET", url: url, headers: [("Metadata-Flavor", "Google")],
                                                       timeoutMs: 5_000, direct: true))
         } catch {
-            throw GCEError(.transient, "metadata server \(host) did not answer (not on GCE? set credentials_file): \(error.message)",
+            throw DriverError(.transient, "metadata server \(host) did not answer (not on GCE? set credentials_file): \(error.message)",
                            code: error.code)
         }
         if response.status == 404 {
-            throw GCEError(.auth, "metadata server \(host): this VM has no service account", code: "notFound", httpStatus: 404)
+            throw DriverError(.auth, "metadata server \(host): this VM has no service account", code: "notFound", httpStatus: 404)
         }
         return try TokenReply.parse(response, from: "metadata server \(host)")
     }

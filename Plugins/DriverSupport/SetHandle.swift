@@ -5,9 +5,9 @@ import Synchronization
 /// call answers `invalid` instead of touching freed memory; a second close does nothing.
 public final class SetHandle: Sendable {
     public let setID: String
-    private let state: Mutex<GCEInstanceSet?>
+    private let state: Mutex<(any DriverInstanceSet)?>
 
-    public init(_ set: GCEInstanceSet) {
+    public init(_ set: any DriverInstanceSet) {
         setID = set.setID
         state = Mutex(set)
     }
@@ -15,7 +15,7 @@ public final class SetHandle: Sendable {
     public func close() { state.withLock { $0 = nil } }
 
     /// The open set (a call in flight keeps it alive even if close runs meanwhile).
-    public func set() throws(GCEError) -> GCEInstanceSet {
+    public func set() throws(DriverError) -> any DriverInstanceSet {
         guard let set = state.withLock({ $0 }) else { throw .invalid("instance set \(setID) is closed") }
         return set
     }

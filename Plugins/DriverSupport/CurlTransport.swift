@@ -29,9 +29,9 @@ public final class CurlTransport: HTTPTransport {
         for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.raw) }
     }
 
-    public func send(_ request: HTTPRequest) throws(EC2Error) -> HTTPResponse {
+    public func send(_ request: HTTPRequest) throws(DriverError) -> HTTPResponse {
         guard let handle = idle.withLock({ $0.popLast() }) ?? curl_easy_init().map(Handle.init) else {
-            throw EC2Error(.internal, "curl_easy_init failed")
+            throw DriverError(.internal, "curl_easy_init failed")
         }
         defer { idle.withLock { $0.append(handle) } }
         let h = handle.raw
@@ -55,6 +55,8 @@ public final class CurlTransport: HTTPTransport {
         switch request.method {
         case "GET":
             _ = ccurl_setopt_long(h, CURLOPT_HTTPGET, 1)
+        case "DELETE" where request.body.isEmpty:
+            _ = ccurl_setopt_string(h, CURLOPT_CUSTOMREQUEST, "DELETE")
         default:
             _ = ccurl_setopt_long(h, CURLOPT_POST, 1)
             _ = ccurl_setopt_long(h, CURLOPT_POSTFIELDSIZE, request.body.count)
@@ -73,9 +75,8 @@ public final class CurlTransport: HTTPTransport {
         let code = withExtendedLifetime(sink) { curl_easy_perform(h) }
         guard code == CURLE_OK else {
             let what = String(cString: curl_easy_strerror(code))
-            let timedOut = code == CURLE_OPERATION_TIMEDOUT
-            throw EC2Error(.transient, "\(request.method) \(Self.redacted(request.url)): \(what)",
-                           code: timedOut ? "RequestTimeout" : "ConnectionError")
+            throw DriverError(.transient, "\(request.method) \(Self.redacted(request.url)): \(what)",
+                              code: code == CURLE_OPERATION_TIMEDOUT ? "RequestTimeout" : "ConnectionError")
         }
         var status = 0
         _ = ccurl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
@@ -90,7 +91,7 @@ public final class CurlTransport: HTTPTransport {
     }
 
     /// Scheme, host and path only: no query string in errors.
-    static func redacted(_ url: String) -> String { String(url.prefix { $0 != "?" }) }
+    public static func redacted(_ url: String) -> String { String(url.prefix { $0 != "?" }) }
 }
 
 /// Body and headers of one response; touched only by the thread running the transfer.

@@ -1,12 +1,14 @@
-/// One HTTP exchange as the Compute client and the token sources see it. Production is
-/// libcurl (`CurlTransport`); tests put a recorder in its place to check request shapes.
+/// One HTTP exchange, as a driver's cloud client and credential sources see it. The production
+/// transport is libcurl (`CurlTransport`); tests put a recorder or a scripted fake in its place
+/// to check request shapes without a network.
 public struct HTTPRequest: Sendable {
     public var method: String
     public var url: String
     public var headers: [(String, String)]
     public var body: [UInt8]
     public var timeoutMs: Int
-    /// Never through a proxy: the metadata server answers only on this VM's own network.
+    /// Never through a proxy, whatever `http_proxy` says: link-local services (instance
+    /// metadata, the ECS agent) answer only on this machine's own network.
     public var direct: Bool
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeoutMs: Int = 30_000,
@@ -26,15 +28,15 @@ public struct HTTPResponse: Sendable {
     public var headers: [String: String]
     public var body: [UInt8]
 
-    public init(status: Int, headers: [String: String] = [:], body: [UInt8]) {
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 }
 
-/// Sends a request. No answer at all (refused, timed out, reset, TLS) throws `transient`.
+/// Sends a request. Failures to get any answer (refused, timed out, reset, TLS) throw `transient`.
 /// [thread-safe] [may-block]
 public protocol HTTPTransport: Sendable {
-    func send(_ request: HTTPRequest) throws(GCEError) -> HTTPResponse
+    func send(_ request: HTTPRequest) throws(DriverError) -> HTTPResponse
 }

@@ -21,11 +21,12 @@ public enum ErrorClass: Int32, Sendable, CaseIterable {
     }
 }
 
-/// A failed call, with what EC2 said kept for the host's error record.
-public struct EC2Error: Error, Sendable, Equatable, CustomStringConvertible {
+/// A failed call, with what the cloud said kept for the host's error record (`cdd_error`).
+public struct DriverError: Error, Sendable, Equatable, CustomStringConvertible {
     public var errorClass: ErrorClass
     public var httpStatus: Int
-    /// EC2's `<Code>`, e.g. `InsufficientInstanceCapacity`; empty for local failures.
+    /// The cloud's own error code (EC2's `<Code>`, Google's reason, ARM's `error.code`);
+    /// empty for local failures.
     public var code: String
     public var message: String
     public var retryAfterMs: Int
@@ -42,5 +43,9 @@ public struct EC2Error: Error, Sendable, Equatable, CustomStringConvertible {
         "\(errorClass.name): \(code.isEmpty ? "" : code + ": ")\(message)" + (httpStatus != 0 ? " (HTTP \(httpStatus))" : "")
     }
 
-    static func invalid(_ message: String) -> EC2Error { EC2Error(.invalid, message) }
+    public static func invalid(_ message: String) -> DriverError { DriverError(.invalid, message) }
 }
+
+/// Log levels, as the host's `CDD_LOG_*` numbers them.
+public enum LogLevel: Int32, Sendable { case error = 0, warn, info, debug, trace }
+public typealias Logger = @Sendable (LogLevel, String) -> Void
