@@ -17,7 +17,7 @@ PG_PORT ?= auto
 PODMAN_IMAGE ?= localhost/cloud-dispatch-test:1
 
 .PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean \
-        asan-test c-template-test swift-template-test local-exec-test slurm-test
+        asan-test c-template-test swift-template-test local-exec-test slurm-test executor-serve-test
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -63,7 +63,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory podman-image local-exec-test slurm-test swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory podman-image local-exec-test slurm-test executor-serve-test swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -199,6 +199,17 @@ local-exec-test: podman-image
 	  python3 Tests/local/test_local.py $(OUT)/local-exec/libcdx_local.so $(BIN)/cloud-dispatch-runner
 	@reports=$$(grep -l "Plugins/Local" $(OUT)/local-exec/asan.* 2>/dev/null); \
 	if [ -n "$$reports" ]; then cat $$reports; echo "ASan/LSan reports in the local backend (above)"; exit 1; fi
+
+## `serve` on each executor backend end to end (support/test-executor-serve.sh): 50 containers
+## with failures, a timeout, a cancel, one too big and one killed behind the daemon's back, and
+## the daemon killed with SIGKILL mid-run; slurm on a throwaway cluster.
+executor-serve-test:
+	$(SWIFT) build --product cloud-dispatch
+	$(SWIFT) build --product cloud-dispatch-runner
+	$(SWIFT) build --product cdx_local
+	$(SWIFT) build --product cdx_slurm
+	support/test-executor-serve.sh $(BIN) $(OUT) local
+	support/test-executor-serve.sh $(BIN) $(OUT) slurm
 
 ## The EC2 driver against a real moto server (support/moto.sh, stopped on exit): the kit with
 ## --live and its trace checked by python-jsonschema, then the moto scenarios (signing checked

@@ -33,9 +33,12 @@ slurm)
   support/test-slurm.sh start "$root/cluster" >/dev/null
   export SLURM_CONF=$root/cluster/slurm.conf
   backend_config="{slurm_conf: \"$SLURM_CONF\", work_dir: \"$root/work\"}"
+  # Not the test cluster's "urgent" partition: it preempts "debug", and a preempted job runs again.
+  partitions="partitions: [debug]"
   ;;
 local)
   backend_config="{runner: \"$bin/cloud-dispatch-runner\", state_dir: \"$root/work\", vcpus: 8, ram: 8589934592}"
+  partitions=
   ;;
 *) echo "usage: $0 BIN OUT slurm|local"; exit 64 ;;
 esac
@@ -44,16 +47,19 @@ executor:
   name: $kind
   plugins: $root/plugins
   config: $backend_config
+  $partitions
   poll_interval: 1s
   cancel_grace: 2s
 queue:
   max_dispatch_attempts: 3
 EOF
-"$bin/cloud-dispatch" check-config --config "$root/config.yml" >/dev/null || fail "check-config refused the config"
+"$bin/cloud-dispatch" check-config "$root/config.yml" >/dev/null || fail "check-config refused the config"
 
 # Starts the daemon on a port the kernel picks; sets CLOUD_DISPATCH_SERVER from its log line.
+starts=0
 start_daemon() {
-  : >"$root/serve.log"
+  starts=$((starts + 1))
+  [ -f "$root/serve.log" ] && mv "$root/serve.log" "$root/serve-$((starts - 1)).log"
   "$bin/cloud-dispatch" serve --config "$root/config.yml" --listen 127.0.0.1:0 --state-dir "$root/state" \
     --log-level info >>"$root/serve.log" 2>&1 &
   daemon=$!
