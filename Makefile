@@ -17,7 +17,7 @@ PG_PORT ?= auto
 PODMAN_IMAGE ?= localhost/cloud-dispatch-test:1
 
 .PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean \
-        asan-test c-template-test swift-template-test local-exec-test slurm-test executor-serve-test
+        asan-test c-template-test swift-template-test local-exec-test slurm-test executor-kit-test executor-serve-test
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
 deps:
@@ -63,7 +63,7 @@ demo: build runner
 
 test: deps
 	$(SWIFT) build
-	$(MAKE) --no-print-directory podman-image local-exec-test slurm-test executor-serve-test swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
+	$(MAKE) --no-print-directory podman-image local-exec-test slurm-test executor-kit-test executor-serve-test swift-test runner-test schema-test openapi-test api-fuzz-test c-driver-test asan-test c-template-test swift-template-test ec2-test gce-test azure-test soak-test examples-test demo-test
 
 ## 10,000 containers on the faulty sim cloud with dispatcher restarts (virtual clock): nothing
 ## lost, nothing run twice at once, no tagged instance left, a reason on every Cancelled.
@@ -199,6 +199,26 @@ local-exec-test: podman-image
 	  python3 Tests/local/test_local.py $(OUT)/local-exec/libcdx_local.so $(BIN)/cloud-dispatch-runner
 	@reports=$$(grep -l "Plugins/Local" $(OUT)/local-exec/asan.* 2>/dev/null); \
 	if [ -n "$$reports" ]; then cat $$reports; echo "ASan/LSan reports in the local backend (above)"; exit 1; fi
+
+## The conformance kit (`executor-test`) on both backends, every payload checked by python-jsonschema;
+## slurm on a throwaway cluster, stopped on exit.
+KIT_OUT = $(OUT)/executor-kit
+executor-kit-test:
+	@rm -rf $(KIT_OUT) && mkdir -p $(KIT_OUT)/plugins && chmod 755 $(KIT_OUT)/plugins
+	$(SWIFT) build --product cloud-dispatch
+	$(SWIFT) build --product cloud-dispatch-runner
+	$(SWIFT) build --product cdx_local
+	$(SWIFT) build --product cdx_slurm
+	install -m 755 $(BIN)/libcdx_local.so $(BIN)/libcdx_slurm.so $(KIT_OUT)/plugins/
+	printf '{"runner": "%s", "state_dir": "%s/local"}\n' "$(BIN)/cloud-dispatch-runner" "$(KIT_OUT)" >$(KIT_OUT)/local.json
+	CLOUD_DISPATCH_DRIVER_TRACE=$(KIT_OUT)/local.jsonl $(BIN)/cloud-dispatch executor-test --plugins $(KIT_OUT)/plugins \
+	  --executor local --config $(KIT_OUT)/local.json
+	@trap 'support/test-slurm.sh stop $(KIT_OUT)/cluster' EXIT; \
+	support/test-slurm.sh start $(KIT_OUT)/cluster >/dev/null || exit 1; \
+	printf '{"slurm_conf": "%s/cluster/slurm.conf", "work_dir": "%s/slurm"}\n' "$(KIT_OUT)" "$(KIT_OUT)" >$(KIT_OUT)/slurm.json; \
+	set -x; CLOUD_DISPATCH_DRIVER_TRACE=$(KIT_OUT)/slurm.jsonl $(BIN)/cloud-dispatch executor-test --plugins $(KIT_OUT)/plugins \
+	  --executor slurm --config $(KIT_OUT)/slurm.json
+	python3 Tests/schema/validate_trace.py $(SCHEMA_EXECUTOR) $(KIT_OUT)/local.jsonl $(KIT_OUT)/slurm.jsonl
 
 ## `serve` on each executor backend end to end (support/test-executor-serve.sh): 50 containers
 ## with failures, a timeout, a cancel, one too big and one killed behind the daemon's back, and

@@ -100,6 +100,16 @@ struct JobChecks {
 
     /// Submits, riding out throttling (the kit must not fail a cluster for pacing it), and
     /// remembers the job for cleanup.
+    /// Throttling and passing faults, and "no room now": the kit's own jobs end within seconds,
+    /// so a backend as small as this machine (the local one, 2 vCPUs) takes the next one soon.
+    static func isWorthRetrying(_ errorClass: ErrorClass) -> Bool {
+        switch errorClass {
+        case .capacityType, .capacityFamily, .capacityGlobal, .quota: true
+        case .internal: false
+        default: Cleanup.isRetryable(errorClass)
+        }
+    }
+
     func submit(_ submission: JobSubmission) async throws -> BackendJob {
         let end = ContinuousClock.now + session.kit.settle
         var attempt = 0
@@ -111,7 +121,7 @@ struct JobChecks {
                     throw CheckFailure("submitted to \(submission.partition), job \(job.id) is in \(job.partition)")
                 }
                 return job
-            } catch let error as DriverError where Cleanup.isRetryable(error.errorClass) && error.errorClass != .internal {
+            } catch let error as DriverError where Self.isWorthRetrying(error.errorClass) {
                 guard ContinuousClock.now < end else { throw error }
                 try await Task.sleep(for: session.kit.retryDelay.delay(attempt: attempt, hint: error.retryAfter))
                 attempt += 1
