@@ -58,8 +58,10 @@ runner:
 	@if command -v strip >/dev/null; then strip $(RUNNER_STATIC); fi
 	@echo "$(RUNNER_STATIC): static, $$(stat -c %s $(RUNNER_STATIC)) bytes"
 
+## EXECUTOR=slurm (or local): the same kind of workload on an executor backend instead of VMs.
+EXECUTOR ?=
 demo: build runner
-	@support/demo.sh $(BIN) $(OUT)
+	@if [ -n "$(EXECUTOR)" ]; then support/demo-executor.sh $(BIN) $(OUT) $(EXECUTOR); else support/demo.sh $(BIN) $(OUT); fi
 
 test: deps
 	$(SWIFT) build
