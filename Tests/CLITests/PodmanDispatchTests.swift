@@ -34,7 +34,7 @@ struct PodmanDispatchTests {
 
         // Cancelled while running: the podman container goes.
         #expect(try await world.wait(cancelled, [.running], seconds: 120).state == .running)
-        #expect(await Harness.eventually(60) { !await Podman.containers(named: "cdd-" + cancelled).isEmpty }, "podman never ran it")
+        #expect(await Harness.eventually(60) { await !Podman.containers(named: "cdd-" + cancelled).isEmpty }, "podman never ran it")
         let cancel = try await world.daemon.cli(["cancel", cancelled, "--reason", "test: not needed"])
         #expect(cancel.status == 0, "\(cancel.output)")
         #expect(await Harness.eventually(60) { await Podman.containers(named: "cdd-" + cancelled).isEmpty }, "the container outlived its cancel")

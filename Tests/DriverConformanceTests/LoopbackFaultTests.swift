@@ -18,11 +18,11 @@ import Testing
         return output
     }
 
-    static func sessionProgram() throws -> String { try program("loopback_session") }
+    static func sessionProgram() async throws -> String { try await program("loopback_session") }
 
     /// One line per step: (status, text).
     static func session(_ state: String, _ steps: [String], environment: [String: String] = [:]) async throws -> [(step: String, status: Int, text: String)] {
-        let program = try sessionProgram()
+        let program = try await sessionProgram()
         let env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let run = try await Harness.run(program, [Harness.buildFolder + "/libcdd_loopback.so", state] + steps, environment: env)
         guard run.status == 0 else { throw HarnessError("session \(steps): \(run.output)") }
