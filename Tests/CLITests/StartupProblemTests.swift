@@ -15,8 +15,10 @@ import TestSupport
             try text.write(toFile: config, atomically: true, encoding: .utf8)
         }
 
-        func checkConfig() async throws -> (status: Int32, output: String, stdout: String) {
-            try await Harness.run(Harness.cloudDispatch, ["check-config", config])
+        /// `temporaryFolder`: the TMPDIR it runs with (nil: this process's).
+        func checkConfig(temporaryFolder: String? = nil) async throws -> (status: Int32, output: String, stdout: String) {
+            let environment = temporaryFolder.map { ProcessInfo.processInfo.environment.merging(["TMPDIR": $0]) { $1 } }
+            return try await Harness.run(Harness.cloudDispatch, ["check-config", config], environment: environment)
         }
 
         deinit { try? FileManager.default.removeItem(atPath: path) }
@@ -77,12 +79,14 @@ import TestSupport
     @Test func checkConfigLeavesNoDriverStateBehind() async throws {
         let f = Folder()
         try f.write("driver: {name: loopback, config: {state_dir: lb}}")
-        let before = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("cloud-dispatch-check-") }
-        #expect(try await f.checkConfig().status == 0)
+        // A TMPDIR of its own: the shared one also holds the throwaway folders of check-config
+        // runs in other tests and on other suites of this machine, which come and go meanwhile.
+        let tmp = f.path + "/tmp"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: false)
+        #expect(try await f.checkConfig(temporaryFolder: tmp).status == 0)
         #expect(!FileManager.default.fileExists(atPath: f.path + "/lb"), "the driver's state folder was made")
         #expect(!FileManager.default.fileExists(atPath: f.path + "/state"), "the state folder was made")
-        let after = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("cloud-dispatch-check-") }
-        #expect(after == before, "a throwaway folder was left")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [], "a throwaway folder was left")
     }
 
     @Test func checkConfigChecksTheStateFolder() async throws {
