@@ -17,20 +17,22 @@ cd_ drivers
 
 say "cloud-dispatch serve --config examples/demo.yml   (SQLite queue, loopback driver, runtime none)"
 state="$out/demo-state"
-if curl -fs http://127.0.0.1:8723/_health >/dev/null 2>&1; then
-  echo "something already serves 127.0.0.1:8723 (an earlier demo left running? $(pgrep -af 'cloud-dispatch serve' | head -1))"
-  exit 1
-fi
 rm -rf "$state"
 log="$out/demo-serve.log"
-"$bin/cloud-dispatch" serve --config examples/demo.yml --state-dir "$state" --log-level info >"$log" 2>&1 &
+# Port 0: the daemon binds a port the kernel picks and logs it (msg=listening
+# address=http://127.0.0.1:PORT), so no other program can take it between a pick and the bind.
+"$bin/cloud-dispatch" serve --config examples/demo.yml --listen 127.0.0.1:0 --state-dir "$state" --log-level info >"$log" 2>&1 &
 daemon=$!
 stop_daemon() { kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; }
 trap stop_daemon EXIT
 trap 'exit 130' INT TERM HUP PIPE   # the EXIT trap still stops the daemon
-export CLOUD_DISPATCH_SERVER=http://127.0.0.1:8723
-for _ in $(seq 200); do curl -fs $CLOUD_DISPATCH_SERVER/_health >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs $CLOUD_DISPATCH_SERVER/_health >/dev/null || { echo "the daemon did not start:"; cat "$log"; exit 1; }
+# Reads that line as it is written (tail -f), giving up when the daemon ends or after 60 s.
+address=
+while IFS= read -r line; do
+  case $line in *listening*http://127.0.0.1:*) port=${line##*http://127.0.0.1:}; address=http://127.0.0.1:${port%%[!0-9]*}; break;; esac
+done < <(timeout 60 tail -n +1 -f --pid=$daemon "$log")
+export CLOUD_DISPATCH_SERVER=$address
+[ -n "$address" ] && curl -fs $CLOUD_DISPATCH_SERVER/_health >/dev/null || { echo "the daemon did not start:"; cat "$log"; exit 1; }
 CLOUD_DISPATCH_TOKEN=$(cat "$state/admin.token")
 export CLOUD_DISPATCH_TOKEN
 echo "daemon up (log: $log)"

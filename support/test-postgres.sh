@@ -10,8 +10,10 @@ as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@";
 case $cmd in
 start)
   port=$3 tries=1
-  # PostgreSQL cannot bind port 0 and report it: with auto, a port that was free a moment ago,
-  # and another when someone took it first.
+  # PostgreSQL cannot bind port 0 and report it: with auto, a port the kernel picked is held
+  # (bound, SO_REUSEADDR, not listening) until the server has bound it too, which Linux allows
+  # since the postmaster sets SO_REUSEADDR; nobody else can take it in between. The retry on
+  # "Address already in use" stays for a port someone bound by number.
   [ "$port" = auto ] && tries=5
   rm -rf "$dir" && mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown postgres: "$dir"
@@ -19,10 +21,18 @@ start)
     || { cat "$dir/initdb.log" >&2; exit 1; }
   for try in $(seq 1 $tries); do
     p=$port
-    [ "$port" = auto ] && p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -o \
+    if [ "$port" = auto ]; then
+      coproc HOLD { exec python3 -c 'import signal, socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True); signal.pause()'; }
+      read -r p <&"${HOLD[0]}"
+    fi
+    started=0
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -o \
       "-c listen_addresses=127.0.0.1 -p $p -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-      start >/dev/null; then
+      start >/dev/null && started=1
+    if [ "$port" = auto ]; then kill "$HOLD_PID"; wait "$HOLD_PID" || true; fi  # releases the hold
+    if [ $started = 1 ]; then
       port=$p
       break
     fi

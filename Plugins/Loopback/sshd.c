@@ -83,32 +83,39 @@ int lb_start_instance_sshd(cdd_instance_set *set, const char *id, const char *di
     env = marker ? lb_child_environment(extra) : NULL;
     if (!env) { snprintf(why, why_size, "out of memory"); goto done; }
 
-    for (int attempt = 0; attempt < 5 && ok != 0; attempt++) {
-        int port = lb_free_port();
-        char *config = sshd_config(id, dir, port, set->ssh_user);
-        if (port <= 0 || !config || lb_write_file_atomic(config_path, config, 0600) != 0) {
-            free(config);
-            snprintf(why, why_size, "cannot write %s", config_path);
-            goto done;
-        }
-        free(config);
-        unlink(pid_path);
-        /* Without -D sshd binds, then daemonises: exit status 0 means it is listening. */
-        const char *argv[] = {set->sshd_path, "-f", config_path, "-E", log_path, NULL};
-        int rc = lb_run(argv, env, log_path);
-        if (rc != 0) {
-            snprintf(why, why_size, "sshd exited with status %d (see %s)", rc, log_path);
-            continue; /* most likely the port was taken in between: try another */
-        }
-        /* The daemon child writes it after the parent exits; a loaded machine can take a while. */
-        for (int i = 0; i < 1000 && lb_read_pid(pid_path) <= 0; i++) sleep_ms(10);
-        if (lb_read_pid(pid_path) <= 0) {
-            snprintf(why, why_size, "sshd wrote no pid file (see %s)", log_path);
-            continue;
-        }
-        *out_port = port;
-        ok = 0;
+    /* The port stays held from the kernel's pick until sshd has bound it (lb_hold_port), so
+     * no other process can take it in between: no "pick a free port, release it, hope". */
+    int held = -1;
+    int port = lb_hold_port(&held);
+    if (port <= 0) {
+        snprintf(why, why_size, "cannot bind a port on 127.0.0.1: %s", strerror(errno));
+        goto done;
     }
+    char *config = sshd_config(id, dir, port, set->ssh_user);
+    if (!config || lb_write_file_atomic(config_path, config, 0600) != 0) {
+        free(config);
+        close(held);
+        snprintf(why, why_size, "cannot write %s", config_path);
+        goto done;
+    }
+    free(config);
+    unlink(pid_path);
+    /* Without -D sshd binds, then daemonises: exit status 0 means it is listening. */
+    const char *argv[] = {set->sshd_path, "-f", config_path, "-E", log_path, NULL};
+    int rc = lb_run(argv, env, log_path);
+    close(held);
+    if (rc != 0) {
+        snprintf(why, why_size, "sshd exited with status %d (see %s)", rc, log_path);
+        goto done;
+    }
+    /* The daemon child writes it after the parent exits; a loaded machine can take a while. */
+    for (int i = 0; i < 1000 && lb_read_pid(pid_path) <= 0; i++) sleep_ms(10);
+    if (lb_read_pid(pid_path) <= 0) {
+        snprintf(why, why_size, "sshd wrote no pid file (see %s)", log_path);
+        goto done;
+    }
+    *out_port = port;
+    ok = 0;
 done:
     free(key_path); free(log_path); free(config_path); free(pid_path); free(keys_path); free(comment);
     free(marker);

@@ -114,17 +114,27 @@ int lb_random_hex(char *out, size_t bytes) {
     return 0;
 }
 
-/* A port on 127.0.0.1 that was free a moment ago (the caller retries if it is taken). */
-int lb_free_port(void) {
+/* Holds a port on 127.0.0.1 for a server that can only bind a port by number (sshd): a socket
+ * bound to a port the kernel picked, with SO_REUSEADDR and not listening. Until the caller
+ * closes *out_fd, no one can take the port (a bind without SO_REUSEADDR fails, the kernel never
+ * picks it for a port-0 bind), yet the server may bind it and listen: Linux lets sockets that
+ * all set SO_REUSEADDR share a port while none of them listens, and sshd sets it. Returns the
+ * port, or -1 with errno. */
+int lb_hold_port(int *out_fd) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
+    int one = 1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0
+        || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    *out_fd = fd;
+    return ntohs(a.sin_port);
 }
 
 /* Run a program to completion; its stdout and stderr go to output_path (or /dev/null).

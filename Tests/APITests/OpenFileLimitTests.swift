@@ -23,10 +23,7 @@ import TestSupport
         // `ulimit -n` sets the hard limit too: the daemon cannot raise it back.
         let daemon = try ChildProcess("/bin/sh", ["-c", #"ulimit -n 1024 && exec "$0" serve --no-dispatch --config "$1""#, Harness.cloudDispatch, config],
                                       errors: logFD)
-        defer {
-            daemon.signal()
-            daemon.waitUntilExit()
-        }
+        defer { Task { [daemon] in await daemon.stop() } }  // a defer cannot wait: stopped and reaped in a task
         let port = try #require(await Harness.listeningPort(logFile: log), "the daemon did not say where it listens")
         let raw = RawSockets(port: port)
         let health = "GET /_health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"

@@ -39,7 +39,7 @@ extension FakeARMScenarioTests {
         }
 
         let daemon = try ServeProcess(config: folder + "/config.yml", stateDir: folder + "/state")
-        defer { daemon.stop() }
+        defer { daemon.stopWithoutWaiting() }
         guard await daemon.ready() else { Issue.record("the daemon did not start:\n\(daemon.log)"); return }
         let client = try daemon.client()
         var big = ContainerSpec(command: ["true"])
@@ -65,7 +65,7 @@ extension FakeARMScenarioTests {
         }
         #expect(left.isEmpty, "left at the fake after the cancel: \(left)\n\(daemon.log.suffix(4000))")
         for uuid in uuids { #expect(try await client.get(uuid).state == .cancelled) }
-        #expect(daemon.stop() == 0, "\(daemon.log.suffix(4000))")
+        #expect(await daemon.stop() == 0, "\(daemon.log.suffix(4000))")
         try noViolations()
         print("dispatcher on the fake ARM: \(seen.count) VMs created and destroyed, nothing left")
     }

@@ -19,7 +19,7 @@ import TestSupport
             workers: {poll_interval: 1s}
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", config], dispatch: true)
-        defer { _ = daemon.stop() }
+        defer { daemon.stopWithoutWaiting() }
         #expect(await daemon.ready(), "\(daemon.log)")
         #expect(daemon.log.contains("instance type cannot be created"), "\(daemon.log)")
         #expect(daemon.log.contains("instance_types[0].provider_type (\(config)): \\\"nosuch\\\" (small) is not in the sim driver's catalogue"),

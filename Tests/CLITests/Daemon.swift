@@ -54,23 +54,37 @@ final class Daemon {
     }
 
     /// The daemon dies at once (SIGKILL): no cleanup of any kind.
-    func crash() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    func crash() async {
+        await process.stop(SIGKILL)
     }
 
-    /// SIGTERM, then the exit status.
-    func stop() -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
-        return process.terminationStatus
+    /// SIGTERM, then the exit status (SIGKILL after 20 s).
+    func stop() async -> Int32 {
+        await process.stop()
+    }
+
+    /// SIGTERM without waiting, for a `defer` or a `deinit` (which cannot wait): the exit is
+    /// awaited, the process reaped, and then `cleanup` run, in a task of its own.
+    func stopWithoutWaiting(then cleanup: @escaping @Sendable () -> Void = {}) {
+        let process = process
+        Task {
+            await process.stop()
+            cleanup()
+        }
+    }
+
+    /// Kills the sshd of every loopback instance under `stateDir` (whatever a failed test left).
+    static func killInstanceSSHDs(of stateDir: String) {
+        for pid in Harness.processes(mentioning: stateDir + "/loopback") where Harness.commandLine(pid).hasPrefix("sshd") {
+            kill(pid, SIGKILL)
+        }
     }
 
     /// Runs `cloud-dispatch ARGS --server ... --token-file ...`.
-    func cli(_ arguments: [String]) throws -> (status: Int32, output: String, stdout: String) {
+    func cli(_ arguments: [String]) async throws -> (status: Int32, output: String, stdout: String) {
         var args = arguments
         let split = args.firstIndex(of: "--") ?? args.endIndex
         args.insert(contentsOf: serverArguments, at: split)
-        return try Harness.run(Harness.cloudDispatch, args)
+        return try await Harness.run(Harness.cloudDispatch, args)
     }
 }

@@ -46,8 +46,8 @@ import Testing
 
         let second = try setup.daemon("b")
         guard await Harness.eventually(60, { !second.process.isRunning }) else {
-            _ = second.stop()
-            first.crash()
+            _ = await second.stop()
+            await first.crash()
             Issue.record("a second daemon on the same id kept running: \(second.log)")
             return
         }
@@ -56,17 +56,17 @@ import Testing
         #expect(second.log.contains("dispatcher id \"twin\" is in use by cloud-dispatch pid \(first.process.processIdentifier) on \(host) since"),
                 "\(second.log)")
 
-        first.crash()  // kill -9: the server drops its session, and the lease with it
+        await first.crash()  // kill -9: the server drops its session, and the lease with it
         let third = try setup.daemon("b")
         #expect(await third.ready(), "the id stayed taken after its daemon died: \(third.log)")
-        #expect(third.stop() == 0)
+        #expect(await third.stop() == 0)
     }
 
     @Test func aDaemonThatLostItsLeaseRunsNothingUntilItHoldsItAgain() async throws {
         let setup = try await Setup()
         defer { setup.cleanUp() }
         let daemon = try setup.daemon("a")
-        defer { _ = daemon.stop() }
+        defer { daemon.stopWithoutWaiting() }
         guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
         let client = try daemon.client()
         let marker = setup.folder + "/ran"

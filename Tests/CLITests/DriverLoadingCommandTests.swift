@@ -19,10 +19,10 @@ import Testing
 
     static let badFiles = [("libfixture_abort_load.so", "libcdd_abort.so"), ("libfixture_block_negotiate.so", "libcdd_hang.so")]
 
-    @Test func driversListsTheGoodDriversAndNamesEachBadFile() throws {
+    @Test func driversListsTheGoodDriversAndNamesEachBadFile() async throws {
         let folder = try pluginsFolder([("libcdd_loopback.so", "libcdd_loopback.so")] + Self.badFiles)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let result = try Harness.run(Self.executable, ["drivers", "--json", "--plugins", folder, "--load-timeout", "2"])
+        let result = try await Harness.run(Self.executable, ["drivers", "--json", "--plugins", folder, "--load-timeout", "2"])
         #expect(result.status == 0, "\(result.output)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect((json["drivers"] as? [[String: Any]])?.map { $0["id"] as? String } == ["loopback"])
@@ -33,7 +33,7 @@ import Testing
         ])
     }
 
-    @Test func driversShowsALinksRealFileAndRefusesALinkIntoAnOpenFolder() throws {
+    @Test func driversShowsALinksRealFileAndRefusesALinkIntoAnOpenFolder() async throws {
         let outside = try pluginsFolder([("libcdd_loopback.so", "libcdd_loopback.so")])
         let open = try pluginsFolder([("libcdd_sim.so", "libcdd_sim.so")])
         chmod(open, 0o777)
@@ -41,7 +41,7 @@ import Testing
         defer { for f in [outside, open, plugins] { try? FileManager.default.removeItem(atPath: f) } }
         try FileManager.default.createSymbolicLink(atPath: plugins + "/libcdd_loopback.so", withDestinationPath: outside + "/libcdd_loopback.so")
         try FileManager.default.createSymbolicLink(atPath: plugins + "/libcdd_sim.so", withDestinationPath: open + "/libcdd_sim.so")
-        let result = try Harness.run(Self.executable, ["drivers", "--json", "--plugins", plugins])
+        let result = try await Harness.run(Self.executable, ["drivers", "--json", "--plugins", plugins])
         #expect(result.status == 0, "\(result.output)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let drivers = try #require(json["drivers"] as? [[String: Any]])
@@ -52,49 +52,49 @@ import Testing
             "path": plugins + "/libcdd_sim.so",
             "reason": "links to \(open)/libcdd_sim.so, whose folder \(open) is writable by group or others (mode 0777); run chmod go-w",
         ]])
-        let table = try Harness.run(Self.executable, ["drivers", "--plugins", plugins])
+        let table = try await Harness.run(Self.executable, ["drivers", "--plugins", plugins])
         #expect(table.stdout.contains("\(plugins)/libcdd_loopback.so -> \(outside)/libcdd_loopback.so"), "\(table.output)")
     }
 
-    @Test func driverTestIsNotKilledByAFileItWasNotAskedToUse() throws {
+    @Test func driverTestIsNotKilledByAFileItWasNotAskedToUse() async throws {
         let folder = try pluginsFolder([("libfixture_misbehave.so", "libcdd_misbehave.so")] + Self.badFiles)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try #"{"mode": "ok"}"#.write(toFile: folder + "/c.json", atomically: true, encoding: .utf8)
-        let result = try Harness.run(Self.executable, ["driver-test", "--plugins", folder, "--driver", "misbehave", "--config", folder + "/c.json",
+        let result = try await Harness.run(Self.executable, ["driver-test", "--plugins", folder, "--driver", "misbehave", "--config", folder + "/c.json",
                                                        "--load-timeout", "2", "--settle", "1"])
         #expect(result.status == 0 || result.status == 1, "\(result.output)")  // the kit's verdict, not a crash
         #expect(result.output.contains("PASS capabilities"), "\(result.output)")
     }
 
-    @Test func installVetsCopiesAndSaysWhatItReplaced() throws {
+    @Test func installVetsCopiesAndSaysWhatItReplaced() async throws {
         let folder = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let source = Harness.buildFolder + "/libfixture_misbehave.so"
-        let first = try Harness.run(Self.executable, ["drivers", "install", source, "--plugins", folder])
+        let first = try await Harness.run(Self.executable, ["drivers", "install", source, "--plugins", folder])
         #expect(first.status == 0, "\(first.output)")
         #expect(first.stdout == "installed misbehave 0.0.1 (ABI 1.0) as \(folder)/libcdd_misbehave.so\n")
         var info = stat()
         #expect(stat(folder + "/libcdd_misbehave.so", &info) == 0 && info.st_mode & 0o777 == 0o755)
-        let again = try Harness.run(Self.executable, ["drivers", "install", source, "--plugins", folder])
+        let again = try await Harness.run(Self.executable, ["drivers", "install", source, "--plugins", folder])
         #expect(again.stdout == "installed misbehave 0.0.1 (ABI 1.0) as \(folder)/libcdd_misbehave.so, replacing misbehave 0.0.1\n")
         // A bad file is refused and leaves nothing behind.
-        let bad = try Harness.run(Self.executable, ["drivers", "install", Harness.buildFolder + "/libfixture_abort_load.so", "--plugins", folder])
+        let bad = try await Harness.run(Self.executable, ["drivers", "install", Harness.buildFolder + "/libfixture_abort_load.so", "--plugins", folder])
         #expect(bad.status == 1)
         #expect(bad.output.contains("refused: libfixture_abort_load.so: killed by SIGABRT while loading"), "\(bad.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["libcdd_misbehave.so"])
-        let removed = try Harness.run(Self.executable, ["drivers", "remove", "misbehave", "--plugins", folder])
+        let removed = try await Harness.run(Self.executable, ["drivers", "remove", "misbehave", "--plugins", folder])
         #expect(removed.stdout == "removed \(folder)/libcdd_misbehave.so\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
-        let missing = try Harness.run(Self.executable, ["drivers", "remove", "misbehave", "--plugins", folder])
+        let missing = try await Harness.run(Self.executable, ["drivers", "remove", "misbehave", "--plugins", folder])
         #expect(missing.status == 1)
         #expect(missing.output.contains("cannot remove \(folder)/libcdd_misbehave.so: No such file or directory"))
     }
 
-    @Test func installRefusesAFolderOthersMayWrite() throws {
+    @Test func installRefusesAFolderOthersMayWrite() async throws {
         let folder = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         chmod(folder, 0o777)
-        let result = try Harness.run(Self.executable, ["drivers", "install", Harness.buildFolder + "/libfixture_misbehave.so", "--plugins", folder])
+        let result = try await Harness.run(Self.executable, ["drivers", "install", Harness.buildFolder + "/libfixture_misbehave.so", "--plugins", folder])
         #expect(result.status == 1)
         #expect(result.output.contains("plugins folder \(folder) refused: writable by group or others (mode 0777)"), "\(result.output)")
     }
@@ -110,26 +110,26 @@ import Testing
         return path
     }
 
-    @Test func checkConfigIsNotHeldUpByAHangingFileBesideItsDriver() throws {
+    @Test func checkConfigIsNotHeldUpByAHangingFileBesideItsDriver() async throws {
         let plugins = try pluginsFolder([("libcdd_sim.so", "libcdd_sim.so")] + Self.badFiles)
         defer { try? FileManager.default.removeItem(atPath: plugins) }
         let config = try writeConfig(plugins, plugins: plugins, driver: "{name: sim, plugins: PLUGINS, load_timeout: 2}")
-        let run = try Harness.run(Self.executable, ["check-config", config])
+        let run = try await Harness.run(Self.executable, ["check-config", config])
         #expect(run.status == 0, "\(run.output)")
     }
 
-    @Test func checkConfigOpensAnIsolatedDriverThroughItsProcess() throws {
+    @Test func checkConfigOpensAnIsolatedDriverThroughItsProcess() async throws {
         let plugins = try pluginsFolder([("libcdd_sim.so", "libcdd_sim.so")])
         defer { try? FileManager.default.removeItem(atPath: plugins) }
         let good = try writeConfig(plugins, plugins: plugins, driver: "{name: sim, plugins: PLUGINS, isolation: process}")
-        let ok = try Harness.run(Self.executable, ["check-config", good])
+        let ok = try await Harness.run(Self.executable, ["check-config", good])
         #expect(ok.status == 0, "\(ok.output)")
         // The driver's own refusal crosses the pipe intact.
         let bad = try writeConfig(plugins, plugins: plugins, driver: """
             {name: sim, plugins: PLUGINS, isolation: process,
                      config: {instance_types: [{provider_type: sim.small, vcpus: 2, ram: 4294967296, spot_prise: 0.1}]}}
             """)
-        let refused = try Harness.run(Self.executable, ["check-config", bad])
+        let refused = try await Harness.run(Self.executable, ["check-config", bad])
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("driver.config: the sim driver refused its configuration (invalid): config.instance_types[0]: unknown key \"spot_prise\""),
                 "\(refused.output)")
@@ -146,7 +146,7 @@ import Testing
             {name: misbehave, plugins: PLUGINS, call_timeout: 1s, config: {mode: sleep, sleep_ms: 4000}}
             """)
         let daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", config], dispatch: true)
-        defer { _ = daemon.stop() }
+        defer { daemon.stopWithoutWaiting() }
         #expect(await Harness.eventually(90) { daemon.log.contains("no reply within 1.0 seconds") }, "\(daemon.log.suffix(3000))")
     }
 
@@ -157,7 +157,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: plugins) }
         let config = try writeConfig(folder, plugins: plugins, driver: "{name: loopback, plugins: PLUGINS, load_timeout: 2}")
         let daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", config])
-        defer { _ = daemon.stop() }
+        defer { daemon.stopWithoutWaiting() }
         guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
         for (product, name) in [("libfixture_misbehave.so", "libcdd_misbehave.so"), ("libfixture_abort_load.so", "libcdd_abort.so")] {
             try FileManager.default.copyItem(atPath: Harness.buildFolder + "/" + product, toPath: plugins + "/" + name)
@@ -182,7 +182,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: plugins) }
         let config = try writeConfig(folder, plugins: plugins, driver: "{name: sim, plugins: PLUGINS, isolation: process, load_timeout: 2}")
         let daemon = try Daemon(stateDir: folder + "/state", extra: ["--config", config], dispatch: true)
-        defer { _ = daemon.stop() }
+        defer { daemon.stopWithoutWaiting() }
         // A hanging and an aborting file beside the driver: refused, and serve still listens.
         guard await daemon.ready() else { throw HarnessError("daemon did not start: \(daemon.log)") }
         #expect(daemon.log.contains("reason=\"cdd_negotiate did not return within 2 s\""), "\(daemon.log)")

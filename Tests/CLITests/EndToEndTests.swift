@@ -68,10 +68,11 @@ import TestSupport
         func containers(_ marker: String) -> [Int32] { Harness.processes(mentioning: marker).filter { !Harness.commandLine($0).contains("cloud-dispatch") } }
 
         deinit {
-            _ = daemon.stop()
             // Whatever a failed test left: the instances' sshds and their sessions.
-            for pid in instanceSSHDs { kill(pid, SIGKILL) }
-            try? FileManager.default.removeItem(atPath: folder)
+            daemon.stopWithoutWaiting { [stateDir, folder] in
+                Daemon.killInstanceSSHDs(of: stateDir)
+                try? FileManager.default.removeItem(atPath: folder)
+            }
         }
     }
 
@@ -98,7 +99,7 @@ import TestSupport
         #expect(large.instance?.hasPrefix("local-large ") == true, "ran on \(large.instance ?? "nothing")")
 
         // explain: why it ended, and why it could not run anywhere else.
-        let explained = try world.daemon.cli(["explain", big])
+        let explained = try await world.daemon.cli(["explain", big])
         #expect(explained.status == 0, "\(explained.output)")
         #expect(explained.stdout.contains("why: completed with exit code 0 on local-large"), "\(explained.stdout)")
         #expect(explained.stdout.contains("too small: 3 vCPUs > 1"), "\(explained.stdout)")
@@ -177,7 +178,7 @@ import TestSupport
         }
         for uuid in uuids { #expect(try await world.wait(uuid, [.running]).state == .running) }
 
-        world.daemon.crash()
+        await world.daemon.crash()
         try await world.restart()
 
         for uuid in uuids {
@@ -204,11 +205,11 @@ import TestSupport
         let first = try #require(instances.first)
         #expect(first.runningContainers == [uuid] && first.workerState == "running" && first.instanceType == "local-small")
         #expect(try await world.client.schedulerQueue().first { $0.uuid == uuid }?.state == "Running on \(first.id)")
-        let table = try world.daemon.cli(["instances"])
+        let table = try await world.daemon.cli(["instances"])
         #expect(table.status == 0 && table.stdout.contains(first.id), "\(table.output)")
 
         // Killing the instance sends its container back to the queue; it runs again elsewhere.
-        let kill = try world.daemon.cli(["kill", first.id, "--reason", "test: bad disk"])
+        let kill = try await world.daemon.cli(["kill", first.id, "--reason", "test: bad disk"])
         #expect(kill.status == 0, "\(kill.output)")
         let record = try await world.wait(uuid, [.complete, .cancelled], seconds: 40)
         #expect(record.state == .complete && record.exitCode == 0)
@@ -218,10 +219,18 @@ import TestSupport
 
         // A held instance outlives the idle timeout; back to run, it is shut down.
         let second = try #require(try await world.client.instances().first { $0.id != first.id })
-        #expect(try world.daemon.cli(["hold", second.id]).status == 0)
-        try await Task.sleep(for: .seconds(4))  // twice the idle timeout
+        #expect(try await world.daemon.cli(["hold", second.id]).status == 0)
+        // A witness instead of a sleep: a container the held instance may not take boots a third
+        // instance, idle only after the held one was. The pass that shuts the witness down for
+        // its idle time would have shut the held one down too, had the hold not kept it.
+        let witnessed = try await world.submit(["true"])
+        let witness = try await world.wait(witnessed, [.complete, .cancelled])
+        #expect(witness.state == .complete && witness.instance?.contains(second.id) == false, "\(witness.instance ?? "nowhere")")
+        let witnessInstance = try #require(witness.instance)  // "TYPE ID"
+        #expect(await Harness.eventually(60) { (try? await world.client.instances().contains { witnessInstance.contains($0.id) }) == false },
+                "the witness was not shut down for its idle time")
         #expect(try await world.client.instances().contains { $0.id == second.id && $0.idleBehavior == "hold" })
-        #expect(try world.daemon.cli(["run", second.id]).status == 0)
+        #expect(try await world.daemon.cli(["run", second.id]).status == 0)
         #expect(await Harness.eventually(20) { world.instanceSSHDs.isEmpty }, "instances left running: \(world.instanceSSHDs)")
     }
 
@@ -233,7 +242,7 @@ import TestSupport
         let before = world.instanceSSHDs
         #expect(before.count == 1)
 
-        #expect(world.daemon.stop() == 0, "SIGTERM should end the daemon cleanly")
+        #expect(await world.daemon.stop() == 0, "SIGTERM should end the daemon cleanly")
         #expect(world.instanceSSHDs == before, "a graceful stop shut instances down")
 
         try await world.restart()

@@ -55,7 +55,7 @@ import Testing
             let progressed = try await world.until(seconds: 120) { counts in counts.final > finalAtLastKill }
             guard let counts = progressed, counts.final < Self.containers else { break }
             finalAtLastKill = counts.final
-            world.daemon.crash()
+            await world.daemon.crash()
             kills += 1
             try await world.restart()
         }

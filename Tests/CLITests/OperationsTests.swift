@@ -90,7 +90,7 @@ import TestSupport
         #expect(text.contains("cloud_dispatch_boot_outcomes_total{outcome=\"ready\"}"))
         #expect(text.contains("cloud_dispatch_containers_queue_to_start_seconds_count 1"))
         #expect(!text.contains(uuid))  // no container ids in metrics
-        #expect(daemon.stop() == 0)
+        #expect(await daemon.stop() == 0)
 
         let secrets = setup.instanceSecrets()
         #expect(!secrets.isEmpty)
@@ -139,11 +139,11 @@ import TestSupport
 
         kill(daemon.process.processIdentifier, SIGTERM)
         #expect(await notify.wait(for: "STOPPING=1"))
-        #expect(daemon.stop() == 0)
+        #expect(await daemon.stop() == 0)
         #expect(daemon.log.contains("msg=stopped"))
     }
 
-    @Test func checkConfigReportsEachProblemWithItsPath() throws {
+    @Test func checkConfigReportsEachProblemWithItsPath() async throws {
         let setup = try Setup()
         let cases: [(String, String)] = [
             ("driver: {name: nosuch}", "driver.name: no driver \"nosuch\" in "),
@@ -156,26 +156,26 @@ import TestSupport
         for (yaml, message) in cases {
             let path = setup.folder + "/broken.yml"
             try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-            let run = try Harness.run(Harness.cloudDispatch, ["check-config", path])
+            let run = try await Harness.run(Harness.cloudDispatch, ["check-config", path])
             #expect(run.status == 1, "\(yaml)")
             #expect(run.stdout.contains("\(path): \(message)"), "\(yaml): \(run.stdout)")
         }
         // All problems of one file at once.
         try "bogus: 1\ndriver: {name: nosuch}\n".write(toFile: setup.configPath, atomically: true, encoding: .utf8)
-        let both = try Harness.run(Harness.cloudDispatch, ["check-config", setup.configPath])
+        let both = try await Harness.run(Harness.cloudDispatch, ["check-config", setup.configPath])
         #expect(both.stdout.contains("bogus: unknown member") && both.stdout.contains("driver.name: no driver"))
 
         try setup.writeConfig()
         // Each configured type beside the driver's catalogue price and the quota group it will be in.
-        let checked = try Harness.run(Harness.cloudDispatch, ["check-config", setup.configPath])
+        let checked = try await Harness.run(Harness.cloudDispatch, ["check-config", setup.configPath])
         #expect(checked.status == 0, "\(checked.output)")
         let line = checked.stdout.split(separator: "\n").first { $0.hasPrefix("  local-small") }.map(String.init) ?? ""
         #expect(line.hasSuffix("$0.0100/h | $0.0100/h | local (the driver's)"), "\(checked.stdout)")
-        let good = try Harness.run(Harness.cloudDispatch, ["check-config", setup.configPath, "--dump"])
+        let good = try await Harness.run(Harness.cloudDispatch, ["check-config", setup.configPath, "--dump"])
         #expect(good.status == 0, "\(good.output)")
         #expect(good.stdout.contains("log_format: json"))
         #expect(!good.stdout.contains(setup.credential))
-        let dumped = try Harness.run(Harness.cloudDispatch, ["serve", "--config", setup.configPath, "--dump-config"])
+        let dumped = try await Harness.run(Harness.cloudDispatch, ["serve", "--config", setup.configPath, "--dump-config"])
         #expect(dumped.status == 0)
         #expect(dumped.stdout.contains("max_instances: 64"))
         #expect(!dumped.stdout.contains(setup.token))

@@ -8,7 +8,7 @@ import TestSupport
 /// folder is private and the daemon's own, an open local admin token is refused, and the
 /// daemon's environment (where operators put tokens and cloud credentials) reaches neither a
 /// worker's init command nor a container, which runs as `workers.run_as`.
-@Suite(.serialized) struct SecretsTests {  // waits on daemon processes synchronously
+@Suite(.serialized) struct SecretsTests {
     static func mode(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? -1
     }
@@ -16,12 +16,11 @@ import TestSupport
     /// The exit status of a daemon that should refuse to start; nil, with the daemon stopped,
     /// when it still runs after `seconds` (it accepted what it should have refused).
     static func refusal(_ daemon: Daemon, seconds: Double = 30) async -> Int32? {
-        guard await Harness.eventually(seconds, { !daemon.process.isRunning }) else {
-            _ = daemon.stop()
+        guard let status = await daemon.process.exit(within: .seconds(seconds)) else {
+            _ = await daemon.stop()
             return nil
         }
-        daemon.process.waitUntilExit()
-        return daemon.process.terminationStatus
+        return status
     }
 
     @Test func anOpenStateFolderIsMadePrivateAndTheNewTokenIsTheOwnersOnly() async throws {
@@ -31,7 +30,7 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
         chmod(state, 0o755)
         let daemon = try Daemon(stateDir: state)
-        defer { _ = daemon.stop() }
+        defer { daemon.stopWithoutWaiting() }
         #expect(await daemon.ready(), "\(daemon.log)")
         #expect(Self.mode(state) == 0o700, "state folder mode \(String(Self.mode(state), radix: 8))")
         #expect(Self.mode(daemon.tokenFile) == 0o600)
@@ -85,10 +84,7 @@ import TestSupport
             """.write(toFile: folder + "/config.yml", atomically: true, encoding: .utf8)
         let state = folder + "/state"
         let daemon = try Daemon(stateDir: state, extra: ["--config", folder + "/config.yml"], dispatch: true, environment: secrets)
-        defer {
-            _ = daemon.stop()
-            for pid in Harness.processes(mentioning: state + "/loopback") where Harness.commandLine(pid).hasPrefix("sshd") { kill(pid, SIGKILL) }
-        }
+        defer { daemon.stopWithoutWaiting { Daemon.killInstanceSSHDs(of: state) } }
         #expect(await daemon.ready(), "\(daemon.log)")
         let client = try daemon.client()
         var spec = ContainerSpec(command: ["sh", "-c", "echo uid=$(id -u) groups=$(id -G); env; ls \(state); echo ls=$?"])

@@ -21,7 +21,7 @@ import Testing
     @Test func instancesAreRealSSHHostsWithTheirOwnRootAndInitScript() async throws {
         let state = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let key = try Harness.sshKey(in: state)
+        let key = try await Harness.sshKey(in: state)
         let set = try await Harness.loopback().openInstanceSet(id: "ssh", config: #"{"state_dir": "\#(state)"}"#)
         let request = CreateRequest(instanceType: smallType, tags: ["t": "ssh"],
                                     initScript: "echo booted > \"$CDD_INSTANCE_ROOT/booted\"", sshPublicKey: key.publicKey)
@@ -47,7 +47,7 @@ import Testing
         try "[127.0.0.1]:\(instance.sshPort!) \(hostKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
         let root = state + "/ssh/instances/\(instance.id)/root"
         #expect(await Harness.eventually { FileManager.default.fileExists(atPath: root + "/booted") }, "init script ran")
-        let login = try Harness.run("/usr/bin/ssh", [
+        let login = try await Harness.run("/usr/bin/ssh", [
             "-i", key.path, "-p", "\(instance.sshPort!)", "-o", "UserKnownHostsFile=\(knownHosts)",
             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "\(instance.sshUser!)@127.0.0.1",
             "echo \"$CDD_INSTANCE_ID $CDD_INSTANCE_ROOT\"; cat \"$CDD_INSTANCE_ROOT/booted\"",
@@ -56,8 +56,8 @@ import Testing
         #expect(login.output.contains("\(instance.id) \(root)\nbooted"), "\(login.output)")
 
         // A key the instance was not given is refused.
-        let stranger = try Harness.sshKey(in: Harness.temporaryFolder())
-        let refused = try Harness.run("/usr/bin/ssh", [
+        let stranger = try await Harness.sshKey(in: Harness.temporaryFolder())
+        let refused = try await Harness.run("/usr/bin/ssh", [
             "-i", stranger.path, "-p", "\(instance.sshPort!)", "-o", "UserKnownHostsFile=\(knownHosts)",
             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "\(instance.sshUser!)@127.0.0.1", "true",
         ])

@@ -10,21 +10,21 @@ import Testing
         .deletingLastPathComponent().path
 
     /// Builds one of Tests/CHarness with cc (a fraction of a second); `extra`: more flags and sources.
-    static func program(_ name: String, extra: [String] = []) throws -> String {
+    static func program(_ name: String, extra: [String] = []) async throws -> String {
         let output = Harness.temporaryFolder() + "/" + name
-        let built = try Harness.run("/usr/bin/cc", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-I", repository + "/Sources/PluginABI/include",
+        let built = try await Harness.run("/usr/bin/cc", ["-std=c11", "-Wall", "-Wextra", "-Werror", "-I", repository + "/Sources/PluginABI/include",
                                                     repository + "/Tests/CHarness/\(name).c"] + extra + ["-ldl", "-o", output])
         guard built.status == 0 else { throw HarnessError("cc: \(built.output)") }
         return output
     }
 
-    static func sessionProgram() throws -> String { try program("loopback_session") }
+    static func sessionProgram() async throws -> String { try await program("loopback_session") }
 
     /// One line per step: (status, text).
-    static func session(_ state: String, _ steps: [String], environment: [String: String] = [:]) throws -> [(step: String, status: Int, text: String)] {
-        let program = try sessionProgram()
+    static func session(_ state: String, _ steps: [String], environment: [String: String] = [:]) async throws -> [(step: String, status: Int, text: String)] {
+        let program = try await sessionProgram()
         let env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let run = try Harness.run(program, [Harness.buildFolder + "/libcdd_loopback.so", state] + steps, environment: env)
+        let run = try await Harness.run(program, [Harness.buildFolder + "/libcdd_loopback.so", state] + steps, environment: env)
         guard run.status == 0 else { throw HarnessError("session \(steps): \(run.output)") }
         return run.stdout.split(separator: "\n").map { line in
             let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
@@ -41,8 +41,8 @@ import Testing
     @Test func destroyWithoutDescriptorsFailsAndKeepsTheInstance() async throws {
         let state = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let lines = try Self.session(state, ["create", "starve", "0", "destroy", "feed", "starve", "1", "destroy", "feed", "list"])
-        defer { _ = try? Self.session(state, ["destroy"]) }
+        let lines = try await Self.session(state, ["create", "starve", "0", "destroy", "feed", "starve", "1", "destroy", "feed", "list"])
+        defer { Task { _ = try? await Self.session(state, ["destroy"]) } }  // a defer cannot wait
         #expect(lines.map { $0.step } == ["create", "starve", "destroy", "feed", "starve", "destroy", "feed", "list"], "\(lines)")
         let id = try #require(lines.first?.text.firstMatch(of: /"id":"(lo-[0-9a-f]{12})"/)?.1).description
 
@@ -58,7 +58,7 @@ import Testing
         #expect(lines[7].text.contains(#""id":"\#(id)""#) && lines[7].text.contains(#""state":"running""#), "\(lines[7])")
 
         // With descriptors again, destroy works and leaves nothing.
-        let again = try Self.session(state, ["destroy", "list"])
+        let again = try await Self.session(state, ["destroy", "list"])
         #expect(again[0].text == #"{"destroyed":["\#(id)"],"failed":[]}"#, "\(again)")
         #expect(again[1].text == #"{"instances":[]}"#, "\(again)")
         #expect(Self.sshds(state).isEmpty, "sshd left running")
@@ -73,8 +73,8 @@ import Testing
                        "AWS_SECRET_ACCESS_KEY": "aws_\(UInt64.random(in: 1...UInt64.max))"]
         var environment = secrets
         environment["SESSION_INIT_SCRIPT"] = "env > $CDD_INSTANCE_ROOT/env.tmp && mv $CDD_INSTANCE_ROOT/env.tmp $CDD_INSTANCE_ROOT/init.env"
-        let lines = try Self.session(state, ["create"], environment: environment)
-        defer { _ = try? Self.session(state, ["destroy"]) }
+        let lines = try await Self.session(state, ["create"], environment: environment)
+        defer { Task { _ = try? await Self.session(state, ["destroy"]) } }  // a defer cannot wait
         let id = try #require(lines.first?.text.firstMatch(of: /"id":"(lo-[0-9a-f]{12})"/)?.1).description
         let written = state + "/session/instances/\(id)/root/init.env"
         #expect(await Harness.eventually(30) { FileManager.default.fileExists(atPath: written) }, "the init script ran")
@@ -88,20 +88,20 @@ import Testing
     /// Issue 11 (review): two error messages were formatted from strings borrowed from a JSON
     /// object already released. The driver is built here from its sources with
     /// AddressSanitizer, which stops the process at such a read.
-    @Test func errorMessagesQuoteTheRequestWithoutReadingFreedMemory() throws {
+    @Test func errorMessagesQuoteTheRequestWithoutReadingFreedMemory() async throws {
         let state = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: state) }
         let loopback = Self.repository + "/Plugins/Loopback"
         let sources = try FileManager.default.contentsOfDirectory(atPath: loopback).filter { $0.hasSuffix(".c") }.map { loopback + "/" + $0 }
         let driver = Harness.temporaryFolder() + "/libcdd_loopback_asan.so"
-        let built = try Harness.run("/usr/bin/cc", ["-std=c11", "-g", "-fsanitize=address", "-shared", "-fPIC", "-Wno-unused-parameter",
+        let built = try await Harness.run("/usr/bin/cc", ["-std=c11", "-g", "-fsanitize=address", "-shared", "-fPIC", "-Wno-unused-parameter",
                                                     "-I", Self.repository + "/Sources/PluginABI/include", "-I", loopback + "/include"]
                                                    + sources + ["-ljansson", "-o", driver])
         try #require(built.status == 0, "cc: \(built.output)")
-        let program = try Self.program("loopback_error_messages", extra: ["-g", "-fsanitize=address"])
+        let program = try await Self.program("loopback_error_messages", extra: ["-g", "-fsanitize=address"])
         var environment = ProcessInfo.processInfo.environment
         environment["ASAN_OPTIONS"] = "detect_leaks=0"
-        let run = try Harness.run(program, [driver, state], environment: environment)
+        let run = try await Harness.run(program, [driver, state], environment: environment)
         #expect(run.status == 0, "\(run.output)")
         #expect(!run.output.contains("AddressSanitizer"), "\(run.output)")
         #expect(run.stdout.contains(#"open_set 1 config: unknown key "colour_of_the_instances""#), "\(run.stdout)")

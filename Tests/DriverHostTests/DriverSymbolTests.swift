@@ -6,12 +6,12 @@ import TestSupport
 /// linker version script (support/cdd-driver.exports). Without it the sim driver exported 638
 /// global symbols and ec2 1,296.
 @Suite struct DriverSymbolTests {
-    @Test func everyBuiltDriverExportsOnlyCddNegotiateAndCddOpen() throws {
+    @Test func everyBuiltDriverExportsOnlyCddNegotiateAndCddOpen() async throws {
         let drivers = try FileManager.default.contentsOfDirectory(atPath: BuildProducts.folder)
             .filter { $0.hasPrefix("libcdd_") && $0.hasSuffix(".so") }.sorted()
         #expect(Set(drivers).isSuperset(of: ["libcdd_loopback.so", "libcdd_sim.so", "libcdd_ec2.so", "libcdd_gce.so", "libcdd_azure.so"]), "\(drivers)")
         for driver in drivers {
-            let run = try Harness.run("/usr/bin/nm", ["-D", "--defined-only", BuildProducts.path(driver)])
+            let run = try await Harness.run("/usr/bin/nm", ["-D", "--defined-only", BuildProducts.path(driver)])
             #expect(run.status == 0, "nm \(driver): \(run.output)")
             // "ADDRESS TYPE NAME"; a lower-case type is a local symbol (the linker keeps some in
             // the dynamic table), which nothing outside the library can bind to.

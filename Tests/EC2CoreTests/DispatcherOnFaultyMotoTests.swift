@@ -78,11 +78,11 @@ extension MotoScenarioTests {
             }
             #expect(listed.isEmpty, "still listed after the cancel: \(listed.map(\.id))")
         } catch {
-            daemon.stop()
+            await daemon.stop()
             await cleanUp(observer, setTag)
             throw error
         }
-        #expect(daemon.stop() == 0, "\(daemon.log.suffix(4000))")
+        #expect(await daemon.stop() == 0, "\(daemon.log.suffix(4000))")
         await cleanUp(observer, setTag)
         print("serve on moto, every launch answered by a reset: \(launched.count) instances launched, at most \(mostLive) live (max_instances 8)")
     }

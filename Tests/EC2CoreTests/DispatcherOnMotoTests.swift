@@ -84,11 +84,11 @@ extension MotoScenarioTests {
             #expect(watch.listed.isEmpty, "listed again after the cancel: \(watch.listed.sorted())")
             for uuid in uuids { #expect(try await client.get(uuid).state == .cancelled) }
         } catch {
-            daemon.stop()
+            await daemon.stop()
             await cleanUp(observer, setTag)
             throw error
         }
-        #expect(daemon.stop() == 0, "\(daemon.log.suffix(4000))")
+        #expect(await daemon.stop() == 0, "\(daemon.log.suffix(4000))")
         #expect(!watch.containerStates.contains(.running), "a container was marked Running: \(watch.containerStates)")
 
         // moto's own record: every instance the dispatcher made is terminated.

@@ -44,7 +44,7 @@ extension FakeScenarioTests {
             seen.formUnion(ids)
             return Set(ids)
         }
-        defer { daemon.stop() }
+        defer { daemon.stopWithoutWaiting() }
         #expect(await daemon.ready(), "the daemon did not start:\n\(daemon.log.suffix(4000))")
         let client = try daemon.client()
         var big = ContainerSpec(command: ["true"])
@@ -72,7 +72,7 @@ extension FakeScenarioTests {
         let left = try fake.stats()["instances"]
         #expect(emptied, "left: \(left)\n\(daemon.log.suffix(4000))")
         for uuid in uuids { #expect(try await client.get(uuid).state == .cancelled) }
-        #expect(daemon.stop() == 0, "\(daemon.log.suffix(4000))")
+        #expect(await daemon.stop() == 0, "\(daemon.log.suffix(4000))")
         #expect(try fake.calls("compute.instances.delete") >= 2)
         try noProblems()
     }

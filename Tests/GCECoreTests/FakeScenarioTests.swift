@@ -63,12 +63,12 @@ import TestSupport
         try noProblems()
     }
 
-    @Test func aSpentTokenCreatesNothing() throws {
+    @Test func aSpentTokenCreatesNothing() async throws {
         let set = try fake.open()
         for count in [1, 2] {
             let made = ids(try set.create(createRequest(count: count, token: "spent-\(count)")))
             _ = try set.destroy(Data(#"{"ids": [\#(made.map { "\"\($0)\"" }.joined(separator: ","))]}"#.utf8))
-            #expect(try FakeScenarioTests.eventually { try list(set).isEmpty })
+            #expect(try await FakeScenarioTests.eventually { try list(set).isEmpty })
             // this process remembers the token; another (a fresh set) meets GCE's requestId memory
             for attempt in [set, try fake.open()] {
                 #expect { try attempt.create(createRequest(count: count, token: "spent-\(count)")) } throws: {
@@ -125,12 +125,12 @@ import TestSupport
         try noProblems()
     }
 
-    @Test func destroyedInstancesLeaveTheListAndAGoneOneIsDestroyed() throws {
+    @Test func destroyedInstancesLeaveTheListAndAGoneOneIsDestroyed() async throws {
         let set = try fake.open()
         let made = ids(try set.create(createRequest(count: 2)))
         let reply = JSONValue.parse(Array(try set.destroy(Data(#"{"ids": ["\#(made[0])", "\#(made[1])", "us-central1-a/never-was"]}"#.utf8))))!
         #expect(reply["destroyed"].array?.count == 3 && reply["failed"].array?.isEmpty == true)
-        #expect(try FakeScenarioTests.eventually { try list(set).isEmpty })
+        #expect(try await FakeScenarioTests.eventually { try list(set).isEmpty })
         try noProblems()
     }
 
@@ -178,13 +178,13 @@ import TestSupport
         try noProblems()
     }
 
-    /// Polls `condition` (a listing) until it holds, at most 10 s.
-    static func eventually(_ condition: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(10)
+    /// Polls `condition` (a listing) until it holds, at most 30 s; waits without holding a thread.
+    static func eventually(_ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if try condition() { return true }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
-        return false
+        return try condition()
     }
 }

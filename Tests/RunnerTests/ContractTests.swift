@@ -14,15 +14,15 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let before = Date().timeIntervalSince1970
         // It runs until the test creates `go` in its working folder.
-        try node.detach("life-1", ["sh", "-c", "echo first; echo second >&2; while [ ! -e go ]; do sleep 0.02; done; echo last"],
+        try await node.detach("life-1", ["sh", "-c", "echo first; echo second >&2; while [ ! -e go ]; do sleep 0.02; done; echo last"],
                         ["cwd": folder])
-        #expect(node.list() == ["life-1"])
-        #expect(try node.status("life-1")["state"] as? String == "running")
-        #expect(await Harness.eventually { (try? node.status("life-1"))?["log_tail"] as? String == "first\nsecond\n" })
+        #expect(await node.list() == ["life-1"])
+        #expect(try await node.status("life-1")["state"] as? String == "running")
+        #expect(await Harness.eventually { (try? await node.status("life-1"))?["log_tail"] as? String == "first\nsecond\n" })
         _ = FileManager.default.createFile(atPath: folder + "/go", contents: Data())
 
         #expect(await node.waitFor("life-1 done"))
-        let status = try node.status("life-1")
+        let status = try await node.status("life-1")
         #expect(status["state"] as? String == "done")
         #expect(status["exit_code"] as? Int == 0)
         #expect(status["signal"] is NSNull)
@@ -32,36 +32,36 @@ import TestSupport
         #expect(started >= before - 1 && finished >= started)
         #expect(status["log_tail"] as? String == "first\nsecond\nlast\n")
 
-        #expect(try node.run(["--forget", "life-1"]).status == 0)
-        #expect(node.list() == [])
+        #expect(try await node.run(["--forget", "life-1"]).status == 0)
+        #expect(await node.list() == [])
         #expect(try FileManager.default.contentsOfDirectory(atPath: node.stateFolder) == [])
-        #expect(try node.run(["--forget", "life-1"]).status == 0, "forget is idempotent")
-        let unknown = try node.run(["--status", "life-1"])
+        #expect(try await node.run(["--forget", "life-1"]).status == 0, "forget is idempotent")
+        let unknown = try await node.run(["--status", "life-1"])
         #expect(unknown.status == 1 && unknown.stderr.contains("unknown container UUID"))
     }
 
     @Test func exitCodesPropagate() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        try node.detach("exit-7", ["sh", "-c", "exit 7"])
-        try node.detach("self-kill", ["sh", "-c", "kill -USR1 $$"])
+        try await node.detach("exit-7", ["sh", "-c", "exit 7"])
+        try await node.detach("self-kill", ["sh", "-c", "kill -USR1 $$"])
         #expect(await node.waitFor("exit-7 done"))
         #expect(await node.waitFor("self-kill done"))
-        #expect(try node.status("exit-7")["exit_code"] as? Int == 7)
-        let killed = try node.status("self-kill")
+        #expect(try await node.status("exit-7")["exit_code"] as? Int == 7)
+        let killed = try await node.status("self-kill")
         #expect(killed["exit_code"] as? Int == 128 + 10 && killed["signal"] as? Int == 10)
     }
 
     @Test func aSecondStartOfTheSameUUIDIsRefused() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        try node.detach("twice", ["sleep", "0.5"])
-        let live = try node.run(["--detach"], stdin: RunnerNode.spec("twice", ["true"]))
+        try await node.detach("twice", ["sleep", "0.5"])
+        let live = try await node.run(["--detach"], stdin: RunnerNode.spec("twice", ["true"]))
         #expect(live.status == 3 && live.stderr.contains("already has a record"))
         #expect(await node.waitFor("twice done"))
-        #expect(try node.run(["--detach"], stdin: RunnerNode.spec("twice", ["true"])).status == 3)
-        #expect(try node.run(["--forget", "twice"]).status == 0)
-        try node.detach("twice", ["true"])
+        #expect(try await node.run(["--detach"], stdin: RunnerNode.spec("twice", ["true"])).status == 3)
+        #expect(try await node.run(["--forget", "twice"]).status == 0)
+        try await node.detach("twice", ["true"])
     }
 
     @Test func concurrentStartsOfOneUUIDLetExactlyOneThrough() async throws {
@@ -69,7 +69,7 @@ import TestSupport
         defer { node.cleanup() }
         let codes = await withTaskGroup(of: Int32.self) { group in
             for _ in 0..<4 {
-                group.addTask { (try? node.run(["--detach"], stdin: RunnerNode.spec("race", ["sleep", "1"])).status) ?? -1 }
+                group.addTask { (try? await node.run(["--detach"], stdin: RunnerNode.spec("race", ["sleep", "1"])).status) ?? -1 }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
@@ -88,38 +88,38 @@ import TestSupport
         (#"{"uuid": "u1", "command": ["true"], "max_run_time": -1}"#, "\"max_run_time\""),
         (#"{"uuid": "u1", "command": ["true"], "environment": {"A": 1}}"#, "\"environment\".A must be a string"),
     ])
-    func badSpecsAreRefusedWithTheProblemNamed(spec: String, problem: String) throws {
+    func badSpecsAreRefusedWithTheProblemNamed(spec: String, problem: String) async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        let result = try node.run(["--detach"], stdin: Data(spec.utf8))
+        let result = try await node.run(["--detach"], stdin: Data(spec.utf8))
         #expect(result.status == 2)
         #expect(result.stderr.contains(problem), "\(result.stderr)")
-        #expect(node.list() == [])
+        #expect(await node.list() == [])
     }
 
     @Test func killTermEndsTheContainer() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        try node.detach("to-kill", ["sleep", "60"])
+        try await node.detach("to-kill", ["sleep", "60"])
         #expect(await node.kill("TERM", "to-kill"))
-        #expect(node.list() == ["to-kill done"])
-        let status = try node.status("to-kill")
+        #expect(await node.list() == ["to-kill done"])
+        let status = try await node.status("to-kill")
         #expect(status["signal"] as? Int == 15 && status["exit_code"] as? Int == 143)
-        #expect(try node.run(["--kill", "TERM", "to-kill"]).status == 0, "not live: nothing to do")
-        #expect(try node.run(["--kill", "TERM", "never-seen"]).status == 0)
-        #expect(try node.run(["--kill", "BOGUS", "to-kill"]).status == 2)
+        #expect(try await node.run(["--kill", "TERM", "to-kill"]).status == 0, "not live: nothing to do")
+        #expect(try await node.run(["--kill", "TERM", "never-seen"]).status == 0)
+        #expect(try await node.run(["--kill", "BOGUS", "to-kill"]).status == 2)
     }
 
     @Test func killReportsAContainerThatIgnoresTheSignal() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        try node.detach("stubborn", ["sh", "-c", "trap '' INT; echo ready; sleep 60"])
-        #expect(await Harness.eventually { (try? node.status("stubborn"))?["log_tail"] as? String == "ready\n" })
-        #expect(try node.run(["--kill", "SIGINT", "stubborn"]).status == 1)
-        #expect(node.list() == ["stubborn"])
-        #expect(try node.run(["--forget", "stubborn"]).status == 3, "a live record is not forgotten")
+        try await node.detach("stubborn", ["sh", "-c", "trap '' INT; echo ready; sleep 60"])
+        #expect(await Harness.eventually { (try? await node.status("stubborn"))?["log_tail"] as? String == "ready\n" })
+        #expect(try await node.run(["--kill", "SIGINT", "stubborn"]).status == 1)
+        #expect(await node.list() == ["stubborn"])
+        #expect(try await node.run(["--forget", "stubborn"]).status == 3, "a live record is not forgotten")
         #expect(await node.kill("9", "stubborn"))
-        #expect(try node.status("stubborn")["signal"] as? Int == 9)
+        #expect(try await node.status("stubborn")["signal"] as? Int == 9)
     }
 
     @Test func aSupervisorKilledHardLeavesAStaleRecord() async throws {
@@ -127,23 +127,23 @@ import TestSupport
         defer { node.cleanup() }
         let token = "60.\(Int.random(in: 100_000...999_999))"
         defer { for pid in Harness.processes(mentioning: token) { kill(pid, SIGKILL) } }
-        let supervisor = try node.detach("orphan", ["sleep", token])
+        let supervisor = try await node.detach("orphan", ["sleep", token])
         #expect(kill(supervisor, SIGKILL) == 0)
         #expect(await node.waitFor("orphan stale"))
-        let status = try node.status("orphan")
+        let status = try await node.status("orphan")
         #expect(status["state"] as? String == "stale" && status["exit_code"] is NSNull)
-        #expect(try node.run(["--detach"], stdin: RunnerNode.spec("orphan", ["true"])).status == 3)
-        #expect(try node.run(["--forget", "orphan"]).status == 0)
-        #expect(node.list() == [])
+        #expect(try await node.run(["--detach"], stdin: RunnerNode.spec("orphan", ["true"])).status == 3)
+        #expect(try await node.run(["--forget", "orphan"]).status == 0)
+        #expect(await node.list() == [])
     }
 
     @Test func maxRunTimeEndsTheContainerWithAReason() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        try node.detach("too-long", ["sleep", "60"], ["max_run_time": 1])
-        #expect(node.list() == ["too-long"])
+        try await node.detach("too-long", ["sleep", "60"], ["max_run_time": 1])
+        #expect(await node.list() == ["too-long"])
         #expect(await node.waitFor("too-long done"))
-        let status = try node.status("too-long")
+        let status = try await node.status("too-long")
         #expect(status["reason"] as? String == "exceeded max_run_time of 1 s")
         #expect(status["signal"] as? Int == 15)
         let ran = (status["finished_at"] as? Double ?? 0) - (status["started_at"] as? Double ?? 0)
@@ -156,20 +156,20 @@ import TestSupport
         var node = RunnerNode()
         node.environment = ["PATH": "/usr/bin:/bin", "FROM_RUNNER": "runner", "BOTH": "runner"]
         defer { node.cleanup() }
-        try node.detach("env", ["sh", "-c", "echo \"$FROM_RUNNER $FROM_SPEC $BOTH\"; pwd -P"],
+        try await node.detach("env", ["sh", "-c", "echo \"$FROM_RUNNER $FROM_SPEC $BOTH\"; pwd -P"],
                         ["environment": ["FROM_SPEC": "spec", "BOTH": "spec"], "cwd": folder])
-        try node.detach("default-cwd", ["pwd", "-P"])
-        try node.detach("no-cwd", ["true"], ["cwd": folder + "/missing"])
-        try node.detach("no-command", ["/no/such/program"])
+        try await node.detach("default-cwd", ["pwd", "-P"])
+        try await node.detach("no-cwd", ["true"], ["cwd": folder + "/missing"])
+        try await node.detach("no-command", ["/no/such/program"])
         for uuid in ["env", "default-cwd", "no-cwd", "no-command"] { #expect(await node.waitFor("\(uuid) done")) }
         // `pwd -P` prints the canonical path (the temporary folder's has a double slash).
         let canonical = { (path: String) in URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
-        #expect(try node.status("env")["log_tail"] as? String == "runner spec spec\n\(canonical(folder))\n")
-        #expect(try node.status("default-cwd")["log_tail"] as? String == canonical(node.stateFolder) + "\n")
-        let noCwd = try node.status("no-cwd")
+        #expect(try await node.status("env")["log_tail"] as? String == "runner spec spec\n\(canonical(folder))\n")
+        #expect(try await node.status("default-cwd")["log_tail"] as? String == canonical(node.stateFolder) + "\n")
+        let noCwd = try await node.status("no-cwd")
         #expect(noCwd["exit_code"] is NSNull)
         #expect(noCwd["reason"] as? String == "working directory \(folder)/missing does not exist")
-        let noCommand = try node.status("no-command")
+        let noCommand = try await node.status("no-command")
         #expect(noCommand["exit_code"] is NSNull)
         #expect((noCommand["reason"] as? String)?.contains("No such file or directory") == true)
     }
@@ -177,7 +177,7 @@ import TestSupport
     @Test func theLogStaysBoundedAndKeepsTheEnd() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        try node.detach("chatty", ["seq", "1", "600000"])   // about 4.4 MB
+        try await node.detach("chatty", ["seq", "1", "600000"])   // about 4.4 MB
         #expect(await node.waitFor("chatty done"))
         let log = try Data(contentsOf: URL(fileURLWithPath: node.stateFolder + "/chatty.log"))
         #expect(log.count <= 1 << 20)
@@ -185,7 +185,7 @@ import TestSupport
         #expect(text.hasPrefix("1\n2\n3\n"))
         #expect(text.hasSuffix("599999\n600000\n"))
         #expect(text.contains("bytes dropped"))
-        let tail = try #require(try node.status("chatty")["log_tail"] as? String)
+        let tail = try #require(try await node.status("chatty")["log_tail"] as? String)
         #expect(tail.utf8.count <= 4096 && tail.hasSuffix("600000\n"))
     }
 
@@ -196,48 +196,47 @@ import TestSupport
         try RunnerNode.spec("survivor", ["sleep", "60"]).write(to: URL(fileURLWithPath: specFile))
         // A session like an SSH one: it detaches, then its whole process group is hung up.
         let script = "\(RunnerNode.binary) --root \(node.root) --detach < \(specFile) > \(node.root)/out; kill -HUP 0"
-        let session = try Harness.run("/usr/bin/setsid", ["-w", "/bin/sh", "-c", script])
+        let session = try await Harness.run("/usr/bin/setsid", ["-w", "/bin/sh", "-c", script])
         #expect(session.status != 0, "the session's shell was hung up too")
         let reply = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: node.root + "/out"))) as? [String: Any]
         let pid = try #require(reply?["pid"] as? Int)
-        #expect(node.list() == ["survivor"])
+        #expect(await node.list() == ["survivor"])
         // SIGHUP is ignored: the supervisor is still there to record the TERM that ends it.
         let signals = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         let ignored = signals.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }.flatMap { UInt64($0.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) }
         #expect((ignored ?? 0) & (1 << (UInt64(SIGHUP) - 1)) != 0)
         #expect(kill(Int32(pid), SIGHUP) == 0)
         #expect(await node.kill("TERM", "survivor"))
-        let status = try node.status("survivor")
+        let status = try await node.status("survivor")
         #expect(status["state"] as? String == "done" && status["signal"] as? Int == 15)
     }
 
-    @Test func aMarkedNodeIsBroken() throws {
+    @Test func aMarkedNodeIsBroken() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        #expect(node.list() == [])
-        #expect(try node.run(["--mark-broken", "disk", "failing"]).status == 0)
-        #expect(node.list() == ["broken disk failing"])
+        #expect(await node.list() == [])
+        #expect(try await node.run(["--mark-broken", "disk", "failing"]).status == 0)
+        #expect(await node.list() == ["broken disk failing"])
     }
 
-    @Test func anUnwritableStateFolderIsBroken() throws {
+    @Test func anUnwritableStateFolderIsBroken() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
         // A root that is a file: the state folder cannot exist (works even for root).
         let file = node.root + "/file"
         _ = FileManager.default.createFile(atPath: file, contents: Data())
-        let result = try node.run(["--list"], root: file)
+        let result = try await node.run(["--list"], root: file)
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("broken"), "\(result)")
         #expect(result.stdout.split(separator: "\n").count == 1)
     }
 
-    @Test func theRootComesFromTheEnvironmentWithoutRootOption() throws {
+    @Test func theRootComesFromTheEnvironmentWithoutRootOption() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
         let process = try ChildProcess(RunnerNode.binary, ["--mark-broken", "via-env"], environment: ["CDD_INSTANCE_ROOT": node.root])
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(node.list() == ["broken via-env"])
+        #expect(await process.exit() == 0)
+        #expect(await node.list() == ["broken via-env"])
     }
 
     @Test func dockerRunsTheImageAndKillReachesTheContainer() async throws {
@@ -255,38 +254,38 @@ import TestSupport
         var node = RunnerNode()
         node.environment = ["PATH": "\(bin):/usr/bin:/bin"]
         defer { node.cleanup() }
-        try node.detach("dock", ["echo", "hi there"], ["image": "alpine:3", "runtime": "auto",
+        try await node.detach("dock", ["echo", "hi there"], ["image": "alpine:3", "runtime": "auto",
                                                          "environment": ["A": "1"], "cwd": "/work", "gpu_devices": [0, 1]])
-        #expect(await Harness.eventually { ((try? node.status("dock"))?["log_tail"] as? String ?? "").contains("\n") })
+        #expect(await Harness.eventually { ((try? await node.status("dock"))?["log_tail"] as? String ?? "").contains("\n") })
         let expected = "<run><--rm><--name><cdd-dock><--init><-e><A=1><-w></work><--gpus><\"device=0,1\"><alpine:3><echo><hi there>\n"
-        #expect(try node.status("dock")["log_tail"] as? String == expected)
+        #expect(try await node.status("dock")["log_tail"] as? String == expected)
         #expect(await node.kill("TERM", "dock"))
         #expect(try String(contentsOfFile: bin + "/kills", encoding: .utf8).contains("kill --signal 15 cdd-dock"))
-        #expect(try node.status("dock")["signal"] as? Int == 15)
+        #expect(try await node.status("dock")["signal"] as? Int == 15)
     }
 
     @Test func anImageWithoutARuntimeEndsAtOnce() async throws {
         var node = RunnerNode()
         node.environment = ["PATH": "/nonexistent"]
         defer { node.cleanup() }
-        try node.detach("imageless", ["true"], ["image": "alpine:3", "runtime": "auto"])
-        try node.detach("plain", ["/bin/sh", "-c", "exit 3"], ["image": "alpine:3", "runtime": "none"])
+        try await node.detach("imageless", ["true"], ["image": "alpine:3", "runtime": "auto"])
+        try await node.detach("plain", ["/bin/sh", "-c", "exit 3"], ["image": "alpine:3", "runtime": "none"])
         #expect(await node.waitFor("imageless done"))
         #expect(await node.waitFor("plain done"))
-        let status = try node.status("imageless")
+        let status = try await node.status("imageless")
         #expect(status["exit_code"] is NSNull)
         #expect(status["reason"] as? String == "no container runtime (docker or podman) on this node")
-        #expect(try node.status("plain")["exit_code"] as? Int == 3, "runtime none ignores the image")
+        #expect(try await node.status("plain")["exit_code"] as? Int == 3, "runtime none ignores the image")
     }
 
-    @Test func commandLine() throws {
+    @Test func commandLine() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        let version = try node.run(["--version"])
+        let version = try await node.run(["--version"])
         #expect(version.status == 0 && version.stdout == "cloud-dispatch-runner 1.0.0\n")
-        #expect(try node.run(["--help"]).stdout.contains("--detach"))
+        #expect(try await node.run(["--help"]).stdout.contains("--detach"))
         for bad in [[], ["--bogus"], ["--list", "extra"], ["--status"], ["--kill", "TERM"], ["--status", "a/b"]] {
-            let result = try node.run(bad)
+            let result = try await node.run(bad)
             #expect(result.status == 2, "\(bad)")
             #expect(result.stderr.contains("usage:"))
         }

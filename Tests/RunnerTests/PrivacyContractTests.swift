@@ -17,7 +17,7 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: node.stateFolder, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         chmod(node.stateFolder, 0o755)
-        try node.detach("private-1", ["sh", "-c", "echo out"], ["environment": ["API_KEY": "s3cret"]])
+        try await node.detach("private-1", ["sh", "-c", "echo out"], ["environment": ["API_KEY": "s3cret"]])
         #expect(await node.waitFor("private-1 done"))
 
         #expect(Self.mode(node.stateFolder) == 0o700, "state folder mode \(String(Self.mode(node.stateFolder), radix: 8))")
@@ -30,9 +30,9 @@ import TestSupport
     }
 
     /// A user other than root for `run_as`: `nobody`, else one made for the tests.
-    static func otherUser() throws -> (name: String, uid: Int, gid: Int) {
+    static func otherUser() async throws -> (name: String, uid: Int, gid: Int) {
         if getpwnam("nobody") == nil {
-            _ = try Harness.run("/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "nobody"])
+            _ = try await Harness.run("/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "nobody"])
         }
         let entry = try #require(getpwnam("nobody"), "no user nobody, and useradd could not make one")
         return ("nobody", Int(entry.pointee.pw_uid), Int(entry.pointee.pw_gid))
@@ -40,19 +40,19 @@ import TestSupport
 
     @Test(.enabled(if: getuid() == 0, "SKIPPED: switching users needs root; run the runner tests as root to check run_as"))
     func runAsRunsThePlainProcessAsThatUserAwayFromOtherSpecs() async throws {
-        let user = try Self.otherUser()
+        let user = try await Self.otherUser()
         let node = RunnerNode()
         defer { node.cleanup() }
         chmod(node.root, 0o755)  // so only the runner's own modes stand between the user and the specs
         let secret = "s3cret-\(UInt64.random(in: 1...UInt64.max))"
-        try node.detach("other-1", ["sh", "-c", "true"], ["environment": ["API_KEY": secret]])
+        try await node.detach("other-1", ["sh", "-c", "true"], ["environment": ["API_KEY": secret]])
         #expect(await node.waitFor("other-1 done"))
 
         let spec = node.stateFolder + "/other-1.spec.json"
         let script = "id -u; id -g; id -G; echo cwd=$(pwd) home=$HOME; cat \(spec); echo cat=$?; ls \(node.stateFolder); echo ls=$?"
-        try node.detach("guest-1", ["sh", "-c", script], ["run_as": user.name])
+        try await node.detach("guest-1", ["sh", "-c", script], ["run_as": user.name])
         #expect(await node.waitFor("guest-1 done"))
-        let status = try node.status("guest-1")
+        let status = try await node.status("guest-1")
         let log = status["log_tail"] as? String ?? ""
         #expect(status["exit_code"] as? Int == 0, "\(status)")
         #expect(log.hasPrefix("\(user.uid)\n\(user.gid)\n\(user.gid)\ncwd=/ home="), "ids, groups and folder: \(log)")
@@ -66,12 +66,12 @@ import TestSupport
     @Test func anUnknownRunAsUserEndsTheContainerWithAReason() async throws {
         let node = RunnerNode()
         defer { node.cleanup() }
-        try node.detach("ghost-1", ["true"], ["run_as": "no-such-user-cdd"])
+        try await node.detach("ghost-1", ["true"], ["run_as": "no-such-user-cdd"])
         #expect(await node.waitFor("ghost-1 done"))
-        let status = try node.status("ghost-1")
+        let status = try await node.status("ghost-1")
         #expect(status["exit_code"] is NSNull)
         #expect(status["reason"] as? String == "cannot run as no-such-user-cdd: no such user on this node", "\(status)")
-        let bad = try node.run(["--detach"], stdin: RunnerNode.spec("ghost-2", ["true"], ["run_as": "x y"]))
+        let bad = try await node.run(["--detach"], stdin: RunnerNode.spec("ghost-2", ["true"], ["run_as": "x y"]))
         #expect(bad.status == 2 && bad.stderr.contains("\"run_as\" must be a user name or uid[:gid]"), "\(bad)")
     }
 }

@@ -25,8 +25,8 @@ import WorkerPool
     }
 
     @Test func startProbeResultAndForget() async throws {
-        let key = try Harness.sshKey(in: folder)
-        let sshd = try TestSSHD(authorizedKey: key.publicKey)
+        let key = try await Harness.sshKey(in: folder)
+        let sshd = try await TestSSHD(authorizedKey: key.publicKey)
         let executor = try executor(key.path)
         let worker = instance(port: sshd.port, hostKey: sshd.hostPublicKey)
 
@@ -62,7 +62,7 @@ import WorkerPool
     }
 
     @Test func aWorkerThatAcceptsButNeverSpeaksIsUnreachableQuickly() async throws {
-        let key = try Harness.sshKey(in: folder)
+        let key = try await Harness.sshKey(in: folder)
         let silent = try SilentServer()
         // A back-off far longer than a loaded machine can take between the two probes.
         let executor = try executor(key.path, connectTimeout: 1, reconnectDelay: 600)

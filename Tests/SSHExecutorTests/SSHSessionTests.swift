@@ -8,9 +8,9 @@ import TestSupport
 @Suite(.serialized) struct SSHSessionTests {
     let folder = Harness.temporaryFolder()
 
-    @Test func runsCommandsWithStatusStreamsAndStdin() throws {
-        let key = try Harness.sshKey(in: folder)
-        let sshd = try TestSSHD(authorizedKey: key.publicKey)
+    @Test func runsCommandsWithStatusStreamsAndStdin() async throws {
+        let key = try await Harness.sshKey(in: folder)
+        let sshd = try await TestSSHD(authorizedKey: key.publicKey)
         let session = try SSHSession(host: "127.0.0.1", port: sshd.port, user: NSUserName(), privateKeyPath: key.path, connectTimeout: 5)
 
         let out = try session.run("echo out; echo err >&2; exit 7", timeout: 5)
@@ -31,9 +31,9 @@ import TestSupport
         #expect(sshd.acceptedLogins == 1, "three commands, one connection")
     }
 
-    @Test func aCommandThatOutlivesItsTimeoutFails() throws {
-        let key = try Harness.sshKey(in: folder)
-        let sshd = try TestSSHD(authorizedKey: key.publicKey)
+    @Test func aCommandThatOutlivesItsTimeoutFails() async throws {
+        let key = try await Harness.sshKey(in: folder)
+        let sshd = try await TestSSHD(authorizedKey: key.publicKey)
         let session = try SSHSession(host: "127.0.0.1", port: sshd.port, user: NSUserName(), privateKeyPath: key.path, connectTimeout: 5)
         let started = Date()
         #expect(throws: SSHError.timeout("waiting for the command to finish")) {
@@ -42,8 +42,8 @@ import TestSupport
         #expect(Date().timeIntervalSince(started) < 10, "bounded by the timeout, not by the peer")
     }
 
-    @Test func aPeerThatNeverSpeaksSSHTimesOut() throws {
-        let key = try Harness.sshKey(in: folder)
+    @Test func aPeerThatNeverSpeaksSSHTimesOut() async throws {
+        let key = try await Harness.sshKey(in: folder)
         let silent = try SilentServer()
         let started = Date()
         #expect(throws: SSHError.timeout("handshake")) {
@@ -54,10 +54,10 @@ import TestSupport
         withExtendedLifetime(silent) {}
     }
 
-    @Test func aRefusedKeyIsAnAuthenticationError() throws {
-        let key = try Harness.sshKey(in: folder)
-        let other = try Harness.sshKey(in: Harness.temporaryFolder())
-        let sshd = try TestSSHD(authorizedKey: other.publicKey)
+    @Test func aRefusedKeyIsAnAuthenticationError() async throws {
+        let key = try await Harness.sshKey(in: folder)
+        let other = try await Harness.sshKey(in: Harness.temporaryFolder())
+        let sshd = try await TestSSHD(authorizedKey: other.publicKey)
         do {
             _ = try SSHSession(host: "127.0.0.1", port: sshd.port, user: NSUserName(), privateKeyPath: key.path, connectTimeout: 5)
             Issue.record("a key the worker does not know was accepted")
@@ -66,8 +66,8 @@ import TestSupport
         }
     }
 
-    @Test func nobodyListeningIsAConnectError() throws {
-        let key = try Harness.sshKey(in: folder)
+    @Test func nobodyListeningIsAConnectError() async throws {
+        let key = try await Harness.sshKey(in: folder)
         let refusing = try BoundPort(listening: false)
         defer { withExtendedLifetime(refusing) {} }
         do {

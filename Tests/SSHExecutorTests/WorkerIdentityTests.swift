@@ -26,12 +26,12 @@ import TestSupport
         try connection.withSession(target, settings: settings(key), logger: logger) { s throws(SSHError) in try s.run("echo hi", timeout: 5).stdoutText }
     }
 
-    @Test func theDriversHostKeyVerifiesTheWorker() throws {
-        let key = try Harness.sshKey(in: folder)
-        let sshd = try TestSSHD(authorizedKey: key.publicKey)
+    @Test func theDriversHostKeyVerifiesTheWorker() async throws {
+        let key = try await Harness.sshKey(in: folder)
+        let sshd = try await TestSSHD(authorizedKey: key.publicKey)
         #expect(try echo(WorkerConnection(), target(sshd, hostKey: sshd.hostPublicKey), key.path) == "hi\n")
 
-        let impostor = try TestSSHD(authorizedKey: key.publicKey)  // another machine, another key
+        let impostor = try await TestSSHD(authorizedKey: key.publicKey)  // another machine, another key
         do {
             _ = try echo(WorkerConnection(), target(impostor, hostKey: sshd.hostPublicKey), key.path)
             Issue.record("a worker with the wrong host key was trusted")
@@ -40,9 +40,9 @@ import TestSupport
         }
     }
 
-    @Test func theInstanceSecretVerifiesTheWorker() throws {
-        let key = try Harness.sshKey(in: folder)
-        let sshd = try TestSSHD(authorizedKey: key.publicKey)
+    @Test func theInstanceSecretVerifiesTheWorker() async throws {
+        let key = try await Harness.sshKey(in: folder)
+        let sshd = try await TestSSHD(authorizedKey: key.publicKey)
         try "s3cret-value".write(toFile: sshd.root + "/instance-secret", atomically: true, encoding: .utf8)
         #expect(try echo(WorkerConnection(), target(sshd, secret: "s3cret-value"), key.path) == "hi\n")
         do {
@@ -59,9 +59,9 @@ import TestSupport
         }
     }
 
-    @Test func aDeadConnectionIsRemadeAfterABackOff() throws {
-        let key = try Harness.sshKey(in: folder)
-        let sshd = try TestSSHD(authorizedKey: key.publicKey)
+    @Test func aDeadConnectionIsRemadeAfterABackOff() async throws {
+        let key = try await Harness.sshKey(in: folder)
+        let sshd = try await TestSSHD(authorizedKey: key.publicKey)
         let connection = WorkerConnection()
         let t = target(sshd, hostKey: sshd.hostPublicKey)
         #expect(try echo(connection, t, key.path) == "hi\n")

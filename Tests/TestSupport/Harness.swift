@@ -69,7 +69,7 @@ public enum Harness {
     /// Runs a program to completion. `output` is standard output then standard error.
     @discardableResult
     public static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil)
-        throws -> (status: Int32, output: String, stdout: String)
+        async throws -> (status: Int32, output: String, stdout: String)
     {
         let folder = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -81,35 +81,19 @@ public enum Harness {
             close(err)
         }
         let process = try ChildProcess(path, arguments, environment: environment, output: out, errors: err)
-        process.waitUntilExit()
+        let status = await process.exit()
         let stdout = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOfFile: folder + "/err", encoding: .utf8)) ?? ""
-        return (process.terminationStatus, stdout + stderr, stdout)
+        return (status, stdout + stderr, stdout)
     }
 
     /// A fresh ed25519 key pair; returns the private key's path and the public key line.
-    public static func sshKey(in folder: String) throws -> (path: String, publicKey: String) {
+    public static func sshKey(in folder: String) async throws -> (path: String, publicKey: String) {
         let path = folder + "/id_ed25519"
-        let result = try run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path])
+        let result = try await run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path])
         guard result.status == 0 else { throw HarnessError("ssh-keygen: \(result.output)") }
         let publicKey = try String(contentsOfFile: path + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         return (path, publicKey)
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago, for a server that can neither take
-    /// a bound socket nor bind port 0 and report it (sshd): start it, and on a bind failure try
-    /// another. Anything else binds first (`BoundPort`, or `serve --listen 127.0.0.1:0` and
-    /// `listeningPort(inLog:)`).
-    public static func portToTry() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The port a `cloud-dispatch serve` started with `--listen 127.0.0.1:0` reports in its log

@@ -12,13 +12,14 @@ public enum Podman {
     public static let path = "/usr/bin/podman"
 
     /// Names of the containers podman still has (running or stopped) whose name contains `text`.
-    public static func containers(named text: String) -> [String] {
-        let listed = try? Harness.run(path, ["ps", "--all", "--format", "{{.Names}}", "--filter", "name=\(text)"])
+    public static func containers(named text: String) async -> [String] {
+        let listed = try? await Harness.run(path, ["ps", "--all", "--format", "{{.Names}}", "--filter", "name=\(text)"])
         return (listed?.stdout ?? "").split(separator: "\n").map(String.init)
     }
 
-    /// Removes what a failed test left behind.
+    /// Removes what a failed test left behind, in a task of its own (called from a `defer`,
+    /// which cannot wait).
     public static func remove(_ name: String) {
-        _ = try? Harness.run(path, ["rm", "--force", "--time", "0", name])
+        Task { _ = try? await Harness.run(path, ["rm", "--force", "--time", "0", name]) }
     }
 }

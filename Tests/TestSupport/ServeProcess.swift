@@ -28,6 +28,8 @@ public final class ServeProcess {
         let pid = process.processIdentifier
         watchdog = try ChildProcess("/bin/sh", ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(pid) 2>/dev/null; do sleep 1; done; "
                                                 + "kill \(pid) 2>/dev/null"])
+        let watchdog = watchdog
+        Task { await watchdog.exit() }  // reaped when it ends, a second after the daemon
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -52,13 +54,14 @@ public final class ServeProcess {
 
     /// SIGTERM, then the exit status; SIGKILL if it has not exited after 20 s.
     @discardableResult
-    public func stop() -> Int32 {
-        guard process.isRunning else { return process.terminationStatus }
-        let pid = process.processIdentifier
-        kill(pid, SIGTERM)
-        for _ in 0..<200 where process.isRunning { usleep(100_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
-        return process.terminationStatus
+    public func stop() async -> Int32 {
+        await process.stop()
+    }
+
+    /// SIGTERM without waiting, for a `defer` (which cannot wait): the exit is awaited, and the
+    /// process reaped, in a task of its own.
+    public func stopWithoutWaiting() {
+        let process = process
+        Task { await process.stop() }
     }
 }

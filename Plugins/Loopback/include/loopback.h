@@ -83,7 +83,7 @@ int lb_write_file_atomic(const char *path, const char *data, mode_t mode);
 int lb_mkdirs(const char *path, mode_t mode);
 int lb_rm_rf(const char *path);
 int lb_random_hex(char *out, size_t bytes); /* out has room for 2*bytes+1 */
-int lb_free_port(void);
+int lb_hold_port(int *out_fd); /* the port, held by *out_fd until closed; -1 (errno) */
 int lb_run(const char *const argv[], char *const envp[], const char *output_path);
 /* The environment of every child: PATH, HOME, LANG, LC_ALL, TZ of the host, plus `extra`
  * ("NAME=value", NULL-terminated, may be NULL); malloc'd, NULL when out of memory. */
