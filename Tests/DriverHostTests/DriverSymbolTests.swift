@@ -23,12 +23,12 @@ import TestSupport
 
     /// Executor backends likewise (support/cdx-executor.exports): the fixture is built as a
     /// backend author would build one, and every libcdx_*.so the build makes is checked too.
-    @Test func everyBuiltExecutorExportsOnlyCdxNegotiateAndCdxOpen() throws {
+    @Test func everyBuiltExecutorExportsOnlyCdxNegotiateAndCdxOpen() async throws {
         let executors = try FileManager.default.contentsOfDirectory(atPath: BuildProducts.folder)
             .filter { ($0.hasPrefix("libcdx_") && $0.hasSuffix(".so")) || $0.hasPrefix("libfixture_executor") }.sorted()
         #expect(executors.contains("libfixture_executor.so"), "\(executors)")
         for executor in executors {
-            let run = try Harness.run("/usr/bin/nm", ["-D", "--defined-only", BuildProducts.path(executor)])
+            let run = try await Harness.run("/usr/bin/nm", ["-D", "--defined-only", BuildProducts.path(executor)])
             #expect(run.status == 0, "nm \(executor): \(run.output)")
             let symbols = run.stdout.split(separator: "\n").map { $0.split(separator: " ") }
                 .filter { $0.count == 3 && $0[1].allSatisfy(\.isUppercase) }.map { String($0[2]) }
