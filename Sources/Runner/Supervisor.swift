@@ -12,6 +12,10 @@ struct Supervisor {
     /// Between TERM and KILL, for max_run_time and for a TERM sent to the supervisor itself.
     /// Ten seconds, like `docker stop`: time for a container to save its work.
     static let grace = 10.0
+    /// Through docker/podman the grace counts from the moment `<runtime> kill` delivers the TERM:
+    /// on a busy machine the runtime may still be creating the container seconds later. This
+    /// bounds the wait for a TERM that cannot be delivered before KILL goes to the client.
+    static let deliveryWait = 120.0
     /// How long to wait for output after the container's main process ended (background
     /// processes that escaped its process group may hold the pipe open).
     static let drainTime = 1.0
@@ -163,7 +167,7 @@ struct Supervisor {
                 stopAt = nil
                 reason = "exceeded max_run_time of \(spec.maxRunTime) s"
                 signalContainer(SIGTERM)
-                killAt = now + Supervisor.grace
+                killAt = now + killDelay
             }
             if status == nil, let at = killAt, now >= at {
                 killAt = nil
@@ -190,13 +194,15 @@ struct Supervisor {
                         status = ended
                         drainUntil = System.monotonic() + Supervisor.drainTime
                     }
-                    reapHelpers(containerRuns: status == nil)
+                    if reapHelpers(containerRuns: status == nil), let at = killAt {
+                        killAt = min(at, System.monotonic() + Supervisor.grace)  // the TERM reached the container just now
+                    }
                 default:
                     // Asked to stop (shutdown, operator): stop the container the same way.
                     if status == nil {
                         reason = reason ?? "the runner was stopped by \(Signals.name(signal))"
                         signalContainer(signal)
-                        if killAt == nil { killAt = System.monotonic() + Supervisor.grace }
+                        if killAt == nil { killAt = System.monotonic() + killDelay }
                     }
                 }
             }
@@ -234,15 +240,23 @@ struct Supervisor {
         return status
     }
 
+    /// From a TERM to KILL: the grace, or through a runtime the longest wait for the TERM's
+    /// delivery (the grace then starts when it is delivered, see `reapHelpers`).
+    private var killDelay: Double { runtimePath == nil ? Supervisor.grace : Supervisor.deliveryWait }
+
     /// A `<runtime> kill` that failed while the container still runs is tried again shortly:
-    /// it fails while the runtime is still creating the container.
-    private mutating func reapHelpers(containerRuns: Bool) {
+    /// it fails while the runtime is still creating the container. Returns whether one that
+    /// was not a KILL succeeded: the container has its signal now.
+    private mutating func reapHelpers(containerRuns: Bool) -> Bool {
+        var delivered = false
         for (pid, signal) in helpers {
             var status: Int32 = 0
             guard waitpid(pid, &status, WNOHANG) == pid else { continue }
             helpers[pid] = nil
+            if status == 0 && signal != SIGKILL { delivered = true }
             if status != 0, containerRuns, runtimeRetry == nil { runtimeRetry = (System.monotonic() + 0.25, signal) }
         }
+        return delivered
     }
 
     /// A plain process: its process group. Through docker/podman: the container itself, by the

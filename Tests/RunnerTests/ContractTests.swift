@@ -264,6 +264,43 @@ import TestSupport
         #expect(try await node.status("dock")["signal"] as? Int == 15)
     }
 
+    /// On a busy machine the runtime may take longer than the grace to create the container:
+    /// the grace counts from the TERM's delivery, so the container still gets its TERM and its
+    /// time, not a KILL to the client. The fake's `kill` fails until `created` exists and logs
+    /// each attempt's time, which shows when more than the grace has passed.
+    @Test func theGraceCountsFromTheTermsDelivery() async throws {
+        let bin = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: bin) }
+        let fake = """
+            #!/bin/sh
+            if [ "$1" = kill ]; then
+              if [ ! -e \(bin)/created ]; then date +%s.%N >> \(bin)/attempts; exit 1; fi
+              kill -"$3" "$(cat \(bin)/container)"; exit 0
+            fi
+            echo $$ > \(bin)/container; exec sleep 300
+            """
+        try fake.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
+        chmod(bin + "/docker", 0o755)
+        var node = RunnerNode()
+        node.environment = ["PATH": "\(bin):/usr/bin:/bin"]
+        defer { node.cleanup() }
+        let supervisor = try await node.detach("slow-create", ["sleep", "300"], ["image": "alpine:3", "runtime": "docker"])
+        #expect(kill(supervisor, SIGTERM) == 0)
+        let attempts = { () -> [Double] in
+            ((try? String(contentsOfFile: bin + "/attempts", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Double($0) }
+        }
+        let waited = { () -> Double in let t = attempts(); return (t.last ?? 0) - (t.first ?? 0) }
+        _ = await Harness.eventually(120) {
+            if waited() > 12 { return true }
+            return await node.list().contains("slow-create done")
+        }
+        #expect(waited() > 12, "still waiting for the TERM's delivery after more than the grace")
+        #expect(FileManager.default.createFile(atPath: bin + "/created", contents: nil))
+        #expect(await node.waitFor("slow-create done", seconds: 60))
+        let status = try await node.status("slow-create")
+        #expect(status["signal"] as? Int == 15 && status["reason"] as? String == "the runner was stopped by SIGTERM", "\(status)")
+    }
+
     @Test func anImageWithoutARuntimeEndsAtOnce() async throws {
         var node = RunnerNode()
         node.environment = ["PATH": "/nonexistent"]
