@@ -77,13 +77,17 @@ import Testing
         #expect(submitted.count == Self.containers)
 
         // Kill a once it runs some containers (and holds some locks), mid-run.
+        var onA: [String] = []
         let runningOnA = await Harness.eventually(240) {
             guard let page = try? await client.list(states: [.running], limit: 1000) else { return false }
-            return page.items.filter { $0.lockedBy == "a" }.count >= 2
+            onA = page.items.filter { $0.lockedBy == "a" }.map(\.uuid)
+            return onA.count >= 2
         }
         guard runningOnA else { throw HarnessError("a never ran containers: \(a.log)") }
         await a.crash()
         let killedAt = Date()
+        let heldByA = try await client.listAll(states: [.locked, .running]).filter { $0.lockedBy == "a" }
+        print("a killed holding \(heldByA.filter { $0.state == .running }.count) running, \(heldByA.filter { $0.state == .locked }.count) locked")
 
         // b takes a's set over within takeover_after and a round or so.
         var tookOverAfter: Double?
@@ -108,6 +112,12 @@ import Testing
         let counts = setup.runCounts()
         #expect(counts.count == Self.containers, "containers that never ran: \(Self.containers - counts.count)")
         #expect(counts.values.allSatisfy { $0 == 1 }, "ran twice: \(counts.filter { $0.value != 1 }.keys.sorted())")
+        // What ran on a when it died was adopted where it ran, its result recorded by the survivor:
+        // never requeued, never run again.
+        for uuid in onA {
+            let c = try await client.get(uuid)
+            #expect(c.state == .complete && c.lockCount == 0 && c.lockedBy == "a", "\(uuid): \(c.state), \(c.lockCount) attempts ended")
+        }
         let drained = await Harness.eventually(120) {
             (try? await client.dispatchers())?.first(where: { $0.id == "a" })?.state == "drained"
         }
