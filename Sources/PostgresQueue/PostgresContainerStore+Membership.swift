@@ -64,16 +64,20 @@ extension PostgresContainerStore: DispatcherMembership {
     }
 
     /// One UPDATE decides: PostgreSQL row-locks the member, and a second survivor's UPDATE waits
-    /// for the first to commit, then re-checks `taken_over_by IS NULL` and finds it claimed.
+    /// for the first to commit, then re-checks its conditions and finds it claimed. A set whose
+    /// survivor itself died (or was taken over) before draining it is claimable again.
     public func claimTakeover(of id: String, by survivor: String, takeoverAfter: Double) async throws(QueueError) -> Bool {
         let logger = logger
         return try await transaction { db in
             let rows = try await db.query(
                 """
-                UPDATE dispatcher_members SET taken_over_by = \(survivor), taken_over_at = now()
-                WHERE dispatcher_id = \(id) AND dispatcher_id <> \(survivor) AND taken_over_by IS NULL
-                  AND heartbeat_at < now() - make_interval(secs => \(takeoverAfter))
-                RETURNING dispatcher_id
+                UPDATE dispatcher_members m SET taken_over_by = \(survivor), taken_over_at = now()
+                WHERE m.dispatcher_id = \(id) AND m.dispatcher_id <> \(survivor) AND m.drained_at IS NULL
+                  AND ((m.taken_over_by IS NULL AND m.heartbeat_at < now() - make_interval(secs => \(takeoverAfter)))
+                       OR (m.taken_over_by <> \(survivor) AND EXISTS (
+                           SELECT 1 FROM dispatcher_members s WHERE s.dispatcher_id = m.taken_over_by
+                             AND (s.taken_over_by IS NOT NULL OR s.heartbeat_at < now() - make_interval(secs => \(takeoverAfter))))))
+                RETURNING m.dispatcher_id
                 """, logger: logger)
             var claimed = false
             for try await _ in rows.decode(String.self) { claimed = true }

@@ -89,7 +89,8 @@ public protocol DispatcherMembership: Sendable {
     func members() async throws(QueueError) -> [DispatcherMember]
 
     /// Claims the dead member `id` for `survivor`, in one transaction: true only for the one
-    /// caller that finds it still silent past `takeoverAfter` seconds and not yet claimed.
+    /// caller that finds it still silent past `takeoverAfter` seconds and not yet claimed (or
+    /// claimed by a survivor that is itself dead or taken over, and not yet drained).
     func claimTakeover(of id: String, by survivor: String, takeoverAfter: Double) async throws(QueueError) -> Bool
 
     /// Records that the survivor finished the adopted set.

@@ -56,6 +56,23 @@ import Testing
         await b.close()
     }
 
+    /// The survivor dies before it finished the set: another claims it again, once.
+    @Test func aSetWhoseSurvivorDiedIsClaimedAgain() async throws {
+        let (a, b) = try await twoStores()
+        try await a.register(member("dead"))
+        try await a.register(member("s1"))
+        try await a.register(member("s2"))
+        #expect(try await a.claimTakeover(of: "dead", by: "s1", takeoverAfter: 0))
+        #expect(try await b.claimTakeover(of: "dead", by: "s2", takeoverAfter: 3600) == false, "s1 still beats")
+        // s1 falls silent too.
+        #expect(try await b.claimTakeover(of: "dead", by: "s2", takeoverAfter: 0))
+        #expect(try await a.members().first { $0.id == "dead" }?.takenOverBy == "s2")
+        try await b.heartbeat("s2")
+        #expect(try await a.claimTakeover(of: "dead", by: "s3", takeoverAfter: 60) == false, "s2 beats: not claimable")
+        await a.close()
+        await b.close()
+    }
+
     @Test func aTakenOverMemberCannotBeatOrRegisterAndIsToldWhoTookIt() async throws {
         let (a, b) = try await twoStores()
         try await a.register(member("dead"))

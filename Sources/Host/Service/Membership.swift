@@ -74,11 +74,15 @@ final class Membership: Sendable {
             logger.warning("cannot read the dispatcher members", metadata: ["error": "\(error)"])
             return
         }
+        let after = config.queue.takeoverAfter
+        let gone = Set(members.filter { $0.state(takeoverAfter: after) != .active }.map(\.id))
         for member in members where member.id != me.id {
-            let state = member.state(takeoverAfter: config.queue.takeoverAfter)
-            // A set this daemon claimed and did not finish (it restarted meanwhile) is resumed.
+            let state = member.state(takeoverAfter: after)
+            // A set this daemon claimed and did not finish (it restarted meanwhile) is resumed;
+            // one whose survivor died before finishing it is claimed again.
             let ours = state == .takenOver(by: me.id)
-            guard state == .dead || ours, takeovers.withLock({ $0[member.id] == nil }) else { continue }
+            let orphaned = member.drainedAt == nil && member.takenOverBy.map { $0 != me.id && gone.contains($0) } == true
+            guard state == .dead || ours || orphaned, takeovers.withLock({ $0[member.id] == nil }) else { continue }
             await adopt(member, claimed: ours, driver: driver)
         }
         takeovers.withLock { running in running = running.filter { !$0.value.finished } }
