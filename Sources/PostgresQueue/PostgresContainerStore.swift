@@ -265,11 +265,13 @@ public final class PostgresContainerStore: ContainerStore {
     public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
         let maxAttempts = policy.maxDispatchAttempts
         let logger = logger
-        let fence = epochs.fence(for: event.actingDispatcher)
+        let epochs = epochs
         return try await transaction { db in
             guard let current = try await Self.fetch(db, "SELECT doc FROM containers WHERE uuid = \(uuid) FOR UPDATE", logger: logger).first else {
                 throw QueueError.notFound(uuid: uuid)
             }
+            // A cancel names no dispatcher: it is fenced under the holder's id when this process holds that id.
+            let fence = epochs.fence(for: event.actingDispatcher ?? current.lockedBy)
             let next = try Transition.apply(event, to: current, now: Timestamp.now(), maxAttempts: maxAttempts)
             try await Self.update(db, next, fence: fence, logger: logger)
             try await db.query("SELECT pg_notify(\(Self.channel), \(event.name))", logger: logger)

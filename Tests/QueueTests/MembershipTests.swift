@@ -119,10 +119,12 @@ import Testing
         }
         await #expect(performing: { _ = try await a.apply(.complete(by: "d1", exitCode: 0, log: nil, cost: 0), to: made[0].uuid) }, throws: isFenced)
         await #expect(performing: { _ = try await a.lock([made[1].uuid], by: "d1") }, throws: isFenced)
+        await #expect(performing: { _ = try await a.apply(.cancel(reason: "given up"), to: made[0].uuid) }, throws: isFenced)
         #expect(try await admin.get(made[0].uuid).state == .running, "the refused result was not written")
         #expect(try await admin.get(made[1].uuid).state == .queued, "the refused lock was not written")
         // Writes under ids this process holds no lease on are not fenced (API clients, other ids).
         _ = try await a.apply(.cancel(reason: "operator"), to: made[1].uuid)
+        #expect(try await admin.apply(.cancel(reason: "operator"), to: made[0].uuid).state == .cancelled)
         await lease.release()
         await a.close()
         await admin.close()
