@@ -125,12 +125,23 @@ import Testing
         let members = try await client.dispatchers()
         #expect(members.map(\.id) == ["a", "b"])
         #expect(members.first { $0.id == "b" }?.state == "active")
+        let (status, _, listing) = try await b.cli(["dispatchers"])
+        #expect(status == 0 && listing.contains("drained by b") && listing.contains("active"), "\(listing)")
+        let (forgetStatus, forgetOutput, _) = try await b.cli(["dispatchers", "--forget", "b"])
+        #expect(forgetStatus != 0, "an active dispatcher was forgotten: \(forgetOutput)")
 
         // a comes back: fenced, with who took it over and when, and it does nothing.
         let again = try setup.daemon("a")
         #expect(await Harness.eventually(60) { !again.process.isRunning }, "the fenced daemon kept running: \(again.log)")
         #expect(again.process.terminationStatus == 1)
         #expect(again.log.contains("dispatcher id \"a\" was taken over by dispatcher \"b\" at 20"), "\(again.log)")
+
+        // Forgotten once drained, the id starts again.
+        let (forgotten, output, _) = try await b.cli(["dispatchers", "--forget", "a"])
+        #expect(forgotten == 0, "\(output)")
+        let back = try setup.daemon("a")
+        #expect(await back.ready(), "a forgotten id did not start again: \(back.log)")
+        #expect(await back.stop() == 0)
         #expect(await b.stop() == 0)
     }
 }
