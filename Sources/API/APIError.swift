@@ -27,6 +27,7 @@ public struct APIError: Error, Sendable {
         case .validation(let problems): self.init(.badRequest, "validation_failed", "the request breaks \(problems.count) rule(s)", details: problems)
         case .conflict(let message): self.init(.conflict, "conflict", message)
         case .unavailable(let message): self.init(.serviceUnavailable, "unavailable", message)
+        case .fenced: self.init(.conflict, "fenced", error.description)
         }
     }
 

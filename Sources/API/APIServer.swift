@@ -20,6 +20,8 @@ public struct APIServer: Sendable {
     public var metrics: (@Sendable () -> String)?
     /// Whether the store takes writes, for /_health; nil: not watched in this process.
     public var writeProbe: StoreWriteProbe?
+    /// `queue.takeover_after`: how long a member may be silent before `/v1/dispatchers` calls it dead.
+    public var takeoverAfter: Double = 120
 
     public init(
         store: any ContainerStore, tokens: TokenTable, maxBodyBytes: Int = 1 << 20, limits: ConnectionLimits = ConnectionLimits(),
@@ -74,7 +76,7 @@ public struct APIServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: metrics?() ?? "")))
         }
         ContainerRoutes(store: store, reader: reader).register(routes)
-        ManagementRoutes(store: store, management: management, reader: reader).register(routes)
+        ManagementRoutes(store: store, management: management, reader: reader, takeoverAfter: takeoverAfter).register(routes)
         routes.finish()
         return (router, routes.operations)
     }

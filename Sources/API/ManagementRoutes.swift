@@ -10,10 +10,13 @@ struct ManagementRoutes: Sendable {
     let store: any ContainerStore
     let management: (any ManagementService)?
     let reader: RequestReader
+    /// The daemon's `queue.takeover_after`, by which a silent member counts as dead.
+    let takeoverAfter: Double
 
     struct KillRequest: Codable { var reason: String }
     struct Instances: Codable { var instances: [InstanceSummary] }
     struct Queue: Codable { var queue: [QueueEntry] }
+    struct Dispatchers: Codable { var dispatchers: [DispatcherSummary] }
 
     func register(_ routes: RouteTable) {
         routes.add(.get, "/v1/instances", role: .admin) { _, _ in
@@ -36,6 +39,20 @@ struct ManagementRoutes: Sendable {
                 throw APIError(error)
             }
             return JSONBody.response(.accepted, ["id": id ?? "", "state": "shutdown"])
+        }
+        routes.add(.get, "/v1/dispatchers", role: .admin) { _, _ in
+            guard let membership = store as? any DispatcherMembership else {
+                throw APIError(.serviceUnavailable, "unavailable", "this queue store keeps no dispatcher membership")
+            }
+            let members = try await membership.members()
+            return JSONBody.response(.ok, Dispatchers(dispatchers: members.map { DispatcherSummary($0, takeoverAfter: takeoverAfter) }))
+        }
+        routes.add(.post, "/v1/dispatchers/{id}/forget", role: .admin) { _, id in
+            guard let membership = store as? any DispatcherMembership else {
+                throw APIError(.serviceUnavailable, "unavailable", "this queue store keeps no dispatcher membership")
+            }
+            try await membership.forget(id ?? "", takeoverAfter: takeoverAfter)
+            return JSONBody.response(.ok, ["id": id ?? "", "state": "forgotten"])
         }
         routes.add(.get, "/v1/queue", role: .admin) { _, _ in
             JSONBody.response(.ok, Queue(queue: try await service().queue()))
@@ -68,5 +85,20 @@ extension APIError {
         case .unknownContainer(let uuid): self.init(.notFound, "not_found", "no container \(uuid)")
         case .unavailable(let message): self.init(.serviceUnavailable, "unavailable", message)
         }
+    }
+}
+
+extension DispatcherSummary {
+    init(_ m: DispatcherMember, takeoverAfter: Double) {
+        let state: String =
+            switch m.state(takeoverAfter: takeoverAfter) {
+            case .active: "active"
+            case .dead: "dead"
+            case .takenOver: "taken_over"
+            case .drained: "drained"
+            }
+        self.init(
+            id: m.id, instanceSet: m.id, driver: m.driver, version: m.version, host: m.host, pid: m.pid, heartbeatAge: m.heartbeatAge,
+            epoch: m.epoch, state: state, takenOverBy: m.takenOverBy, takenOverAt: m.takenOverAt, drainedAt: m.drainedAt)
     }
 }

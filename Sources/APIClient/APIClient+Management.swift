@@ -30,6 +30,19 @@ extension APIClient {
         try await call("GET", "/v1/containers/\(escape(uuid))/explain", as: ContainerExplanation.self)
     }
 
+    /// The dispatchers sharing the queue: their sets, heartbeats, epochs and takeovers.
+    public func dispatchers() async throws -> [DispatcherSummary] {
+        struct List: Decodable { var dispatchers: [DispatcherSummary] }
+        return try await call("GET", "/v1/dispatchers", as: List.self).dispatchers
+    }
+
+    /// Drops a drained (or dead) member, so its id may start again.
+    public func forgetDispatcher(_ id: String) async throws {
+        struct Empty: Encodable {}
+        struct Answer: Decodable { var id: String }
+        _ = try await call("POST", "/v1/dispatchers/\(escape(id))/forget", body: Empty(), as: Answer.self)
+    }
+
     public func schedulerQueue() async throws -> [QueueEntry] {
         struct View: Decodable { var queue: [QueueEntry] }
         return try await call("GET", "/v1/queue", as: View.self).queue

@@ -19,6 +19,7 @@ extension ConfigLoader {
         y.section("queue") { y in
             y.line("store", y.string(redactedStore(config.queue.store)))
             y.line("max_dispatch_attempts", "\(config.queue.maxDispatchAttempts)")
+            y.line("takeover_after", Units.describe(seconds: config.queue.takeoverAfter))
         }
         y.section("api") { y in
             y.line("max_body_bytes", "\(config.api.maxBodyBytes)")

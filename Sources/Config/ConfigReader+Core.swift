@@ -24,6 +24,7 @@ extension ConfigReader {
             }
         }
         if let n = int(value["queue"]?["max_dispatch_attempts"]) { config.queue.maxDispatchAttempts = n }
+        if let s = duration(value["queue"]?["takeover_after"], at: "queue.takeover_after") { config.queue.takeoverAfter = s }
         if let n = int(value["api"]?["max_body_bytes"]) { config.api.maxBodyBytes = n }
         if let s = duration(value["api"]?["read_timeout"], at: "api.read_timeout") { config.api.readTimeout = s }
         if let s = duration(value["api"]?["idle_timeout"], at: "api.idle_timeout") { config.api.idleTimeout = s }

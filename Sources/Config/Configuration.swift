@@ -28,6 +28,9 @@ public struct Configuration: Sendable, Equatable {
         /// "sqlite", or a postgres:// URL.
         public var store = "sqlite"
         public var maxDispatchAttempts = 5
+        /// How long a dispatcher sharing this store may miss its heartbeat before another adopts
+        /// its instance set (PostgreSQL only; see docs/operations.md "Running several dispatchers").
+        public var takeoverAfter: Double = 120
     }
 
     public struct APISettings: Sendable, Equatable {

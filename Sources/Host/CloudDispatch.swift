@@ -11,7 +11,8 @@ struct CloudDispatch: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, CheckConfigCommand.self, SubmitCommand.self, PsCommand.self, ShowCommand.self, CancelCommand.self,
             PriorityCommand.self, LogsCommand.self, InstancesCommand.self, HoldCommand.self, DrainCommand.self, RunCommand.self,
-            KillCommand.self, QueueCommand.self, ExplainCommand.self, DriversCommand.self, DriverTestCommand.self, ExecutorTestCommand.self,
+            KillCommand.self, QueueCommand.self, DispatchersCommand.self, ExplainCommand.self, DriversCommand.self, DriverTestCommand.self,
+            ExecutorTestCommand.self,
             BenchCommand.self,
             DriverVetCommand.self, DriverProcessCommand.self,
         ])

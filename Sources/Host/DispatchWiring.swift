@@ -18,14 +18,22 @@ enum DispatchWiring {
         try await wired(config, origins: origins, store: store, logger: logger, metrics: metrics).dispatcher
     }
 
-    /// The dispatcher and the driver it uses (whose health `/_health` shows).
+    /// The dispatcher and the driver it uses (whose health `/_health` shows). `drainOnly`: it
+    /// finishes what its id holds and places nothing new (a taken-over set; see `Takeover`), on
+    /// `loaded`, the driver this daemon already uses.
     static func wired(
         _ config: Configuration, origins: SettingOrigins = SettingOrigins(), store: any ContainerStore, logger: Logger,
-        metrics: DispatchMetrics? = nil
+        metrics: DispatchMetrics? = nil, drainOnly: Bool = false, loaded: (any CloudDriver)? = nil
     ) async throws -> (dispatcher: Dispatcher, driver: any CloudDriver) {
-        let opened = try await DriverOpening.open(
-            config, setID: config.dispatcherID, driverConfig: config.effectiveDriverConfig,
-            origins: origins, logger: logger, callTimeout: .seconds(config.driver.callTimeout))
+        let opened: DriverOpening.Opened
+        if let loaded {
+            let text = String(decoding: try JSONEncoder().encode(config.effectiveDriverConfig), as: UTF8.self)
+            opened = DriverOpening.Opened(driver: loaded, instanceSet: try await loaded.openInstanceSet(id: config.dispatcherID, config: text))
+        } else {
+            opened = try await DriverOpening.open(
+                config, setID: config.dispatcherID, driverConfig: config.effectiveDriverConfig,
+                origins: origins, logger: logger, callTimeout: .seconds(config.driver.callTimeout))
+        }
         let driver = opened.driver
         var instanceSet = opened.instanceSet
         // Not fatal: a catalogue call may fail for a moment; creates of these types would fail every time.
@@ -71,7 +79,7 @@ enum DispatchWiring {
             ])
         let dispatcher = Dispatcher(
             id: config.dispatcherID, store: store, pool: workerPool, types: types, maxPriceFactor: config.scheduling.maxPriceFactor,
-            limits: config.scheduling.limits, logger: logger, metrics: metrics)
+            limits: config.scheduling.limits, logger: logger, metrics: metrics, drainOnly: drainOnly)
         return (dispatcher, driver)
     }
 

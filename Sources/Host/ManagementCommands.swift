@@ -1,6 +1,7 @@
 import APIClient
 import APIModels
 import ArgumentParser
+import Queue
 import Foundation
 import Units
 
@@ -105,5 +106,40 @@ struct QueueCommand: AsyncParsableCommand {
             [String(e.position), e.uuid, e.state, String(e.priority), e.eligibleTypes.joined(separator: ","), e.schedulingStatus ?? ""]
         }
         print(TextTable.render(header: ["#", "UUID", "STATE", "PRIO", "ELIGIBLE TYPES", "STATUS"], rows: rows).joined(separator: "\n"))
+    }
+}
+
+/// `cloud-dispatch dispatchers`: the dispatchers sharing the queue, and their takeovers.
+struct DispatchersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatchers",
+        abstract: "List the dispatchers sharing the queue: instance set, heartbeat, epoch, takeovers (admin token).")
+    @OptionGroup var server: ServerOptions
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: ArgumentHelp("Forget a drained (or dead) dispatcher, so its id may start again.", valueName: "id"))
+    var forget: String?
+
+    func run() async throws {
+        let client = try server.client()
+        if let forget {
+            try await clientCall { try await client.forgetDispatcher(forget) }
+            return print("\(forget) forgotten")
+        }
+        let all = try await clientCall { try await client.dispatchers() }
+        if json { return try printJSON(all) }
+        if all.isEmpty { return print("no dispatchers") }
+        let rows = all.map { d -> [String] in
+            let state =
+                switch d.state {
+                case "taken_over": "taken over by \(d.takenOverBy ?? "?")"
+                case "drained": "drained by \(d.takenOverBy ?? "?")"
+                default: d.state
+                }
+            let since = (d.drainedAt ?? d.takenOverAt).map { Timestamp.format($0) } ?? ""
+            return [d.id, d.instanceSet, d.driver, "\(d.host) pid \(d.pid)", Units.brief(seconds: Int(d.heartbeatAge)), String(d.epoch), state, since]
+        }
+        print(
+            TextTable.render(header: ["ID", "INSTANCE SET", "DRIVER", "PROCESS", "HEARTBEAT", "EPOCH", "STATE", "SINCE"], rows: rows)
+                .joined(separator: "\n"))
     }
 }

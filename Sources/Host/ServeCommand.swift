@@ -67,21 +67,35 @@ struct ServeCommand: AsyncParsableCommand {
         var executorDispatcher: ExecutorDispatcher?
         var management: (any ManagementService)?
         var lease: (any DispatcherLease)?
+        var membership: Membership?
         if !noDispatch {
             do {
+                // Taken over by another dispatcher: say by whom and when, and touch nothing.
+                try await Self.refuseIfTakenOver(settings.dispatcherID, store: store)
                 // Before the driver is opened: a second daemon on this id must not touch its instances.
                 let held = try await store.acquireLease(for: settings.dispatcherID, holder: .thisProcess)
                 lease = held
+                let members = store as? any DispatcherMembership
+                let me = DispatcherMember(
+                    id: settings.dispatcherID, driver: settings.executor?.name ?? settings.driver.name,
+                    version: "driver ABI \(ABIVersion.host)", host: LeaseHolder.thisProcess.host, pid: Int(getpid()))
+                try await members?.register(me)  // refused (fenced) if taken over meanwhile
                 if let executor = settings.executor {
                     // The pool is an executor backend: its dispatcher's loop instead of the VM one.
                     let made = try await ExecutorOpening.dispatcher(settings, executor, origins: origins, store: store, logger: logger)
                     management = ExecutorManagement(dispatcher: made, lease: held)
+                    if let members {
+                        membership = Membership(store: store, membership: members, me: me, config: settings, driver: nil, logger: logger)
+                    }
                     let loop = DispatchLoop(dispatcher: made, pollInterval: executor.pollInterval, lease: held)
                     dispatching = Task { await loop.run(wakeups: store.changes()) }
                     executorDispatcher = made
                 } else {
                     let (made, driver) = try await DispatchWiring.wired(settings, origins: origins, store: store, logger: logger, metrics: metrics)
                     management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings), lease: held, driver: driver)
+                    if let members {
+                        membership = Membership(store: store, membership: members, me: me, config: settings, driver: driver, logger: logger)
+                    }
                     let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval, lease: held)
                     dispatching = Task { await loop.run(wakeups: store.changes()) }
                     dispatcher = made
@@ -95,6 +109,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Stopping leaves instances and containers as they are: the next start adopts them.
         defer { dispatching?.cancel() }
+        let membershipTask = membership.map { m in Task { await m.run() } }
+        defer { membershipTask?.cancel() }
         // Another daemon acted as this id while our lease was lost: stop (exit 1) rather than act
         // on a stale view; a restart rebuilds it from the queue and the cloud.
         let takeover = TakeoverWatch(lease: lease)
@@ -112,10 +128,11 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = ServeSignals(reloader: reloader, drivers: drivers, dispatching: dispatching, logger: logger)
         defer { signals.cancel() }
 
-        let api = APIServer(
+        var api = APIServer(
             store: store, tokens: tokens, maxBodyBytes: settings.api.maxBodyBytes,
             limits: ConnectionLimits(settings.api, maxConnections: maxConnections), management: management, logger: logger,
             metrics: { registry.emitToString() }, writeProbe: writeProbe)
+        api.takeoverAfter = settings.queue.takeoverAfter
         let host = settings.listenHost
         let app = api.application(host: host, port: settings.listenPort) { port in
             logger.notice("listening", metadata: ["address": "http://\(host):\(port)"])
@@ -125,6 +142,8 @@ struct ServeCommand: AsyncParsableCommand {
             try await app.runService()  // returns on SIGTERM or SIGINT, after in-flight requests
         } catch {
             dispatching?.cancel()
+            membershipTask?.cancel()
+            await membership?.stop()
             await dispatching?.value
             await dispatcher?.pool.close()
             await executorDispatcher?.backend.close()
@@ -135,12 +154,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         SystemdNotify.send("STOPPING=1")  // also when stopped by other means than a signal
         dispatching?.cancel()
+        membershipTask?.cancel()
+        await membershipTask?.value
+        await membership?.stop()  // adopted sets stay claimed: the next start resumes them
         await dispatching?.value  // the round in progress ends before the driver and the store close
         await dispatcher?.pool.close()
         await executorDispatcher?.backend.close()
         await lease?.release()
         await store.close()
-        if let reason = takeover.reason {
+        if let reason = takeover.reason ?? membership?.reason {
             printError("cloud-dispatch: \(reason); stopped")
             throw ExitCode(1)
         }
@@ -148,6 +170,14 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     static let defaultPath = "/etc/cloud-dispatch/config.yml"
+
+    /// Throws `fenced` naming the survivor when another dispatcher took this id over.
+    static func refuseIfTakenOver(_ id: String, store: any ContainerStore) async throws {
+        guard let members = store as? any DispatcherMembership else { return }
+        if let message = try await members.members().first(where: { $0.id == id })?.fencedMessage {
+            throw QueueError.fenced(message)
+        }
+    }
 
     /// --state-dir and --listen, checked once, applied to the file's settings (and again on reload).
     func commandLineOverrides() throws -> @Sendable (inout Configuration) -> Void {

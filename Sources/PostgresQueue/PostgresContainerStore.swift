@@ -18,6 +18,8 @@ public final class PostgresContainerStore: ContainerStore {
     let policy: QueuePolicy
     let logger: Logger
     let notifier = ChangeNotifier()
+    /// The lease epochs this process holds: writes under those ids are fenced with them.
+    let epochs = LeaseEpochs()
     private let tasks: [Task<Void, Never>]
 
     private init(client: PostgresClient, url: PostgresURL, policy: QueuePolicy, logger: Logger, tasks: [Task<Void, Never>]) {
@@ -94,6 +96,22 @@ public final class PostgresContainerStore: ContainerStore {
                 created_at timestamptz NOT NULL
             );
             CREATE INDEX create_intents_by_set ON create_intents (instance_set, created_at);
+            """
+        ),
+        (
+            4,
+            """
+            CREATE TABLE dispatcher_members (
+                dispatcher_id text PRIMARY KEY,
+                driver text NOT NULL,
+                version text NOT NULL,
+                host text NOT NULL,
+                pid integer NOT NULL,
+                heartbeat_at timestamptz NOT NULL,
+                taken_over_by text,
+                taken_over_at timestamptz,
+                drained_at timestamptz
+            );
             """
         ),
     ]
@@ -247,12 +265,15 @@ public final class PostgresContainerStore: ContainerStore {
     public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
         let maxAttempts = policy.maxDispatchAttempts
         let logger = logger
+        let epochs = epochs
         return try await transaction { db in
             guard let current = try await Self.fetch(db, "SELECT doc FROM containers WHERE uuid = \(uuid) FOR UPDATE", logger: logger).first else {
                 throw QueueError.notFound(uuid: uuid)
             }
+            // A cancel names no dispatcher: it is fenced under the holder's id when this process holds that id.
+            let fence = epochs.fence(for: event.actingDispatcher ?? current.lockedBy)
             let next = try Transition.apply(event, to: current, now: Timestamp.now(), maxAttempts: maxAttempts)
-            try await Self.update(db, next, logger: logger)
+            try await Self.update(db, next, fence: fence, logger: logger)
             try await db.query("SELECT pg_notify(\(Self.channel), \(event.name))", logger: logger)
             return next
         }
@@ -262,6 +283,7 @@ public final class PostgresContainerStore: ContainerStore {
         guard !uuids.isEmpty else { return [] }
         let maxAttempts = policy.maxDispatchAttempts
         let logger = logger
+        let fence = epochs.fence(for: dispatcher)
         return try await transaction { db in
             // Rows another dispatcher is locking right now are skipped, not waited for.
             let candidates = try await Self.fetch(
@@ -272,7 +294,7 @@ public final class PostgresContainerStore: ContainerStore {
             var locked: [Container] = []
             for candidate in candidates {
                 let next = try Transition.apply(.lock(by: dispatcher), to: candidate, now: Timestamp.now(), maxAttempts: maxAttempts)
-                try await Self.update(db, next, logger: logger)
+                try await Self.update(db, next, fence: fence, logger: logger)
                 locked.append(next)
             }
             if !locked.isEmpty { try await db.query("SELECT pg_notify(\(Self.channel), 'lock')", logger: logger) }
@@ -314,7 +336,7 @@ public final class PostgresContainerStore: ContainerStore {
     }
 
     public func acquireLease(for dispatcher: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
-        try await PostgresLease.acquire(url: url, dispatcher: dispatcher, holder: holder, logger: logger)
+        try await PostgresLease.acquire(url: url, dispatcher: dispatcher, holder: holder, epochs: epochs, logger: logger)
     }
 
     public func close() async {
@@ -340,12 +362,25 @@ public final class PostgresContainerStore: ContainerStore {
         return found
     }
 
-    static func update(_ db: PostgresConnection, _ c: Container, logger: Logger) async throws {
-        try await db.query(
+    /// Writes `c`, whose row the transaction holds; with a `fence`, only while the lease epoch
+    /// still matches (else `fenced`, and the transaction rolls back).
+    static func update(_ db: PostgresConnection, _ c: Container, fence: Fence? = nil, logger: Logger) async throws {
+        let rows = try await db.query(
             """
             UPDATE containers SET state = \(c.state.rawValue), priority = \(c.priority), locked_by = \(c.lockedBy),
-                modified_at = \(c.modifiedAt), doc = \(ContainerCodec.encode(c)) WHERE uuid = \(c.uuid)
+                modified_at = \(c.modifiedAt), doc = \(ContainerCodec.encode(c)) WHERE uuid = \(c.uuid) AND \(fence: fence)
+            RETURNING uuid
             """, logger: logger)
+        var written = false
+        for try await _ in rows.decode(String.self) { written = true }
+        guard !written, let fence else { return }
+        var current: Int64?
+        for try await epoch in try await db.query(
+            "SELECT epoch FROM dispatcher_leases WHERE dispatcher_id = \(fence.dispatcher)", logger: logger
+        ).decode(Int64.self) {
+            current = epoch
+        }
+        throw QueueError.fenced(fence.refusal(current: current))
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(QueueError) -> T {

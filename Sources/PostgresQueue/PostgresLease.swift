@@ -38,6 +38,8 @@ final class PostgresLease: DispatcherLease {
     let holder: LeaseHolder
     let settings: Settings
     let logger: Logger
+    /// Where the store looks up the epoch its writes under this id are fenced with.
+    let epochs: LeaseEpochs?
     private let state: Mutex<State>
     private let takeover: AsyncStream<String>
     private let takeoverSink: AsyncStream<String>.Continuation
@@ -45,8 +47,10 @@ final class PostgresLease: DispatcherLease {
 
     private init(
         url: PostgresURL, dispatcher: String, holder: LeaseHolder, settings: Settings, logger: Logger,
-        connection: PostgresConnection, epoch: Int64
+        connection: PostgresConnection, epoch: Int64, epochs: LeaseEpochs?
     ) {
+        self.epochs = epochs
+        epochs?.set(dispatcher, epoch)
         self.url = url
         self.dispatcher = dispatcher
         self.holder = holder
@@ -59,7 +63,7 @@ final class PostgresLease: DispatcherLease {
     /// Takes the lease, or throws `conflict` naming the daemon that holds it.
     static func acquire(
         url: PostgresURL, dispatcher: String, holder: LeaseHolder, settings: Settings = Settings(),
-        logger: Logger
+        epochs: LeaseEpochs? = nil, logger: Logger
     ) async throws(QueueError) -> PostgresLease {
         let connection = try await connect(url, dispatcher: dispatcher, logger: logger)
         var attempt: Attempt
@@ -85,7 +89,7 @@ final class PostgresLease: DispatcherLease {
         case .held(let epoch):
             let lease = PostgresLease(
                 url: url, dispatcher: dispatcher, holder: holder, settings: settings, logger: logger,
-                connection: connection, epoch: epoch)
+                connection: connection, epoch: epoch, epochs: epochs)
             lease.watcher.withLock { $0 = Task { await lease.watch() } }
             return lease
         }
@@ -120,6 +124,7 @@ final class PostgresLease: DispatcherLease {
         // Closing the session releases the advisory lock with it, and ends the watch's wait.
         try? await connection?.close()
         await task?.value
+        epochs?.remove(dispatcher)
         takeoverSink.finish()
     }
 
@@ -225,6 +230,7 @@ final class PostgresLease: DispatcherLease {
                     $0.problem = nil
                     $0.epoch = epoch
                 }
+                epochs?.set(dispatcher, epoch)
                 logger.notice("lease held again: dispatching", metadata: ["dispatcher_id": "\(dispatcher)", "epoch": "\(epoch)"])
                 return true
             case .held(let epoch):

@@ -8,6 +8,9 @@ public enum QueueError: Error, Sendable, Hashable, CustomStringConvertible {
     case conflict(String)
     /// The store cannot be reached or used.
     case unavailable(String)
+    /// A write under a dispatcher id this process no longer holds: another daemon took the id
+    /// over (its lease epoch moved on), so this one must not act on its containers.
+    case fenced(String)
 
     public var description: String {
         switch self {
@@ -23,6 +26,8 @@ public enum QueueError: Error, Sendable, Hashable, CustomStringConvertible {
             message
         case .unavailable(let message):
             "queue store unavailable: \(message)"
+        case .fenced(let message):
+            "fenced: \(message)"
         }
     }
 }

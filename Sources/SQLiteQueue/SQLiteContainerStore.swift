@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Queue
+import Synchronization
 
 /// The embedded queue store: one SQLite file in WAL mode, written through GRDB. Only one
 /// process may open a given file (an advisory lock next to it enforces this); within the
@@ -18,6 +19,8 @@ public final class SQLiteContainerStore: ContainerStore {
     let fileLock: ExclusiveFileLock
     let policy: QueuePolicy
     let notifier = ChangeNotifier()
+    /// The one member a single-process store has (see `SQLiteContainerStore+Membership`).
+    let member = Mutex<DispatcherMember?>(nil)
 
     private init(path: String, database: DatabasePool, fileLock: ExclusiveFileLock, policy: QueuePolicy) {
         self.path = path

@@ -75,7 +75,10 @@ extension Dispatcher {
     /// given back to the queue with an attempt counted.
     private func keepOrGiveBackLock(_ c: ActiveContainer, _ report: WorkerReport) async -> ContainerDemand.State? {
         if lockedHere.withLock({ $0.contains(c.demand.uuid) }) { return .locked }
-        if report.allKnown { await give(up: c.demand.uuid, "locked before a dispatcher restart and found on no worker", requeue: true) }
+        if report.allKnown {
+            let when = drainOnly ? "by dispatcher \(id), which was taken over," : "before a dispatcher restart"
+            await give(up: c.demand.uuid, "locked \(when) and found on no worker", requeue: true)
+        }
         return nil
     }
 

@@ -32,11 +32,18 @@ public final class Dispatcher: Sendable {
     let lockedHere = Mutex<Set<String>>([])
     /// Whether the types' quota groups were asked of the driver since the last (re)configuration.
     private let quotaGroupsLearned = Mutex(false)
+    /// Drain mode: this dispatcher finishes what its id holds and places nothing new (a survivor
+    /// running the instance set of a dispatcher it took over). Queued containers are not read,
+    /// every worker is drained, so each is shut down once its containers end.
+    public let drainOnly: Bool
+    /// Drain mode: the last round found nothing left (no container held, no instance, no create).
+    private let emptied = Mutex(false)
 
     public init(
         id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
-        limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil
+        limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil, drainOnly: Bool = false
     ) {
+        self.drainOnly = drainOnly
         self.id = id
         self.store = store
         self.pool = pool
@@ -95,6 +102,7 @@ public final class Dispatcher: Sendable {
             return Plan()
         }
         let demands = await reconcile(containers, now: now)
+        if drainOnly { await drainEveryWorker(heldContainers: containers.count, now: now) }
         let (eligibility, limits) = policy.withLock { $0 }
         let plan = SchedulingPass.plan(
             containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
@@ -114,6 +122,18 @@ public final class Dispatcher: Sendable {
         }
         return plan
     }
+
+    /// Drain mode: every worker takes nothing new and is shut down once idle; the set counts as
+    /// empty once the cloud lists none of its instances and the queue holds none of its containers.
+    private func drainEveryWorker(heldContainers: Int, now: Double) async {
+        for worker in await pool.views() where worker.idleBehavior != .drain { await pool.setBehavior(worker.id, .drain) }
+        let (known, instances, creating) = (await pool.allWorkersKnown, await pool.instanceCount, await pool.createCallsInFlight)
+        let empty = heldContainers == 0 && known && instances == 0 && creating == 0
+        emptied.withLock { $0 = empty }
+    }
+
+    /// Drain mode: nothing of this id is left (see `drainOnly`).
+    public var isDrained: Bool { emptied.withLock { $0 } }
 
     /// Types the configuration left in no quota group take the driver's (see `withDriverQuotaGroups`).
     private func learnQuotaGroups() async {
@@ -157,13 +177,13 @@ public final class Dispatcher: Sendable {
         var demand: ContainerDemand
     }
 
-    /// Queued containers, and those this dispatcher holds (Locked or Running by it).
+    /// Queued containers (none in drain mode), and those this dispatcher holds (Locked or Running by it).
     func activeContainers() async throws(QueueError) -> [ActiveContainer] {
         var all: [ActiveContainer] = []
         var after: String?
         repeat {
             let page = try await store.summaries(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
-            for c in page.items where c.state == .queued || c.lockedBy == id {
+            for c in page.items where (c.state == .queued && !drainOnly) || c.lockedBy == id {
                 all.append(ActiveContainer(state: c.state, schedulingStatus: c.schedulingStatus, demand: Self.demand(of: c, state: .queued)))
             }
             after = page.next

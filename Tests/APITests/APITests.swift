@@ -10,7 +10,7 @@ import Testing
         let server = APIServer(store: NoStore(), tokens: TokenTable([]), logger: .init(label: "t"))
         let served = Set(server.makeRouter().1)
         #expect(served == OpenAPIDocument.operations)
-        #expect(served.count == 22)
+        #expect(served.count == 24)
     }
 
     @Test func submitReadPrioritiseCancel() async throws {

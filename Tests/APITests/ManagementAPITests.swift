@@ -56,7 +56,8 @@ import Testing
     static let endpoints: [(String, String, String?)] = [
         ("GET", "/v1/instances", nil), ("POST", "/v1/instances/i-1/hold", nil), ("POST", "/v1/instances/i-1/drain", nil),
         ("POST", "/v1/instances/i-1/run", nil), ("POST", "/v1/instances/i-1/kill", #"{"reason": "r"}"#), ("GET", "/v1/queue", nil),
-        ("POST", "/v1/containers/ctr-x/kill", #"{"reason": "r"}"#),
+        ("POST", "/v1/containers/ctr-x/kill", #"{"reason": "r"}"#), ("GET", "/v1/dispatchers", nil),
+        ("POST", "/v1/dispatchers/d/forget", nil),
     ]
 
     @Test func everyEndpointNeedsAnAdminToken() async throws {
@@ -69,6 +70,18 @@ import Testing
                 #expect(submitter == 403, "\(method) \(path) with a submitter token")
             }
             #expect(pool.state.withLock { $0.killed }.isEmpty, "a refused request reached the pool")
+        }
+    }
+
+    /// An SQLite queue has one member, its own daemon; it cannot be forgotten.
+    @Test func theDispatchersAreListedWithTheirState() async throws {
+        try await withServer { (server) async throws -> Void in
+            #expect(try await server.client().dispatchers().isEmpty)
+            try await server.store.register(DispatcherMember(id: "local", driver: "loopback", version: "v", host: "h", pid: 7))
+            let listed = try await server.client().dispatchers()
+            #expect(listed.map(\.id) == ["local"] && listed[0].state == "active" && listed[0].instanceSet == "local" && listed[0].epoch == 1)
+            let (status, _) = try await server.client().raw("POST", "/v1/dispatchers/local/forget")
+            #expect(status == 409)
         }
     }
 
@@ -136,7 +149,8 @@ import Testing
 
     @Test func withoutADispatcherTheInstanceEndpointsAnswer503() async throws {
         try await withServer { (server) async throws -> Void in
-            for (method, path, body) in Self.endpoints where !path.hasPrefix("/v1/containers") {
+            // The container and dispatcher endpoints are the store's: they answer without a dispatcher.
+            for (method, path, body) in Self.endpoints where !path.hasPrefix("/v1/containers") && !path.hasPrefix("/v1/dispatchers") {
                 let (status, _) = try await server.client().raw(method, path, body: body.map { Data($0.utf8) }, headers: Self.json)
                 #expect(status == 503, "\(method) \(path)")
             }

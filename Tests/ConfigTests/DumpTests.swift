@@ -27,6 +27,7 @@ import Testing
         var c = Configuration(stateDir: dir.path + "/state with \"quotes\"")
         (c.dispatcherID, c.listenHost, c.listenPort) = ("eu-1", "::1", 9000)
         c.queue.maxDispatchAttempts = 9
+        c.queue.takeoverAfter = 45
         c.api.maxBodyBytes = 4096
         c.driver = .init(name: "ec2", plugins: dir.path + "/plugins", config: .object([
             "region": .string("no"), "weights": .array([.number(0.1), .number(1e-7), .integer(-3), .null]),

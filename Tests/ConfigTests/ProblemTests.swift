@@ -61,6 +61,13 @@ import Testing
         ])
     }
 
+    @Test func takeoverAfterIsAPositiveDuration() throws {
+        #expect(try #require(config("queue: {takeover_after: 90s}")).queue.takeoverAfter == 90)
+        #expect(try #require(config("")).queue.takeoverAfter == 120)
+        #expect(problems("queue: {takeover_after: 0}") == ["queue.takeover_after: must be more than 0 seconds"])
+        #expect(problems("queue: {takeover_after: soon}").first?.hasPrefix("queue.takeover_after: ") == true)
+    }
+
     @Test func zeroIsAllowedWhereItMeansSomething() throws {
         let c = try #require(config("scheduling: {idle_timeout: 0}\nworkers: {list_grace: 0s}\ninstance_types: [{name: a, vcpus: 1, ram: 1, price: 0}]"))
         #expect(c.scheduling.limits.idleTimeout == 0 && c.workers.listGrace == 0 && c.instanceTypes[0].price == 0)

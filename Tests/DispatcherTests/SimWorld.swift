@@ -59,10 +59,17 @@ final class SimWorld {
     }
 
     static func makeDispatcher(set: any InstanceSet, executor: SimulatedExecutor, store: any ContainerStore,
-                               settings: WorkerPool.Settings, limits: Limits, clock: VirtualClock, types: [InstanceType]) -> Dispatcher {
+                               settings: WorkerPool.Settings, limits: Limits, clock: VirtualClock, types: [InstanceType],
+                               drainOnly: Bool = false) -> Dispatcher {
         let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: types, logger: quiet, clock: clock,
                               intents: store as? any CreateIntentLog)
-        return Dispatcher(id: "sim-dispatcher", store: store, pool: pool, types: types, limits: limits, logger: quiet)
+        return Dispatcher(id: "sim-dispatcher", store: store, pool: pool, types: types, limits: limits, logger: quiet, drainOnly: drainOnly)
+    }
+
+    /// The dispatcher dies for good and a survivor runs its set in drain mode (a takeover).
+    func takeOverDispatcher() {
+        dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: store, settings: settings, limits: limits,
+                                         clock: clock, types: types, drainOnly: true)
     }
 
     /// The dispatcher process dies and a new one starts: nothing survives but the queue, the
