@@ -121,8 +121,11 @@ final class PostgresLease: DispatcherLease {
             defer { s.connection = nil }
             return s.connection
         }
-        // Closing the session releases the advisory lock with it, and ends the watch's wait.
-        try? await connection?.close()
+        // Closing the session releases the advisory lock with it, and ends the watch's wait. A
+        // close that does not answer is not waited for past a few seconds (the server drops the
+        // session, and the lock, when the socket goes with this process).
+        let closing = Task { try? await connection?.close() }
+        _ = await firstToFinish([{ await closing.value }, { try? await Task.sleep(for: .seconds(5)) }], cancelled: ())
         await task?.value
         epochs?.remove(dispatcher)
         takeoverSink.finish()
@@ -147,52 +150,52 @@ final class PostgresLease: DispatcherLease {
     }
 
     /// Returns why the session is gone: closed by the server or the network, or silent past the
-    /// heartbeat's timeout. The connection is closed when this returns (waits on it do not end
-    /// on cancellation, only when it closes).
+    /// heartbeat's timeout. Returns as soon as one of those is seen (see `firstToFinish`: a wait
+    /// on a dead connection may never end), and asks the connection to close without waiting.
     private func firstSignOfLoss(_ connection: PostgresConnection) async -> String {
         let logger = logger
         let settings = settings
-        return await withTaskGroup(of: String?.self) { group in
-            group.addTask {
-                do { try await connection.closeFuture.get() } catch {}
-                return Task.isCancelled ? nil : "the connection closed"
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: settings.heartbeat)
-                    if Task.isCancelled { return nil }
-                    if let failure = await Self.heartbeat(connection, timeout: settings.heartbeatTimeout, logger: logger) { return failure }
-                }
-                return nil
-            }
-            let reason = await group.next() ?? nil
-            group.cancelAll()
-            try? await connection.close()
-            return reason ?? "cancelled"
-        }
+        let reason = await firstToFinish(
+            [
+                {
+                    do { try await connection.closeFuture.get() } catch {}
+                    return Task.isCancelled ? nil : "the connection closed"
+                },
+                {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: settings.heartbeat)
+                        if Task.isCancelled { return nil }
+                        if let failure = await Self.heartbeat(connection, timeout: settings.heartbeatTimeout, logger: logger) {
+                            return failure
+                        }
+                    }
+                    return nil
+                },
+            ], cancelled: nil)
+        Task { try? await connection.close() }
+        return reason ?? "cancelled"
     }
 
-    /// One `SELECT 1`; nil when it answered in time, else why not (the connection is then closed,
-    /// which ends the query that did not answer).
+    /// One `SELECT 1`; nil when it answered in time, else why not (the connection is then asked
+    /// to close, which ends the query that did not answer).
     private static func heartbeat(_ connection: PostgresConnection, timeout: Duration, logger: Logger) async -> String? {
-        await withTaskGroup(of: String?.self) { group in
-            group.addTask {
-                do {
-                    _ = try await connection.query("SELECT 1", logger: logger)
-                    return nil
-                } catch {
-                    return "heartbeat failed: \(PostgresContainerStore.describe(error))"
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : "no answer to a heartbeat in \(timeout)"
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            if first != nil { try? await connection.close() }
-            return first
-        }
+        let failure = await firstToFinish(
+            [
+                {
+                    do {
+                        _ = try await connection.query("SELECT 1", logger: logger)
+                        return nil
+                    } catch {
+                        return "heartbeat failed: \(PostgresContainerStore.describe(error))"
+                    }
+                },
+                {
+                    try? await Task.sleep(for: timeout)
+                    return Task.isCancelled ? nil : "no answer to a heartbeat in \(timeout)"
+                },
+            ], cancelled: nil)
+        if failure != nil { Task { try? await connection.close() } }
+        return failure
     }
 
     /// Tries until the lock is ours again (true), or until another daemon is seen to have held
