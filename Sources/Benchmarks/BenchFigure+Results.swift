@@ -23,7 +23,7 @@ extension SchedulerWorkload.PassTiming {
     public var figure: BenchFigure {
         let largest = containers >= 100_000 && instances >= 10_000
         return BenchFigure(
-            "scheduler pass", "\(containers / 1000)k containers × \(instances / 1000)k instances", Double(decisions) / seconds, " decisions/s",
+            "scheduler pass", "\(BenchFigure.format(Double(containers))) containers × \(BenchFigure.format(Double(instances))) instances", Double(decisions) / seconds, " decisions/s",
             largest ? BenchTargets.schedulerDecisions : .none)
     }
 }
