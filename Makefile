@@ -3,6 +3,7 @@
 #   make test      every test suite (Swift, schema cross-check, C driver built with plain cc)
 #   make install   PREFIX=/usr/local by default; DESTDIR honoured
 #   make runner    the worker-side runner, fully static (needs nothing on a VM but the kernel)
+#   make bench     every benchmark on a release build, then one table of figures and targets
 PREFIX  ?= /usr/local
 SWIFT   ?= swift
 OUT     := $(CURDIR)/out
@@ -16,7 +17,7 @@ PG_PORT ?= auto
 ## The busybox image the podman tests run (support/podman.sh imports it; no registry).
 PODMAN_IMAGE ?= localhost/cloud-dispatch-test:1
 
-.PHONY: deps podman-image build release runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean \
+.PHONY: deps podman-image build release bench runner runner-test soak-test ec2-test gce-test azure-test demo test swift-test schema-test openapi-test api-fuzz-test c-driver-test examples-test install install-abi clean \
         asan-test c-template-test swift-template-test local-exec-test slurm-test executor-kit-test executor-serve-test
 
 ## Debian packages and Python modules the build and tests need (does nothing when present).
@@ -47,6 +48,12 @@ release: deps
 	$(SWIFT) build -c release
 
 BIN = $(shell $(SWIFT) build --show-bin-path)
+
+## Every benchmark on the release build (support/bench.sh: a throwaway PostgreSQL for the queue on
+## PostgreSQL, stopped after), then one table: figure, target, pass/miss (docs/performance.md).
+## Logs and the table land in out/bench/.
+bench: release
+	support/bench.sh $$($(SWIFT) build -c release --show-bin-path) $(OUT)
 
 ## The runner, linked fully static (Glibc only, no Foundation), in its own scratch path so the
 ## dynamic products of the main build are untouched. Deployed to workers as is.

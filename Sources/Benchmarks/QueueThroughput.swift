@@ -1,7 +1,8 @@
 import Foundation
 import Queue
 
-/// `bench queue`: submit and lock throughput of a store, one container per call and in batches.
+/// `bench queue`: submit and lock throughput of a store, one container per call and in batches,
+/// and single-row transitions (start, one container per call).
 ///
 ///     let result = try await QueueThroughput(count: 10_000, batch: 100).run(store) { print($0.line) }
 ///     print(result.summary)
@@ -30,16 +31,17 @@ public struct QueueThroughput: Sendable {
     }
 
     public struct Result: Sendable {
-        public var submitSingle, submitBatched, lockSingle, lockBatched: Phase
+        public var submitSingle, submitBatched, lockSingle, lockBatched, startSingle: Phase
 
         public var summary: String {
             "summary: submit \(Int(submitSingle.rate))/s single, \(Int(submitBatched.rate))/s batched; "
-                + "lock \(Int(lockSingle.rate))/s single, \(Int(lockBatched.rate))/s batched"
+                + "lock \(Int(lockSingle.rate))/s single, \(Int(lockBatched.rate))/s batched; start \(Int(startSingle.rate))/s single"
         }
     }
 
     /// Submits `count` containers one by one and `count` in batches, then locks the batched ones,
-    /// half one by one and half in batches. `each` sees every phase as it ends.
+    /// half one by one and half in batches, then starts them all one by one (a transition: read,
+    /// `Transition.apply`, write). `each` sees every phase as it ends.
     public func run(_ store: any ContainerStore, by dispatcher: String = "bench", each: (Phase) -> Void = { _ in }) async throws -> Result {
         func phase(_ label: String, _ containers: Int, _ body: () async throws -> Void) async throws -> Phase {
             let p = Phase(label: label, containers: containers, seconds: try await Stopwatch.seconds(body))
@@ -69,6 +71,9 @@ public struct QueueThroughput: Sendable {
                 rest = rest.dropFirst(batch)
             }
         }
-        return Result(submitSingle: singles, submitBatched: batches, lockSingle: locks, lockBatched: batchLocks)
+        let starts = try await phase("start, 1 per request", uuids.count) {
+            for uuid in uuids { _ = try await store.apply(.start(by: dispatcher, instance: "bench"), to: uuid) }
+        }
+        return Result(submitSingle: singles, submitBatched: batches, lockSingle: locks, lockBatched: batchLocks, startSingle: starts)
     }
 }

@@ -20,7 +20,8 @@ struct BenchCommand: AsyncParsableCommand {
 struct QueueBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
-        abstract: "Submit N containers one by one and N in batches, lock them one by one and in batches; print containers per second.",
+        abstract:
+            "Submit N containers one by one and N in batches, lock them one by one and in batches, start them one by one; print containers per second.",
         discussion: "Uses a fresh SQLite file in --state-dir, or the PostgreSQL database of --store (its containers table is used as is).")
 
     @Option(help: "sqlite, or a postgres:// URL.") var store = "sqlite"
@@ -43,6 +44,7 @@ struct QueueBench: AsyncParsableCommand {
         print("store: \(store == "sqlite" ? "sqlite (\(stateDir)/queue.sqlite3)" : "postgresql"), \(count) containers per phase")
         let result = try await QueueThroughput(count: count, batch: batch).run(queue) { print($0.line) }
         print(result.summary)
+        result.figures(store: store == "sqlite" ? "sqlite" : "postgresql").forEach { print($0.line) }
         await queue.close()
     }
 
@@ -69,12 +71,15 @@ struct SchedulerBench: AsyncParsableCommand {
     func run() async throws {
         print("one pass, best of \(repeats); decisions = containers placed, refused or explained + instance actions")
         print(SchedulerWorkload.PassTiming.header)
+        var timings: [SchedulerWorkload.PassTiming] = []
         for (containers, instances) in [(1_000, 100), (10_000, 1_000), (100_000, 10_000)] {
-            print(SchedulerWorkload(containers: containers, instances: instances, seed: seed).timePass(repeats: repeats).line)
+            timings.append(SchedulerWorkload(containers: containers, instances: instances, seed: seed).timePass(repeats: repeats))
+            print(timings.last!.line)
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print("peak RSS of this process: \(usage.ru_maxrss / 1024) MiB (the largest size's inputs and plan held at once)")
+        timings.forEach { print($0.figure.line) }
     }
 }
 
@@ -95,6 +100,7 @@ struct CostBench: AsyncParsableCommand {
         let set = try await bench.sim.openInstanceSet(id: "cost-bench", config: #"{"seed": \#(seed)}"#)
         let report = try await CostSimulation(count: count, seed: seed).run(on: set, store: bench.store, logger: bench.logger)
         report.lines.forEach { print($0) }
+        report.figures.forEach { print($0.line) }
         await set.close()
         await bench.store.close()
     }

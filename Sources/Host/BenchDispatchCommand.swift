@@ -65,6 +65,7 @@ struct DispatchBench: AsyncParsableCommand {
         loop.cancel()
         await loop.value
         print("submit → runner started, \(latencies.count) containers on \(workers) idle workers: \(Latencies(latencies).summary)")
+        Latencies(latencies).dispatchFigures(workers: workers).forEach { print($0.line) }
         let pool = dispatcher.pool
         let instances = await pool.views().map(\.id)
         for id in instances { await pool.shutdown(id, reason: "bench done", now: Date().timeIntervalSince1970) }

@@ -16,11 +16,13 @@ struct MemoryBench: AsyncParsableCommand {
     func run() async throws {
         let bench = try await SimBench(name: "memory", options: options)
         defer { bench.removeFolder() }
-        let result = try await MemoryHold(queued: queued, instances: instances).run(sim: bench.sim, store: bench.store, logger: bench.logger) {
+        let hold = MemoryHold(queued: queued, instances: instances)
+        let result = try await hold.run(sim: bench.sim, store: bench.store, logger: bench.logger) {
             print($0)
             fflush(nil)
         }
         result.lines.forEach { print($0) }
+        hold.figures(result).forEach { print($0.line) }
         await bench.store.close()
         if !result.filled { throw ExitCode(1) }
     }

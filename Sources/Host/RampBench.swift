@@ -42,6 +42,7 @@ struct RampBench: AsyncParsableCommand {
             + "max_concurrent_creates \(maxConcurrentCreates)")
         let result = try await ramp.run(set: set, capabilities: try await loaded.capabilities(), type: type, store: store, logger: logger)
         print(result)
+        ramp.figures(result).forEach { print($0.line) }
         await store.close()
     }
 }

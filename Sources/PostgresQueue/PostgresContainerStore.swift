@@ -170,18 +170,12 @@ public final class PostgresContainerStore: ContainerStore {
         let logger = logger
         let now = Timestamp.now()
         let fresh = specs.map { ContainerFactory.make($0, now: now) }
+        if specs.count == 1 { return [try await submitOne(specs[0], as: fresh[0])] }
         return try await transaction { db in
-            // One statement for the whole batch: rows arrive as parallel arrays.
-            let rows = try await db.query(
-                """
-                INSERT INTO containers (uuid, state, priority, locked_by, client_request_id, modified_at, doc)
-                SELECT u, s, p, NULL, NULLIF(r, ''), \(now), d
-                FROM unnest(\(fresh.map(\.uuid)), \(fresh.map(\.state.rawValue)), \(fresh.map(\.priority)),
-                            \(fresh.map { $0.clientRequestID ?? "" }), \(fresh.map(ContainerCodec.encode))) AS t(u, s, p, r, d)
-                ON CONFLICT (client_request_id) DO NOTHING RETURNING uuid
-                """, logger: logger)
             var stored = Set<String>()
-            for try await uuid in rows.decode(String.self) { stored.insert(uuid) }
+            for try await uuid in try await db.execute(PostgresStatements.InsertBatch(containers: fresh, now: now), logger: logger) {
+                stored.insert(uuid)
+            }
             var made: [Container] = []
             for (spec, container) in zip(specs, fresh) {
                 if stored.contains(container.uuid) {
@@ -194,14 +188,37 @@ public final class PostgresContainerStore: ContainerStore {
                 else {
                     throw QueueError.unavailable("insert of \(container.uuid) neither happened nor conflicted")
                 }
-                guard ContainerFactory.spec(of: earlier) == spec else {
-                    throw QueueError.conflict("client_request_id \(id) was used for \(earlier.uuid) with a different spec")
-                }
-                made.append(earlier)
+                made.append(try Self.repeated(spec, earlier: earlier))
             }
-            try await db.query("SELECT pg_notify(\(Self.channel), 'submit')", logger: logger)
             return made
         }
+    }
+
+    /// One container in one statement, autocommit (a single row needs no transaction to be
+    /// all or none). A client request id used before returns the earlier container.
+    private func submitOne(_ spec: ContainerSpec, as container: Container) async throws(QueueError) -> Container {
+        let logger = logger
+        return try await withClient { client in
+            var outcome: PostgresStatements.InsertOne.Row = (0, nil)
+            for try await row in try await client.execute(PostgresStatements.InsertOne(container: container), logger: logger) { outcome = row }
+            if outcome.inserted == 1 { return container }
+            // Not inserted: the id is taken. A submit that committed it after this statement's
+            // snapshot is invisible to that statement; a fresh read sees it.
+            var earlier = outcome.earlier
+            if earlier == nil, let id = spec.clientRequestID {
+                for try await doc in try await client.execute(PostgresStatements.ByRequestID(requestID: id), logger: logger) { earlier = doc }
+            }
+            guard let earlier else { throw QueueError.unavailable("insert of \(container.uuid) neither happened nor conflicted") }
+            return try Self.repeated(spec, earlier: try ContainerCodec.decode(earlier))
+        }
+    }
+
+    /// A repeated client request id: the same spec gets the earlier container, another is a conflict.
+    private static func repeated(_ spec: ContainerSpec, earlier: Container) throws(QueueError) -> Container {
+        guard ContainerFactory.spec(of: earlier) == spec else {
+            throw .conflict("client_request_id \(spec.clientRequestID ?? "") was used for \(earlier.uuid) with a different spec")
+        }
+        return earlier
     }
 
     public func get(_ uuid: String) async throws(QueueError) -> Container {
@@ -262,22 +279,41 @@ public final class PostgresContainerStore: ContainerStore {
         )
     }
 
+    /// Read, decide in Swift (`Transition.apply`), write only if the row is still the version
+    /// read: two round trips, no transaction, no row lock held across them. A writer that came
+    /// in between makes the write miss; the event is then decided again on the new row, where
+    /// it may well be illegal now (an error, never an overwrite).
     public func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
         let maxAttempts = policy.maxDispatchAttempts
         let logger = logger
         let epochs = epochs
-        return try await transaction { db in
-            guard let current = try await Self.fetch(db, "SELECT doc FROM containers WHERE uuid = \(uuid) FOR UPDATE", logger: logger).first else {
-                throw QueueError.notFound(uuid: uuid)
+        for _ in 0..<Self.maxWriteRaces {
+            let read = try await withClient { client in
+                var found: PostgresStatements.ReadVersioned.Row?
+                for try await row in try await client.execute(PostgresStatements.ReadVersioned(uuid: uuid), logger: logger) { found = row }
+                return found
             }
+            guard let read else { throw .notFound(uuid: uuid) }
+            let current: Container
+            do { current = try ContainerCodec.decode(read.doc) } catch { throw .unavailable(Self.describe(error)) }
             // A cancel names no dispatcher: it is fenced under the holder's id when this process holds that id.
             let fence = epochs.fence(for: event.actingDispatcher ?? current.lockedBy)
             let next = try Transition.apply(event, to: current, now: Timestamp.now(), maxAttempts: maxAttempts)
-            try await Self.update(db, next, fence: fence, logger: logger)
-            try await db.query("SELECT pg_notify(\(Self.channel), \(event.name))", logger: logger)
-            return next
+            let written = try await withClient { client in
+                var count = 0
+                let write = PostgresStatements.WriteIfUnchanged(container: next, version: read.version, event: event.name, fence: fence)
+                for try await n in try await client.execute(write, logger: logger) { count = n }
+                return count
+            }
+            if written == 1 { return next }
+            if let fence, let refusal = try await fenceRefusal(fence) { throw .fenced(refusal) }
         }
+        throw .unavailable("container \(uuid) kept changing under \(event.name) (\(Self.maxWriteRaces) writes lost to other writers)")
     }
+
+    /// How often a transition may lose its write to another writer before it gives up. Each
+    /// loss means someone else's write committed, so this is only reached by a storm of writers.
+    static let maxWriteRaces = 100
 
     public func lock(_ uuids: [String], by dispatcher: String) async throws(QueueError) -> [Container] {
         guard !uuids.isEmpty else { return [] }
@@ -381,6 +417,22 @@ public final class PostgresContainerStore: ContainerStore {
             current = epoch
         }
         throw QueueError.fenced(fence.refusal(current: current))
+    }
+
+    /// Why writes under `fence` are refused now (its lease epoch moved on), or nil while it holds:
+    /// a conditional write that changed no row was then only a lost race.
+    func fenceRefusal(_ fence: Fence) async throws(QueueError) -> String? {
+        let logger = logger
+        let current = try await withClient { client in
+            var epoch: Int64?
+            for try await value in try await client.query(
+                "SELECT epoch FROM dispatcher_leases WHERE dispatcher_id = \(fence.dispatcher)", logger: logger
+            ).decode(Int64.self) {
+                epoch = value
+            }
+            return epoch
+        }
+        return current == fence.epoch ? nil : fence.refusal(current: current)
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(QueueError) -> T {

@@ -27,18 +27,32 @@ import Testing
         return driver
     }
 
-    @Test func queueThroughputSubmitsAndLocksEveryContainer() async throws {
+    @Test func queueThroughputSubmitsLocksAndStartsEveryContainer() async throws {
         let (store, folder) = try store()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var seen: [String] = []
         let result = try await QueueThroughput(count: 7, batch: 3).run(store) { seen.append($0.label) }
-        #expect(seen == ["submit, 1 per request", "submit, 3 per request", "lock, 1 per request", "lock, 3 per request"])
+        #expect(seen == ["submit, 1 per request", "submit, 3 per request", "lock, 1 per request", "lock, 3 per request", "start, 1 per request"])
         #expect([result.submitSingle, result.submitBatched].map(\.containers) == [7, 7])
         #expect(result.lockSingle.containers + result.lockBatched.containers == 7)
-        #expect(try await store.list(ContainerQuery(states: [.locked], limit: 100)).items.count == 7)
+        #expect(result.startSingle.containers == 7)
+        #expect(try await store.list(ContainerQuery(states: [.running], limit: 100)).items.count == 7)
         #expect(try await store.list(ContainerQuery(states: [.queued], limit: 100)).items.count == 7)
         #expect(result.summary.hasPrefix("summary: submit ") && result.submitSingle.rate > 0)
+        let figures = result.figures(store: "postgresql")
+        #expect(figures.map(\.name) == ["submit, 1 per request", "submit, 3 per request", "lock, 1 per request", "lock, 3 per request",
+                                        "start (transition), 1 per request"])
+        #expect(figures[0].line.hasPrefix("figure\tqueue (postgresql)\tsubmit, 1 per request\t") && figures[0].line.contains("\t≥ 2,000/s\t"))
+        #expect(result.figures(store: "sqlite").allSatisfy { $0.met == nil }, "no target is set for SQLite")
         await store.close()
+    }
+
+    /// The `figure` line `make bench` reads: a verdict against the target, numbers people can read.
+    @Test func aFigureLineCarriesItsTargetAndVerdict() {
+        #expect(BenchFigure("cost", "efficiency", 98.76, "%", .atLeast(90)).line == "figure\tcost\tefficiency\t98.8%\t≥ 90%\tpass")
+        #expect(BenchFigure("ramp", "calls", 125, "", .atMost(10)).line == "figure\tramp\tcalls\t125\t≤ 10\tmiss")
+        #expect(BenchFigure("queue", "lock", 1_234_567.4, "/s", .none).line == "figure\tqueue\tlock\t1,234,567/s\t-\t-")
+        #expect(BenchFigure("x", "y", 0.5, " ms", .atMost(50)).line == "figure\tx\ty\t0.50 ms\t≤ 50 ms\tpass")
     }
 
     @Test func schedulerWorkloadIsDeterministicAndTimed() {
