@@ -71,7 +71,7 @@ public struct RoundAtDepth: Sendable {
         }
     }
 
-    /// `progress` gets a line after the submit and every tenth round of the fill.
+    /// `progress` gets a line after the submit, each round of the fill and each timed round.
     public func run(sim: any CloudDriver, store: any ContainerStore, logger: Logger, progress: (String) -> Void = { _ in }) async throws -> Result {
         let set = try await sim.openInstanceSet(id: instanceSet, config: #"{"seed": 1, "max_instances": \#(running + 10)}"#)
         do {
@@ -106,11 +106,9 @@ public struct RoundAtDepth: Sendable {
             _ = await dispatcher.tickAndSettle(now: clock.now)
             rounds += 1
             clock.now += 30
-            if rounds % 10 == 0 {
-                progress(
-                    "fill round \(rounds): \(await pool.instanceCount) instances, \(executor.startCount) started, "
-                        + "round \(dispatcher.lastRoundTimings.total.inMilliseconds) ms")
-            }
+            progress(
+                "fill round \(rounds): \(await pool.instanceCount) instances, \(executor.startCount) started, "
+                    + "round \(dispatcher.lastRoundTimings.total.inMilliseconds) ms")
             if executor.startCount >= running, await pool.instanceCount >= running { break }
         }
         let filled = executor.startCount >= running
@@ -121,7 +119,7 @@ public struct RoundAtDepth: Sendable {
         clock.now += 10
         _ = await dispatcher.tickAndSettle(now: clock.now)
         let full = dispatcher.lastRoundTimings
-        progress("full round: \(full.total.inMilliseconds) ms")
+        progress("full round: \(full.total.inMilliseconds) ms: " + Result.split(full))
 
         var steady: [RoundTimings] = []
         var random = SeededRandom(seed: 7)
@@ -130,6 +128,7 @@ public struct RoundAtDepth: Sendable {
             clock.now += 10
             _ = await dispatcher.tickAndSettle(now: clock.now)
             steady.append(dispatcher.lastRoundTimings)
+            progress("change-feed round: \(steady.last!.total.inMilliseconds) ms, \(steady.last!.rowsRead) rows: " + Result.split(steady.last!))
         }
         progress("\(steady.count) change-feed rounds timed; now submit → lock, one container at a time")
 

@@ -116,7 +116,8 @@ public final class PostgresContainerStore: ContainerStore {
         ),
     ]
 
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+    /// `upTo`: the last migration to apply (tests build an older schema with it).
+    static func migrate(_ client: PostgresClient, logger: Logger, upTo last: Int = .max) async throws {
         try await client.withTransaction(logger: logger) { db in
             try await db.query("SELECT pg_advisory_xact_lock(7242611)", logger: logger)
             try await db.query(
@@ -126,7 +127,7 @@ public final class PostgresContainerStore: ContainerStore {
             for try await version in try await db.query("SELECT version FROM cloud_dispatch_migrations", logger: logger).decode(Int.self) {
                 applied.insert(version)
             }
-            for (version, sql) in migrations where !applied.contains(version) {
+            for (version, sql) in migrations where !applied.contains(version) && version <= last {
                 for statement in statements(in: sql) {
                     try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
