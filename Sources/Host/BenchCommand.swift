@@ -12,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench", abstract: "Benchmarks that print numbers.",
         subcommands: [
             QueueBench.self, SchedulerBench.self, CostBench.self, DispatchBench.self, ProbeBench.self, SoakBench.self, MemoryBench.self,
-            DriverCallBench.self, RampBench.self,
+            DriverCallBench.self, RampBench.self, RoundBench.self,
         ])
 }
 

@@ -114,9 +114,28 @@ public final class PostgresContainerStore: ContainerStore {
             );
             """
         ),
+        (
+            5,
+            // The change feed: every insert or update stamps the row with its transaction's id
+            // (64 bits, never wraps). Why a reader misses nothing: `summaries(changedSince:)`.
+            // Rows from before the migration keep 0: a reader starts with a full read anyway.
+            """
+            ALTER TABLE containers ADD COLUMN changed_xid xid8 NOT NULL DEFAULT '0';
+            CREATE INDEX containers_by_change ON containers (changed_xid);
+            CREATE FUNCTION cloud_dispatch_mark_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                NEW.changed_xid := pg_current_xact_id();
+                RETURN NEW;
+            END
+            $$;
+            CREATE TRIGGER containers_changed BEFORE INSERT OR UPDATE ON containers
+                FOR EACH ROW EXECUTE FUNCTION cloud_dispatch_mark_changed();
+            """
+        ),
     ]
 
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+    /// `upTo`: the last migration to apply (tests build an older schema with it).
+    static func migrate(_ client: PostgresClient, logger: Logger, upTo last: Int = .max) async throws {
         try await client.withTransaction(logger: logger) { db in
             try await db.query("SELECT pg_advisory_xact_lock(7242611)", logger: logger)
             try await db.query(
@@ -126,13 +145,36 @@ public final class PostgresContainerStore: ContainerStore {
             for try await version in try await db.query("SELECT version FROM cloud_dispatch_migrations", logger: logger).decode(Int.self) {
                 applied.insert(version)
             }
-            for (version, sql) in migrations where !applied.contains(version) {
-                for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+            for (version, sql) in migrations where !applied.contains(version) && version <= last {
+                for statement in statements(in: sql) {
                     try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 try await db.query("INSERT INTO cloud_dispatch_migrations (version) VALUES (\(version))", logger: logger)
             }
         }
+    }
+
+    /// The statements of a migration, split at semicolons outside `$$` bodies (a function's).
+    static func statements(in sql: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        for (i, piece) in sql.components(separatedBy: "$$").enumerated() {
+            if i > 0 { current += "$$" }
+            guard i % 2 == 0 else {
+                current += piece  // inside a dollar-quoted body
+                continue
+            }
+            let parts = piece.split(separator: ";", omittingEmptySubsequences: false)
+            for (j, part) in parts.enumerated() {
+                current += part
+                if j < parts.count - 1 {
+                    statements.append(current)
+                    current = ""
+                }
+            }
+        }
+        statements.append(current)
+        return statements.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     /// Turns NOTIFYs (from any process) into wake-ups, reconnecting with back-off.
@@ -254,10 +296,7 @@ public final class PostgresContainerStore: ContainerStore {
             var found: [ContainerSummary] = []
             let rows = try await client.query(
                 """
-                SELECT json_build_object('uuid', uuid, 'state', state, 'priority', priority, 'locked_by', locked_by,
-                                         'created_at', d -> 'created_at', 'runtime_constraints', d -> 'runtime_constraints',
-                                         'scheduling_parameters', d -> 'scheduling_parameters',
-                                         'scheduling_status', d #> '{runtime_status,scheduling_status}')::text
+                SELECT \(unescaped: Self.summaryColumn)
                 FROM (SELECT uuid, state, priority, locked_by, doc::jsonb AS d FROM containers
                       WHERE state = ANY(\(states)) AND priority >= \(minPriority) AND priority <= \(maxPriority) AND uuid > \(after)
                       ORDER BY uuid LIMIT \(limit)) AS page
@@ -270,6 +309,15 @@ public final class PostgresContainerStore: ContainerStore {
         if more { items.removeLast() }
         return ContainerSummaryPage(items: items, next: more ? items.last?.uuid : nil)
     }
+
+    /// A container's `ContainerSummary` document, built in SQL from its columns and `d` (its
+    /// `doc` as jsonb): no command, environment or log.
+    static let summaryColumn = """
+        json_build_object('uuid', uuid, 'state', state, 'priority', priority, 'locked_by', locked_by,
+                          'created_at', d -> 'created_at', 'runtime_constraints', d -> 'runtime_constraints',
+                          'scheduling_parameters', d -> 'scheduling_parameters',
+                          'scheduling_status', d #> '{runtime_status,scheduling_status}')::text
+        """
 
     /// One page of `query` in SQL terms, one row past the page (to know whether another follows).
     private static func bounds(_ query: ContainerQuery) -> (states: [String], minPriority: Int, maxPriority: Int, after: String, limit: Int) {

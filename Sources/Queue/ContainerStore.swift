@@ -25,6 +25,15 @@ public protocol ContainerStore: Sendable {
     /// The same page as `list`, with only what scheduling needs of each container.
     func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage
 
+    /// Where the change feed stands now. Read it *before* a full read of the queue: whatever
+    /// changes during or after that read is then in the next `summaries(changedSince:)`.
+    func changeCursor() async throws(QueueError) -> ChangeCursor
+
+    /// Every container written since `cursor` (by any process), whatever its state now, and the
+    /// cursor for the next call. A container may come again without a new change: a reader
+    /// applies what it gets idempotently. See `ContainerChanges`.
+    func summaries(changedSince cursor: ChangeCursor) async throws(QueueError) -> ContainerChanges
+
     /// Applies one event to one container (see `Transition`).
     func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container
 

@@ -96,6 +96,26 @@ public final class SQLiteContainerStore: ContainerStore {
                     CREATE INDEX create_intents_by_set ON create_intents (instance_set, created_at);
                     """)
         }
+        m.registerMigration("v4: change feed") { db in
+            // Each insert or update takes the next number of one counter (SQLite has one writer
+            // at a time, so numbers commit in order); a reader asks for rows past the last it saw.
+            // Rows from before the migration keep 0: a reader starts with a full read anyway.
+            try db.execute(
+                sql: """
+                    ALTER TABLE containers ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX containers_by_change ON containers (change_seq);
+                    CREATE TABLE change_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+                    INSERT INTO change_counter (id, value) VALUES (1, 0);
+                    CREATE TRIGGER containers_changed_on_insert AFTER INSERT ON containers BEGIN
+                        UPDATE change_counter SET value = value + 1;
+                        UPDATE containers SET change_seq = (SELECT value FROM change_counter) WHERE uuid = NEW.uuid;
+                    END;
+                    CREATE TRIGGER containers_changed_on_update AFTER UPDATE OF state, priority, locked_by, doc ON containers BEGIN
+                        UPDATE change_counter SET value = value + 1;
+                        UPDATE containers SET change_seq = (SELECT value FROM change_counter) WHERE uuid = NEW.uuid;
+                    END;
+                    """)
+        }
         return m
     }
 
@@ -147,19 +167,21 @@ public final class SQLiteContainerStore: ContainerStore {
     }
 
     public func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage {
-        let (sql, arguments) = Self.select(
-            """
-            json_object('uuid', uuid, 'state', state, 'priority', priority, 'locked_by', locked_by,
-                        'created_at', doc -> '$.created_at', 'runtime_constraints', doc -> '$.runtime_constraints',
-                        'scheduling_parameters', doc -> '$.scheduling_parameters',
-                        'scheduling_status', doc -> '$.runtime_status.scheduling_status')
-            """, query)
+        let (sql, arguments) = Self.select(Self.summaryColumn, query)
         let docs = try await read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
         var items = try docs.map { doc throws(QueueError) in try decode(doc, with: ContainerSummary.decode) }
         let more = items.count > query.limit
         if more { items.removeLast() }
         return ContainerSummaryPage(items: items, next: more ? items.last?.uuid : nil)
     }
+
+    /// A container's `ContainerSummary` document, built in SQL (no command, environment or log).
+    static let summaryColumn = """
+        json_object('uuid', uuid, 'state', state, 'priority', priority, 'locked_by', locked_by,
+                    'created_at', doc -> '$.created_at', 'runtime_constraints', doc -> '$.runtime_constraints',
+                    'scheduling_parameters', doc -> '$.scheduling_parameters',
+                    'scheduling_status', doc -> '$.runtime_status.scheduling_status')
+        """
 
     /// `SELECT what FROM containers` for one page of `query`, in submit order, one row past the
     /// page (to know whether another follows).
@@ -256,7 +278,7 @@ public final class SQLiteContainerStore: ContainerStore {
 
     private func decode(_ doc: String) throws(QueueError) -> Container { try decode(doc, with: ContainerCodec.decode) }
 
-    private func decode<T>(_ doc: String, with reader: (String) throws -> T) throws(QueueError) -> T {
+    func decode<T>(_ doc: String, with reader: (String) throws -> T) throws(QueueError) -> T {
         do { return try reader(doc) } catch { throw .unavailable("a stored container does not decode: \(error)") }
     }
 

@@ -38,10 +38,20 @@ public final class Dispatcher: Sendable {
     public let drainOnly: Bool
     /// Drain mode: the last round found nothing left (no container held, no instance, no create).
     private let emptied = Mutex(false)
+    /// The active queue as the last round read it; a round reads only what changed since.
+    private let activeQueue: Mutex<ActiveQueue>
+    /// Seconds between full reads of the active queue (see `activeContainers`).
+    let fullReadInterval: Double
+    /// Where the last round spent its time.
+    private let timings = Mutex(RoundTimings())
+    public var lastRoundTimings: RoundTimings { timings.withLock { $0 } }
 
+    /// `fullReadInterval`: seconds (of the round clock) between full reads of the active queue;
+    /// the rounds between read only what changed.
     public init(
         id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
-        limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil, drainOnly: Bool = false
+        limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil, drainOnly: Bool = false,
+        fullReadInterval: Double = Dispatcher.defaultFullReadInterval
     ) {
         self.drainOnly = drainOnly
         self.id = id
@@ -50,6 +60,20 @@ public final class Dispatcher: Sendable {
         self.policy = Mutex((Eligibility(types: types, maxPriceFactor: maxPriceFactor), limits))
         self.logger = logger
         self.metrics = metrics
+        self.activeQueue = Mutex(ActiveQueue(dispatcher: id, drainOnly: drainOnly))
+        self.fullReadInterval = fullReadInterval
+    }
+
+    /// A full read of the queue every 5 minutes: the change feed misses nothing, and this bounds
+    /// what a fault outside it (a row edited by hand with the trigger disabled) could hide.
+    public static let defaultFullReadInterval = 300.0
+
+    /// Whether the next round must read the whole active queue (`readWholeQueueNextRound`).
+    private let fullReadAsked = Mutex(false)
+
+    /// The next round reads the whole active queue (benchmarks time that round).
+    public func readWholeQueueNextRound() {
+        fullReadAsked.withLock { $0 = true }
     }
 
     /// New instance types, limits and pool settings (a configuration reload), from the next
@@ -82,6 +106,19 @@ public final class Dispatcher: Sendable {
     /// Learn, plan, carry out. Failures of single steps are logged and retried on the next round;
     /// nothing here gives up on a container without recording why.
     func round(now: Double) async -> Plan {
+        var timing = RoundTimings()
+        let clock = ContinuousClock()
+        let roundStart = clock.now
+        var lap = roundStart
+        func split() -> Duration {
+            let previous = lap
+            lap = clock.now
+            return lap - previous
+        }
+        defer {
+            timing.total = clock.now - roundStart
+            timings.withLock { $0 = timing }
+        }
         if !quotaGroupsLearned.withLock({ $0 }) { await learnQuotaGroups() }
         let lost = await pool.sync(now: now)
         await pool.retryIntents(now: now, maxConcurrent: limits.maxConcurrentCreates)  // creates whose answer was lost, before any new one
@@ -94,22 +131,27 @@ public final class Dispatcher: Sendable {
         }
         for (finished, cost) in retry { await record(finished, cost: cost) }
         for finished in ended { await settle(finished, now: now) }
+        timing.workers = split()
 
         let containers: [ActiveContainer]
-        do { containers = try await activeContainers() } catch {
+        do { (containers, timing.fullRead, timing.rowsRead) = try await activeContainers(now: now) } catch {
             if Task.isCancelled { return Plan() }  // the dispatcher is stopping: not a queue fault
             logger.error("cannot read the queue; skipping this round", metadata: ["error": "\(error)"])
             return Plan()
         }
+        timing.read = split()
         let demands = await reconcile(containers, now: now)
+        timing.reconcile = split()
         if drainOnly { await drainEveryWorker(heldContainers: containers.count, now: now) }
         let (eligibility, limits) = policy.withLock { $0 }
         let plan = SchedulingPass.plan(
             containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
             backoff: await pool.backoff, creating: await pool.createCallsInFlight,
             callSize: await pool.settings.maxCreateCount, now: now)
+        timing.plan = split()
         let statuses = Dictionary(containers.map { ($0.demand.uuid, $0.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
         await carryOut(plan, statuses: statuses, now: now)
+        timing.carryOut = split()
         lastRound.withLock { $0 = (demands, plan.statuses) }
         for (uuid, worker) in await pool.overdueStops(now: now) {
             await give(
@@ -170,25 +212,34 @@ public final class Dispatcher: Sendable {
 
     /// What a round keeps of an active container (read as a `ContainerSummary`: the full
     /// record, with command, environment and log, is read only for the few that start).
-    struct ActiveContainer: Sendable {
+    struct ActiveContainer: Sendable, Hashable {
         var state: ContainerState
         var schedulingStatus: String?
         /// The scheduler's view, its state still to be settled against the workers.
         var demand: ContainerDemand
     }
 
-    /// Queued containers (none in drain mode), and those this dispatcher holds (Locked or Running by it).
-    func activeContainers() async throws(QueueError) -> [ActiveContainer] {
-        var all: [ActiveContainer] = []
-        var after: String?
-        repeat {
-            let page = try await store.summaries(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
-            for c in page.items where (c.state == .queued && !drainOnly) || c.lockedBy == id {
-                all.append(ActiveContainer(state: c.state, schedulingStatus: c.schedulingStatus, demand: Self.demand(of: c, state: .queued)))
-            }
-            after = page.next
-        } while after != nil
-        return all
+    /// Queued containers (none in drain mode), and those this dispatcher holds (Locked or Running by it), in uuid
+    /// order: what changed since the last round applied to what it read, or (the first round,
+    /// after a read error, and every `fullReadInterval`) the whole active queue. Also says
+    /// whether the read was a full one and how many containers it returned.
+    func activeContainers(now: Double) async throws(QueueError) -> (containers: [ActiveContainer], fullRead: Bool, rows: Int) {
+        // Taken out while the round reads: if the read fails, what stays behind is an empty
+        // view, which the next round fills with a full read.
+        var view = activeQueue.withLock { held in
+            let taken = held
+            held = ActiveQueue(dispatcher: id, drainOnly: drainOnly)
+            return taken
+        }
+        let asked = fullReadAsked.withLock { asked in
+            defer { asked = false }
+            return asked
+        }
+        let (full, rows) = try await view.refresh(
+            from: store, full: asked || view.needsFullRead(now: now, interval: fullReadInterval), now: now)
+        let containers = view.containers
+        activeQueue.withLock { $0 = view }
+        return (containers, full, rows)
     }
 
     /// What a worker said of a container that ended: a result to record, a reason to cancel

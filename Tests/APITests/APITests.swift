@@ -202,6 +202,8 @@ struct NoStore: ContainerStore {
     func lock(_ uuids: [String], by dispatcher: String) async throws(QueueError) -> [Container] { throw .unavailable("none") }
     func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError) {}
     func changes() -> AsyncStream<Void> { AsyncStream { $0.finish() } }
+    func changeCursor() async throws(QueueError) -> ChangeCursor { throw .unavailable("none") }
+    func summaries(changedSince cursor: ChangeCursor) async throws(QueueError) -> ContainerChanges { throw .unavailable("none") }
     func probeWrite() async throws(QueueError) { throw .unavailable("none") }
     func acquireLease(for dispatcher: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease { throw .unavailable("none") }
     func close() async {}

@@ -89,6 +89,23 @@ import Testing
         await store.close()
     }
 
+    @Test func roundAtDepthFillsTimesRoundsAndLocksProbes() async throws {
+        let (store, folder) = try store()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var harness = RoundAtDepth(waiting: 40, running: 6)
+        harness.steadyRounds = 3
+        harness.changes = 30
+        harness.probes = 4
+        let result = try await harness.run(sim: try sim(), store: store, logger: Self.quiet)
+        #expect(result.filled, "\(result.lines)")
+        #expect(result.fullRound.fullRead && result.fullRound.rowsRead == 46, "the full round read every active container")
+        #expect(result.steady.count == 3 && result.steady.allSatisfy { !$0.fullRead && $0.rowsRead >= 30 }, "rounds read what changed")
+        #expect(result.latencies.milliseconds.count == 4, "every probe was locked")
+        #expect(try await store.summaries(ContainerQuery(states: [.queued], limit: 1000)).items.count == 40, "the depth stayed put")
+        #expect(result.lines.count == 5 && result.lines[0].contains("target ≤ 500 ms"))
+        await store.close()
+    }
+
     @Test func aSmallSoakPasses() async throws {
         let (store, folder) = try store()
         defer { try? FileManager.default.removeItem(atPath: folder) }

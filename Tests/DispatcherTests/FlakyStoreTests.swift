@@ -31,6 +31,8 @@ final class FlakyStore: ContainerStore {
     }
     func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
     func changes() -> AsyncStream<Void> { inner.changes() }
+    func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
+    func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges { try await inner.summaries(changedSince: c) }
     func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
     func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
         try await inner.acquireLease(for: d, holder: holder)

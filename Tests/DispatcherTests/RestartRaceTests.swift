@@ -21,6 +21,8 @@ final class LosingStartsStore: ContainerStore {
     func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] { try await inner.lock(uuids, by: d) }
     func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
     func changes() -> AsyncStream<Void> { inner.changes() }
+    func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
+    func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges { try await inner.summaries(changedSince: c) }
     func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
     func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
         try await inner.acquireLease(for: d, holder: holder)
@@ -45,6 +47,8 @@ final class CancelAfterLockStore: ContainerStore {
     func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage { try await inner.summaries(query) }
     func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
     func changes() -> AsyncStream<Void> { inner.changes() }
+    func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
+    func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges { try await inner.summaries(changedSince: c) }
     func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
     func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
         try await inner.acquireLease(for: d, holder: holder)

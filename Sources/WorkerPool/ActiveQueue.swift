@@ -1,0 +1,132 @@
+import Queue
+
+/// The active queue as a dispatcher last read it — Queued containers and those it holds
+/// (Locked or Running by its id), in uuid order — kept between rounds, so that a round reads
+/// only what changed since the last one instead of the whole queue. A full read starts it over
+/// (with the cursor taken just before it); changes are applied on top.
+///
+///     var view = ActiveQueue(dispatcher: "d1")
+///     _ = try await view.refresh(from: store, full: true, now: now)     // the whole active queue
+///     _ = try await view.refresh(from: store, full: false, now: later)  // what changed since
+///     let containers = view.containers
+struct ActiveQueue: Sendable {
+    let dispatcher: String
+    /// Drain mode (see `Dispatcher.drainOnly`): Queued containers are not in the view.
+    let drainOnly: Bool
+    /// In uuid order, one per container.
+    private(set) var containers: [Dispatcher.ActiveContainer] = []
+    /// Where the next read of changes starts; nil: the next read is a full one.
+    private(set) var cursor: ChangeCursor?
+    /// The round time of the last full read.
+    private(set) var fullReadAt = -Double.infinity
+
+    init(dispatcher: String, drainOnly: Bool = false) {
+        self.dispatcher = dispatcher
+        self.drainOnly = drainOnly
+    }
+
+    /// Whether `c` is in a dispatcher's view: the one filter full reads and changes share.
+    static func belongs(_ c: ContainerSummary, to dispatcher: String, drainOnly: Bool = false) -> Bool {
+        switch c.state {
+        case .queued: !drainOnly
+        case .locked, .running: c.lockedBy == dispatcher
+        case .complete, .cancelled: false
+        }
+    }
+
+    /// Whether the next read must be a full one: none yet, or the last is `interval` old (or
+    /// the clock went back).
+    func needsFullRead(now: Double, interval: Double) -> Bool {
+        cursor == nil || now - fullReadAt >= interval || now < fullReadAt
+    }
+
+    /// Brings the view up to date from `store`: what changed since the last read, or the whole
+    /// active queue when `full` or when there was no read yet. Returns whether the read was a
+    /// full one and how many containers it returned. After a throw, start over with a new view.
+    mutating func refresh(from store: any ContainerStore, full: Bool, now: Double) async throws(QueueError) -> (fullRead: Bool, rows: Int) {
+        if let cursor, !full {
+            let changes = try await store.summaries(changedSince: cursor)
+            apply(changes)
+            return (false, changes.items.count)
+        }
+        let cursor = try await store.changeCursor()  // before the read: what changes during it comes next time
+        var all: [ContainerSummary] = []
+        var after: String?
+        repeat {
+            let page = try await store.summaries(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
+            all += page.items
+            after = page.next
+        } while after != nil
+        replaceAll(with: all, cursor: cursor, now: now)
+        return (true, all.count)
+    }
+
+    /// Starts over from a full read (`summaries` in any order; those not in the view are skipped).
+    mutating func replaceAll(with summaries: [ContainerSummary], cursor: ChangeCursor, now: Double) {
+        containers = summaries.filter { Self.belongs($0, to: dispatcher, drainOnly: drainOnly) }.map(Self.active)
+        containers.sort { $0.demand.uuid < $1.demand.uuid }  // a run already in order costs one pass
+        self.cursor = cursor
+        fullReadAt = now
+    }
+
+    /// Applies what changed: each container changed is updated, added or dropped as its summary
+    /// says. Applying the same summary twice changes nothing.
+    mutating func apply(_ changes: ContainerChanges) {
+        var dropped = Set<Int>()
+        var added: [String: Dispatcher.ActiveContainer?] = [:]  // nil: changed, and not in the view
+        for c in changes.items {
+            let keep = Self.belongs(c, to: dispatcher, drainOnly: drainOnly)
+            if let i = index(of: c.uuid) {
+                if keep {
+                    containers[i] = Self.active(c)
+                    dropped.remove(i)
+                } else {
+                    dropped.insert(i)
+                }
+            } else {
+                added[c.uuid] = keep ? Self.active(c) : .some(nil)
+            }
+        }
+        cursor = changes.cursor
+        let inserts = added.values.compactMap { $0 }.sorted { $0.demand.uuid < $1.demand.uuid }
+        guard !dropped.isEmpty || !inserts.isEmpty else { return }
+        if dropped.isEmpty, let first = inserts.first, containers.last.map({ $0.demand.uuid < first.demand.uuid }) ?? true {
+            containers += inserts  // new submits: their uuids sort after every earlier one
+            return
+        }
+        merge(dropping: dropped, inserting: inserts)
+    }
+
+    /// One pass over the view: `dropped` (positions) left out, `inserts` (in uuid order) merged in.
+    private mutating func merge(dropping dropped: Set<Int>, inserting inserts: [Dispatcher.ActiveContainer]) {
+        var merged: [Dispatcher.ActiveContainer] = []
+        merged.reserveCapacity(containers.count - dropped.count + inserts.count)
+        var next = 0
+        for (i, c) in containers.enumerated() where !dropped.contains(i) {
+            while next < inserts.count && inserts[next].demand.uuid < c.demand.uuid {
+                merged.append(inserts[next])
+                next += 1
+            }
+            merged.append(c)
+        }
+        merged += inserts[next...]
+        containers = merged
+    }
+
+    /// The position of `uuid` in the view (binary search), if it is there.
+    private func index(of uuid: String) -> Int? {
+        var low = 0
+        var high = containers.count
+        while low < high {
+            let mid = (low + high) / 2
+            let here = containers[mid].demand.uuid
+            if here == uuid { return mid }
+            if here < uuid { low = mid + 1 } else { high = mid }
+        }
+        return nil
+    }
+
+    static func active(_ c: ContainerSummary) -> Dispatcher.ActiveContainer {
+        Dispatcher.ActiveContainer(state: c.state, schedulingStatus: c.schedulingStatus, demand: Dispatcher.demand(of: c, state: .queued))
+    }
+}

@@ -1,0 +1,22 @@
+/// Where a dispatcher's last round spent its time, on the monotonic clock (benchmarks print it;
+/// it costs a few clock reads a round).
+public struct RoundTimings: Sendable, Hashable {
+    /// Listing, probing and settling workers, and recording their results.
+    public var workers: Duration = .zero
+    /// Reading the queue (a full read or the changes since the last round).
+    public var read: Duration = .zero
+    /// Holding the queue against the workers (`reconcile`).
+    public var reconcile: Duration = .zero
+    /// The scheduling pass.
+    public var plan: Duration = .zero
+    /// Carrying the plan out: queue writes, starts, cloud calls queued.
+    public var carryOut: Duration = .zero
+    /// The whole round.
+    public var total: Duration = .zero
+    /// Whether the round read the whole active queue (else only what changed).
+    public var fullRead = false
+    /// Containers the read returned: all active ones, or those changed.
+    public var rowsRead = 0
+
+    public init() {}
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Queue
+import Synchronization
+import Testing
+
+/// A store whose change feed fails the next N reads.
+final class FailingFeedStore: ContainerStore {
+    let inner: any ContainerStore
+    let failures = Mutex(0)
+
+    init(_ inner: any ContainerStore) { self.inner = inner }
+
+    func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges {
+        if failures.withLock({ n in defer { n = max(0, n - 1) }; return n > 0 }) { throw .unavailable("simulated outage") }
+        return try await inner.summaries(changedSince: c)
+    }
+    func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
+    func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage { try await inner.summaries(query) }
+    func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container { try await inner.apply(event, to: uuid) }
+    func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] { try await inner.submit(specs) }
+    func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
+    func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
+    func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] { try await inner.lock(uuids, by: d) }
+    func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
+    func changes() -> AsyncStream<Void> { inner.changes() }
+    func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
+    func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
+        try await inner.acquireLease(for: d, holder: holder)
+    }
+    func close() async {}
+}
+
+/// When a round reads the whole active queue instead of what changed: first, after a read
+/// error, every `fullReadInterval`, and when asked.
+@Suite struct FullReadTests {
+    @Test func aRoundReadsWhatChangedBetweenFullReads() async throws {
+        try await withWorld(await SimWorld()) { world in
+            let store = FailingFeedStore(world.store)
+            world.restartDispatcher(store: store)
+            try await world.submit(3)
+            func round(_ step: Double = 10) async -> (full: Bool, rows: Int) {
+                await world.dispatcher.tickAndSettle(now: world.now)
+                world.now += step
+                let t = world.dispatcher.lastRoundTimings
+                return (t.fullRead, t.rowsRead)
+            }
+            #expect(await round() == (true, 3), "the first round reads the whole queue")
+            #expect(await round().full == false, "the next reads what changed")
+            try await world.submit(2)
+            let next = await round()
+            #expect(next.full == false && next.rows >= 2, "two new containers come as changes")
+
+            store.failures.withLock { $0 = 1 }
+            #expect(await round().full == false, "a failed read of changes...")
+            #expect(await round().full, "...is followed by a full read")
+            #expect(await round().full == false)
+
+            world.dispatcher.readWholeQueueNextRound()
+            #expect(await round(300).full, "asked for")
+            #expect(await round().full, "and every fullReadInterval (300 s) of the round clock")
+            #expect(await round().full == false)
+            #expect(try await world.run { try await world.allFinal() }, "and the work gets done")
+        }
+    }
+}
