@@ -125,7 +125,9 @@ final class PostgresLease: DispatcherLease {
         // close that does not answer is not waited for past a few seconds (the server drops the
         // session, and the lock, when the socket goes with this process).
         let closing = Task { try? await connection?.close() }
-        _ = await firstToFinish([{ await closing.value }, { try? await Task.sleep(for: .seconds(5)) }], cancelled: ())
+        let closed: @Sendable () async -> Void = { await closing.value }
+        let patience: @Sendable () async -> Void = { try? await Task.sleep(for: .seconds(5)) }
+        await firstToFinish([closed, patience], cancelled: ())
         await task?.value
         epochs?.remove(dispatcher)
         takeoverSink.finish()
@@ -155,23 +157,19 @@ final class PostgresLease: DispatcherLease {
     private func firstSignOfLoss(_ connection: PostgresConnection) async -> String {
         let logger = logger
         let settings = settings
-        let reason = await firstToFinish(
-            [
-                {
-                    do { try await connection.closeFuture.get() } catch {}
-                    return Task.isCancelled ? nil : "the connection closed"
-                },
-                {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: settings.heartbeat)
-                        if Task.isCancelled { return nil }
-                        if let failure = await Self.heartbeat(connection, timeout: settings.heartbeatTimeout, logger: logger) {
-                            return failure
-                        }
-                    }
-                    return nil
-                },
-            ], cancelled: nil)
+        let closed: @Sendable () async -> String? = {
+            do { try await connection.closeFuture.get() } catch {}
+            return Task.isCancelled ? nil : "the connection closed"
+        }
+        let heartbeatsFail: @Sendable () async -> String? = {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.heartbeat)
+                if Task.isCancelled { return nil }
+                if let failure = await Self.heartbeat(connection, timeout: settings.heartbeatTimeout, logger: logger) { return failure }
+            }
+            return nil
+        }
+        let reason = await firstToFinish([closed, heartbeatsFail], cancelled: nil)
         Task { try? await connection.close() }
         return reason ?? "cancelled"
     }
@@ -179,21 +177,19 @@ final class PostgresLease: DispatcherLease {
     /// One `SELECT 1`; nil when it answered in time, else why not (the connection is then asked
     /// to close, which ends the query that did not answer).
     private static func heartbeat(_ connection: PostgresConnection, timeout: Duration, logger: Logger) async -> String? {
-        let failure = await firstToFinish(
-            [
-                {
-                    do {
-                        _ = try await connection.query("SELECT 1", logger: logger)
-                        return nil
-                    } catch {
-                        return "heartbeat failed: \(PostgresContainerStore.describe(error))"
-                    }
-                },
-                {
-                    try? await Task.sleep(for: timeout)
-                    return Task.isCancelled ? nil : "no answer to a heartbeat in \(timeout)"
-                },
-            ], cancelled: nil)
+        let answered: @Sendable () async -> String? = {
+            do {
+                _ = try await connection.query("SELECT 1", logger: logger)
+                return nil
+            } catch {
+                return "heartbeat failed: \(PostgresContainerStore.describe(error))"
+            }
+        }
+        let silent: @Sendable () async -> String? = {
+            try? await Task.sleep(for: timeout)
+            return Task.isCancelled ? nil : "no answer to a heartbeat in \(timeout)"
+        }
+        let failure = await firstToFinish([answered, silent], cancelled: nil)
         if failure != nil { Task { try? await connection.close() } }
         return failure
     }
