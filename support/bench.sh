@@ -38,10 +38,8 @@ bench() {
 }
 
 bench scheduler scheduler
-# bench round (issue 18 part 2: a round at 100,000 waiting + 10,000 running, and submit → lock
-# decision p99 at that depth) is being added beside this script; until this build has it, its
-# row says "not available". Put its arguments here once it lands.
-bench round round
+# A round at 100,000 waiting + 10,000 running, and submit → lock p99 at that depth (issue 18).
+bench round round --rounds 5 --probes 20
 bench dispatch dispatch --count 100
 bench queue-sqlite queue --store sqlite --count 10000 --batch 1000
 

@@ -75,3 +75,17 @@ extension Latencies {
         ]
     }
 }
+
+extension RoundAtDepth.Result {
+    /// `bench round`: the first round (a full read), the median change-feed round, submit → locked.
+    public func figures(store: String) -> [BenchFigure] {
+        let bench = "round 100k/10k (\(store))"
+        let totals = steady.map(\.total).sorted()
+        let median = totals.isEmpty ? Duration.zero : totals[totals.count / 2]
+        return [
+            BenchFigure(bench, "first round (full read)", Double(fullRound.total.inMilliseconds), " ms", .none),
+            BenchFigure(bench, "change-feed round, median", Double(median.inMilliseconds), " ms", BenchTargets.roundMilliseconds),
+            BenchFigure(bench, "submit → locked, p99", latencies.percentile(0.99), " ms", BenchTargets.roundLockP99),
+        ]
+    }
+}

@@ -11,6 +11,15 @@ public struct BenchFigure: Sendable {
         case atMost(Double)
         /// Reported for comparison; no issue sets a target.
         case none
+
+        /// "≥ 2,000/s", "≤ 500 ms", or "-".
+        public func text(unit: String) -> String {
+            switch self {
+            case .atLeast(let bound): "≥ \(BenchFigure.format(bound))\(unit)"
+            case .atMost(let bound): "≤ \(BenchFigure.format(bound))\(unit)"
+            case .none: "-"
+            }
+        }
     }
 
     public var benchmark: String
@@ -37,12 +46,7 @@ public struct BenchFigure: Sendable {
 
     /// `figure <TAB> benchmark <TAB> name <TAB> value <TAB> target <TAB> pass|miss|-`
     public var line: String {
-        let target =
-            switch goal {
-            case .atLeast(let bound): "≥ \(Self.format(bound))\(unit)"
-            case .atMost(let bound): "≤ \(Self.format(bound))\(unit)"
-            case .none: "-"
-            }
+        let target = goal.text(unit: unit)
         let verdict = met.map { $0 ? "pass" : "miss" } ?? "-"
         return ["figure", benchmark, name, Self.format(value) + unit, target, verdict].joined(separator: "\t")
     }
@@ -76,6 +80,8 @@ public enum BenchTargets {
     public static let memoryMB = BenchFigure.Goal.atMost(300)
     /// Issue 18 (2): a round at 100,000 waiting + 10,000 running.
     public static let roundMilliseconds = BenchFigure.Goal.atMost(500)
+    /// Issue 18 (2): submit → lock decision at that depth, p99 in ms.
+    public static let roundLockP99 = BenchFigure.Goal.atMost(50)
     /// Issue 18 (3): PostgreSQL, one container per submit.
     public static let postgresSingleSubmits = BenchFigure.Goal.atLeast(2_000)
     /// Issue 18 (3): PostgreSQL, batched submits.

@@ -33,10 +33,6 @@ public struct RoundAtDepth: Sendable {
     /// The sim instance set (one per run: the sim cloud keeps a set's instances while loaded).
     public var instanceSet = "round-bench"
 
-    /// The issue's targets (release build, this machine kind).
-    public static let roundTarget = Duration.milliseconds(500)
-    public static let latencyTargetP99 = 50.0
-
     public init(waiting: Int, running: Int) {
         self.waiting = waiting
         self.running = running
@@ -53,7 +49,7 @@ public struct RoundAtDepth: Sendable {
             let totals = steady.map(\.total).sorted()
             let median = totals.isEmpty ? .zero : totals[totals.count / 2]
             let rows = steady.map(\.rowsRead).sorted()
-            let target = "target ≤ \(RoundAtDepth.roundTarget.inMilliseconds) ms"
+            let target = "target \(BenchTargets.roundMilliseconds.text(unit: " ms"))"
             return [
                 "first round (full read of \(fullRound.rowsRead) active containers): \(fullRound.total.inMilliseconds) ms (\(target))",
                 "  " + Self.split(fullRound),
@@ -61,7 +57,7 @@ public struct RoundAtDepth: Sendable {
                     + "median \(median.inMilliseconds) ms, max \((totals.last ?? .zero).inMilliseconds) ms (\(target))",
                 "  median round: " + Self.split(steady.first { $0.total == median } ?? RoundTimings()),
                 "submit → locked, \(latencies.milliseconds.count) containers one at a time: \(latencies.summary) "
-                    + "(target p99 ≤ \(Int(RoundAtDepth.latencyTargetP99)) ms)",
+                    + "(target p99 \(BenchTargets.roundLockP99.text(unit: " ms")))",
             ]
         }
 

@@ -54,6 +54,7 @@ struct RoundBench: AsyncParsableCommand {
         }
         await store.close()
         result.lines.forEach { print($0) }
+        result.figures(store: name).forEach { print($0.line) }
         if !result.filled { print("the fleet did not fill in \(result.fillRounds) rounds") }
         fflush(nil)
         return result.filled

@@ -103,6 +103,9 @@ import Testing
         #expect(result.latencies.milliseconds.count == 4, "every probe was locked")
         #expect(try await store.summaries(ContainerQuery(states: [.queued], limit: 1000)).items.count == 40, "the depth stayed put")
         #expect(result.lines.count == 5 && result.lines[0].contains("target ≤ 500 ms"))
+        let figures = result.figures(store: "sqlite").map(\.line)
+        #expect(figures.count == 3 && figures[1].hasPrefix("figure\tround 100k/10k (sqlite)\tchange-feed round, median\t"), "\(figures)")
+        #expect(figures[2].contains("\t≤ 50 ms\t"), "\(figures)")
         await store.close()
     }
 
