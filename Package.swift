@@ -98,7 +98,7 @@ let package = Package(
         .target(name: "Queue", dependencies: ["Units"]),
         // The embedded store (SQLite through GRDB) and the production one (PostgreSQL).
         .target(name: "SQLiteQueue", dependencies: ["Queue", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "PostgresQueue", dependencies: ["Queue", .product(name: "PostgresNIO", package: "postgres-nio"),
+        .target(name: "PostgresQueue", dependencies: ["Queue", "Units", .product(name: "PostgresNIO", package: "postgres-nio"),
                                                       .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                       .product(name: "Logging", package: "swift-log")]),
 

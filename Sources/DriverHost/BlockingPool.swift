@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Units
 
 /// A bounded pool of dedicated OS threads for calls that block (driver operations, dlopen,
 /// SSH I/O). Async code awaits the result without ever blocking a thread of Swift's
@@ -51,10 +52,8 @@ public final class BlockingPool: @unchecked Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, Failure>, Never>) in
                 outcome.install(continuation)
                 if let timeout {
-                    let nanos =
-                        max(0, timeout.components.seconds) * 1_000_000_000
-                        + max(0, timeout.components.attoseconds) / 1_000_000_000
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: nanos))) {
+                    let millis = Int(clamping: max(0, timeout.inMilliseconds))
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(millis)) {
                         job.abandon(with: .timedOut)
                     }
                 }

@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import Queue
 import Synchronization
+import Units
 
 /// The lease on a dispatcher id, on PostgreSQL: a session-level advisory lock held by one
 /// connection of its own for the daemon's life. The server drops the lock when that session

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import PluginABI
+import Units
 
 /// A backend opened on a `NativeExecutor` for one dispatcher. Requests are checked against
 /// the executor schema before they leave the host, replies when they come back; a reply that
@@ -49,7 +50,7 @@ public final class NativeBackend: ExecutorBackend, @unchecked Sendable {
     }
 
     public func cancel(jobID: String, grace: Duration) async throws(DriverError) {
-        let graceMS = Int(clamping: grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000)
+        let graceMS = Int(clamping: grace.inMilliseconds)
         _ = try await perform(.cancel, DriverJSON.encode(CancelRequest(id: jobID, graceMS: max(0, graceMS))))
     }
 

@@ -7,7 +7,7 @@ import Synchronization
 /// caller is cancelled this returns `cancelled` at once.
 ///
 ///     let why = await firstToFinish([{ await closed() }, { await heartbeatsFail() }], cancelled: nil)
-func firstToFinish<T: Sendable>(_ waits: [@Sendable () async -> T], cancelled: T) async -> T {
+public func firstToFinish<T: Sendable>(_ waits: [@Sendable () async -> T], cancelled: T) async -> T {
     let race = Race<T>()
     let answer = await withTaskCancellationHandler {
         await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in

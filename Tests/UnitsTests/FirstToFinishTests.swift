@@ -1,9 +1,9 @@
 import Synchronization
 import Testing
 
-@testable import PostgresQueue
+import Units
 
-/// The race the lease's watch runs: the first answer wins even while another wait ignores its
+/// The race the PostgreSQL lease's watch and the executor's bounded calls run: the first answer wins even while another wait ignores its
 /// cancellation (as a query on a dead connection did), and a cancelled caller is not held.
 struct FirstToFinishTests {
     /// A wait that ends only when the test says so, whatever its task's cancellation.
