@@ -187,13 +187,17 @@ struct PassState {
         }
     }
 
-    /// A count of containers ahead, exact below 100 and to two digits above ("54000+"): deep in
-    /// a long queue the status then changes only now and then, and every change is a write.
+    /// A count of containers ahead: exact below 100, above it the step of 1, 2 or 5 times a power
+    /// of ten it has passed ("500+", "20000+"). A status is a queue write whenever it changes, and
+    /// a cancel near the head moves everything behind it by one: with two-digit rounding that
+    /// rewrote ~19,000 of 100,000 statuses a round of 100 cancels, with these steps only those
+    /// crossing one of ~10 steps change.
     static func rounded(_ n: Int) -> String {
         guard n >= 100 else { return "\(n)" }
-        var unit = 1
-        while n / unit >= 100 { unit *= 10 }
-        return "\(n / unit * unit)+"
+        var power = 100
+        while power <= n / 10 { power *= 10 }
+        let step = n >= 5 * power ? 5 * power : n >= 2 * power ? 2 * power : power
+        return "\(step)+"
     }
 
     mutating func eligibleTypes(_ c: ContainerDemand) -> Eligibility.Answer {

@@ -1,4 +1,4 @@
-import Scheduler
+@testable import Scheduler
 import Testing
 
 let GiB: Int64 = 1 << 30
@@ -118,11 +118,25 @@ func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: 
         let p = plan(waiting, limits: Limits(maxInstances: 0))
         #expect(p.statuses["c99"] == "at max_instances (0); 99 waiting ahead of it")
         #expect(p.statuses["c100"] == "at max_instances (0); 100+ waiting ahead of it")
-        #expect(p.statuses["c1234"] == "at max_instances (0); 1200+ waiting ahead of it")
+        #expect(p.statuses["c250"] == "at max_instances (0); 200+ waiting ahead of it")
+        #expect(p.statuses["c1234"] == "at max_instances (0); 1000+ waiting ahead of it")
         // Thirty starts ahead of it later, the status of a container far back is the same: no write.
         let later = plan(Array(waiting.dropFirst(30)), limits: Limits(maxInstances: 0))
         #expect(later.statuses["c1234"] == p.statuses["c1234"])
         #expect(later.statuses["c50"] == "at max_instances (0); 20 waiting ahead of it")
+    }
+
+    @Test func positionsRoundToStepsOfOneTwoAndFive() {
+        let cases = [(0, "0"), (99, "99"), (100, "100+"), (199, "100+"), (200, "200+"), (499, "200+"), (500, "500+"), (999, "500+"),
+                     (1000, "1000+"), (54_000, "50000+"), (100_000, "100000+"), (Int.max, "5000000000000000000+")]
+        for (n, text) in cases { #expect(PassState.rounded(n) == text, "\(n)") }
+    }
+
+    /// 100 cancels near the head of a 100,000-deep queue move every position behind them by 100:
+    /// only the statuses that cross a step change (each change is a queue write next round).
+    @Test func aShiftDeepInTheQueueChangesFewStatuses() {
+        let changed = (100..<100_000).filter { PassState.rounded($0) != PassState.rounded($0 - 100) }.count
+        #expect(changed <= 10 * 100, "\(changed) of 99,900 statuses changed")
     }
 
     @Test func priorityZeroWaitsAndRunningOnesAreStopped() {
