@@ -73,7 +73,7 @@ extension ExecutorDispatcher {
         let held = Dictionary(containers.map { ($0.uuid, $0.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
         let changed = statuses.filter { held[$0.key] != .some($0.value) }
         guard !changed.isEmpty else { return }
-        do { try await store.setSchedulingStatus(changed) } catch {
+        do { try await store.setSchedulingStatus(changed, by: id) } catch {
             logger.warning("could not record scheduling statuses; the next round sets them", metadata: ["error": "\(error)"])
         }
     }

@@ -50,6 +50,12 @@ public final class ExecutorDispatcher: Sendable {
     /// record (a round reads only summaries: the queue may be large). Only this dispatcher's own
     /// events change a held container's token, and each of them drops the entry (`apply`).
     let runTokens = Mutex<[String: String]>([:])
+    /// Queued containers and those this dispatcher holds, as the last round read them: a round
+    /// reads only what changed since.
+    let activeQueue: ActiveQueueReader<ContainerSummary>
+    /// Whether the last round read the whole active queue, and how many containers it read.
+    private let lastQueueRead = Mutex((fullRead: false, rows: 0))
+    public var lastRead: (fullRead: Bool, rows: Int) { lastQueueRead.withLock { $0 } }
 
     struct RoundView: Sendable {
         var demands: [ContainerDemand] = []
@@ -67,6 +73,7 @@ public final class ExecutorDispatcher: Sendable {
         self.settings = settings
         self.logger = logger
         self.tags = JobTags(prefix: settings.tagPrefix)
+        self.activeQueue = ActiveQueueReader(dispatcher: id)
     }
 
     /// One round. Failures of single steps are logged and retried on the next round; nothing here
@@ -83,7 +90,11 @@ public final class ExecutorDispatcher: Sendable {
             return
         }
         let containers: [ContainerSummary]
-        do { containers = try await activeContainers() } catch {
+        do {
+            let read = try await activeQueue.read(from: store, now: now)
+            containers = read.containers
+            lastQueueRead.withLock { $0 = (read.fullRead, read.rows) }
+        } catch {
             if Task.isCancelled { return }
             logger.error("cannot read the queue; skipping this round", metadata: ["error": "\(error)"])
             return
@@ -117,18 +128,6 @@ public final class ExecutorDispatcher: Sendable {
     func note(problem: String) {
         logger.warning("executor backend call failed; skipping this round", metadata: ["problem": "\(problem)"])
         lastRound.withLock { $0.problem = problem }
-    }
-
-    /// Queued containers, and those this dispatcher holds (Locked or Running by it).
-    func activeContainers() async throws(QueueError) -> [ContainerSummary] {
-        var all: [ContainerSummary] = []
-        var after: String?
-        repeat {
-            let page = try await store.summaries(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: ContainerQuery.maxLimit))
-            all += page.items.filter { $0.state == .queued || $0.lockedBy == id }
-            after = page.next
-        } while after != nil
-        return all
     }
 
     static func partition(_ p: PartitionCapacity) -> ExecutorPass.Partition {

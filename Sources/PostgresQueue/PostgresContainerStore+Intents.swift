@@ -3,21 +3,31 @@ import PostgresNIO
 import Queue
 
 extension PostgresContainerStore: CreateIntentLog {
+    /// Fenced under the intent's instance set (a dispatcher's id): a daemon whose id was taken
+    /// over records no intent, so it creates nothing in the set another daemon now drains.
     public func recordIntent(_ intent: CreateIntent) async throws(QueueError) {
+        let fence = epochs.fence(for: intent.instanceSet)
         let logger = logger
-        try await transaction { db in
-            _ = try await db.query(
+        let inserted = try await withClient { client in
+            let rows = try await client.query(
                 """
                 INSERT INTO create_intents (token, instance_set, type_name, count, secret, created_at)
-                VALUES (\(intent.token), \(intent.instanceSet), \(intent.typeName), \(intent.count), \(intent.secret), \(intent.createdAt))
+                SELECT \(intent.token), \(intent.instanceSet), \(intent.typeName), \(intent.count), \(intent.secret), \(intent.createdAt)
+                WHERE \(fence: fence) RETURNING token
                 """, logger: logger)
+            var count = 0
+            for try await _ in rows { count += 1 }
+            return count
         }
+        if inserted == 0, let fence, let refusal = try await fenceRefusal(fence) { throw .fenced(refusal) }
     }
 
+    /// Not fenced: settling only forgets a record, never acts on the cloud, and an intent left
+    /// open is reconciled with the cloud's listing by whoever next manages the set.
     public func settleIntent(_ token: String) async throws(QueueError) {
         let logger = logger
-        try await transaction { db in
-            _ = try await db.query("DELETE FROM create_intents WHERE token = \(token)", logger: logger)
+        try await withClient { client in
+            _ = try await client.query("DELETE FROM create_intents WHERE token = \(token)", logger: logger)
         }
     }
 

@@ -386,25 +386,33 @@ public final class PostgresContainerStore: ContainerStore {
         }
     }
 
-    public func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError) {
+    public func setSchedulingStatus(_ statuses: [String: String], by dispatcher: String) async throws(QueueError) {
         guard !statuses.isEmpty else { return }
-        // One statement, the JSON set in place; rows another transaction holds are skipped
-        // (their status is written again next round) rather than waited for.
+        // One statement (atomic alone: no transaction round trips), the JSON set in place; rows
+        // another transaction holds are skipped (their status is written again next round)
+        // rather than waited for. Under a fence, nothing is written once the epoch moved on.
         let uuids = Array(statuses.keys)
         let values = uuids.map { statuses[$0]! }
+        let fence = epochs.fence(for: dispatcher)
         let logger = logger
-        try await transaction { db in
-            _ = try await db.query(
+        let current: Int64?? = try await withClient { client in
+            let rows = try await client.query(
                 """
-                WITH wanted AS (SELECT * FROM unnest(\(uuids)::text[], \(values)::text[]) AS w(uuid, status)),
+                WITH fence AS (SELECT \(fence: fence) AS held,
+                                      (SELECT epoch FROM dispatcher_leases WHERE dispatcher_id = \(dispatcher)) AS epoch),
+                     wanted AS (SELECT * FROM unnest(\(uuids)::text[], \(values)::text[]) AS w(uuid, status)),
                      target AS (SELECT c.uuid FROM containers c JOIN wanted USING (uuid)
-                                WHERE c.state IN ('Queued', 'Locked')
+                                WHERE (SELECT held FROM fence) AND c.state IN ('Queued', 'Locked')
                                   AND (c.doc::jsonb #>> '{runtime_status,scheduling_status}') IS DISTINCT FROM wanted.status
-                                FOR UPDATE OF c SKIP LOCKED)
-                UPDATE containers SET doc = jsonb_set(doc::jsonb, '{runtime_status,scheduling_status}', to_jsonb(wanted.status))::text
-                FROM wanted WHERE containers.uuid = wanted.uuid AND containers.uuid IN (SELECT uuid FROM target)
+                                FOR UPDATE OF c SKIP LOCKED),
+                     written AS (UPDATE containers SET doc = jsonb_set(doc::jsonb, '{runtime_status,scheduling_status}', to_jsonb(wanted.status))::text
+                                 FROM wanted WHERE containers.uuid = wanted.uuid AND containers.uuid IN (SELECT uuid FROM target))
+                SELECT held, epoch FROM fence
                 """, logger: logger)
+            for try await (held, epoch) in rows.decode((Bool, Int64?).self) where !held { return .some(epoch) }
+            return nil
         }
+        if let fence, let current { throw .fenced(fence.refusal(current: current)) }
     }
 
     public func changes() -> AsyncStream<Void> { notifier.stream() }

@@ -42,7 +42,8 @@ public protocol ContainerStore: Sendable {
     func lock(_ uuids: [String], by dispatcher: String) async throws(QueueError) -> [Container]
 
     /// Records why waiting containers wait (no state change); unknown or final ones are skipped.
-    func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError)
+    /// Written by `dispatcher`: refused (`fenced`) once another daemon took that id over.
+    func setSchedulingStatus(_ statuses: [String: String], by dispatcher: String) async throws(QueueError)
 
     /// Yields whenever containers were submitted or changed, here or (PostgreSQL) by another
     /// process, so the scheduler need not poll.

@@ -233,7 +233,8 @@ public final class SQLiteContainerStore: ContainerStore {
         return locked
     }
 
-    public func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError) {
+    /// `dispatcher` is not checked: one process holds a SQLite queue, so no id is ever taken over.
+    public func setSchedulingStatus(_ statuses: [String: String], by dispatcher: String) async throws(QueueError) {
         guard !statuses.isEmpty else { return }
         // Set in place by SQLite's JSON functions: a round can carry thousands of statuses, and
         // decoding and encoding each record was most of a round's time.

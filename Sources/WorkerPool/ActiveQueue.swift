@@ -1,20 +1,32 @@
 import Queue
 
+/// What an `ActiveQueue` keeps of each container: made from its summary, found by its uuid. A
+/// VM dispatcher keeps a prepared `Dispatcher.ActiveContainer`, an executor dispatcher the
+/// summary itself.
+public protocol ActiveQueueEntry: Sendable {
+    init(_ summary: ContainerSummary)
+    var uuid: String { get }
+}
+
+extension ContainerSummary: ActiveQueueEntry {
+    public init(_ summary: ContainerSummary) { self = summary }
+}
+
 /// The active queue as a dispatcher last read it — Queued containers and those it holds
 /// (Locked or Running by its id), in uuid order — kept between rounds, so that a round reads
 /// only what changed since the last one instead of the whole queue. A full read starts it over
 /// (with the cursor taken just before it); changes are applied on top.
 ///
-///     var view = ActiveQueue(dispatcher: "d1")
+///     var view = ActiveQueue<ContainerSummary>(dispatcher: "d1")
 ///     _ = try await view.refresh(from: store, full: true, now: now)     // the whole active queue
 ///     _ = try await view.refresh(from: store, full: false, now: later)  // what changed since
 ///     let containers = view.containers
-struct ActiveQueue: Sendable {
+struct ActiveQueue<Entry: ActiveQueueEntry>: Sendable {
     let dispatcher: String
     /// Drain mode (see `Dispatcher.drainOnly`): Queued containers are not in the view.
     let drainOnly: Bool
     /// In uuid order, one per container.
-    private(set) var containers: [Dispatcher.ActiveContainer] = []
+    private(set) var containers: [Entry] = []
     /// Where the next read of changes starts; nil: the next read is a full one.
     private(set) var cursor: ChangeCursor?
     /// The round time of the last full read.
@@ -63,8 +75,8 @@ struct ActiveQueue: Sendable {
 
     /// Starts over from a full read (`summaries` in any order; those not in the view are skipped).
     mutating func replaceAll(with summaries: [ContainerSummary], cursor: ChangeCursor, now: Double) {
-        containers = summaries.filter { Self.belongs($0, to: dispatcher, drainOnly: drainOnly) }.map(Self.active)
-        containers.sort { $0.demand.uuid < $1.demand.uuid }  // a run already in order costs one pass
+        containers = summaries.filter { Self.belongs($0, to: dispatcher, drainOnly: drainOnly) }.map { Entry($0) }
+        containers.sort { $0.uuid < $1.uuid }  // a run already in order costs one pass
         self.cursor = cursor
         fullReadAt = now
     }
@@ -73,24 +85,24 @@ struct ActiveQueue: Sendable {
     /// says. Applying the same summary twice changes nothing.
     mutating func apply(_ changes: ContainerChanges) {
         var dropped = Set<Int>()
-        var added: [String: Dispatcher.ActiveContainer?] = [:]  // nil: changed, and not in the view
+        var added: [String: Entry?] = [:]  // nil: changed, and not in the view
         for c in changes.items {
             let keep = Self.belongs(c, to: dispatcher, drainOnly: drainOnly)
             if let i = index(of: c.uuid) {
                 if keep {
-                    containers[i] = Self.active(c)
+                    containers[i] = Entry(c)
                     dropped.remove(i)
                 } else {
                     dropped.insert(i)
                 }
             } else {
-                added[c.uuid] = keep ? Self.active(c) : .some(nil)
+                added[c.uuid] = keep ? Entry(c) : .some(nil)
             }
         }
         cursor = changes.cursor
-        let inserts = added.values.compactMap { $0 }.sorted { $0.demand.uuid < $1.demand.uuid }
+        let inserts = added.values.compactMap { $0 }.sorted { $0.uuid < $1.uuid }
         guard !dropped.isEmpty || !inserts.isEmpty else { return }
-        if dropped.isEmpty, let first = inserts.first, containers.last.map({ $0.demand.uuid < first.demand.uuid }) ?? true {
+        if dropped.isEmpty, let first = inserts.first, containers.last.map({ $0.uuid < first.uuid }) ?? true {
             containers += inserts  // new submits: their uuids sort after every earlier one
             return
         }
@@ -98,12 +110,12 @@ struct ActiveQueue: Sendable {
     }
 
     /// One pass over the view: `dropped` (positions) left out, `inserts` (in uuid order) merged in.
-    private mutating func merge(dropping dropped: Set<Int>, inserting inserts: [Dispatcher.ActiveContainer]) {
-        var merged: [Dispatcher.ActiveContainer] = []
+    private mutating func merge(dropping dropped: Set<Int>, inserting inserts: [Entry]) {
+        var merged: [Entry] = []
         merged.reserveCapacity(containers.count - dropped.count + inserts.count)
         var next = 0
         for (i, c) in containers.enumerated() where !dropped.contains(i) {
-            while next < inserts.count && inserts[next].demand.uuid < c.demand.uuid {
+            while next < inserts.count && inserts[next].uuid < c.uuid {
                 merged.append(inserts[next])
                 next += 1
             }
@@ -119,14 +131,10 @@ struct ActiveQueue: Sendable {
         var high = containers.count
         while low < high {
             let mid = (low + high) / 2
-            let here = containers[mid].demand.uuid
+            let here = containers[mid].uuid
             if here == uuid { return mid }
             if here < uuid { low = mid + 1 } else { high = mid }
         }
         return nil
-    }
-
-    static func active(_ c: ContainerSummary) -> Dispatcher.ActiveContainer {
-        Dispatcher.ActiveContainer(state: c.state, schedulingStatus: c.schedulingStatus, demand: Dispatcher.demand(of: c, state: .queued))
     }
 }

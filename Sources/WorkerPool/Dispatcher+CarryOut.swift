@@ -34,7 +34,7 @@ extension Dispatcher {
         // Only statuses that differ from what the queue holds: most waiting containers keep
         // theirs for many rounds, and each change is a write.
         let changed = plan.statuses.filter { statuses[$0.key] != .some($0.value) }
-        do { try await store.setSchedulingStatus(changed) } catch {
+        do { try await store.setSchedulingStatus(changed, by: id) } catch {
             logger.warning(
                 "could not record scheduling statuses; the next round sets them",
                 metadata: [

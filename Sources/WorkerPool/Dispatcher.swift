@@ -39,19 +39,14 @@ public final class Dispatcher: Sendable {
     /// Drain mode: the last round found nothing left (no container held, no instance, no create).
     private let emptied = Mutex(false)
     /// The active queue as the last round read it; a round reads only what changed since.
-    private let activeQueue: Mutex<ActiveQueue>
-    /// Seconds between full reads of the active queue (see `activeContainers`).
-    let fullReadInterval: Double
+    private let activeQueue: ActiveQueueReader<ActiveContainer>
     /// Where the last round spent its time.
     private let timings = Mutex(RoundTimings())
     public var lastRoundTimings: RoundTimings { timings.withLock { $0 } }
 
-    /// `fullReadInterval`: seconds (of the round clock) between full reads of the active queue;
-    /// the rounds between read only what changed.
     public init(
         id: String, store: any ContainerStore, pool: WorkerPool, types: [InstanceType], maxPriceFactor: Double = 1.5,
-        limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil, drainOnly: Bool = false,
-        fullReadInterval: Double = Dispatcher.defaultFullReadInterval
+        limits: Limits, logger: Logger, metrics: DispatchMetrics? = nil, drainOnly: Bool = false
     ) {
         self.drainOnly = drainOnly
         self.id = id
@@ -60,21 +55,11 @@ public final class Dispatcher: Sendable {
         self.policy = Mutex((Eligibility(types: types, maxPriceFactor: maxPriceFactor), limits))
         self.logger = logger
         self.metrics = metrics
-        self.activeQueue = Mutex(ActiveQueue(dispatcher: id, drainOnly: drainOnly))
-        self.fullReadInterval = fullReadInterval
+        self.activeQueue = ActiveQueueReader(dispatcher: id, drainOnly: drainOnly)
     }
-
-    /// A full read of the queue every 5 minutes: the change feed misses nothing, and this bounds
-    /// what a fault outside it (a row edited by hand with the trigger disabled) could hide.
-    public static let defaultFullReadInterval = 300.0
-
-    /// Whether the next round must read the whole active queue (`readWholeQueueNextRound`).
-    private let fullReadAsked = Mutex(false)
 
     /// The next round reads the whole active queue (benchmarks time that round).
-    public func readWholeQueueNextRound() {
-        fullReadAsked.withLock { $0 = true }
-    }
+    public func readWholeQueueNextRound() { activeQueue.readWholeQueueNextRound() }
 
     /// New instance types, limits and pool settings (a configuration reload), from the next
     /// round on. Instances and containers stay; those of a type no longer listed are drained.
@@ -212,34 +197,24 @@ public final class Dispatcher: Sendable {
 
     /// What a round keeps of an active container (read as a `ContainerSummary`: the full
     /// record, with command, environment and log, is read only for the few that start).
-    struct ActiveContainer: Sendable, Hashable {
+    struct ActiveContainer: ActiveQueueEntry, Hashable {
         var state: ContainerState
         var schedulingStatus: String?
         /// The scheduler's view, its state still to be settled against the workers.
         var demand: ContainerDemand
+        var uuid: String { demand.uuid }
+
+        init(_ c: ContainerSummary) {
+            state = c.state
+            schedulingStatus = c.schedulingStatus
+            demand = Dispatcher.demand(of: c, state: .queued)
+        }
     }
 
-    /// Queued containers (none in drain mode), and those this dispatcher holds (Locked or Running by it), in uuid
-    /// order: what changed since the last round applied to what it read, or (the first round,
-    /// after a read error, and every `fullReadInterval`) the whole active queue. Also says
-    /// whether the read was a full one and how many containers it returned.
+    /// Queued containers (none in drain mode), and those this dispatcher holds (Locked or
+    /// Running by it), in uuid order (see `ActiveQueueReader`).
     func activeContainers(now: Double) async throws(QueueError) -> (containers: [ActiveContainer], fullRead: Bool, rows: Int) {
-        // Taken out while the round reads: if the read fails, what stays behind is an empty
-        // view, which the next round fills with a full read.
-        var view = activeQueue.withLock { held in
-            let taken = held
-            held = ActiveQueue(dispatcher: id, drainOnly: drainOnly)
-            return taken
-        }
-        let asked = fullReadAsked.withLock { asked in
-            defer { asked = false }
-            return asked
-        }
-        let (full, rows) = try await view.refresh(
-            from: store, full: asked || view.needsFullRead(now: now, interval: fullReadInterval), now: now)
-        let containers = view.containers
-        activeQueue.withLock { $0 = view }
-        return (containers, full, rows)
+        try await activeQueue.read(from: store, now: now)
     }
 
     /// What a worker said of a container that ended: a result to record, a reason to cancel

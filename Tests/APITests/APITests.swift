@@ -200,7 +200,7 @@ struct NoStore: ContainerStore {
     func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { throw .unavailable("none") }
     func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container { throw .unavailable("none") }
     func lock(_ uuids: [String], by dispatcher: String) async throws(QueueError) -> [Container] { throw .unavailable("none") }
-    func setSchedulingStatus(_ statuses: [String: String]) async throws(QueueError) {}
+    func setSchedulingStatus(_ statuses: [String: String], by dispatcher: String) async throws(QueueError) {}
     func changes() -> AsyncStream<Void> { AsyncStream { $0.finish() } }
     func changeCursor() async throws(QueueError) -> ChangeCursor { throw .unavailable("none") }
     func summaries(changedSince cursor: ChangeCursor) async throws(QueueError) -> ContainerChanges { throw .unavailable("none") }

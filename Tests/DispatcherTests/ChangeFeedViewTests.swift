@@ -36,7 +36,7 @@ import Testing
             }
         var history = History(store: store, url: url, random: SeededRandom(seed: seed))
         do {
-            var view = ActiveQueue(dispatcher: Self.me)
+            var view = ActiveQueue<Dispatcher.ActiveContainer>(dispatcher: Self.me)
             var rounds = 0
             var changesRead = 0
             for step in 0..<240 {
@@ -71,7 +71,7 @@ import Testing
         var after: String?
         repeat {
             let page = try await store.summaries(ContainerQuery(states: [.queued, .locked, .running], after: after, limit: 7))
-            for c in page.items where c.state == .queued || c.lockedBy == me { all.append(ActiveQueue.active(c)) }
+            for c in page.items where c.state == .queued || c.lockedBy == me { all.append(Dispatcher.ActiveContainer(c)) }
             after = page.next
         } while after != nil
         return all.sorted { $0.demand.uuid < $1.demand.uuid }
@@ -138,7 +138,7 @@ struct History {
         case 9:
             let waiting = all.filter { ($0.state == .queued || $0.state == .locked) && !held.contains($0.uuid) }.prefix(5)
             try await store.setSchedulingStatus(
-                Dictionary(uniqueKeysWithValues: waiting.map { ($0.uuid, "waiting \(Int.random(in: 0...3, using: &random))") }))
+                Dictionary(uniqueKeysWithValues: waiting.map { ($0.uuid, "waiting \(Int.random(in: 0...3, using: &random))") }), by: "d1")
         default:
             try await slowWrite(all.filter { !held.contains($0.uuid) })
         }

@@ -29,7 +29,7 @@ final class FlakyStore: ContainerStore {
         if lockFailuresLeft.withLock({ n in defer { n -= 1 }; return n > 0 }) { throw .unavailable("simulated outage") }
         return try await inner.lock(uuids, by: d)
     }
-    func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
+    func setSchedulingStatus(_ s: [String: String], by d: String) async throws(QueueError) { try await inner.setSchedulingStatus(s, by: d) }
     func changes() -> AsyncStream<Void> { inner.changes() }
     func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
     func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges { try await inner.summaries(changedSince: c) }

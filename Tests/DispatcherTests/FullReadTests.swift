@@ -21,7 +21,7 @@ final class FailingFeedStore: ContainerStore {
     func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
     func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
     func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] { try await inner.lock(uuids, by: d) }
-    func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
+    func setSchedulingStatus(_ s: [String: String], by d: String) async throws(QueueError) { try await inner.setSchedulingStatus(s, by: d) }
     func changes() -> AsyncStream<Void> { inner.changes() }
     func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
     func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {

@@ -19,7 +19,7 @@ final class LosingStartsStore: ContainerStore {
     func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
     func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
     func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] { try await inner.lock(uuids, by: d) }
-    func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
+    func setSchedulingStatus(_ s: [String: String], by d: String) async throws(QueueError) { try await inner.setSchedulingStatus(s, by: d) }
     func changes() -> AsyncStream<Void> { inner.changes() }
     func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
     func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges { try await inner.summaries(changedSince: c) }
@@ -45,7 +45,7 @@ final class CancelAfterLockStore: ContainerStore {
     func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
     func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
     func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage { try await inner.summaries(query) }
-    func setSchedulingStatus(_ s: [String: String]) async throws(QueueError) { try await inner.setSchedulingStatus(s) }
+    func setSchedulingStatus(_ s: [String: String], by d: String) async throws(QueueError) { try await inner.setSchedulingStatus(s, by: d) }
     func changes() -> AsyncStream<Void> { inner.changes() }
     func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
     func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges { try await inner.summaries(changedSince: c) }

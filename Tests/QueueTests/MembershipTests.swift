@@ -130,6 +130,39 @@ import Testing
         await admin.close()
     }
 
+    /// The writes that are no transition are fenced too: a daemon whose id was taken over
+    /// neither overwrites the survivor's scheduling statuses nor records a create intent (so it
+    /// creates nothing in the set the survivor drains); the refusal says why.
+    @Test func statusesAndIntentsUnderAStaleEpochAreRefused() async throws {
+        let (a, admin) = try await twoStores()
+        let lease = try await a.acquireLease(for: "d1", holder: LeaseHolder(host: "host-a", pid: 1))
+        let made = try await a.submit([spec()])
+        let status: @Sendable (PostgresContainerStore) async throws -> String? = { try await $0.get(made[0].uuid).runtimeStatus.schedulingStatus }
+        try await a.setSchedulingStatus([made[0].uuid: "waiting for a small instance to boot"], by: "d1")
+        #expect(try await status(admin) == "waiting for a small instance to boot", "the current epoch writes")
+        let intent = CreateIntent(instanceSet: "d1", typeName: "small", count: 2, secret: nil, createdAt: Date())
+        try await a.recordIntent(intent)
+        try await admin.client.query("UPDATE dispatcher_leases SET epoch = epoch + 1 WHERE dispatcher_id = 'd1'", logger: logger)
+        let isFenced: @Sendable (any Error) -> Bool = { error in
+            guard case .fenced(let message) = error as? QueueError else { return false }
+            return message.contains("dispatcher id d1 acts with lease epoch 1, but the queue says 2")
+        }
+        await #expect(performing: { try await a.setSchedulingStatus([made[0].uuid: "at max_instances (0)"], by: "d1") }, throws: isFenced)
+        #expect(try await status(admin) == "waiting for a small instance to boot", "the refused status was not written")
+        let second = CreateIntent(instanceSet: "d1", typeName: "small", count: 1, secret: nil, createdAt: Date())
+        await #expect(performing: { try await a.recordIntent(second) }, throws: isFenced)
+        #expect(try await admin.openIntents(instanceSet: "d1").map(\.token) == [intent.token], "the refused intent was not recorded")
+        // Unfenced: another id, and settling (it only forgets a record; the cloud is not touched).
+        try await a.setSchedulingStatus([made[0].uuid: "at max_instances (0)"], by: "d2")
+        #expect(try await status(admin) == "at max_instances (0)")
+        try await a.recordIntent(CreateIntent(instanceSet: "d2", typeName: "small", count: 1, secret: nil, createdAt: Date()))
+        try await a.settleIntent(intent.token)
+        #expect(try await admin.openIntents(instanceSet: "d1").isEmpty)
+        await lease.release()
+        await a.close()
+        await admin.close()
+    }
+
     @Test func sqliteHasOneMemberAndNoTakeover() async throws {
         let folder = StoreFixture.temporaryFolder()
         let store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3")

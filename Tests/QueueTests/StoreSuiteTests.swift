@@ -173,7 +173,7 @@ import Testing
             let made = try await store.submit([gpu] + (0..<11).map { spec(priority: $0 % 3) })
             _ = try await store.lock([made[1].uuid], by: "d1")
             _ = try await store.apply(.cancel(reason: "x"), to: made[2].uuid)
-            try await store.setSchedulingStatus([made[0].uuid: "at max_instances (3); 100+ waiting ahead of it"])
+            try await store.setSchedulingStatus([made[0].uuid: "at max_instances (3); 100+ waiting ahead of it"], by: "d1")
             for query in [ContainerQuery(limit: 5), ContainerQuery(states: [.queued, .locked], limit: 4), ContainerQuery(minPriority: 1, limit: 3)] {
                 var fromList: [ContainerSummary] = []
                 var fromSummaries: [ContainerSummary] = []
@@ -205,13 +205,13 @@ import Testing
         try await withStore(kind) { store in
             let waiting = try await store.submit([spec()])[0]
             let done = try await store.apply(.cancel(reason: "x"), to: try await store.submit([spec()])[0].uuid)
-            try await store.setSchedulingStatus([waiting.uuid: "waiting for a small instance to boot", done.uuid: "x", "ctr-none": "y"])
+            try await store.setSchedulingStatus([waiting.uuid: "waiting for a small instance to boot", done.uuid: "x", "ctr-none": "y"], by: "d1")
             #expect(try await store.get(waiting.uuid).runtimeStatus.schedulingStatus == "waiting for a small instance to boot")
             #expect(try await store.get(done.uuid).runtimeStatus.schedulingStatus == nil)
             // Set in place in the stored JSON: odd characters survive, the rest of the record is
             // untouched, and a later transition still reads and writes it whole.
             let odd = #"at "max_instances" (3) \ é/ü; 1200+ waiting ahead of it"#
-            try await store.setSchedulingStatus([waiting.uuid: odd])
+            try await store.setSchedulingStatus([waiting.uuid: odd], by: "d1")
             let read = try await store.get(waiting.uuid)
             #expect(read.runtimeStatus.schedulingStatus == odd)
             #expect(read.command == waiting.command && read.environment == waiting.environment && read.createdAt == waiting.createdAt)
