@@ -82,8 +82,9 @@ extension ExecutorDispatcher {
         // Locked, no job: this process's submit is retried with the same token; a lock from
         // before a restart whose job does not exist is given back (an attempt counted).
         if lockedHere.withLock({ $0.contains(c.uuid) }) { return .locked }
+        let when = drainOnly ? "by dispatcher \(id), which was taken over," : "before a dispatcher restart"
         await apply(
-            .unlock(by: id, reason: "locked before a dispatcher restart and no job of it found in the executor backend"), to: c.uuid,
+            .unlock(by: id, reason: "locked \(when) and no job of it found in the executor backend"), to: c.uuid,
             "could not give back a stale lock")
         return nil
     }

@@ -66,14 +66,25 @@ public final class ExecutorDispatcher: Sendable {
         var problem: String?
     }
 
-    public init(id: String, store: any ContainerStore, backend: any ExecutorBackend, settings: Settings, logger: Logger) {
+    /// Drain mode: this dispatcher finishes what its id holds and submits nothing (a survivor
+    /// running the jobs of a dispatcher it took over). Queued containers are not read; its jobs
+    /// are adopted, recorded as they end, and its stale locks given back.
+    public let drainOnly: Bool
+    /// Drain mode: the last round found nothing left (no container held, no job listed).
+    private let emptied = Mutex(false)
+    public var isDrained: Bool { emptied.withLock { $0 } }
+
+    public init(
+        id: String, store: any ContainerStore, backend: any ExecutorBackend, settings: Settings, logger: Logger, drainOnly: Bool = false
+    ) {
         self.id = id
         self.store = store
         self.backend = backend
         self.settings = settings
         self.logger = logger
         self.tags = JobTags(prefix: settings.tagPrefix)
-        self.activeQueue = ActiveQueueReader(dispatcher: id)
+        self.drainOnly = drainOnly
+        self.activeQueue = ActiveQueueReader(dispatcher: id, drainOnly: drainOnly)
     }
 
     /// One round. Failures of single steps are logged and retried on the next round; nothing here
@@ -100,6 +111,11 @@ public final class ExecutorDispatcher: Sendable {
             return
         }
         var round = await reconcile(containers, jobs: jobs, now: now)
+        if drainOnly {  // nothing is planned: what the id holds only ends
+            emptied.withLock { $0 = containers.isEmpty && jobs.isEmpty }
+            lastRound.withLock { $0 = RoundView(demands: round.demands, statuses: round.statuses, jobs: jobs) }
+            return
+        }
         let capacity: [PartitionCapacity]
         do {
             capacity = try await call("capacity") { [backend] () async throws(DriverError) in try await backend.capacity() }

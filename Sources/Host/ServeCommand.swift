@@ -82,10 +82,15 @@ struct ServeCommand: AsyncParsableCommand {
                 try await members?.register(me)  // refused (fenced) if taken over meanwhile
                 if let executor = settings.executor {
                     // The pool is an executor backend: its dispatcher's loop instead of the VM one.
-                    let made = try await ExecutorOpening.dispatcher(settings, executor, origins: origins, store: store, logger: logger)
+                    let plugin = try await ExecutorOpening.plugin(settings, executor, origins: origins, logger: logger)
+                    let made = try await ExecutorOpening.dispatcher(
+                        plugin, settings, executor, id: settings.dispatcherID, store: store, logger: logger)
                     management = ExecutorManagement(dispatcher: made, lease: held)
                     if let members {
-                        membership = Membership(store: store, membership: members, me: me, config: settings, driver: nil, logger: logger)
+                        let open: DrainOpener = { [settings] id in
+                            try await ExecutorOpening.dispatcher(plugin, settings, executor, id: id, drainOnly: true, store: store, logger: logger)
+                        }
+                        membership = Membership(store: store, membership: members, me: me, config: settings, open: open, logger: logger)
                     }
                     let loop = DispatchLoop(dispatcher: made, pollInterval: executor.pollInterval, lease: held)
                     dispatching = Task { await loop.run(wakeups: store.changes()) }
@@ -94,7 +99,12 @@ struct ServeCommand: AsyncParsableCommand {
                     let (made, driver) = try await DispatchWiring.wired(settings, origins: origins, store: store, logger: logger, metrics: metrics)
                     management = PoolManagement(dispatcher: made, runnerPath: try DispatchWiring.runnerBinary(settings), lease: held, driver: driver)
                     if let members {
-                        membership = Membership(store: store, membership: members, me: me, config: settings, driver: driver, logger: logger)
+                        let open: DrainOpener = { [settings] id in
+                            var adopted = settings
+                            adopted.dispatcherID = id
+                            return try await DispatchWiring.wired(adopted, store: store, logger: logger, drainOnly: true, loaded: driver).dispatcher
+                        }
+                        membership = Membership(store: store, membership: members, me: me, config: settings, open: open, logger: logger)
                     }
                     let loop = DispatchLoop(dispatcher: made, pollInterval: settings.workers.pollInterval, lease: held)
                     dispatching = Task { await loop.run(wakeups: store.changes()) }

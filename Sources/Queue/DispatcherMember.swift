@@ -74,6 +74,32 @@ public struct DispatcherMember: Sendable, Hashable, Codable {
     }
 }
 
+extension DispatcherMember {
+    /// What a survivor does with a member's set.
+    public enum Adoption: Sendable, Hashable {
+        /// Claim it (dead, or its survivor is itself gone before finishing it).
+        case claim
+        /// Carry on: the survivor claimed it and restarted before finishing it.
+        case resume
+    }
+
+    /// What `survivor` does with this member's set, given every member: nil when it is not to be
+    /// touched — active, finished, claimed by a live survivor, the survivor itself, or on another
+    /// driver (or executor backend): a set is listed and drained through the survivor's own
+    /// driver, and another driver's set would look empty.
+    public func adoption(by survivor: DispatcherMember, among members: [DispatcherMember], takeoverAfter: Double) -> Adoption? {
+        guard id != survivor.id, driver == survivor.driver else { return nil }
+        switch state(takeoverAfter: takeoverAfter) {
+        case .dead: return .claim
+        case .takenOver(let by) where by == survivor.id: return .resume
+        case .takenOver(let by):
+            let claimerGone = members.first { $0.id == by }.map { $0.state(takeoverAfter: takeoverAfter) != .active } ?? false
+            return claimerGone ? .claim : nil
+        case .active, .drained: return nil
+        }
+    }
+}
+
 /// The store side of several dispatchers sharing one queue: membership rows, heartbeats and the
 /// one-survivor takeover decision. PostgreSQL decides takeovers in a transaction; SQLite (one
 /// process by construction) keeps one member and never takes over.

@@ -217,7 +217,7 @@ import Testing
         try AzurePeer.faults([["match": "GET .*/virtualMachines$", "hang": true, "times": 1]])
         let start = ContinuousClock.now
         #expect(failure { try list(viaIMDS, tags("mi")) }?.errorClass == .transient)
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60), "given up on at request_timeout (2 s), not hung")
         try AzurePeer.clearFaults()
         try noViolations()
     }

@@ -108,15 +108,13 @@ import Testing
         defer { _ = FileManager.default.createFile(atPath: release, contents: nil) }  // lets the stuck call end
         let (backend, folder) = try await openBackend(#"{"mode": "block", "release_file": "\#(release)"}"#, timeout: .milliseconds(300))
         defer { folder.remove() }
-        let start = ContinuousClock.now
         do {
             _ = try await backend.capacity()
             Issue.record("a blocked call returned")
         } catch {
             #expect(error.errorClass == .internal && error.message == "no reply within 0.3 seconds" && error.operation == "capacity")
         }
-        #expect(ContinuousClock.now - start < .seconds(10))
-        #expect(backend.callsInFlight == 1)
+        #expect(backend.callsInFlight == 1, "the answer came from the timeout: the backend's call is still blocked")
         _ = FileManager.default.createFile(atPath: release, contents: nil)
     }
 

@@ -163,6 +163,31 @@ import Testing
         await admin.close()
     }
 
+    /// Which members a survivor adopts: dead ones on its own driver; its own unfinished claim
+    /// (resumed); a claim whose survivor is gone too. Never an active or drained one, one claimed
+    /// by a live survivor, itself, or one on another driver or executor backend (listed through
+    /// the survivor's driver, its set would look empty and be called drained while it bills).
+    @Test func aSurvivorAdoptsDeadMembersOnItsOwnDriverOnly() {
+        func m(_ id: String, driver: String = "ec2", age: Double = 0, by: String? = nil, drained: Bool = false) -> DispatcherMember {
+            DispatcherMember(
+                id: id, driver: driver, version: "test", host: "h", pid: 1, heartbeatAge: age, takenOverBy: by,
+                drainedAt: drained ? Date() : nil)
+        }
+        let me = m("me")
+        let members = [
+            me, m("dead", age: 300), m("other-driver", driver: "gce", age: 300), m("executor", driver: "slurm", age: 300),
+            m("alive", age: 10), m("mine", age: 300, by: "me"), m("done", age: 300, by: "me", drained: true),
+            m("live-claim", age: 300, by: "alive"), m("gone-survivor", age: 300), m("orphan", age: 300, by: "gone-survivor"),
+        ]
+        let adoptions = Dictionary(uniqueKeysWithValues: members.map { member in
+            (member.id, member.adoption(by: me, among: members, takeoverAfter: 120).map { "\($0)" } ?? "leave")
+        })
+        #expect(adoptions == [
+            "me": "leave", "dead": "claim", "other-driver": "leave", "executor": "leave", "alive": "leave", "mine": "resume",
+            "done": "leave", "live-claim": "leave", "gone-survivor": "claim", "orphan": "claim",
+        ])
+    }
+
     @Test func sqliteHasOneMemberAndNoTakeover() async throws {
         let folder = StoreFixture.temporaryFolder()
         let store = try SQLiteContainerStore.open(path: folder + "/queue.sqlite3")

@@ -1,16 +1,15 @@
 import Config
-import DriverHost
 import Foundation
 import Logging
 import Queue
 import Synchronization
 
 /// This daemon's place among the dispatchers sharing its store: it keeps its membership row
-/// beating, and adopts the instance set of a member whose heartbeat is older than
-/// `queue.takeover_after` (see `Takeover`). A member whose row says it was taken over stops,
-/// as a lost lease does (serve exits 1 with the reason).
+/// beating, and adopts the instance set (or executor jobs) of a member on the same driver (or
+/// backend) whose heartbeat is older than `queue.takeover_after` (see `Takeover`). A member
+/// whose row says it was taken over stops, as a lost lease does (serve exits 1 with the reason).
 ///
-///     let membership = Membership(store: store, membership: members, me: me, config: settings, driver: driver, logger: logger)
+///     let membership = Membership(store: store, membership: members, me: me, config: settings, open: open, logger: logger)
 ///     let task = Task { await membership.run() }
 ///     ...; task.cancel(); await membership.stop()
 final class Membership: Sendable {
@@ -19,9 +18,9 @@ final class Membership: Sendable {
     let me: DispatcherMember
     let config: Configuration
     let logger: Logger
-    /// The driver a taken-over set is opened with: this daemon's own (nil: an executor backend's
-    /// daemon, whose jobs are not adopted).
-    let driver: (any CloudDriver)?
+    /// Opens a taken-over id in drain mode, through this daemon's own driver or executor
+    /// backend and its configuration (nil: this daemon adopts nothing).
+    let open: DrainOpener?
     private let takeovers = Mutex<[String: Takeover]>([:])
     /// Members found alive through their lease though silent: logged once each.
     private let aliveButSilent = Mutex<Set<String>>([])
@@ -29,13 +28,13 @@ final class Membership: Sendable {
 
     init(
         store: any ContainerStore, membership: any DispatcherMembership, me: DispatcherMember, config: Configuration,
-        driver: (any CloudDriver)?, logger: Logger
+        open: DrainOpener?, logger: Logger
     ) {
         self.store = store
         self.membership = membership
         self.me = me
         self.config = config
-        self.driver = driver
+        self.open = open
         self.logger = logger
     }
 
@@ -68,29 +67,24 @@ final class Membership: Sendable {
             try? await membership.register(me)  // the row may be gone (forgotten by an operator)
             return
         }
-        guard let driver else { return }
+        guard let open else { return }
         let members: [DispatcherMember]
         do { members = try await membership.members() } catch {
             logger.warning("cannot read the dispatcher members", metadata: ["error": "\(error)"])
             return
         }
-        let after = config.queue.takeoverAfter
-        let gone = Set(members.filter { $0.state(takeoverAfter: after) != .active }.map(\.id))
-        for member in members where member.id != me.id {
-            let state = member.state(takeoverAfter: after)
-            // A set this daemon claimed and did not finish (it restarted meanwhile) is resumed;
-            // one whose survivor died before finishing it is claimed again.
-            let ours = state == .takenOver(by: me.id)
-            let orphaned = member.drainedAt == nil && member.takenOverBy.map { $0 != me.id && gone.contains($0) } == true
-            guard state == .dead || ours || orphaned, takeovers.withLock({ $0[member.id] == nil }) else { continue }
-            await adopt(member, claimed: ours, driver: driver)
+        for member in members {
+            guard let adoption = member.adoption(by: me, among: members, takeoverAfter: config.queue.takeoverAfter),
+                takeovers.withLock({ $0[member.id] == nil })
+            else { continue }
+            await adopt(member, claimed: adoption == .resume, open: open)
         }
         takeovers.withLock { running in running = running.filter { !$0.value.finished } }
     }
 
     /// Takes the member's lease (its daemon, if alive, still holds it: then it is not dead, only
     /// slow), claims the member in the store, and drains its set.
-    private func adopt(_ member: DispatcherMember, claimed: Bool, driver: any CloudDriver) async {
+    private func adopt(_ member: DispatcherMember, claimed: Bool, open: DrainOpener) async {
         let lease: any DispatcherLease
         do {
             lease = try await store.acquireLease(for: member.id, holder: .thisProcess)
@@ -115,12 +109,9 @@ final class Membership: Sendable {
             } else {
                 logger.notice("resuming the takeover of a dispatcher", metadata: ["member": "\(member.id)"])
             }
-            var adopted = config
-            adopted.dispatcherID = member.id
-            let (dispatcher, _) = try await DispatchWiring.wired(adopted, store: store, logger: logger, drainOnly: true, loaded: driver)
             let takeover = Takeover(
-                member: member.id, dispatcher: dispatcher, lease: lease, membership: membership,
-                pollInterval: config.workers.pollInterval, logger: logger)
+                member: member.id, dispatcher: try await open(member.id), lease: lease, membership: membership,
+                pollInterval: config.executor?.pollInterval ?? config.workers.pollInterval, logger: logger)
             takeovers.withLock { $0[member.id] = takeover }
             takeover.start()
         } catch {
@@ -134,3 +125,6 @@ final class Membership: Sendable {
         for takeover in takeovers.withLock({ Array($0.values) }) { await takeover.stop() }
     }
 }
+
+/// Opens a taken-over dispatcher id in drain mode (see `Membership.open`).
+typealias DrainOpener = @Sendable (_ memberID: String) async throws -> any DrainingDispatcher

@@ -1,17 +1,38 @@
+import ExecutorPool
 import Foundation
 import Logging
 import Queue
 import Synchronization
 import WorkerPool
 
-/// A taken-over instance set, run to its end: a dispatcher in drain mode under the dead
-/// member's id (and lease) adopts its instances and the containers running there exactly as a
-/// restart would, gives back its stale locks (an attempt counted), lets what runs finish, shuts
-/// each instance down once idle, and places nothing new. When nothing is left the takeover is
-/// recorded as finished and the lease given back.
+/// A dispatcher in drain mode over a taken-over id: a VM dispatcher (`Dispatcher`) or an
+/// executor backend's (`ExecutorDispatcher`), run round after round until it holds nothing.
+protocol DrainingDispatcher: Sendable {
+    func drainRound(now: Double) async
+    /// Nothing of the id is left: no container held, no instance or job.
+    var isDrained: Bool { get }
+    /// Closes what the drain opened (the instance set, the backend).
+    func close() async
+}
+
+extension Dispatcher: DrainingDispatcher {
+    func drainRound(now: Double) async { await tick(now: now) }
+    func close() async { await pool.close() }
+}
+
+extension ExecutorDispatcher: DrainingDispatcher {
+    func drainRound(now: Double) async { await tick(now: now) }
+    func close() async { await backend.close() }
+}
+
+/// A taken-over instance set (or executor backend's jobs), run to its end: a dispatcher in
+/// drain mode under the dead member's id (and lease) adopts its instances or jobs and the
+/// containers running there exactly as a restart would, gives back its stale locks (an attempt
+/// counted), lets what runs finish, shuts each instance down once idle, and places nothing new.
+/// When nothing is left the takeover is recorded as finished and the lease given back.
 final class Takeover: Sendable {
     let member: String
-    let dispatcher: Dispatcher
+    let dispatcher: any DrainingDispatcher
     let lease: any DispatcherLease
     let membership: any DispatcherMembership
     let pollInterval: Double
@@ -20,7 +41,7 @@ final class Takeover: Sendable {
     private let done = Mutex(false)
 
     init(
-        member: String, dispatcher: Dispatcher, lease: any DispatcherLease, membership: any DispatcherMembership,
+        member: String, dispatcher: any DrainingDispatcher, lease: any DispatcherLease, membership: any DispatcherMembership,
         pollInterval: Double, logger: Logger
     ) {
         self.member = member
@@ -40,7 +61,7 @@ final class Takeover: Sendable {
     private func run() async {
         while !Task.isCancelled {
             if lease.problem == nil {
-                await dispatcher.tick(now: Date().timeIntervalSince1970)
+                await dispatcher.drainRound(now: Date().timeIntervalSince1970)
                 if dispatcher.isDrained { break }
             }
             try? await Task.sleep(for: .milliseconds(Int64(pollInterval * 1000)))
@@ -52,7 +73,7 @@ final class Takeover: Sendable {
         } catch {
             logger.warning("could not record the end of a takeover", metadata: ["member": "\(member)", "error": "\(error)"])
         }
-        await dispatcher.pool.close()
+        await dispatcher.close()
         await lease.release()
         done.withLock { $0 = true }
     }
@@ -63,7 +84,7 @@ final class Takeover: Sendable {
         running?.cancel()
         await running?.value
         if !finished {
-            await dispatcher.pool.close()
+            await dispatcher.close()
             await lease.release()
         }
     }
