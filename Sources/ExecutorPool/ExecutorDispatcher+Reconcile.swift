@@ -12,6 +12,8 @@ extension ExecutorDispatcher {
         var demands: [ContainerDemand] = []
         /// Why containers whose job is pending (or being stopped) wait.
         var statuses: [String: String] = [:]
+        /// Ended jobs to forget: recorded on their container, or of no container of ours.
+        var releases: [String] = []
     }
 
     func reconcile(_ containers: [ContainerSummary], jobs: [BackendJob], now: Double) async -> Reconciled {
@@ -30,7 +32,7 @@ extension ExecutorDispatcher {
             } else {
                 continue  // judged next round; its jobs are left as they are
             }
-            for job in its where job.idempotencyToken != token { await retire(job, "it belongs to an earlier run of \(c.uuid)") }
+            for job in its where job.idempotencyToken != token { await retire(job, "it belongs to an earlier run of \(c.uuid)", &out) }
             if c.state == .queued, let old = its.first(where: { $0.state != .ended }) {
                 // Requeued while its job still runs: planned once that copy is gone, never two at once.
                 out.statuses[c.uuid] = "waiting for job \(old.id) of its earlier run to stop"
@@ -43,8 +45,9 @@ extension ExecutorDispatcher {
         }
         let active = Set(containers.map(\.uuid))
         for (uuid, orphans) in byContainer where !active.contains(uuid) {
-            for job in orphans { await retire(job, "its container \(uuid) is no longer this dispatcher's to run") }
+            for job in orphans { await retire(job, "its container \(uuid) is no longer this dispatcher's to run", &out) }
         }
+        await release(out.releases)
         let live = Set(jobs.lazy.filter { $0.state != .ended }.map(\.id))
         cancelsSent.withLock { $0.formIntersection(live) }
         let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.uuid))
@@ -72,7 +75,7 @@ extension ExecutorDispatcher {
             return .running(worker: job.id)
         }
         if let job = ended {
-            await record(job, of: c)
+            if await record(job, of: c) { out.releases.append(job.id) }
             return nil
         }
         if c.state == .running {
@@ -89,14 +92,15 @@ extension ExecutorDispatcher {
         return nil
     }
 
-    /// An ended job of the current run: its outcome recorded on the container, then the job
-    /// released. A store that cannot take it now leaves the job listed for the next round.
-    private func record(_ job: BackendJob, of c: ContainerSummary) async {
+    /// An ended job of the current run: its outcome recorded on the container; true once it is
+    /// (then the job may be released). A store that cannot take it now leaves the job listed for
+    /// the next round.
+    private func record(_ job: BackendJob, of c: ContainerSummary) async -> Bool {
         let recorded: Bool
         switch JobOutcome.of(job, stopping: c.priority == 0) {
         case .result(let exitCode):
             if c.state == .locked {  // started and ended between two rounds
-                guard await apply(.start(by: id, instance: Self.instance(of: job)), to: c.uuid, "could not record a start") else { return }
+                guard await apply(.start(by: id, instance: Self.instance(of: job)), to: c.uuid, "could not record a start") else { return false }
             }
             let log = await logTail(of: job)
             recorded = await apply(.complete(by: id, exitCode: exitCode, log: log, cost: 0), to: c.uuid, "could not record a result")
@@ -109,12 +113,12 @@ extension ExecutorDispatcher {
         case .interrupted(let reason):
             recorded = await apply(.interrupted(by: id, reason: reason), to: c.uuid, "could not requeue an interrupted container")
         }
-        if recorded { await release(job) }
+        return recorded
     }
 
     /// A job no container of ours needs: stopped if it runs, forgotten if it ended.
-    private func retire(_ job: BackendJob, _ why: String) async {
-        if job.state == .ended { await release(job) } else { await stop(job, why) }
+    private func retire(_ job: BackendJob, _ why: String, _ out: inout Reconciled) async {
+        if job.state == .ended { out.releases.append(job.id) } else { await stop(job, why) }
     }
 
     /// Asks the backend to stop a job (once; TERM, KILL after the grace).
@@ -128,9 +132,14 @@ extension ExecutorDispatcher {
         }
     }
 
-    private func release(_ job: BackendJob) async {
-        do { try await call("release") { [backend] () async throws(DriverError) in try await backend.release(jobIDs: [job.id]) } } catch {
-            logger.warning("could not release an ended job; the next round does", metadata: ["job": "\(job.id)", "error": "\(error)"])
+    /// Forgets ended jobs, in as few calls as the ABI allows (10,000 ids each): a round in which
+    /// a thousand jobs ended costs one call, not a thousand.
+    private func release(_ ids: [String]) async {
+        for start in stride(from: 0, to: ids.count, by: 10_000) {
+            let batch = Array(ids[start..<min(ids.count, start + 10_000)])
+            do { try await call("release") { [backend] () async throws(DriverError) in try await backend.release(jobIDs: batch) } } catch {
+                logger.warning("could not release ended jobs; the next round does", metadata: ["jobs": "\(batch.count)", "error": "\(error)"])
+            }
         }
     }
 

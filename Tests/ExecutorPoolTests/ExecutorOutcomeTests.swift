@@ -84,6 +84,23 @@ import Testing
         await world.close()
     }
 
+    /// Jobs that end together are released together: one call for the round, not one per job.
+    @Test func jobsEndedInOneRoundAreReleasedInOneCall() async throws {
+        let world = try ExecutorWorld()
+        var uuids: [String] = []
+        for _ in 0..<6 { uuids.append(try await world.submit()) }
+        await world.tick()
+        world.backend.startPending()
+        await world.tick()
+        let jobs = try uuids.map { try world.job(of: $0) }
+        for (i, job) in jobs.enumerated() { world.backend.end(job.id, .exited, exitCode: i) }
+        await world.tick()
+        for (i, uuid) in uuids.enumerated() { #expect(try await world.get(uuid).exitCode == i) }
+        #expect(world.backend.releaseCalls.map { Set($0) } == [Set(jobs.map(\.id))], "\(world.backend.releaseCalls)")
+        #expect(world.backend.jobs.isEmpty)
+        await world.close()
+    }
+
     @Test func aLostJobCountsAnAttemptUntilTheBudgetCancelsIt() async throws {
         let world = try ExecutorWorld(maxAttempts: 2)
         let uuid = try await world.submit()

@@ -65,6 +65,7 @@ public final class FakeExecutorBackend: ExecutorBackend {
         var faults = Faults()
         var submitCalls = 0
         var cancelCalls: [String] = []
+        var releaseCalls: [[String]] = []
         var nextID = 1000
     }
 
@@ -98,6 +99,8 @@ public final class FakeExecutorBackend: ExecutorBackend {
     public var allJobs: [BackendJob] { state.withLock { $0.records.map(\.job) } }
     public var submitCalls: Int { state.withLock { $0.submitCalls } }
     public var cancelCalls: [String] { state.withLock { $0.cancelCalls } }
+    /// The ids of each release call, in call order.
+    public var releaseCalls: [[String]] { state.withLock { $0.releaseCalls } }
 
     public func jobs(of container: String) -> [BackendJob] {
         state.withLock { $0.records.filter { $0.uuid == container }.map(\.job) }
@@ -218,6 +221,7 @@ public final class FakeExecutorBackend: ExecutorBackend {
     public func release(jobIDs: [String]) async throws(DriverError) {
         await slow()
         state.withLock { s in
+            s.releaseCalls.append(jobIDs)
             for i in s.records.indices where jobIDs.contains(s.records[i].job.id) && s.records[i].job.state == .ended {
                 s.records[i].released = true
             }
