@@ -32,6 +32,13 @@ public struct RoundAtDepth: Sendable {
     public var maxFillRounds = 400
     /// The sim instance set (one per run: the sim cloud keeps a set's instances while loaded).
     public var instanceSet = "round-bench"
+    /// Seconds of the round clock between two timed rounds: `serve`'s poll interval (it also
+    /// runs a round on every queue wake-up, so its rounds come at least this often).
+    public var roundSpacing = 1.0
+    /// The pool's timeouts and intervals, as `serve` sets them from its configuration (`bench
+    /// round` passes the defaults'): how often a round lists the cloud and probes the workers.
+    /// Left as is, every round lists and probes.
+    public var tune: @Sendable (inout WorkerPool.Settings) -> Void = { _ in }
 
     public init(waiting: Int, running: Int) {
         self.waiting = waiting
@@ -85,6 +92,7 @@ public struct RoundAtDepth: Sendable {
     ) async throws -> Result {
         var settings = WorkerPool.Settings(instanceSetID: instanceSet)
         settings.use(capabilities)
+        tune(&settings)
         let type = InstanceType(name: "four", providerType: "sim.small", vcpus: 4, ram: 8 << 30, price: 0.10, quotaGroup: "sim")
         let executor = SimulatedExecutor(seed: 1, bootDelay: 20...60)
         let clock = VirtualClock(start: 1_000_000)
@@ -121,7 +129,7 @@ public struct RoundAtDepth: Sendable {
         var random = SeededRandom(seed: 7)
         for _ in 0..<steadyRounds {
             try await churn(store, random: &random)
-            clock.now += 10
+            clock.now += roundSpacing
             _ = await dispatcher.tickAndSettle(now: clock.now)
             steady.append(dispatcher.lastRoundTimings)
             progress("change-feed round: \(steady.last!.total.inMilliseconds) ms, \(steady.last!.rowsRead) rows: " + Result.split(steady.last!))

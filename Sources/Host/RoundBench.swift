@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import Config
 import Foundation
 import PostgresQueue
 import Queue
@@ -11,7 +12,7 @@ struct RoundBench: AsyncParsableCommand {
         abstract: "Hold N waiting and M running containers in one dispatcher (sim cloud, virtual clock); print round times and submit → lock latency.",
         discussion: """
             Times a round that reads the whole active queue, then rounds that read only what changed (--changes writes \
-            between two), then submits --probes containers one at a time with the dispatcher running on queue wake-ups. \
+            between two, a poll interval apart, the cloud listed and the workers probed at serve's default intervals), then submits --probes containers one at a time with the dispatcher running on queue wake-ups. \
             Runs on a fresh SQLite queue, then, with --postgres, on that PostgreSQL database (it must hold no active containers).
             """)
 
@@ -30,6 +31,11 @@ struct RoundBench: AsyncParsableCommand {
         harness.steadyRounds = rounds
         harness.changes = changes
         harness.probes = probes
+        // Rounds as serve runs them on the default configuration: a round every poll interval,
+        // the cloud listed and the workers probed at their intervals, not every round.
+        let defaults = Configuration(stateDir: FileManager.default.temporaryDirectory.path)
+        harness.roundSpacing = defaults.workers.pollInterval
+        harness.tune = { DispatchWiring.applyTimeouts(defaults, to: &$0) }
         var ok = try await measure(harness, "sqlite", store: bench.store, bench: bench)
         if let postgres {
             let store = try await PostgresContainerStore.open(url: postgres, logger: bench.logger)
