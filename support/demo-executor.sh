@@ -52,6 +52,7 @@ cd_ drivers --plugins "$root/plugins"
 
 say "cloud-dispatch serve   (SQLite queue, executor: $kind)"
 log="$root/serve.log"
+: >"$log"  # exists before tail looks for it (the background shell opens it only when it runs)
 cd_ serve --config "$root/config.yml" --listen 127.0.0.1:0 --state-dir "$root/state" --log-level info >"$log" 2>&1 &
 daemon=$!
 address=

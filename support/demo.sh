@@ -21,6 +21,8 @@ rm -rf "$state"
 log="$out/demo-serve.log"
 # Port 0: the daemon binds a port the kernel picks and logs it (msg=listening
 # address=http://127.0.0.1:PORT), so no other program can take it between a pick and the bind.
+# The log exists before tail looks for it: the background shell opens it only when it runs.
+: >"$log"
 "$bin/cloud-dispatch" serve --config examples/demo.yml --listen 127.0.0.1:0 --state-dir "$state" --log-level info >"$log" 2>&1 &
 daemon=$!
 stop_daemon() { kill $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; }

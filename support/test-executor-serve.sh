@@ -60,6 +60,7 @@ starts=0
 start_daemon() {
   starts=$((starts + 1))
   [ -f "$root/serve.log" ] && mv "$root/serve.log" "$root/serve-$((starts - 1)).log"
+  : >"$root/serve.log"  # exists before tail looks for it (the background shell opens it only when it runs)
   "$bin/cloud-dispatch" serve --config "$root/config.yml" --listen 127.0.0.1:0 --state-dir "$root/state" \
     --log-level info >>"$root/serve.log" 2>&1 &
   daemon=$!
