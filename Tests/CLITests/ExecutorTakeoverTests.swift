@@ -48,11 +48,7 @@ import Testing
         }
         guard await a.ready(), await b.ready() else { throw HarnessError("a daemon did not start: \(a.log)\n\(b.log)") }
         let client = try b.client()
-        let specs = (0..<Self.containers).map { i in
-            ContainerSpec(
-                command: ["sh", "-c", "echo ran >> \"$MARK\"; sleep 3"], environment: ["MARK": folder + "/runs/c\(i)"],
-                runtimeConstraints: RuntimeConstraints(vcpus: 1, ram: 64 << 20))
-        }
+        let specs = RunMarks.specs(Self.containers, in: folder + "/runs", sleep: 3, RuntimeConstraints(vcpus: 1, ram: 64 << 20))
         _ = try await client.submit(specs)
 
         var onA: [String] = []
@@ -73,12 +69,9 @@ import Testing
             return page.items.count == Self.containers
         }
         #expect(allDone, "not every container completed: \(b.log.suffix(4000))")
-        let runs = try FileManager.default.contentsOfDirectory(atPath: folder + "/runs")
-        #expect(runs.count == Self.containers)
-        for name in runs {
-            let text = try String(contentsOfFile: folder + "/runs/" + name, encoding: .utf8)
-            #expect(text == "ran\n", "\(name) ran \(text.split(separator: "\n").count) times")
-        }
+        let counts = RunMarks.counts(in: folder + "/runs")
+        #expect(counts.count == Self.containers, "containers that never ran: \(Self.containers - counts.count)")
+        #expect(counts.values.allSatisfy { $0 == 1 }, "ran twice: \(counts.filter { $0.value != 1 }.keys.sorted())")
         // What ran under a when it died finished where it ran: recorded by the survivor, not run again.
         for uuid in onA {
             let c = try await client.get(uuid)

@@ -42,15 +42,6 @@ import Testing
             try Daemon(stateDir: folder + "/state-" + id, extra: ["--config", config(id)], dispatch: true)
         }
 
-        /// How many times each container ran (its marker file has a line per run).
-        func runCounts() -> [String: Int] {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []
-            return Dictionary(uniqueKeysWithValues: names.map { name in
-                let text = (try? String(contentsOfFile: runs + "/" + name, encoding: .utf8)) ?? ""
-                return (name, text.split(separator: "\n").count)
-            })
-        }
-
         func cleanUp() {
             for pid in Harness.processes(mentioning: folder).filter({ Harness.commandLine($0).hasPrefix("sshd") }) { kill(pid, SIGKILL) }
             try? FileManager.default.removeItem(atPath: folder)
@@ -68,11 +59,7 @@ import Testing
         }
         guard await a.ready(), await b.ready() else { throw HarnessError("a daemon did not start: \(a.log)\n\(b.log)") }
         let client = try b.client()
-        let specs = (0..<Self.containers).map { i in
-            ContainerSpec(
-                command: ["sh", "-c", "echo ran >> \"$MARK\"; sleep 1"], environment: ["MARK": setup.runs + "/c\(i)"],
-                runtimeConstraints: RuntimeConstraints(vcpus: 1))
-        }
+        let specs = RunMarks.specs(Self.containers, in: setup.runs, sleep: 1, RuntimeConstraints(vcpus: 1))
         let submitted = try await client.submit(specs)
         #expect(submitted.count == Self.containers)
 
@@ -109,7 +96,7 @@ import Testing
             return page.items.count == Self.containers
         }
         #expect(allDone, "not every container completed: \(b.log.suffix(4000))")
-        let counts = setup.runCounts()
+        let counts = RunMarks.counts(in: setup.runs)
         #expect(counts.count == Self.containers, "containers that never ran: \(Self.containers - counts.count)")
         #expect(counts.values.allSatisfy { $0 == 1 }, "ran twice: \(counts.filter { $0.value != 1 }.keys.sorted())")
         // What ran on a when it died was adopted where it ran, its result recorded by the survivor:
