@@ -8,6 +8,20 @@ import JSON
 
     func value(_ json: String) throws -> JSONValue { try JSONValue(parsing: Data(json.utf8)) }
 
+    /// Every kind keeps its kind, nested or not: a string that reads like a boolean or a number
+    /// stays a string, whole numbers are integers (2.0 too), others and huge ones are numbers.
+    @Test func everyKindParsesAsItself() throws {
+        let parsed = try value(#"{"s": "true", "t": "1", "n": 1, "d": 1.5, "w": 2.0, "big": 1e20, "b": true, "z": null,"#
+            + #" "a": [1, "x", [], {}, false], "o": {"k": false, "e": {}}}"#)
+        #expect(parsed == .object([
+            "s": .string("true"), "t": .string("1"), "n": .integer(1), "d": .number(1.5), "w": .integer(2), "big": .number(1e20),
+            "b": .bool(true), "z": .null, "a": .array([.integer(1), .string("x"), .array([]), .object([:]), .bool(false)]),
+            "o": .object(["k": .bool(false), "e": .object([:])]),
+        ]))
+        #expect(try value("[]") == .array([]) && value(#""x""#) == .string("x") && value("-7") == .integer(-7))
+        #expect(throws: (any Error).self) { try value(#"{"a": [1, }"#) }
+    }
+
     @Test func everyOperationHasARequestAndAReplySchema() {
         let names = Set(schema.definitionNames)
         for op in DriverOperation.allCases where op != .openSet {
