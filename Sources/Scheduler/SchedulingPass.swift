@@ -140,12 +140,13 @@ struct PassState {
     // MARK: Waiting containers
 
     mutating func placeWaiting(_ containers: [ContainerDemand]) {
-        let waiting = containers.filter {
-            switch $0.state {
-            case .queued, .locked: return $0.priority > 0
-            case .running: return false
-            }
-        }.sorted(by: QueueOrder.waitingFirst)
+        let waiting = QueueOrder.sortedWaiting(
+            containers.filter {
+                switch $0.state {
+                case .queued, .locked: return $0.priority > 0
+                case .running: return false
+                }
+            })
         var blockedSince: Int?  // position of the first container that could not be served
         for (position, c) in waiting.enumerated() {
             let answer = eligibleTypes(c)
