@@ -6,8 +6,8 @@ import Scheduler
 /// shutdowns and drains, and last the scheduling statuses that changed. A step that fails is
 /// logged and left for the next round, which plans it again from what the queue then says.
 extension Dispatcher {
-    /// `statuses`: the scheduling status each active container has in the queue.
-    func carryOut(_ plan: Plan, statuses: [String: String?], now: Double) async {
+    /// `changedStatuses`: the plan's statuses that differ from what the queue holds.
+    func carryOut(_ plan: Plan, changedStatuses changed: [String: String], now: Double) async {
         for cancel in plan.cancels {
             await apply(.cancel(reason: "cannot run: \(cancel.reason)"), to: cancel.id, "could not cancel a container that cannot run")
         }
@@ -31,9 +31,6 @@ extension Dispatcher {
         if !lockFailed { await pool.create(plan.creates, maxConcurrent: limits.maxConcurrentCreates, now: now) }
         await pool.shutdown(plan.shutdowns.map { ($0.id, $0.reason) }, now: now)
         for worker in plan.drains { await pool.setBehavior(worker, .drain) }
-        // Only statuses that differ from what the queue holds: most waiting containers keep
-        // theirs for many rounds, and each change is a write.
-        let changed = plan.statuses.filter { statuses[$0.key] != .some($0.value) }
         do { try await store.setSchedulingStatus(changed, by: id) } catch {
             logger.warning(
                 "could not record scheduling statuses; the next round sets them",

@@ -1,5 +1,6 @@
 import Foundation
 import Queue
+import Scheduler
 import Synchronization
 import Testing
 
@@ -60,6 +61,27 @@ final class FailingFeedStore: ContainerStore {
             #expect(await round().full, "and every fullReadInterval (300 s) of the round clock")
             #expect(await round().full == false)
             #expect(try await world.run { try await world.allFinal() }, "and the work gets done")
+        }
+    }
+
+    /// Statuses are written only when they change: once written, a round over a quiet queue
+    /// writes none, so the next round reads no changed row; a change ahead writes again.
+    @Test func unchangedStatusesAreNotWrittenAgain() async throws {
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 0))) { world in
+            let uuids = try await world.submit(3).sorted()  // one batch: served in uuid order
+            func round() async -> Int {
+                await world.dispatcher.tickAndSettle(now: world.now)
+                world.now += 10
+                return world.dispatcher.lastRoundTimings.rowsRead
+            }
+            _ = await round()  // the full read, and the first statuses written
+            #expect(try await world.store.get(uuids[2]).runtimeStatus.schedulingStatus == "at max_instances (0); 2 waiting ahead of it")
+            #expect(await round() == 3, "the statuses written last round come back as changes")
+            #expect(await round() == 0, "nothing changed, so nothing was written")
+            _ = try await world.store.apply(.cancel(reason: "test"), to: uuids[0])
+            #expect(await round() == 1, "the cancel")
+            #expect(await round() == 2, "the two behind it moved up: their statuses were written")
+            #expect(try await world.store.get(uuids[2]).runtimeStatus.schedulingStatus == "at max_instances (0); 1 waiting ahead of it")
         }
     }
 }
