@@ -272,8 +272,9 @@ gce-test:
 	python3 Tests/gce/keys.py $(GCE_OUT)/key.json http://127.0.0.1:1/token
 	@python3 Tests/gce/fake_gce.py --no-stdin --service-account $(GCE_OUT)/key.json >$(GCE_OUT)/fake.url 2>$(GCE_OUT)/fake.log & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null' EXIT; \
-	for _ in $$(seq 1 200); do [ -s $(GCE_OUT)/fake.url ] && break; sleep 0.1; done; \
-	url=$$(head -1 $(GCE_OUT)/fake.url); echo "fake Compute Engine for the tests: $$url"; \
+	for _ in $$(seq 1 3000); do [ -s $(GCE_OUT)/fake.url ] && break; kill -0 $$pid || break; sleep 0.1; done; \
+	url=$$(head -1 $(GCE_OUT)/fake.url); [ -n "$$url" ] || { echo "the fake Compute Engine did not start:"; cat $(GCE_OUT)/fake.log; exit 1; }; \
+	echo "fake Compute Engine for the tests: $$url"; \
 	printf '{"project": "p1", "zones": ["us-central1-a", "us-central1-b"], "api_root": "%s/compute/v1/", "credentials_file": "%s", "token_uri": "%s/token", "image": "projects/debian-cloud/global/images/family/debian-12", "instance_types": ["e2-micro", "e2-small", "n2-standard-2"], "prices": {"e2-micro": 0.0084, "e2-small": 0.0168, "n2-standard-2": 0.0971}, "spot_prices": {"e2-micro": 0.0025}}\n' \
 	  "$$url" "$(GCE_OUT)/key.json" "$$url" >$(GCE_OUT)/gce.json; \
 	set -ex; \
@@ -294,7 +295,8 @@ azure-test:
 	@d=$(OUT)/azure-test/fake; mkdir -p $$d; \
 	python3 Tests/azure/fake_arm.py --dir $$d --until-killed >$$d/urls </dev/null & pid=$$!; \
 	trap 'kill '$$pid EXIT; \
-	for _ in $$(seq 1 300); do [ "$$(wc -l <$$d/urls)" -ge 2 ] && break; kill -0 $$pid || exit 1; sleep 0.1; done; \
+	for _ in $$(seq 1 3000); do [ "$$(wc -l <$$d/urls)" -ge 2 ] && break; kill -0 $$pid || exit 1; sleep 0.1; done; \
+	[ "$$(wc -l <$$d/urls)" -ge 2 ] || { echo "the fake ARM did not start within 5 minutes"; exit 1; }; \
 	arm=$$(sed -n 1p $$d/urls); echo "fake ARM for the tests: $$arm"; \
 	printf '{"subscription_id": "00000000-0000-0000-0000-0000000000cc", "resource_group": "rg-kit", "location": "westeurope", "subnet_id": "/subscriptions/00000000-0000-0000-0000-0000000000cc/resourceGroups/rg-kit/providers/Microsoft.Network/virtualNetworks/vnet/subnets/workers", "tenant_id": "tenant-1", "client_id": "client-1", "client_secret": "fake-secret", "authority_host": "%s", "arm_endpoint": "%s", "ca_bundle": "%s/ca.pem", "image": "Debian:debian-12:12-gen2:latest", "poll_interval_ms": 20, "prices": {"Standard_B1s": 0.0104}}\n' "$$arm" "$$arm" "$$d" >$(OUT)/azure-test/azure.json; \
 	set -ex; \
