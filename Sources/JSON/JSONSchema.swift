@@ -30,6 +30,9 @@ public struct JSONSchema: Sendable {
 
     private let document: JSONValue
     private let definitions: [String: JSONValue]
+    /// Every `pattern` of the document, compiled once: compiling a `Regex` costs ~25 µs, matching
+    /// a short string against a compiled one ~0.6 µs, and every checked string met a compile.
+    private let patterns: CompiledPatterns
 
     /// `definitions` is the JSON pointer of the object holding the named schemas.
     public init(document: JSONValue, definitions pointer: String = "#/$defs") throws {
@@ -38,6 +41,7 @@ public struct JSONSchema: Sendable {
         }
         self.document = document
         definitions = defs
+        patterns = CompiledPatterns(in: document)
         for (name, def) in defs { try Self.checkKeywords(def, path: "\(pointer)/\(name)") }
     }
 
@@ -137,7 +141,7 @@ public struct JSONSchema: Sendable {
             problems.append("\(display(path)): longer than \(max) characters")
         }
         if case .string(let pattern)? = rules["pattern"] {
-            if let regex = try? Regex(pattern) {
+            if let regex = patterns.regex[pattern] {
                 if (try? regex.firstMatch(in: s)) == nil {
                     problems.append("\(display(path)): \(render(.string(s))) does not match \(pattern)")
                 }
@@ -246,5 +250,33 @@ public struct JSONSchema: Sendable {
         case .array: return "an array"
         case .object: return "an object"
         }
+    }
+}
+
+/// The `pattern` strings anywhere in a schema document that compile, compiled once.
+///
+/// `@unchecked Sendable`: `Regex<AnyRegexOutput>` is not Sendable only because of its output
+/// type, which each match makes afresh; the compiled regexes here are never changed after
+/// `init`, and a `Regex` may be matched from several threads at once.
+private final class CompiledPatterns: @unchecked Sendable {
+    let regex: [String: Regex<AnyRegexOutput>]
+
+    init(in document: JSONValue) {
+        var found: [String: Regex<AnyRegexOutput>] = [:]
+        func walk(_ value: JSONValue) {
+            switch value {
+            case .object(let members):
+                for (key, member) in members {
+                    if key == "pattern", case .string(let text) = member, found[text] == nil, let compiled = try? Regex(text) {
+                        found[text] = compiled
+                    }
+                    walk(member)
+                }
+            case .array(let items): items.forEach(walk)
+            default: break
+            }
+        }
+        walk(document)
+        regex = found
     }
 }
