@@ -1,5 +1,6 @@
 import DriverHost
 import Queue
+import WorkerPool
 import Scheduler
 
 /// A plan carried out: cancels of containers nothing can run, then locks, then submits (only of
@@ -70,8 +71,7 @@ extension ExecutorDispatcher {
 
     /// Only statuses that differ from what the queue holds (each change is a write).
     func recordStatuses(_ statuses: [String: String], containers: [ContainerSummary]) async {
-        let held = Dictionary(containers.map { ($0.uuid, $0.schedulingStatus) }, uniquingKeysWith: { a, _ in a })
-        let changed = statuses.filter { held[$0.key] != .some($0.value) }
+        let changed = statusesToWrite(statuses, over: containers)
         guard !changed.isEmpty else { return }
         do { try await store.setSchedulingStatus(changed, by: id) } catch {
             logger.warning("could not record scheduling statuses; the next round sets them", metadata: ["error": "\(error)"])

@@ -6,6 +6,18 @@ import Queue
 public protocol ActiveQueueEntry: Sendable {
     init(_ summary: ContainerSummary)
     var uuid: String { get }
+    /// The scheduling status the queue holds for it.
+    var schedulingStatus: String? { get }
+}
+
+/// The planned statuses that differ from what the queue holds for the containers of `view`:
+/// most waiting containers keep theirs for many rounds, and each change is a write.
+public func statusesToWrite(_ planned: [String: String], over view: [some ActiveQueueEntry]) -> [String: String] {
+    var changed: [String: String] = [:]
+    for c in view {
+        if let status = planned[c.uuid], status != c.schedulingStatus { changed[c.uuid] = status }
+    }
+    return changed
 }
 
 extension ContainerSummary: ActiveQueueEntry {

@@ -134,13 +134,7 @@ public final class Dispatcher: Sendable {
             backoff: await pool.backoff, creating: await pool.createCallsInFlight,
             callSize: await pool.settings.maxCreateCount, now: now)
         timing.plan = split()
-        // Only statuses that differ from what the queue holds: most waiting containers keep
-        // theirs for many rounds, and each change is a write.
-        var changed: [String: String] = [:]
-        for c in containers {
-            if let status = plan.statuses[c.uuid], status != c.schedulingStatus { changed[c.uuid] = status }
-        }
-        await carryOut(plan, changedStatuses: changed, now: now)
+        await carryOut(plan, changedStatuses: statusesToWrite(plan.statuses, over: containers), now: now)
         timing.carryOut = split()
         lastRound.withLock { $0 = (demands, plan.statuses) }
         for (uuid, worker) in await pool.overdueStops(now: now) {
