@@ -27,10 +27,16 @@ struct Supervisor {
 
     var child: Int32 = 0
     var runtimePath: String?
-    /// Running `<runtime> kill` helpers: pid → the signal each sends.
-    var helpers: [Int32: Int32] = [:]
+    /// Running `<runtime> kill` helpers: pid → the signal each sends, and whether an earlier
+    /// try failed because the container was not running yet.
+    var helpers: [Int32: (signal: Int32, retried: Bool)] = [:]
     /// A `<runtime> kill` that failed (the container did not exist yet) is sent again then.
     var runtimeRetry: (at: Double, signal: Int32)?
+    /// A signal that reached the container in the moment it came up is sent once more then:
+    /// its init (`--init`) may not have set up its handlers yet, and the kernel drops a TERM
+    /// to a namespace's PID 1 that has none.
+    var runtimeResend: (at: Double, signal: Int32)?
+    static let resendDelay = 1.0
 
     /// Runs in the forked child of `--detach`; never returns. `ready` is closed once the
     /// container runs (or could not start), which lets `--detach` return.
@@ -175,12 +181,16 @@ struct Supervisor {
             }
             if status == nil, let retry = runtimeRetry, now >= retry.at {
                 runtimeRetry = nil
-                runtimeKill(retry.signal)
+                runtimeKill(retry.signal, retried: true)
+            }
+            if status == nil, let resend = runtimeResend, now >= resend.at {
+                runtimeResend = nil
+                runtimeKill(resend.signal)
             }
             if log.wantsFlush(now: now) { log.flush(now: now) }
             if status != nil && (!outputOpen || now >= drainUntil) { break }
 
-            let due = [stopAt, killAt, runtimeRetry?.at, log.flushDue, drainUntil.isFinite ? drainUntil : nil].compactMap { $0 }.min()
+            let due = [stopAt, killAt, runtimeRetry?.at, runtimeResend?.at, log.flushDue, drainUntil.isFinite ? drainUntil : nil].compactMap { $0 }.min()
             let timeout = due.map { Int32(max(0, min(60_000, ($0 - now) * 1000 + 1))) } ?? -1
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
             if outputOpen { fds.append(pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)) }
@@ -245,16 +255,21 @@ struct Supervisor {
     private var killDelay: Double { runtimePath == nil ? Supervisor.grace : Supervisor.deliveryWait }
 
     /// A `<runtime> kill` that failed while the container still runs is tried again shortly:
-    /// it fails while the runtime is still creating the container. Returns whether one that
-    /// was not a KILL succeeded: the container has its signal now.
+    /// it fails while the runtime is still creating the container. One that succeeds only
+    /// after such a failure came just as the container came up, so it is sent once more
+    /// (`runtimeResend`). Returns whether one that was not a KILL succeeded: the container has
+    /// its signal now.
     private mutating func reapHelpers(containerRuns: Bool) -> Bool {
         var delivered = false
-        for (pid, signal) in helpers {
+        for (pid, helper) in helpers {
             var status: Int32 = 0
             guard waitpid(pid, &status, WNOHANG) == pid else { continue }
             helpers[pid] = nil
-            if status == 0 && signal != SIGKILL { delivered = true }
-            if status != 0, containerRuns, runtimeRetry == nil { runtimeRetry = (System.monotonic() + 0.25, signal) }
+            if status == 0 && helper.signal != SIGKILL {
+                delivered = true
+                if helper.retried, containerRuns { runtimeResend = (System.monotonic() + Supervisor.resendDelay, helper.signal) }
+            }
+            if status != 0, containerRuns, runtimeRetry == nil { runtimeRetry = (System.monotonic() + 0.25, helper.signal) }
         }
         return delivered
     }
@@ -272,9 +287,9 @@ struct Supervisor {
         runtimeKill(signal)
     }
 
-    private mutating func runtimeKill(_ signal: Int32) {
+    private mutating func runtimeKill(_ signal: Int32, retried: Bool = false) {
         if let runtimePath, let pid = Spawn.runtimeKill(runtimePath, container: Launch.containerName(spec.uuid), signal: signal) {
-            helpers[pid] = signal
+            helpers[pid] = (signal, retried)
         }
     }
 

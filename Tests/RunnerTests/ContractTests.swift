@@ -301,6 +301,39 @@ import TestSupport
         #expect(status["signal"] as? Int == 15 && status["reason"] as? String == "the runner was stopped by SIGTERM", "\(status)")
     }
 
+    /// A TERM that reaches a container in the moment it comes up can find its init without
+    /// handlers yet, and the kernel drops it (a namespace's PID 1). The fake's `kill` fails
+    /// until `created` exists and then loses its first signal: the runner sends it once more,
+    /// so the container still ends by its TERM, not by a KILL ten seconds later.
+    @Test func aTermThatReachedTheContainerAsItCameUpIsSentOnceMore() async throws {
+        let bin = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: bin) }
+        let fake = """
+            #!/bin/sh
+            if [ "$1" = kill ]; then
+              if [ ! -e \(bin)/created ]; then echo failed >> \(bin)/attempts; exit 1; fi
+              echo "$@" >> \(bin)/kills
+              if [ ! -e \(bin)/lost ]; then : > \(bin)/lost; exit 0; fi
+              kill -"$3" "$(cat \(bin)/container)"; exit 0
+            fi
+            echo $$ > \(bin)/container; exec sleep 300
+            """
+        try fake.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
+        chmod(bin + "/docker", 0o755)
+        var node = RunnerNode()
+        node.environment = ["PATH": "\(bin):/usr/bin:/bin"]
+        defer { node.cleanup() }
+        let supervisor = try await node.detach("coming-up", ["sleep", "300"], ["image": "alpine:3", "runtime": "docker"])
+        #expect(kill(supervisor, SIGTERM) == 0)
+        #expect(await Harness.eventually(60) { FileManager.default.fileExists(atPath: bin + "/attempts") }, "the first try fails")
+        #expect(FileManager.default.createFile(atPath: bin + "/created", contents: nil))
+        #expect(await node.waitFor("coming-up done", seconds: 60))
+        let status = try await node.status("coming-up")
+        #expect(status["signal"] as? Int == 15, "\(status)")
+        let kills = (try? String(contentsOfFile: bin + "/kills", encoding: .utf8)) ?? ""
+        #expect(kills == "kill --signal 15 cdd-coming-up\nkill --signal 15 cdd-coming-up\n", "the TERM twice, no KILL: \(kills)")
+    }
+
     @Test func anImageWithoutARuntimeEndsAtOnce() async throws {
         var node = RunnerNode()
         node.environment = ["PATH": "/nonexistent"]
