@@ -61,7 +61,23 @@ struct PassState {
     var readyByType: [String: Bucket] = [:]
     var bootingByType: [String: Bucket] = [:]
     var typesByName: [String: InstanceType] = [:]
-    var eligibleByShape: [ContainerDemand.Shape: Eligibility.Answer] = [:]
+    /// Per shape (see `ContainerDemand.shape`): its position in `shapes`.
+    var shapeIndex: [ContainerDemand.Shape: Int] = [:]
+    var shapes: [ShapeMemo] = []
+    /// Instances this pass planned so far: a refusal to create holds until the next one.
+    var createsPlanned = 0
+    /// The last waiting status written, reused while the next is the same text (deep in a
+    /// queue, thousands of containers in a row share one).
+    var lastStatus: (reason: String, ahead: String, text: String)?
+
+    /// What containers of one shape share within a pass: the types that fit, and the last
+    /// refusal to create an instance for one (a refusal changes no state, so it stands for
+    /// every later container of the shape until an instance is planned).
+    struct ShapeMemo {
+        var answer: Eligibility.Answer
+        var refusal: (reason: String, quota: Bool)?
+        var refusalCreates = 0
+    }
 
     var instanceCount = 0
     var hourlySpend = 0.0
@@ -148,8 +164,10 @@ struct PassState {
                 }
             })
         var blockedSince: Int?  // position of the first container that could not be served
+        plan.statuses.reserveCapacity(waiting.count)
         for (position, c) in waiting.enumerated() {
-            let answer = eligibleTypes(c)
+            let shape = shapeOf(c)
+            let answer = shapes[shape].answer
             guard case .eligible(let types) = answer else {
                 if case .impossible(let reason) = answer { plan.cancels.append(.init(id: c.uuid, reason: reason)) }
                 continue
@@ -173,19 +191,34 @@ struct PassState {
                 plan.statuses[c.uuid] = "waiting for \(slots[i].type.name) instance \(slots[i].planned ? "(new)" : slots[i].id) to boot"
                 continue
             }
-            switch createFor(c, types: types) {
+            let outcome: CreateOutcome
+            if let refusal = shapes[shape].refusal, shapes[shape].refusalCreates == createsPlanned {
+                outcome = .refused(refusal.reason, quota: refusal.quota)
+            } else {
+                outcome = createFor(c, types: types)
+                if case .refused(let reason, let quota) = outcome { (shapes[shape].refusal, shapes[shape].refusalCreates) = ((reason, quota), createsPlanned) }
+            }
+            switch outcome {
             case .created(let type):
                 if !locked { plan.locks.append(c.uuid) }
                 plan.statuses[c.uuid] = "waiting for a new \(type.name) instance to boot"
             case .refused(let reason, let quota):
                 if blockedSince == nil { blockedSince = position }
                 let ahead = position - blockedSince!
-                plan.statuses[c.uuid] = reason + (ahead > 0 ? "; \(Self.rounded(ahead)) waiting ahead of it" : "")
+                plan.statuses[c.uuid] = waitingStatus(reason, ahead: ahead > 0 ? Self.rounded(ahead) : "")
                 if quota && locked {
                     plan.unlocks.append(.init(id: c.uuid, reason: "the cloud account is at its instance quota"))
                 }
             }
         }
+    }
+
+    /// `reason`, and how many wait ahead when any do; the same text as the last one is shared.
+    mutating func waitingStatus(_ reason: String, ahead: String) -> String {
+        if let last = lastStatus, last.ahead == ahead, last.reason == reason { return last.text }
+        let text = ahead.isEmpty ? reason : "\(reason); \(ahead) waiting ahead of it"
+        lastStatus = (reason, ahead, text)
+        return text
     }
 
     /// A count of containers ahead: exact below 100, above it the step of 1, 2 or 5 times a power
@@ -201,12 +234,13 @@ struct PassState {
         return "\(step)+"
     }
 
-    mutating func eligibleTypes(_ c: ContainerDemand) -> Eligibility.Answer {
+    /// The position of `c`'s shape in `shapes`, judged the first time it is seen.
+    mutating func shapeOf(_ c: ContainerDemand) -> Int {
         let shape = c.shape
-        if let cached = eligibleByShape[shape] { return cached }
-        let answer = eligibility.answer(for: c)
-        eligibleByShape[shape] = answer
-        return answer
+        if let known = shapeIndex[shape] { return known }
+        shapes.append(ShapeMemo(answer: eligibility.answer(for: c)))
+        shapeIndex[shape] = shapes.count - 1
+        return shapes.count - 1
     }
 
     /// First fit among `types` (cheapest first) on ready (or booting) workers; reserves the room it takes.
@@ -284,6 +318,7 @@ struct PassState {
                 break
             }
             plan.creates[t.name, default: 0] += 1
+            createsPlanned += 1
             instanceCount += 1
             hourlySpend += t.price
             if needsACall { createCalls += 1 }

@@ -19,8 +19,13 @@ extension Dispatcher {
         let report = WorkerReport(placements: await pool.placements(), allKnown: await pool.allWorkersKnown)
         var result: [ContainerDemand] = []
         result.reserveCapacity(containers.count)
+        var running = Set<String>()  // on a worker: what `stopOrphans` must not stop
         for c in containers {
             let placement = report.placements[c.demand.uuid]
+            if c.state == .queued && placement == nil {
+                result.append(c.demand)  // most of a deep queue: nothing to settle
+                continue
+            }
             let state: ContainerDemand.State? =
                 switch c.state {
                 case .queued: await stopSecondCopy(c, placement, now: now)
@@ -29,13 +34,14 @@ extension Dispatcher {
                 case .complete, .cancelled: nil
                 }
             guard let state else { continue }
+            if case .running = state { running.insert(c.demand.uuid) }
             var demand = c.demand
             demand.state = state
             result.append(demand)
         }
         let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.demand.uuid))
         lockedHere.withLock { $0.formIntersection(lockedNow) }  // only what is still Locked
-        await stopOrphans(active: Set(result.map(\.uuid)), report, now: now)
+        await stopOrphans(keeping: running, report, now: now)
         return result
     }
 
@@ -94,9 +100,11 @@ extension Dispatcher {
         return nil
     }
 
-    /// Running on a worker but no longer ours to run (cancelled, finished elsewhere, taken over): stopped.
-    private func stopOrphans(active: Set<String>, _ report: WorkerReport, now: Double) async {
-        for uuid in report.placements.keys.sorted() where !active.contains(uuid) {
+    /// Running on a worker but no longer ours to run (cancelled, finished elsewhere, taken over):
+    /// stopped. `running`: the containers the rules above left running on their worker (a
+    /// container on a worker that stays in the pass's input is always one of them).
+    private func stopOrphans(keeping running: Set<String>, _ report: WorkerReport, now: Double) async {
+        for uuid in report.placements.keys.sorted() where !running.contains(uuid) {
             await pool.stop(uuid, now: now)
         }
     }

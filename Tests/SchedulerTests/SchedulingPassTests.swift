@@ -126,6 +126,18 @@ func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: 
         #expect(later.statuses["c50"] == "at max_instances (0); 20 waiting ahead of it")
     }
 
+    /// A refusal to create is shared by the containers of one shape behind it, until an
+    /// instance is planned: then the next one is judged again (here the spend it would add to).
+    @Test func aRefusalHoldsForItsShapeOnlyUntilTheNextPlannedInstance() {
+        let containers = [demand("x1", priority: 3, vcpus: 3), demand("y", priority: 2), demand("x2", priority: 1, vcpus: 3),
+                          demand("x3", at: 1, vcpus: 3)]
+        let p = plan(containers, factor: 10, limits: Limits(maxHourlySpend: 0.15))
+        #expect(p.creates == ["small": 1])
+        #expect(p.statuses["x1"] == "a medium would take spending past max_hourly_spend (0.00 + 0.20 > 0.15 per hour)")
+        #expect(p.statuses["x2"] == "a medium would take spending past max_hourly_spend (0.10 + 0.20 > 0.15 per hour); 2 waiting ahead of it")
+        #expect(p.statuses["x3"] == "a medium would take spending past max_hourly_spend (0.10 + 0.20 > 0.15 per hour); 3 waiting ahead of it")
+    }
+
     @Test func positionsRoundToStepsOfOneTwoAndFive() {
         let cases = [(0, "0"), (99, "99"), (100, "100+"), (199, "100+"), (200, "200+"), (499, "200+"), (500, "500+"), (999, "500+"),
                      (1000, "1000+"), (54_000, "50000+"), (100_000, "100000+"), (Int.max, "5000000000000000000+")]
