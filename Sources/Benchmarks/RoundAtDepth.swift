@@ -206,4 +206,8 @@ struct VirtualClockRounds: DispatchRounds {
     }
 
     func roundSkipped() {}
+
+    func placeArrivals(now: Double) async {
+        await dispatcher.placeArrivals(now: virtualStart + (now - wallStart))
+    }
 }

@@ -52,3 +52,25 @@ public struct Plan: Sendable, Hashable {
         starts.count + cancels.count + stops.count + statuses.count + shutdowns.count + creates.values.reduce(0, +)
     }
 }
+
+extension Plan {
+    /// This plan, made from a read of the queue taken before the `placed` containers started on
+    /// `workers` between rounds (see `FreeRoom`), with nothing left that could collide with them:
+    /// their own locks, starts and statuses; every start on those workers (the pass counted their
+    /// room without the newcomers) and its lock, so that container waits for the next pass
+    /// still queued; shutdowns of those workers; and the creates, if one of the newcomers was to
+    /// wait for a new instance (the next pass plans them again without it).
+    public func yielding(toArrivals placed: Set<String>, on workers: Set<String>) -> Plan {
+        guard !placed.isEmpty || !workers.isEmpty else { return self }
+        var out = self
+        let collides = { (start: Start) in placed.contains(start.uuid) || workers.contains(start.worker) }
+        out.starts = starts.filter { !collides($0) }
+        let unlocked = placed.union(starts.filter { collides($0) && $0.needsLock }.map(\.uuid))
+        out.locks = locks.filter { !unlocked.contains($0) }
+        let startedNow = Set(starts.map(\.uuid))
+        if locks.contains(where: { placed.contains($0) && !startedNow.contains($0) }) { out.creates = [:] }
+        out.shutdowns = shutdowns.filter { !workers.contains($0.id) }
+        for uuid in placed { out.statuses[uuid] = nil }
+        return out
+    }
+}

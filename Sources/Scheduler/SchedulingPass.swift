@@ -19,6 +19,18 @@ public enum SchedulingPass {
         containers: [ContainerDemand], workers: [WorkerView], eligibility: Eligibility,
         limits: Limits, backoff: Backoff, creating: Int = 0, callSize: Int = 1, now: Double
     ) -> Plan {
+        planAndRoom(
+            containers: containers, workers: workers, eligibility: eligibility, limits: limits, backoff: backoff,
+            creating: creating, callSize: callSize, now: now
+        ).plan
+    }
+
+    /// The same pass, and the room on ready workers it left free: where containers that arrive
+    /// before the next pass may start at once (see `FreeRoom`).
+    public static func planAndRoom(
+        containers: [ContainerDemand], workers: [WorkerView], eligibility: Eligibility,
+        limits: Limits, backoff: Backoff, creating: Int = 0, callSize: Int = 1, now: Double
+    ) -> (plan: Plan, room: FreeRoom) {
         var pass = PassState(eligibility: eligibility, limits: limits, backoff: backoff, now: now)
         pass.createCalls = creating
         pass.callSize = max(1, callSize)
@@ -26,12 +38,14 @@ public enum SchedulingPass {
         pass.accountRunning(containers)
         pass.placeWaiting(containers)
         pass.shutDownUnneeded()
-        return pass.plan
+        let plan = pass.plan
+        pass.plan = Plan()
+        return (plan, FreeRoom(pass))
     }
 }
 
 /// The working state of one pass.
-struct PassState {
+struct PassState: Sendable {
     let eligibility: Eligibility
     let limits: Limits
     let backoff: Backoff
@@ -172,16 +186,14 @@ struct PassState {
                 if case .impossible(let reason) = answer { plan.cancels.append(.init(id: c.uuid, reason: reason)) }
                 continue
             }
-            if types.allSatisfy({ backoff.invalid[$0.name] != nil }) {
+            if refusedEverywhere(types) {
                 let refusals = types.map { "\($0.name): \(backoff.invalid[$0.name]!)" }.joined(separator: "; ")
                 plan.cancels.append(.init(id: c.uuid, reason: "the cloud refuses to create every instance type that fits it: \(refusals)"))
                 continue
             }
             let locked = c.state == .locked
-            if let i = takeRoom(ready: true, types: types, for: c) {
-                let devices = Array(slots[i].gpuFree.prefix(c.needs.gpus))
-                slots[i].gpuFree.removeFirst(devices.count)
-                plan.starts.append(.init(uuid: c.uuid, worker: slots[i].id, gpuDevices: devices, needsLock: !locked))
+            if let start = startOnReady(c, types: types) {
+                plan.starts.append(start)
                 if !locked { plan.locks.append(c.uuid) }
                 continue
             }
@@ -211,6 +223,19 @@ struct PassState {
                 }
             }
         }
+    }
+
+    /// `c` on the first ready worker with room for it (see `takeRoom`), if one has it.
+    mutating func startOnReady(_ c: ContainerDemand, types: [InstanceType]) -> Plan.Start? {
+        guard let i = takeRoom(ready: true, types: types, for: c) else { return nil }
+        let devices = Array(slots[i].gpuFree.prefix(c.needs.gpus))
+        slots[i].gpuFree.removeFirst(devices.count)
+        return Plan.Start(uuid: c.uuid, worker: slots[i].id, gpuDevices: devices, needsLock: c.state != .locked)
+    }
+
+    /// Whether every type that fits has been refused by the cloud as invalid (`c` is cancelled).
+    func refusedEverywhere(_ types: [InstanceType]) -> Bool {
+        types.allSatisfy { backoff.invalid[$0.name] != nil }
     }
 
     /// `reason`, and how many wait ahead when any do; the same text as the last one is shared.

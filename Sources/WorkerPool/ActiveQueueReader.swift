@@ -25,6 +25,9 @@ public final class ActiveQueueReader<Entry: ActiveQueueEntry>: Sendable {
         view = Mutex(ActiveQueue(dispatcher: dispatcher, drainOnly: drainOnly))
     }
 
+    /// Where the view stands in the change feed (nil before the first read, and during one).
+    public var cursor: ChangeCursor? { view.withLock { $0.cursor } }
+
     /// The next read is a full one.
     public func readWholeQueueNextRound() {
         fullReadAsked.withLock { $0 = true }

@@ -4,9 +4,11 @@ import Synchronization
 
 /// Runs a dispatcher on the wall clock: a round whenever the queue changes, and at least every
 /// `pollInterval` seconds (workers finish and clouds change without telling the queue). Rounds
-/// never overlap; wake-ups that arrive during a round are folded into one more round. While the
-/// daemon does not hold the lease on its dispatcher id, no round runs: another daemon may be
-/// acting on the same instances and containers.
+/// never overlap; wake-ups that arrive during a round are folded into one more round. Beside
+/// the rounds, each wake-up also places what arrived on room the last round left free
+/// (`placeArrivals`), so a submit need not wait for a round in progress. While the daemon does
+/// not hold the lease on its dispatcher id, neither runs: another daemon may be acting on the
+/// same instances and containers.
 ///
 ///     let loop = DispatchLoop(dispatcher: dispatcher, pollInterval: 1, lease: lease)
 ///     let task = Task { await loop.run(wakeups: store.changes()) }
@@ -24,10 +26,28 @@ public struct DispatchLoop: Sendable {
 
     public func run(wakeups: AsyncStream<Void>) async {
         let signal = WakeSignal()
+        let arrived = WakeSignal()
         let listener = Task {
-            for await _ in wakeups { signal.fire() }
+            for await _ in wakeups {
+                signal.fire()
+                arrived.fire()
+            }
         }
         defer { listener.cancel() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await rounds(signal) }
+            group.addTask { await placeArrivals(arrived) }
+        }
+    }
+
+    private func placeArrivals(_ arrived: WakeSignal) async {
+        while !Task.isCancelled {
+            await arrived.wait(timeout: pollInterval)
+            if lease?.problem == nil && !Task.isCancelled { await dispatcher.placeArrivals(now: Date().timeIntervalSince1970) }
+        }
+    }
+
+    private func rounds(_ signal: WakeSignal) async {
         while !Task.isCancelled {
             if lease?.problem != nil {
                 dispatcher.roundSkipped()  // the lease logs its loss and its return
@@ -45,6 +65,12 @@ public protocol DispatchRounds: Sendable {
     func runRound(now: Double) async
     /// A round that did not run (the lease on the dispatcher id is lost).
     func roundSkipped()
+    /// Between rounds, on a wake-up: start what arrived where room is known to be free.
+    func placeArrivals(now: Double) async
+}
+
+extension DispatchRounds {
+    public func placeArrivals(now: Double) async {}
 }
 
 extension Dispatcher: DispatchRounds {

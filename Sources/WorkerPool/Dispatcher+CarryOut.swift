@@ -3,11 +3,11 @@ import Scheduler
 
 /// A plan carried out, in an order that never wastes a VM: cancels, stops and unlocks first,
 /// then locks, then starts on ready workers, then creates (only if the locks were taken),
-/// shutdowns and drains, and last the scheduling statuses that changed. A step that fails is
-/// logged and left for the next round, which plans it again from what the queue then says.
+/// shutdowns and drains; the scheduling statuses that changed are written after
+/// (`writeStatuses`). A step that fails is logged and left for the next round, which plans it
+/// again from what the queue then says.
 extension Dispatcher {
-    /// `changedStatuses`: the plan's statuses that differ from what the queue holds.
-    func carryOut(_ plan: Plan, changedStatuses changed: [String: String], now: Double) async {
+    func carryOut(_ plan: Plan, now: Double) async {
         for cancel in plan.cancels {
             await apply(.cancel(reason: "cannot run: \(cancel.reason)"), to: cancel.id, "could not cancel a container that cannot run")
         }
@@ -31,6 +31,11 @@ extension Dispatcher {
         if !lockFailed { await pool.create(plan.creates, maxConcurrent: limits.maxConcurrentCreates, now: now) }
         await pool.shutdown(plan.shutdowns.map { ($0.id, $0.reason) }, now: now)
         for worker in plan.drains { await pool.setBehavior(worker, .drain) }
+    }
+
+    /// `changed`: the plan's statuses that differ from what the queue holds. A status lands only
+    /// on a Queued or Locked container (a start clears it), so this needs no turn on the gate.
+    func writeStatuses(_ changed: [String: String]) async {
         do { try await store.setSchedulingStatus(changed, by: id) } catch {
             logger.warning(
                 "could not record scheduling statuses; the next round sets them",
@@ -43,7 +48,7 @@ extension Dispatcher {
     /// Starts a locked container on a ready worker and records the start. A start the worker
     /// refused gives the container back to the queue; a start the queue did not record leaves
     /// it Locked, and the next round finds it running and records it (`adoptUnrecordedStart`).
-    private func start(_ start: Plan.Start, now: Double) async {
+    func start(_ start: Plan.Start, now: Double) async {
         let c: Container
         do { c = try await store.get(start.uuid) } catch {
             // Still Locked by us: the next round plans its start again.

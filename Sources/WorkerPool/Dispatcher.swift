@@ -42,6 +42,10 @@ public final class Dispatcher: Sendable {
     private let activeQueue: ActiveQueueReader<ActiveContainer>
     /// Where the last round spent its time.
     private let timings = Mutex(RoundTimings())
+    /// Held while a round carries out its plan and while arrivals are placed between rounds.
+    let gate = AsyncGate()
+    /// What arrivals between rounds may use, and what they took (see `placeArrivals`).
+    let arrivals = Mutex(Arrivals())
     public var lastRoundTimings: RoundTimings { timings.withLock { $0 } }
 
     public init(
@@ -67,6 +71,7 @@ public final class Dispatcher: Sendable {
         await pool.reconfigure(settings: poolSettings, types: types)
         policy.withLock { $0 = (Eligibility(types: types, maxPriceFactor: maxPriceFactor), limits) }
         quotaGroupsLearned.withLock { $0 = false }
+        arrivals.withLock { $0.room = nil }  // planned under the old types: the next round makes new room
     }
 
     /// One round; its creates and destroys are sent at its end, and not waited for (see
@@ -119,6 +124,7 @@ public final class Dispatcher: Sendable {
         timing.workers = split()
 
         let containers: [ActiveContainer]
+        await gate.run { arrivals.withLock { $0.placedSinceRead = ([], []) } }  // the read below sees those before
         do { (containers, timing.fullRead, timing.rowsRead) = try await activeContainers(now: now) } catch {
             if Task.isCancelled { return Plan() }  // the dispatcher is stopping: not a queue fault
             logger.error("cannot read the queue; skipping this round", metadata: ["error": "\(error)"])
@@ -129,12 +135,21 @@ public final class Dispatcher: Sendable {
         timing.reconcile = split()
         if drainOnly { await drainEveryWorker(heldContainers: containers.count, now: now) }
         let (eligibility, limits) = policy.withLock { $0 }
-        let plan = SchedulingPass.plan(
+        var (plan, room) = SchedulingPass.planAndRoom(
             containers: demands, workers: await pool.views(), eligibility: eligibility, limits: limits,
             backoff: await pool.backoff, creating: await pool.createCallsInFlight,
             callSize: await pool.settings.maxCreateCount, now: now)
         timing.plan = split()
-        await carryOut(plan, changedStatuses: statusesToWrite(plan.statuses, over: containers), now: now)
+        await gate.run {
+            // Arrivals placed since the read went where this plan did not know: it yields to them.
+            let placed = arrivals.withLock { $0.placedSinceRead }
+            plan = plan.yielding(toArrivals: placed.containers, on: placed.workers)
+            await carryOut(plan, now: now)
+            room.close(placed.workers.union(plan.shutdowns.map(\.id)).union(plan.drains))
+            let cursor = activeQueue.cursor
+            arrivals.withLock { $0.room = (room, cursor) }
+        }
+        await writeStatuses(statusesToWrite(plan.statuses, over: containers))
         timing.carryOut = split()
         lastRound.withLock { $0 = (demands, plan.statuses) }
         for (uuid, worker) in await pool.overdueStops(now: now) {

@@ -339,6 +339,14 @@ public actor WorkerPool {
         return w.typeName
     }
 
+    /// Those of `ids` that take new containers: ready, not held or drained, not being destroyed.
+    public func takingWork(_ ids: Set<String>) -> Set<String> {
+        ids.filter { id in
+            guard let w = workers[id] else { return false }
+            return (w.state == .idle || w.state == .running) && w.behavior == .run && w.destroyedAt == nil && !w.destroying
+        }
+    }
+
     /// The instance ("type id") whose worker reported a result for `uuid`, until it is released.
     public func reporter(of uuid: String) -> String? {
         guard let id = reportedBy[uuid], let w = workers[id] else { return nil }
