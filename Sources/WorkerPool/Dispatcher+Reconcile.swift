@@ -21,17 +21,16 @@ extension Dispatcher {
         result.reserveCapacity(containers.count)
         var running = Set<String>()  // on a worker: what `stopOrphans` must not stop
         for c in containers {
-            let placement = report.placements[c.demand.uuid]
-            if c.state == .queued && placement == nil {
-                result.append(c.demand)  // most of a deep queue: nothing to settle
-                continue
-            }
+            // The two common cases (most of a deep queue, most of a big fleet) settle nothing.
             let state: ContainerDemand.State? =
-                switch c.state {
-                case .queued: await stopSecondCopy(c, placement, now: now)
-                case .locked: if let placement { await adoptUnrecordedStart(c, placement) } else { await keepOrGiveBackLock(c, report) }
-                case .running: await requeueIfVanished(c, placement, report)
-                case .complete, .cancelled: nil
+                switch (c.state, report.placements[c.demand.uuid]) {
+                case (.queued, nil): .queued
+                case (.queued, .some): await stopSecondCopy(c, now: now)
+                case (.running, let placement?): .running(worker: placement.worker)
+                case (.running, nil): await requeueIfVanished(c, report)
+                case (.locked, let placement?): await adoptUnrecordedStart(c, placement)
+                case (.locked, nil): await keepOrGiveBackLock(c, report)
+                case (.complete, _), (.cancelled, _): nil
                 }
             guard let state else { continue }
             if case .running = state { running.insert(c.demand.uuid) }
@@ -47,11 +46,7 @@ extension Dispatcher {
 
     /// Queued, yet an old copy still runs somewhere (it was requeued while its worker was out of
     /// reach): stop that copy before the container runs twice; plan it once the copy is gone.
-    private func stopSecondCopy(
-        _ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)?,
-        now: Double
-    ) async -> ContainerDemand.State? {
-        guard placement != nil else { return .queued }
+    private func stopSecondCopy(_ c: ActiveContainer, now: Double) async -> ContainerDemand.State? {
         await pool.stop(c.demand.uuid, now: now)
         return nil
     }
@@ -90,11 +85,7 @@ extension Dispatcher {
 
     /// Running by the queue, on no worker: its instance went away with it. Requeued once every
     /// worker has answered — unless its result is waiting for the store.
-    private func requeueIfVanished(
-        _ c: ActiveContainer, _ placement: (worker: String, type: String, startedAt: Double)?,
-        _ report: WorkerReport
-    ) async -> ContainerDemand.State? {
-        if let placement { return .running(worker: placement.worker) }
+    private func requeueIfVanished(_ c: ActiveContainer, _ report: WorkerReport) async -> ContainerDemand.State? {
         let waiting = unrecorded.withLock { $0.contains { $0.0.uuid == c.demand.uuid } }
         if report.allKnown && !waiting { await give(up: c.demand.uuid, "its instance no longer reports it running", requeue: true) }
         return nil
