@@ -1,3 +1,4 @@
+import Foundation
 import Queue
 import Scheduler
 
@@ -52,7 +53,9 @@ extension Dispatcher {
                     $0.placedSinceRead.containers.insert(start.uuid)
                     $0.placedSinceRead.workers.insert(start.worker)
                 }
-                await self.start(start, now: now)
+                if let submitted = await self.start(start, now: now) {
+                    metrics?.started(waited: now - submitted.timeIntervalSince1970)
+                }
             }
         }
     }

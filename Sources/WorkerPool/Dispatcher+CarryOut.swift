@@ -1,3 +1,4 @@
+import Foundation
 import Queue
 import Scheduler
 
@@ -45,17 +46,19 @@ extension Dispatcher {
         }
     }
 
-    /// Starts a locked container on a ready worker and records the start. A start the worker
-    /// refused gives the container back to the queue; a start the queue did not record leaves
-    /// it Locked, and the next round finds it running and records it (`adoptUnrecordedStart`).
-    func start(_ start: Plan.Start, now: Double) async {
+    /// Starts a locked container on a ready worker and records the start; returns when it was
+    /// submitted if it reached the worker. A start the worker refused gives the container back
+    /// to the queue; a start the queue did not record leaves it Locked, and the next round finds
+    /// it running and records it (`adoptUnrecordedStart`).
+    @discardableResult
+    func start(_ start: Plan.Start, now: Double) async -> Date? {
         let c: Container
         do { c = try await store.get(start.uuid) } catch {
             // Still Locked by us: the next round plans its start again.
             logger.warning("cannot read a container to start it", metadata: ["container": "\(start.uuid)", "error": "\(error)"])
-            return
+            return nil
         }
-        guard c.state == .locked, c.lockedBy == id else { return }  // cancelled meanwhile
+        guard c.state == .locked, c.lockedBy == id else { return nil }  // cancelled meanwhile
         let launch = ContainerLaunch(
             uuid: c.uuid, command: c.command, image: c.containerImage, environment: c.environment,
             cwd: c.cwd, maxRunTime: c.schedulingParameters.maxRunTime, gpuDevices: start.gpuDevices)
@@ -65,9 +68,10 @@ extension Dispatcher {
         } catch {
             logger.warning("start failed", metadata: ["container": "\(c.uuid)", "worker": "\(start.worker)", "error": "\(error)"])
             await apply(.unlock(by: id, reason: "could not start on \(start.worker): \(error)"), to: c.uuid, "could not unlock a container")
-            return
+            return nil
         }
         await apply(.start(by: id, instance: "\(type) \(start.worker)"), to: c.uuid, "could not record a start; the next round does")
+        return c.createdAt
     }
 
     /// Applies `event`; a refusal is logged with `failure` (the next round sees the queue as it is).

@@ -22,6 +22,22 @@ import WorkerPool
         return registry
     }
 
+    /// A container started between rounds counts in the queue-to-start histogram like any other.
+    @Test func anArrivalCountsAsAStart() async throws {
+        let world = try await SimWorld()
+        try await withWorld(world) { world in
+            let registry = Self.metered(world)
+            world.now = Date().timeIntervalSince1970
+            try await world.submit(1, seconds: 600)
+            #expect(try await world.run { await world.dispatcher.pool.runningContainers.count == 1 })
+            #expect(value(registry.emitToString(), "cloud_dispatch_containers_queue_to_start_seconds_count") == 1)
+            let arrival = try await world.submit(1, seconds: 600)[0]  // the other vCPU of that small instance
+            await world.dispatcher.placeArrivals(now: world.now)
+            #expect(try await world.store.get(arrival).state == .running)
+            #expect(value(registry.emitToString(), "cloud_dispatch_containers_queue_to_start_seconds_count") == 2)
+        }
+    }
+
     @Test func metricsArePresentAndMoveDuringARun() async throws {
         let world = try await SimWorld()
         let registry = Self.metered(world)

@@ -42,6 +42,11 @@ public final class DispatchMetrics: Sendable {
         Counter(label: Name.roundsSkipped, dimensions: [("reason", "lease")], factory: factory).increment()
     }
 
+    /// A container started `waited` seconds after its submit (by a round, or as an arrival between rounds).
+    public func started(waited: Double) {
+        Recorder(label: Name.queueToStart, dimensions: [], aggregate: true, factory: factory).record(max(0, waited))
+    }
+
     /// Refreshes every gauge and records what happened since the last round: boots that ended,
     /// containers that started. `demands` is the queue as this round's scheduling pass saw it.
     public func roundEnded(now: Double, snapshot: PoolSnapshot, demands: [ContainerDemand], plan: Plan, limits: Limits) {
@@ -60,7 +65,7 @@ public final class DispatchMetrics: Sendable {
             guard let worker = workers[start.worker], worker.running[start.uuid] == now,
                 let at = created[start.uuid]
             else { continue }
-            Recorder(label: Name.queueToStart, dimensions: [], aggregate: true, factory: factory).record(max(0, now - at))
+            started(waited: now - at)
         }
         publishGauges(now: now, snapshot: snapshot, demands: demands, plan: plan, limits: limits)
     }
