@@ -6,17 +6,14 @@ import Testing
 
 /// A store that, once armed, holds its next read of the change feed (a round's read of the
 /// queue) after reading: the round then plans from what it read while the test acts.
-final class HeldReadStore: ContainerStore {
-    let inner: any ContainerStore
+final class HeldReadStore: ForwardingStore, @unchecked Sendable {
     private let armed = Mutex(false)
     let (readTaken, readTakenSignal) = AsyncStream<Void>.makeStream()
     let (release, releaseSignal) = AsyncStream<Void>.makeStream()
 
-    init(_ inner: any ContainerStore) { self.inner = inner }
-
     func holdNextRead() { armed.withLock { $0 = true } }
 
-    func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges {
+    override func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges {
         let hold = armed.withLock { armed in
             defer { armed = false }
             return armed
@@ -28,20 +25,6 @@ final class HeldReadStore: ContainerStore {
         }
         return changes
     }
-    func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
-    func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage { try await inner.summaries(query) }
-    func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container { try await inner.apply(event, to: uuid) }
-    func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] { try await inner.submit(specs) }
-    func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
-    func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
-    func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] { try await inner.lock(uuids, by: d) }
-    func setSchedulingStatus(_ s: [String: String], by d: String) async throws(QueueError) { try await inner.setSchedulingStatus(s, by: d) }
-    func changes() -> AsyncStream<Void> { inner.changes() }
-    func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
-    func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
-        try await inner.acquireLease(for: d, holder: holder)
-    }
-    func close() async {}
 }
 
 /// Containers that arrive between rounds start on room the last round left free, without a

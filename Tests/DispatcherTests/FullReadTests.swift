@@ -5,30 +5,13 @@ import Synchronization
 import Testing
 
 /// A store whose change feed fails the next N reads.
-final class FailingFeedStore: ContainerStore {
-    let inner: any ContainerStore
+final class FailingFeedStore: ForwardingStore, @unchecked Sendable {
     let failures = Mutex(0)
 
-    init(_ inner: any ContainerStore) { self.inner = inner }
-
-    func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges {
+    override func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges {
         if failures.withLock({ n in defer { n = max(0, n - 1) }; return n > 0 }) { throw .unavailable("simulated outage") }
         return try await inner.summaries(changedSince: c)
     }
-    func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
-    func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage { try await inner.summaries(query) }
-    func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container { try await inner.apply(event, to: uuid) }
-    func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] { try await inner.submit(specs) }
-    func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
-    func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
-    func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] { try await inner.lock(uuids, by: d) }
-    func setSchedulingStatus(_ s: [String: String], by d: String) async throws(QueueError) { try await inner.setSchedulingStatus(s, by: d) }
-    func changes() -> AsyncStream<Void> { inner.changes() }
-    func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
-    func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
-        try await inner.acquireLease(for: d, holder: holder)
-    }
-    func close() async {}
 }
 
 /// When a round reads the whole active queue instead of what changed: first, after a read

@@ -5,55 +5,22 @@ import Testing
 
 /// A store that loses `start` and `unlock` events: the dispatcher "crashes" between starting a
 /// container on a worker and recording it, so the queue still says Locked.
-final class LosingStartsStore: ContainerStore {
-    let inner: any ContainerStore
-    init(_ inner: any ContainerStore) { self.inner = inner }
-
-    func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
+final class LosingStartsStore: ForwardingStore, @unchecked Sendable {
+    override func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container {
         switch event {
         case .start, .unlock: throw .unavailable("the dispatcher died here")
         default: return try await inner.apply(event, to: uuid)
         }
     }
-    func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] { try await inner.submit(specs) }
-    func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
-    func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
-    func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] { try await inner.lock(uuids, by: d) }
-    func setSchedulingStatus(_ s: [String: String], by d: String) async throws(QueueError) { try await inner.setSchedulingStatus(s, by: d) }
-    func changes() -> AsyncStream<Void> { inner.changes() }
-    func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
-    func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges { try await inner.summaries(changedSince: c) }
-    func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
-    func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
-        try await inner.acquireLease(for: d, holder: holder)
-    }
-    func close() async {}
 }
 
 /// A store where a user cancels every container the moment the dispatcher has locked it.
-final class CancelAfterLockStore: ContainerStore {
-    let inner: any ContainerStore
-    init(_ inner: any ContainerStore) { self.inner = inner }
-
-    func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] {
+final class CancelAfterLockStore: ForwardingStore, @unchecked Sendable {
+    override func lock(_ uuids: [String], by d: String) async throws(QueueError) -> [Container] {
         let locked = try await inner.lock(uuids, by: d)
         for c in locked { _ = try await inner.apply(.cancel(reason: "cancelled by its user"), to: c.uuid) }
         return locked
     }
-    func apply(_ event: Event, to uuid: String) async throws(QueueError) -> Container { try await inner.apply(event, to: uuid) }
-    func submit(_ specs: [ContainerSpec]) async throws(QueueError) -> [Container] { try await inner.submit(specs) }
-    func get(_ uuid: String) async throws(QueueError) -> Container { try await inner.get(uuid) }
-    func list(_ query: ContainerQuery) async throws(QueueError) -> ContainerPage { try await inner.list(query) }
-    func summaries(_ query: ContainerQuery) async throws(QueueError) -> ContainerSummaryPage { try await inner.summaries(query) }
-    func setSchedulingStatus(_ s: [String: String], by d: String) async throws(QueueError) { try await inner.setSchedulingStatus(s, by: d) }
-    func changes() -> AsyncStream<Void> { inner.changes() }
-    func changeCursor() async throws(QueueError) -> ChangeCursor { try await inner.changeCursor() }
-    func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges { try await inner.summaries(changedSince: c) }
-    func probeWrite() async throws(QueueError) { try await inner.probeWrite() }
-    func acquireLease(for d: String, holder: LeaseHolder) async throws(QueueError) -> any DispatcherLease {
-        try await inner.acquireLease(for: d, holder: holder)
-    }
-    func close() async {}
 }
 
 /// Containers Locked by a dispatcher that restarted, with no worker reporting them yet.

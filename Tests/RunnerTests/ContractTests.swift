@@ -239,6 +239,15 @@ import TestSupport
         #expect(await node.list() == ["broken via-env"])
     }
 
+    /// A node whose PATH finds `script` (written to `bin`) as `docker` before any real one.
+    func nodeWithFakeDocker(_ script: String, in bin: String) throws -> RunnerNode {
+        try script.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
+        chmod(bin + "/docker", 0o755)
+        var node = RunnerNode()
+        node.environment = ["PATH": "\(bin):/usr/bin:/bin"]
+        return node
+    }
+
     @Test func dockerRunsTheImageAndKillReachesTheContainer() async throws {
         let bin = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: bin) }
@@ -249,10 +258,7 @@ import TestSupport
             if [ "$1" = kill ]; then echo "$@" >> \(bin)/kills; kill -"$3" "$(cat \(bin)/container)"; exit 0; fi
             for a in "$@"; do printf '<%s>' "$a"; done; echo; echo $$ > \(bin)/container; exec sleep 60
             """
-        try fake.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
-        chmod(bin + "/docker", 0o755)
-        var node = RunnerNode()
-        node.environment = ["PATH": "\(bin):/usr/bin:/bin"]
+        let node = try nodeWithFakeDocker(fake, in: bin)
         defer { node.cleanup() }
         try await node.detach("dock", ["echo", "hi there"], ["image": "alpine:3", "runtime": "auto",
                                                          "environment": ["A": "1"], "cwd": "/work", "gpu_devices": [0, 1]])
@@ -279,10 +285,7 @@ import TestSupport
             fi
             echo $$ > \(bin)/container; exec sleep 300
             """
-        try fake.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
-        chmod(bin + "/docker", 0o755)
-        var node = RunnerNode()
-        node.environment = ["PATH": "\(bin):/usr/bin:/bin"]
+        let node = try nodeWithFakeDocker(fake, in: bin)
         defer { node.cleanup() }
         let supervisor = try await node.detach("slow-create", ["sleep", "300"], ["image": "alpine:3", "runtime": "docker"])
         #expect(kill(supervisor, SIGTERM) == 0)
@@ -318,10 +321,7 @@ import TestSupport
             fi
             echo $$ > \(bin)/container; exec sleep 300
             """
-        try fake.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
-        chmod(bin + "/docker", 0o755)
-        var node = RunnerNode()
-        node.environment = ["PATH": "\(bin):/usr/bin:/bin"]
+        let node = try nodeWithFakeDocker(fake, in: bin)
         defer { node.cleanup() }
         let supervisor = try await node.detach("coming-up", ["sleep", "300"], ["image": "alpine:3", "runtime": "docker"])
         #expect(kill(supervisor, SIGTERM) == 0)
