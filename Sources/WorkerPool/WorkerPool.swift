@@ -109,6 +109,9 @@ public actor WorkerPool {
     public private(set) var lastListError: String?
     var listedOnce = false
     var lastProbe = -Double.infinity
+    /// Containers started while the probes of `probeAll` were out (arrivals between rounds):
+    /// an answer sent before such a start does not list it, and must not make it "vanished".
+    var startedDuringProbe: Set<String>?
     public internal(set) var backoff = Backoff()
     var accounting = Accounting()
     let clock: any PoolClock
@@ -267,10 +270,13 @@ public actor WorkerPool {
         // (`ended` below is this round's list; `self.ended` remembers placements.)
         let targets = workers.values.filter { $0.destroyedAt == nil && !$0.destroying }.map(\.instance)
         let executor = executor
+        startedDuringProbe = []
         let results = await withTaskGroup(of: (String, ProbeResult).self) { group in
             for instance in targets { group.addTask { (instance.id, await executor.probe(instance, now: now)) } }
             return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
+        let startedSince = startedDuringProbe ?? []
+        startedDuringProbe = nil
         var ended: [FinishedContainer] = []
         var dark: [(String, String)] = []  // shut down together, in batches
         for (id, result) in results.sorted(by: { $0.key < $1.key }) {
@@ -297,7 +303,8 @@ public actor WorkerPool {
                 w.lastAnswer = now
                 if w.behavior == .run { await setBehavior(id, .drain) }
                 w.behavior = w.behavior == .run ? .drain : w.behavior
-            case .ready(let running, let finished):
+            case .ready(let answered, let finished):
+                let running = answered.union(startedSince.filter { w.running[$0] != nil })  // the answer predates those
                 if w.lastAnswer == nil { backoff.boot.booted(w.typeName) }
                 w.lastAnswer = now
                 for uuid in running where w.running[uuid] == nil { w.running[uuid] = now }  // adopted after a restart
@@ -331,6 +338,7 @@ public actor WorkerPool {
     public func start(_ launch: ContainerLaunch, on workerID: String, now: Double) async throws -> String {
         guard let w = workers[workerID], w.destroyedAt == nil, !w.destroying else { throw PoolError("worker \(workerID) is gone") }
         try await executor.start(launch, on: w.instance, now: now)
+        startedDuringProbe?.insert(launch.uuid)
         workers[workerID]?.running[launch.uuid] = now
         workers[workerID]?.everRan = true
         workers[workerID]?.gpus[launch.uuid] = launch.gpuDevices

@@ -3,6 +3,9 @@ import Queue
 import Scheduler
 import Synchronization
 import Testing
+import WorkerPool
+import DriverHost
+import Simulation
 
 /// A store that, once armed, holds its next read of the change feed (a round's read of the
 /// queue) after reading: the round then plans from what it read while the test acts.
@@ -76,6 +79,73 @@ final class HeldReadStore: ForwardingStore, @unchecked Sendable {
             #expect(world.executor.node(running: x) != nil)
             #expect(world.executor.node(running: y) == nil, "the worker has room for one of them")
             #expect(try await state(world, y) == .queued)
+        }
+    }
+}
+
+/// Simulated workers whose probe, once armed, answers what it saw only after the test says:
+/// a probe in flight while something else starts a container there.
+final class HeldProbeExecutor: WorkerExecutor {
+    let inner: SimulatedExecutor
+    private let armed = Mutex(false)
+    let (probeTaken, probeTakenSignal) = AsyncStream<Void>.makeStream()
+    let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+
+    init(_ inner: SimulatedExecutor) { self.inner = inner }
+
+    func holdNextProbe() { armed.withLock { $0 = true } }
+
+    func probe(_ instance: Instance, now: Double) async -> ProbeResult {
+        let hold = armed.withLock { armed in
+            defer { armed = false }
+            return armed
+        }
+        let result = await inner.probe(instance, now: now)
+        if hold {
+            probeTakenSignal.yield()
+            for await _ in release { break }
+        }
+        return result
+    }
+    func start(_ container: ContainerLaunch, on instance: Instance, now: Double) async throws {
+        try await inner.start(container, on: instance, now: now)
+    }
+    func stop(_ uuid: String, on instance: Instance, now: Double) async { await inner.stop(uuid, on: instance, now: now) }
+    func release(_ uuid: String, on instance: Instance) async { await inner.release(uuid, on: instance) }
+    func instanceGone(_ id: String) async { await inner.instanceGone(id) }
+}
+
+extension ArrivalsTests {
+    /// A round's probe of the only worker is answered (nothing runs there) while an arrival
+    /// starts on it: the answer predates the start, so it must not make the arrival "vanished"
+    /// (requeued, and run a second time).
+    @Test func aProbeSentBeforeAnArrivalsStartDoesNotLoseIt() async throws {
+        let (world, _) = try await worldWithAnIdleWorker()
+        try await withWorld(world) { world in
+            let held = HeldProbeExecutor(world.executor)
+            let pool = WorkerPool(settings: world.settings, instanceSet: world.cloud, executor: held, types: world.types,
+                                  logger: SimWorld.quiet, clock: world.clock)
+            world.dispatcher = Dispatcher(id: "sim-dispatcher", store: world.store, pool: pool, types: world.types,
+                                          limits: world.limits, logger: SimWorld.quiet)
+            await world.dispatcher.tickAndSettle(now: world.now)  // adopts the idle worker; room is known
+            world.now += 10
+            let starts = world.executor.startCount
+            held.holdNextProbe()
+            let (now, dispatcher) = (world.now, world.dispatcher)
+            let round = Task { _ = await dispatcher.tickAndSettle(now: now) }
+            for await _ in held.probeTaken { break }
+            let x = try await world.submit(1, seconds: 3600, vcpus: 2)[0]
+            await world.dispatcher.placeArrivals(now: now)
+            #expect(world.executor.node(running: x) != nil, "started while the probe was out")
+            held.releaseSignal.yield()
+            await round.value
+            #expect(try await world.store.get(x).state == .running, "still running: the probe's answer was older than its start")
+            for _ in 0..<3 {
+                world.now += 10
+                await world.dispatcher.tickAndSettle(now: world.now)
+            }
+            #expect(try await world.store.get(x).state == .running)
+            #expect(world.executor.startCount == starts + 1, "started once")
         }
     }
 }
