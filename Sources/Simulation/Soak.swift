@@ -82,6 +82,7 @@ public enum Soak {
             }
             _ = try await store.submit(specs)
             for tick in 0..<60 {
+                await dispatcher.placeArrivals(now: clock.now)  // as serve does on the submit's wake-up
                 await dispatcher.tickAndSettle(now: clock.now)
                 report.rounds += 1
                 await census()

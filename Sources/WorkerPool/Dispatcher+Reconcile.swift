@@ -17,10 +17,13 @@ extension Dispatcher {
     /// The scheduler's view of `containers`, after the rules below have acted on each.
     func reconcile(_ containers: [ActiveContainer], now: Double) async -> [ContainerDemand] {
         let report = WorkerReport(placements: await pool.placements(), allKnown: await pool.allWorkersKnown)
+        // Started as arrivals since the read (after the placements above, or in them): the read
+        // may still say Queued. They are running; this round leaves them be.
+        let arrived = arrivals.withLock { $0.placedSinceRead.containers }
         var result: [ContainerDemand] = []
         result.reserveCapacity(containers.count)
         var running = Set<String>()  // on a worker: what `stopOrphans` must not stop
-        for c in containers {
+        for c in containers where !arrived.contains(c.demand.uuid) {
             // The two common cases (most of a deep queue, most of a big fleet) settle nothing.
             let state: ContainerDemand.State? =
                 switch (c.state, report.placements[c.demand.uuid]) {
@@ -39,8 +42,8 @@ extension Dispatcher {
             result.append(demand)
         }
         let lockedNow = Set(containers.lazy.filter { $0.state == .locked }.map(\.demand.uuid))
-        lockedHere.withLock { $0.formIntersection(lockedNow) }  // only what is still Locked
-        await stopOrphans(keeping: running, report, now: now)
+        lockedHere.withLock { $0.formIntersection(lockedNow.union(arrived)) }  // only what is still Locked (or just locked)
+        await stopOrphans(keeping: running.union(arrived), report, now: now)
         return result
     }
 

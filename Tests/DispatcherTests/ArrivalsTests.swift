@@ -116,6 +116,28 @@ final class HeldProbeExecutor: WorkerExecutor {
 }
 
 extension ArrivalsTests {
+    /// x was queued when the round read the queue, and an arrival started it before the round
+    /// reconciled: the round must not take it for a second copy of a queued container and stop it.
+    @Test func anArrivalTheRoundReadAsQueuedIsNotStoppedAsASecondCopy() async throws {
+        let (world, store) = try await worldWithAnIdleWorker()
+        try await withWorld(world) { world in
+            let x = try await world.submit(1, seconds: 3600, vcpus: 2)[0]
+            store.holdNextRead()
+            let (now, dispatcher) = (world.now, world.dispatcher)
+            let round = Task { _ = await dispatcher.tickAndSettle(now: now) }
+            for await _ in store.readTaken { break }
+            await world.dispatcher.placeArrivals(now: now)
+            #expect(world.executor.node(running: x) != nil)
+            store.releaseSignal.yield()
+            await round.value
+            #expect(world.executor.stopRequests(x) == 0, "not stopped")
+            world.now += 10
+            await world.dispatcher.tickAndSettle(now: world.now)
+            #expect(try await world.store.get(x).state == .running)
+            #expect(world.executor.stopRequests(x) == 0)
+        }
+    }
+
     /// A round's probe of the only worker is answered (nothing runs there) while an arrival
     /// starts on it: the answer predates the start, so it must not make the arrival "vanished"
     /// (requeued, and run a second time).
