@@ -7,25 +7,34 @@ import WorkerPool
 import DriverHost
 import Simulation
 
-/// A store that, once armed, holds its next read of the change feed (a round's read of the
-/// queue) after reading: the round then plans from what it read while the test acts.
-final class HeldReadStore: ForwardingStore, @unchecked Sendable {
+/// Holds one call, once armed: the call has done its work, says so, and returns only when the
+/// test releases it (what it answers is then older than what the test did meanwhile).
+final class OneCallHold: Sendable {
     private let armed = Mutex(false)
-    let (readTaken, readTakenSignal) = AsyncStream<Void>.makeStream()
-    let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+    private let (taken, takenSignal) = AsyncStream<Void>.makeStream()
+    private let (released, releaseSignal) = AsyncStream<Void>.makeStream()
 
-    func holdNextRead() { armed.withLock { $0 = true } }
+    func arm() { armed.withLock { $0 = true } }
+    func release() { releaseSignal.yield() }
+    /// Until the held call has done its work.
+    func waitUntilHeld() async { for await _ in taken { break } }
+
+    /// In the call, after its work: waits for `release` if this is the armed call.
+    func holdIfArmed() async {
+        guard armed.withLock({ armed in defer { armed = false }; return armed }) else { return }
+        takenSignal.yield()
+        for await _ in released { break }
+    }
+}
+
+/// A store whose next read of the change feed (a round's read of the queue) can be held after
+/// reading: the round then plans from what it read while the test acts.
+final class HeldReadStore: ForwardingStore, @unchecked Sendable {
+    let hold = OneCallHold()
 
     override func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges {
-        let hold = armed.withLock { armed in
-            defer { armed = false }
-            return armed
-        }
         let changes = try await inner.summaries(changedSince: c)
-        if hold {
-            readTakenSignal.yield()
-            for await _ in release { break }
-        }
+        await hold.holdIfArmed()
         return changes
     }
 }
@@ -45,6 +54,17 @@ final class HeldReadStore: ForwardingStore, @unchecked Sendable {
     }
 
     func state(_ world: SimWorld, _ uuid: String) async throws -> ContainerState { try await world.store.get(uuid).state }
+
+    /// A round of `world`, held by `hold` (after its read, or its probe) while `meanwhile` runs.
+    func round(of world: SimWorld, heldBy hold: OneCallHold, meanwhile: () async throws -> Void) async throws {
+        hold.arm()
+        let (now, dispatcher) = (world.now, world.dispatcher)
+        let round = Task { _ = await dispatcher.tickAndSettle(now: now) }
+        await hold.waitUntilHeld()
+        try await meanwhile()
+        hold.release()
+        await round.value
+    }
 
     @Test func anArrivalStartsWithoutARoundAndWhatDoesNotFitWaitsForOne() async throws {
         let (world, _) = try await worldWithAnIdleWorker()
@@ -67,14 +87,11 @@ final class HeldReadStore: ForwardingStore, @unchecked Sendable {
         let (world, store) = try await worldWithAnIdleWorker()
         try await withWorld(world) { world in
             let y = try await world.submit(1, vcpus: 2)[0]
-            store.holdNextRead()
-            let (now, dispatcher) = (world.now, world.dispatcher)
-            let round = Task { _ = await dispatcher.tickAndSettle(now: now) }
-            for await _ in store.readTaken { break }
-            let x = try await world.submit(1, vcpus: 2, priority: 9)[0]
-            await world.dispatcher.placeArrivals(now: now)
-            store.releaseSignal.yield()
-            await round.value
+            var x = ""
+            try await round(of: world, heldBy: store.hold) {
+                x = try await world.submit(1, vcpus: 2, priority: 9)[0]
+                await world.dispatcher.placeArrivals(now: world.now)
+            }
             #expect(try await state(world, x) == .running)
             #expect(world.executor.node(running: x) != nil)
             #expect(world.executor.node(running: y) == nil, "the worker has room for one of them")
@@ -83,28 +100,17 @@ final class HeldReadStore: ForwardingStore, @unchecked Sendable {
     }
 }
 
-/// Simulated workers whose probe, once armed, answers what it saw only after the test says:
-/// a probe in flight while something else starts a container there.
+/// Simulated workers whose next probe can be held after it looked: a probe in flight while
+/// something else starts a container there.
 final class HeldProbeExecutor: WorkerExecutor {
     let inner: SimulatedExecutor
-    private let armed = Mutex(false)
-    let (probeTaken, probeTakenSignal) = AsyncStream<Void>.makeStream()
-    let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+    let hold = OneCallHold()
 
     init(_ inner: SimulatedExecutor) { self.inner = inner }
 
-    func holdNextProbe() { armed.withLock { $0 = true } }
-
     func probe(_ instance: Instance, now: Double) async -> ProbeResult {
-        let hold = armed.withLock { armed in
-            defer { armed = false }
-            return armed
-        }
         let result = await inner.probe(instance, now: now)
-        if hold {
-            probeTakenSignal.yield()
-            for await _ in release { break }
-        }
+        await hold.holdIfArmed()
         return result
     }
     func start(_ container: ContainerLaunch, on instance: Instance, now: Double) async throws {
@@ -122,14 +128,10 @@ extension ArrivalsTests {
         let (world, store) = try await worldWithAnIdleWorker()
         try await withWorld(world) { world in
             let x = try await world.submit(1, seconds: 3600, vcpus: 2)[0]
-            store.holdNextRead()
-            let (now, dispatcher) = (world.now, world.dispatcher)
-            let round = Task { _ = await dispatcher.tickAndSettle(now: now) }
-            for await _ in store.readTaken { break }
-            await world.dispatcher.placeArrivals(now: now)
-            #expect(world.executor.node(running: x) != nil)
-            store.releaseSignal.yield()
-            await round.value
+            try await round(of: world, heldBy: store.hold) {
+                await world.dispatcher.placeArrivals(now: world.now)
+                #expect(world.executor.node(running: x) != nil)
+            }
             #expect(world.executor.stopRequests(x) == 0, "not stopped")
             world.now += 10
             await world.dispatcher.tickAndSettle(now: world.now)
@@ -152,15 +154,12 @@ extension ArrivalsTests {
             await world.dispatcher.tickAndSettle(now: world.now)  // adopts the idle worker; room is known
             world.now += 10
             let starts = world.executor.startCount
-            held.holdNextProbe()
-            let (now, dispatcher) = (world.now, world.dispatcher)
-            let round = Task { _ = await dispatcher.tickAndSettle(now: now) }
-            for await _ in held.probeTaken { break }
-            let x = try await world.submit(1, seconds: 3600, vcpus: 2)[0]
-            await world.dispatcher.placeArrivals(now: now)
-            #expect(world.executor.node(running: x) != nil, "started while the probe was out")
-            held.releaseSignal.yield()
-            await round.value
+            var x = ""
+            try await round(of: world, heldBy: held.hold) {
+                x = try await world.submit(1, seconds: 3600, vcpus: 2)[0]
+                await world.dispatcher.placeArrivals(now: world.now)
+                #expect(world.executor.node(running: x) != nil, "started while the probe was out")
+            }
             #expect(try await world.store.get(x).state == .running, "still running: the probe's answer was older than its start")
             for _ in 0..<3 {
                 world.now += 10
