@@ -73,6 +73,9 @@ public final class SimulatedExecutor: WorkerExecutor {
     /// From now on, new instances of these provider types never boot.
     public func setNeverBootTypes(_ types: Set<String>) { state.withLock { $0.neverBootTypes = types } }
 
+    /// The node says it is broken (as a runner's marker file does): it answers, takes nothing.
+    public func breakNode(_ instanceID: String) { state.withLock { $0.nodes[instanceID]?.broken = true } }
+
     /// The VM dies: it stops answering, and what ran on it is lost.
     public func kill(_ instanceID: String) { state.withLock { $0.nodes[instanceID]?.dead = true } }
 

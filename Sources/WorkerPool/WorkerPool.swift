@@ -275,8 +275,7 @@ public actor WorkerPool {
             for instance in targets { group.addTask { (instance.id, await executor.probe(instance, now: now)) } }
             return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
-        let startedSince = startedDuringProbe ?? []
-        startedDuringProbe = nil
+        defer { startedDuringProbe = nil }  // kept to the end: the loop below may suspend
         var ended: [FinishedContainer] = []
         var dark: [(String, String)] = []  // shut down together, in batches
         for (id, result) in results.sorted(by: { $0.key < $1.key }) {
@@ -301,10 +300,13 @@ public actor WorkerPool {
                 }
             case .broken:
                 w.lastAnswer = now
-                if w.behavior == .run { await setBehavior(id, .drain) }
-                w.behavior = w.behavior == .run ? .drain : w.behavior
+                let drain = w.behavior == .run
+                if drain { w.behavior = .drain }
+                workers[id] = w  // before suspending: a start meanwhile must not be written over
+                if drain { await setBehavior(id, .drain) }
+                continue
             case .ready(let answered, let finished):
-                let running = answered.union(startedSince.filter { w.running[$0] != nil })  // the answer predates those
+                let running = answered.union((startedDuringProbe ?? []).filter { w.running[$0] != nil })  // the answer predates those
                 if w.lastAnswer == nil { backoff.boot.booted(w.typeName) }
                 w.lastAnswer = now
                 for uuid in running where w.running[uuid] == nil { w.running[uuid] = now }  // adopted after a restart

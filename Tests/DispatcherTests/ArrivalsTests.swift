@@ -81,6 +81,25 @@ final class HeldReadStore: ForwardingStore, @unchecked Sendable {
         }
     }
 
+    /// A worker that says it is broken is drained at the next probe: neither an arrival nor a
+    /// round puts anything there, and it goes once idle.
+    @Test func aBrokenWorkerTakesNoArrivalAndGoes() async throws {
+        let (world, _) = try await worldWithAnIdleWorker()
+        try await withWorld(world) { world in
+            let worker = try #require(world.executor.liveNodes.first)
+            world.executor.breakNode(worker)
+            world.now += 10
+            await world.dispatcher.tickAndSettle(now: world.now)
+            #expect(await world.dispatcher.pool.views().first { $0.id == worker }?.idleBehavior == .drain)
+            let x = try await world.submit(1)[0]
+            await world.dispatcher.placeArrivals(now: world.now)
+            #expect(try await state(world, x) == .queued, "not on the broken worker")
+            #expect(try await world.run { try await world.store.get(x).state == .complete }, "on a new instance")
+            #expect(world.executor.node(running: x) == nil)
+            #expect(try await world.listedInstances().allSatisfy { $0.id != worker }, "the broken one was shut down")
+        }
+    }
+
     /// The round read the queue (y waiting) before x arrived and took the only worker: its
     /// plan, which puts y there, yields, and y waits for the next pass.
     @Test func aRoundThatReadBeforeAnArrivalYieldsItsWorker() async throws {
