@@ -30,25 +30,26 @@ extension PostgresContainerStore {
         return ChangeCursor(position: position)
     }
 
+    /// One statement, so one snapshot for the new cursor and the rows (a statement's
+    /// `pg_current_snapshot()` is its own): one round trip, no transaction. The cursor comes
+    /// with every row, and alone (a NULL summary) when nothing changed.
     public func summaries(changedSince cursor: ChangeCursor) async throws(QueueError) -> ContainerChanges {
         let logger = logger
-        return try await transaction { db in
-            // One snapshot for both statements: the new cursor belongs to the rows read.
-            try await db.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
-            var next: Int64 = cursor.position
-            for try await x in try await db.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", logger: logger)
-                .decode(Int64.self)
-            {
-                next = x
-            }
+        return try await withClient { client in
+            var next = cursor.position
             var items: [ContainerSummary] = []
-            let rows = try await db.query(
+            let rows = try await client.query(
                 """
-                SELECT \(unescaped: Self.summaryColumn)
-                FROM (SELECT uuid, state, priority, locked_by, doc::jsonb AS d FROM containers
-                      WHERE changed_xid >= \(cursor.position)::text::xid8) AS changed
+                SELECT here.cursor, changed.summary
+                FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS cursor) AS here
+                LEFT JOIN (SELECT \(unescaped: Self.summaryColumn) AS summary
+                           FROM (SELECT uuid, state, priority, locked_by, doc::jsonb AS d FROM containers
+                                 WHERE changed_xid >= \(cursor.position)::text::xid8) AS c) AS changed ON TRUE
                 """, logger: logger)
-            for try await doc in rows.decode(String.self) { items.append(try ContainerSummary.decode(doc)) }
+            for try await (position, summary) in rows.decode((Int64, String?).self) {
+                next = position
+                if let summary { items.append(try ContainerSummary.decode(summary)) }
+            }
             return ContainerChanges(items: items, cursor: ChangeCursor(position: next))
         }
     }

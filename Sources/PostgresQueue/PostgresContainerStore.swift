@@ -4,8 +4,9 @@ import PostgresNIO
 import Queue
 
 /// The production queue store: PostgreSQL, shareable by several dispatcher processes (each
-/// with its own dispatcher id). Locking is a transaction using `FOR UPDATE SKIP LOCKED`, so
-/// two dispatchers never lock the same container and never wait for each other; every write
+/// with its own dispatcher id). A lock writes a row only if it is the version read and free
+/// (`FOR UPDATE SKIP LOCKED`), so two dispatchers never lock the same container and never wait
+/// for each other; every write
 /// sends `NOTIFY cloud_dispatch_queue`, and each store `LISTEN`s, so a submit anywhere wakes
 /// every scheduler within milliseconds.
 ///
@@ -363,27 +364,39 @@ public final class PostgresContainerStore: ContainerStore {
     /// loss means someone else's write committed, so this is only reached by a storm of writers.
     static let maxWriteRaces = 100
 
+    /// Two round trips, no transaction: read the Queued rows with their versions, lock them in
+    /// Swift (`Transition.apply`), then write those whose rows are unchanged and free in one
+    /// statement (`WriteLocksIfUnchanged`). A row another writer changed or holds meanwhile
+    /// stays Queued for the next round, as `SKIP LOCKED` left it before.
     public func lock(_ uuids: [String], by dispatcher: String) async throws(QueueError) -> [Container] {
         guard !uuids.isEmpty else { return [] }
         let maxAttempts = policy.maxDispatchAttempts
         let logger = logger
         let fence = epochs.fence(for: dispatcher)
-        return try await transaction { db in
-            // Rows another dispatcher is locking right now are skipped, not waited for.
-            let candidates = try await Self.fetch(
-                db,
-                """
-                SELECT doc FROM containers WHERE uuid = ANY(\(uuids)) AND state = 'Queued' ORDER BY uuid FOR UPDATE SKIP LOCKED
-                """, logger: logger)
-            var locked: [Container] = []
-            for candidate in candidates {
-                let next = try Transition.apply(.lock(by: dispatcher), to: candidate, now: Timestamp.now(), maxAttempts: maxAttempts)
-                try await Self.update(db, next, fence: fence, logger: logger)
-                locked.append(next)
+        let read = try await withClient { client in
+            var found: [PostgresStatements.ReadQueuedVersioned.Row] = []
+            for try await row in try await client.execute(PostgresStatements.ReadQueuedVersioned(uuids: uuids), logger: logger) {
+                found.append(row)
             }
-            if !locked.isEmpty { try await db.query("SELECT pg_notify(\(Self.channel), 'lock')", logger: logger) }
-            return locked
+            return found
         }
+        guard !read.isEmpty else { return [] }
+        let now = Timestamp.now()
+        var decided: [(container: Container, version: String)] = []
+        for (doc, version) in read {
+            let queued: Container
+            do { queued = try ContainerCodec.decode(doc) } catch { throw .unavailable(Self.describe(error)) }
+            decided.append((try Transition.apply(.lock(by: dispatcher), to: queued, now: now, maxAttempts: maxAttempts), version))
+        }
+        let toWrite = decided
+        let written = try await withClient { client in
+            var uuids = Set<String>()
+            let write = PostgresStatements.WriteLocksIfUnchanged(locks: toWrite, fence: fence)
+            for try await uuid in try await client.execute(write, logger: logger) { uuids.insert(uuid) }
+            return uuids
+        }
+        if written.isEmpty, let fence, let refusal = try await fenceRefusal(fence) { throw .fenced(refusal) }
+        return decided.map(\.container).filter { written.contains($0.uuid) }
     }
 
     public func setSchedulingStatus(_ statuses: [String: String], by dispatcher: String) async throws(QueueError) {

@@ -152,4 +152,68 @@ enum PostgresStatements {
 
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int.self) }
     }
+
+    /// The containers of `uuids` still Queued, with their row versions (see `ReadVersioned`):
+    /// the first of `lock`'s two round trips. No row lock is taken.
+    struct ReadQueuedVersioned: PostgresPreparedStatement {
+        static let name = "cloud_dispatch_read_queued_versioned_v1"
+        static let sql = "SELECT doc, xmin::text FROM containers WHERE uuid = ANY($1) AND state = 'Queued' ORDER BY uuid"
+        static let bindingDataTypes: [PostgresDataType] = [.textArray]
+        typealias Row = (doc: String, version: String)
+
+        let uuids: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(uuids)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((String, String).self) }
+    }
+
+    /// Writes containers `Transition.apply` locked, each only if its row is still the version
+    /// read and no one holds it now (skipped, never waited for), and notifies once in the same
+    /// statement. Returns the uuids written; a row that changed or was held stays as it is.
+    struct WriteLocksIfUnchanged: PostgresPreparedStatement {
+        static let name = "cloud_dispatch_write_locks_if_unchanged_v1"
+        /// $7/$8: the fence (see `Fence`), NULL for a write under no lease this process holds.
+        static let sql = """
+            WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+                                      AS w(uuid, state, locked_by, version, modified_at, doc)),
+                 target AS (SELECT c.uuid FROM containers c JOIN wanted USING (uuid)
+                            WHERE c.xmin::text = wanted.version
+                              AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM dispatcher_leases WHERE dispatcher_id = $7 AND epoch = $8))
+                            FOR UPDATE OF c SKIP LOCKED),
+                 written AS (UPDATE containers SET state = wanted.state, locked_by = NULLIF(wanted.locked_by, ''),
+                                                   modified_at = wanted.modified_at, doc = wanted.doc
+                             FROM wanted WHERE containers.uuid = wanted.uuid AND containers.uuid IN (SELECT uuid FROM target)
+                             RETURNING containers.uuid),
+                 notified AS (SELECT pg_notify('\(channel)', 'lock') WHERE EXISTS (SELECT 1 FROM written))
+            SELECT uuid FROM written, (SELECT count(*) FROM notified) AS n
+            """
+        static let bindingDataTypes: [PostgresDataType] = [
+            .textArray, .textArray, .textArray, .textArray, .timestamptzArray, .textArray, .text, .int8,
+        ]
+        typealias Row = String
+
+        /// Each locked container with the version of the row it was decided on.
+        let locks: [(container: Container, version: String)]
+        let fence: Fence?
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 8)
+            bindings.append(locks.map(\.container.uuid))
+            bindings.append(locks.map(\.container.state.rawValue))
+            bindings.append(locks.map { $0.container.lockedBy ?? "" })
+            bindings.append(locks.map(\.version))
+            bindings.append(locks.map(\.container.modifiedAt))
+            bindings.append(locks.map { ContainerCodec.encode($0.container) })
+            bindings.append(fence?.dispatcher)
+            bindings.append(fence?.epoch)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
+    }
 }

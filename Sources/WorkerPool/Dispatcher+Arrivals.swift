@@ -36,11 +36,10 @@ extension Dispatcher {
             defer { arrivals.withLock { $0.room = (room, changes.cursor) } }
             let queued = changes.items.filter { $0.state == .queued }
             guard !queued.isEmpty else { return }
-            let onWorkers = await pool.placements()  // a copy still runs there: the round stops it first
-            var starts = room.place(queued.filter { onWorkers[$0.uuid] == nil }.map { Dispatcher.demand(of: $0, state: .queued) })
-            // A worker shut down or drained since the round: its start would only be refused.
-            let usable = await pool.takingWork(Set(starts.map(\.worker)))
-            starts = starts.filter { usable.contains($0.worker) }
+            // One hop to the pool (a round may hold it): a worker shut down or drained since the
+            // round would only refuse the start, and a container with a copy still running is
+            // the round's to stop first. Room given to a refused start stays taken until the round.
+            let starts = await pool.admitting(room.place(queued.map { Dispatcher.demand(of: $0, state: .queued) }))
             guard !starts.isEmpty else { return }
             let locked: Set<String>
             do { locked = Set(try await store.lock(starts.map(\.uuid), by: id).map(\.uuid)) } catch {

@@ -349,10 +349,18 @@ public actor WorkerPool {
         return w.typeName
     }
 
-    /// Those of `ids` that take new containers: ready, not held or drained, not being destroyed.
-    public func takingWork(_ ids: Set<String>) -> Set<String> {
-        ids.filter { id in
-            guard let w = workers[id] else { return false }
+    /// Those of `starts` this pool takes now: their worker is ready, not held or drained, not
+    /// being destroyed, and no worker runs a copy of their container (the round stops that
+    /// first). Arrivals ask this in one hop, without copying the pool's placements.
+    public func admitting(_ starts: [Plan.Start]) -> [Plan.Start] {
+        guard !starts.isEmpty else { return [] }
+        let wanted = Set(starts.map(\.uuid))
+        var runningSomewhere = Set<String>()
+        for w in workers.values {
+            for uuid in w.running.keys where wanted.contains(uuid) { runningSomewhere.insert(uuid) }
+        }
+        return starts.filter { start in
+            guard !runningSomewhere.contains(start.uuid), let w = workers[start.worker] else { return false }
             return (w.state == .idle || w.state == .running) && w.behavior == .run && w.destroyedAt == nil && !w.destroying
         }
     }

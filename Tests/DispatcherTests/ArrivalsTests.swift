@@ -81,6 +81,22 @@ final class HeldReadStore: ForwardingStore, @unchecked Sendable {
         }
     }
 
+    /// x runs on the worker when the queue says Queued again (requeued by hand; the worker
+    /// still runs it): the round stops that copy first, so arrivals do not start another.
+    @Test func anArrivalWhoseCopyStillRunsIsLeftToTheRound() async throws {
+        let (world, _) = try await worldWithAnIdleWorker()
+        try await withWorld(world) { world in
+            let x = try await world.submit(1, vcpus: 1)[0]
+            await world.dispatcher.placeArrivals(now: world.now)
+            let worker = try #require(world.executor.node(running: x), "x started on the idle worker")
+            _ = try await world.store.apply(.requeue(by: world.dispatcher.id, reason: "by hand"), to: x)
+            let starts = world.executor.startCount
+            await world.dispatcher.placeArrivals(now: world.now)
+            #expect(world.executor.startCount == starts, "no second copy of x beside the one on \(worker)")
+            #expect(try await state(world, x) == .queued)
+        }
+    }
+
     /// A worker that says it is broken is drained at the next probe: neither an arrival nor a
     /// round puts anything there, and it goes once idle.
     @Test func aBrokenWorkerTakesNoArrivalAndGoes() async throws {

@@ -98,6 +98,32 @@ import Testing
         await b.close()
     }
 
+    /// `lock` and a cancel or a priority change, at once on each of many Queued containers:
+    /// the lock writes only over the row it decided on, so the other writer's change is never
+    /// lost. A cancel always ends Cancelled (legal on Queued and on Locked); a priority change
+    /// always lands, and the row is Locked exactly when the lock said it locked it.
+    @Test func aLockRacingAnotherWriterNeverOverwritesIt() async throws {
+        let (a, b) = try await twoStores()
+        let uuids = try await a.submit((0..<60).map { _ in spec() }).map(\.uuid)
+        for (i, uuid) in uuids.enumerated() {
+            let cancels = i % 2 == 0
+            async let locking = outcome { try await a.lock([uuid], by: "d1") }
+            async let other = outcome { try await b.apply(cancels ? .cancel(reason: "operator") : .setPriority(7), to: uuid) }
+            let (lock, change) = await (locking, other)
+            let stored = try await a.get(uuid)
+            #expect(throws: Never.self) { try change.get() }
+            if cancels {
+                #expect(stored.state == .cancelled, "\(uuid): the cancel was overwritten: \(stored.state)")
+            } else {
+                let lockedIt = try lock.get().map(\.uuid) == [uuid]
+                #expect(stored.priority == 7, "\(uuid): the priority change was overwritten")
+                #expect((stored.state == .locked) == lockedIt, "\(uuid): \(stored.state), lock returned \(lockedIt)")
+            }
+        }
+        await a.close()
+        await b.close()
+    }
+
     func locked(_ n: Int, in store: PostgresContainerStore) async throws -> [String] {
         let uuids = try await store.submit((0..<n).map { _ in spec() }).map(\.uuid)
         #expect(try await store.lock(uuids, by: "d1").count == n)
@@ -111,7 +137,7 @@ import Testing
     }
 }
 
-private func outcome(_ body: @Sendable () async throws -> Container) async -> Result<Container, QueueError> {
+private func outcome<T: Sendable>(_ body: @Sendable () async throws -> T) async -> Result<T, QueueError> {
     do {
         return .success(try await body())
     } catch let error as QueueError {
