@@ -28,6 +28,7 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Folder for the SQLite file.") var stateDir = "bench-state"
     @Option(help: "Containers per phase.") var count = 10_000
     @Option(help: "Containers per batch in the batch phase.") var batch = 100
+    @Option(help: "Submitters at once in the concurrent one-per-request phase.") var clients = 8
     @Flag(name: .customLong("print-uuids"), help: "Only submit, one by one, printing each uuid once committed (for crash tests).") var printUUIDs =
         false
 
@@ -42,7 +43,7 @@ struct QueueBench: AsyncParsableCommand {
             return
         }
         print("store: \(store == "sqlite" ? "sqlite (\(stateDir)/queue.sqlite3)" : "postgresql"), \(count) containers per phase")
-        let result = try await QueueThroughput(count: count, batch: batch).run(queue) { print($0.line) }
+        let result = try await QueueThroughput(count: count, batch: batch, clients: clients).run(queue) { print($0.line) }
         print(result.summary)
         result.figures(store: store == "sqlite" ? "sqlite" : "postgresql").forEach { print($0.line) }
         await queue.close()

@@ -214,9 +214,10 @@ public final class PostgresContainerStore: ContainerStore {
         let now = Timestamp.now()
         let fresh = specs.map { ContainerFactory.make($0, now: now) }
         if specs.count == 1 { return [try await submitOne(specs[0], as: fresh[0])] }
+        let docs = await ContainerCodec.encode(fresh)
         return try await transaction { db in
             var stored = Set<String>()
-            for try await uuid in try await db.execute(PostgresStatements.InsertBatch(containers: fresh, now: now), logger: logger) {
+            for try await uuid in try await db.execute(PostgresStatements.InsertBatch(containers: fresh, docs: docs, now: now), logger: logger) {
                 stored.insert(uuid)
             }
             var made: [Container] = []
@@ -388,10 +389,9 @@ public final class PostgresContainerStore: ContainerStore {
             do { queued = try ContainerCodec.decode(doc) } catch { throw .unavailable(Self.describe(error)) }
             decided.append((try Transition.apply(.lock(by: dispatcher), to: queued, now: now, maxAttempts: maxAttempts), version))
         }
-        let toWrite = decided
+        let write = PostgresStatements.WriteLocksIfUnchanged(locks: decided, docs: await ContainerCodec.encode(decided.map(\.container)), fence: fence)
         let written = try await withClient { client in
             var uuids = Set<String>()
-            let write = PostgresStatements.WriteLocksIfUnchanged(locks: toWrite, fence: fence)
             for try await uuid in try await client.execute(write, logger: logger) { uuids.insert(uuid) }
             return uuids
         }

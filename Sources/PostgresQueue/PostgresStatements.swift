@@ -58,6 +58,8 @@ enum PostgresStatements {
         typealias Row = String
 
         let containers: [Container]
+        /// Their docs (`ContainerCodec.encode`), encoded before: a batch's encoding is split over the cores.
+        let docs: [String]
         let now: Date
 
         func makeBindings() throws -> PostgresBindings {
@@ -66,7 +68,7 @@ enum PostgresStatements {
             bindings.append(containers.map(\.state.rawValue))
             bindings.append(containers.map(\.priority))
             bindings.append(containers.map { $0.clientRequestID ?? "" })
-            bindings.append(containers.map(ContainerCodec.encode))
+            bindings.append(docs)
             bindings.append(now)
             return bindings
         }
@@ -197,8 +199,9 @@ enum PostgresStatements {
         ]
         typealias Row = String
 
-        /// Each locked container with the version of the row it was decided on.
+        /// Each locked container with the version of the row it was decided on, and its doc.
         let locks: [(container: Container, version: String)]
+        let docs: [String]
         let fence: Fence?
 
         func makeBindings() throws -> PostgresBindings {
@@ -208,7 +211,7 @@ enum PostgresStatements {
             bindings.append(locks.map { $0.container.lockedBy ?? "" })
             bindings.append(locks.map(\.version))
             bindings.append(locks.map(\.container.modifiedAt))
-            bindings.append(locks.map { ContainerCodec.encode($0.container) })
+            bindings.append(docs)
             bindings.append(fence?.dispatcher)
             bindings.append(fence?.epoch)
             return bindings
