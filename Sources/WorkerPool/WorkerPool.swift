@@ -112,6 +112,10 @@ public actor WorkerPool {
     /// Containers started while the probes of `probeAll` were out (arrivals between rounds):
     /// an answer sent before such a start does not list it, and must not make it "vanished".
     var startedDuringProbe: Set<String>?
+    /// Every container a worker may be running: exactly those at the last `placements()` (each
+    /// round), plus every start and adoption since. One that ended meanwhile is still here, so
+    /// an arrival asking about it waits for the round (safe); one running is never missing.
+    var mayBeRunning = Set<String>()
     public internal(set) var backoff = Backoff()
     var accounting = Accounting()
     let clock: any PoolClock
@@ -169,12 +173,13 @@ public actor WorkerPool {
     }
 
     /// Which worker runs each running container, with its type and when it started there
-    /// (all at once: one actor hop for the whole queue).
+    /// (all at once: one actor hop for the whole queue). Also sets `mayBeRunning` to exactly those.
     public func placements() -> [String: (worker: String, type: String, startedAt: Double)] {
         var all: [String: (worker: String, type: String, startedAt: Double)] = [:]
         for w in workers.values {
             for (uuid, at) in w.running { all[uuid] = (w.instance.id, w.typeName, at) }
         }
+        mayBeRunning = Set(all.keys)
         return all
     }
 
@@ -309,7 +314,10 @@ public actor WorkerPool {
                 let running = answered.union((startedDuringProbe ?? []).filter { w.running[$0] != nil })  // the answer predates those
                 if w.lastAnswer == nil { backoff.boot.booted(w.typeName) }
                 w.lastAnswer = now
-                for uuid in running where w.running[uuid] == nil { w.running[uuid] = now }  // adopted after a restart
+                for uuid in running where w.running[uuid] == nil {  // adopted after a restart
+                    w.running[uuid] = now
+                    mayBeRunning.insert(uuid)
+                }
                 if !running.isEmpty { w.everRan = true }
                 let reported = Set(finished.map(\.uuid))
                 // Every result is passed on, also of containers this pool did not know were
@@ -342,6 +350,7 @@ public actor WorkerPool {
         try await executor.start(launch, on: w.instance, now: now)
         startedDuringProbe?.insert(launch.uuid)
         workers[workerID]?.running[launch.uuid] = now
+        mayBeRunning.insert(launch.uuid)
         workers[workerID]?.everRan = true
         workers[workerID]?.gpus[launch.uuid] = launch.gpuDevices
         workers[workerID]?.state = .running
@@ -350,17 +359,12 @@ public actor WorkerPool {
     }
 
     /// Those of `starts` this pool takes now: their worker is ready, not held or drained, not
-    /// being destroyed, and no worker runs a copy of their container (the round stops that
-    /// first). Arrivals ask this in one hop, without copying the pool's placements.
+    /// being destroyed, and no worker may run a copy of their container (the round stops that
+    /// first). Arrivals ask this in one hop; it looks at their workers only (a scan of 10,000
+    /// workers holds the actor ~3 ms).
     public func admitting(_ starts: [Plan.Start]) -> [Plan.Start] {
-        guard !starts.isEmpty else { return [] }
-        let wanted = Set(starts.map(\.uuid))
-        var runningSomewhere = Set<String>()
-        for w in workers.values {
-            for uuid in w.running.keys where wanted.contains(uuid) { runningSomewhere.insert(uuid) }
-        }
-        return starts.filter { start in
-            guard !runningSomewhere.contains(start.uuid), let w = workers[start.worker] else { return false }
+        starts.filter { start in
+            guard !mayBeRunning.contains(start.uuid), let w = workers[start.worker] else { return false }
             return (w.state == .idle || w.state == .running) && w.behavior == .run && w.destroyedAt == nil && !w.destroying
         }
     }
