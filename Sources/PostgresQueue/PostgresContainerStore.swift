@@ -340,7 +340,7 @@ public final class PostgresContainerStore: ContainerStore {
         for _ in 0..<Self.maxWriteRaces {
             let read = try await withClient { client in
                 var found: PostgresStatements.ReadVersioned.Row?
-                for try await row in try await client.execute(PostgresStatements.ReadVersioned(uuid: uuid), logger: logger) { found = row }
+                for try await row in try await client.execute(PostgresStatements.ReadVersioned(uuids: [uuid]), logger: logger) { found = row }
                 return found
             }
             guard let read else { throw .notFound(uuid: uuid) }
@@ -365,7 +365,7 @@ public final class PostgresContainerStore: ContainerStore {
     /// loss means someone else's write committed, so this is only reached by a storm of writers.
     static let maxWriteRaces = 100
 
-    /// Two round trips, no transaction: read the Queued rows with their versions, lock them in
+    /// Two round trips, no transaction: read the rows with their versions, lock the Queued ones in
     /// Swift (`Transition.apply`), then write those whose rows are unchanged and free in one
     /// statement (`WriteLocksIfUnchanged`). A row another writer changed or holds meanwhile
     /// stays Queued for the next round, as `SKIP LOCKED` left it before.
@@ -375,20 +375,21 @@ public final class PostgresContainerStore: ContainerStore {
         let logger = logger
         let fence = epochs.fence(for: dispatcher)
         let read = try await withClient { client in
-            var found: [PostgresStatements.ReadQueuedVersioned.Row] = []
-            for try await row in try await client.execute(PostgresStatements.ReadQueuedVersioned(uuids: uuids), logger: logger) {
+            var found: [PostgresStatements.ReadVersioned.Row] = []
+            for try await row in try await client.execute(PostgresStatements.ReadVersioned(uuids: uuids), logger: logger) {
                 found.append(row)
             }
             return found
         }
-        guard !read.isEmpty else { return [] }
         let now = Timestamp.now()
         var decided: [(container: Container, version: String)] = []
         for (doc, version) in read {
             let queued: Container
             do { queued = try ContainerCodec.decode(doc) } catch { throw .unavailable(Self.describe(error)) }
+            guard queued.state == .queued else { continue }  // locked by another, or ended: not ours to lock
             decided.append((try Transition.apply(.lock(by: dispatcher), to: queued, now: now, maxAttempts: maxAttempts), version))
         }
+        guard !decided.isEmpty else { return [] }
         let write = PostgresStatements.WriteLocksIfUnchanged(locks: decided, docs: await ContainerCodec.encode(decided.map(\.container)), fence: fence)
         let written = try await withClient { client in
             var uuids = Set<String>()

@@ -94,20 +94,21 @@ enum PostgresStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(String.self) }
     }
 
-    /// A container with its row version (`xmin`: the id of the transaction that wrote this
-    /// version of the row, so it changes with every write and never repeats in practice). No
-    /// row lock is taken: `WriteIfUnchanged` checks the version instead.
+    /// Containers with their row versions (`xmin`: the id of the transaction that wrote this
+    /// version of the row, so it changes with every write and never repeats in practice), in
+    /// uuid order. No row lock is taken: `WriteIfUnchanged` and `WriteLocksIfUnchanged` check
+    /// the version instead.
     struct ReadVersioned: PostgresPreparedStatement {
-        static let name = "cloud_dispatch_read_versioned_v1"
-        static let sql = "SELECT doc, xmin::text FROM containers WHERE uuid = $1"
-        static let bindingDataTypes: [PostgresDataType] = [.text]
+        static let name = "cloud_dispatch_read_versioned_v2"
+        static let sql = "SELECT doc, xmin::text FROM containers WHERE uuid = ANY($1) ORDER BY uuid"
+        static let bindingDataTypes: [PostgresDataType] = [.textArray]
         typealias Row = (doc: String, version: String)
 
-        let uuid: String
+        let uuids: [String]
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 1)
-            bindings.append(uuid)
+            bindings.append(uuids)
             return bindings
         }
 
@@ -153,25 +154,6 @@ enum PostgresStatements {
         }
 
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int.self) }
-    }
-
-    /// The containers of `uuids` still Queued, with their row versions (see `ReadVersioned`):
-    /// the first of `lock`'s two round trips. No row lock is taken.
-    struct ReadQueuedVersioned: PostgresPreparedStatement {
-        static let name = "cloud_dispatch_read_queued_versioned_v1"
-        static let sql = "SELECT doc, xmin::text FROM containers WHERE uuid = ANY($1) AND state = 'Queued' ORDER BY uuid"
-        static let bindingDataTypes: [PostgresDataType] = [.textArray]
-        typealias Row = (doc: String, version: String)
-
-        let uuids: [String]
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 1)
-            bindings.append(uuids)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((String, String).self) }
     }
 
     /// Writes containers `Transition.apply` locked, each only if its row is still the version
