@@ -13,6 +13,7 @@ extension WorkerPool {
     /// Containers still running `termTimeout` after their first stop request, each reported
     /// once, with the worker it runs on — now draining.
     public func overdueStops(now: Double) async -> [(uuid: String, worker: String)] {
+        guard !stopping.isEmpty else { return [] }  // the common case: no walk over every worker
         let placed = placements()
         stopping = stopping.filter { placed[$0.key] != nil }  // those that ended are done
         var overdue: [(uuid: String, worker: String)] = []
@@ -29,6 +30,7 @@ extension WorkerPool {
     /// Shuts down drained workers whose only remaining containers have ignored their stop for
     /// twice `termTimeout`. Work of other containers there is waited for.
     public func shutDownStuckWorkers(now: Double) async {
+        guard !stopping.isEmpty else { return }
         let placed = placements()
         var stuck = Set<String>()
         for (uuid, request) in stopping where request.reported && now - request.first >= 2 * settings.termTimeout {

@@ -1,3 +1,4 @@
+import Foundation
 import DriverHost
 import Synchronization
 
@@ -16,6 +17,8 @@ final class CountingInstanceSet: InstanceSet {
         var loseCreateAnswers = 0
         /// Destroy calls that act, then lose their answer.
         var loseDestroyAnswers = 0
+        /// Destroy calls the cloud accepts and does not carry out (the instance stays listed).
+        var ignoreDestroys = 0
         /// The most instances the cloud had at once.
         var mostAlive = 0
     }
@@ -41,6 +44,7 @@ final class CountingInstanceSet: InstanceSet {
     func failNextLists(_ n: Int) { counts.withLock { $0.failLists = n } }
     func loseNextCreateAnswers(_ n: Int) { counts.withLock { $0.loseCreateAnswers = n } }
     func loseNextDestroyAnswers(_ n: Int) { counts.withLock { $0.loseDestroyAnswers = n } }
+    func ignoreNextDestroys(_ n: Int) { counts.withLock { $0.ignoreDestroys = n } }
 
     func create(_ request: CreateRequest) async throws(DriverError) -> [Instance] {
         counts.withLock { c in
@@ -85,6 +89,14 @@ final class CountingInstanceSet: InstanceSet {
             c.destroySizes.append(ids.count)
         }
         await heldDestroys.pass()
+        let ignore: Bool = counts.withLock { c in
+            defer { c.ignoreDestroys = max(0, c.ignoreDestroys - 1) }
+            return c.ignoreDestroys > 0
+        }
+        if ignore {  // the answer a destroy that took them would give
+            let answer = try! JSONEncoder().encode(["destroyed": ids, "failed": []])
+            return try! JSONDecoder().decode(DestroyResult.self, from: answer)
+        }
         let result = try await inner.destroy(ids: ids)
         alive.withLock { $0.subtract(result.destroyed) }
         for id in result.destroyed { vanished(id) }  // the VM is gone at once, whatever the answer

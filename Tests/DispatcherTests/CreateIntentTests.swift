@@ -84,3 +84,21 @@ import WorkerPool
         }
     }
 }
+
+/// A destroy the cloud accepted but did not carry out: the instance is still listed
+/// `shutdown_retry` later, so it is destroyed again.
+@Suite struct IgnoredDestroyTests {
+    @Test func anInstanceStillListedAfterItsDestroyIsDestroyedAgain() async throws {
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 120))) { world in
+            try await world.submit(1, seconds: 60)
+            #expect(try await world.run { try await world.allFinal() })
+            world.cloud.ignoreNextDestroys(1)
+            #expect(try await world.run { world.cloud.snapshot.calls["destroy", default: 0] >= 1 })
+            let ignoredAt = world.now
+            #expect(try await world.listedInstances().count == 1, "the cloud kept it")
+            #expect(try await world.run { try await world.listedInstances().isEmpty }, "destroyed again")
+            #expect(world.cloud.snapshot.calls["destroy", default: 0] == 2)
+            #expect(world.now - ignoredAt >= 60, "not before shutdown_retry")
+        }
+    }
+}
