@@ -468,27 +468,6 @@ public final class PostgresContainerStore: ContainerStore {
         return found
     }
 
-    /// Writes `c`, whose row the transaction holds; with a `fence`, only while the lease epoch
-    /// still matches (else `fenced`, and the transaction rolls back).
-    static func update(_ db: PostgresConnection, _ c: Container, fence: Fence? = nil, logger: Logger) async throws {
-        let rows = try await db.query(
-            """
-            UPDATE containers SET state = \(c.state.rawValue), priority = \(c.priority), locked_by = \(c.lockedBy),
-                modified_at = \(c.modifiedAt), doc = \(ContainerCodec.encode(c)) WHERE uuid = \(c.uuid) AND \(fence: fence)
-            RETURNING uuid
-            """, logger: logger)
-        var written = false
-        for try await _ in rows.decode(String.self) { written = true }
-        guard !written, let fence else { return }
-        var current: Int64?
-        for try await epoch in try await db.query(
-            "SELECT epoch FROM dispatcher_leases WHERE dispatcher_id = \(fence.dispatcher)", logger: logger
-        ).decode(Int64.self) {
-            current = epoch
-        }
-        throw QueueError.fenced(fence.refusal(current: current))
-    }
-
     /// Why writes under `fence` are refused now (its lease epoch moved on), or nil while it holds:
     /// a conditional write that changed no row was then only a lost race.
     func fenceRefusal(_ fence: Fence) async throws(QueueError) -> String? {
