@@ -44,6 +44,13 @@ public final class BlockingPool: @unchecked Sendable {
         return busyThreads
     }
 
+    /// Threads waiting for work.
+    public var idle: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return idleThreads
+    }
+
     /// Runs `work` on a pool thread and returns its result.
     public func run<T: Sendable>(timeout: Duration? = nil, _ work: @escaping @Sendable () -> T) async throws(Failure) -> T {
         let outcome = OneShot<T>()
@@ -68,7 +75,9 @@ public final class BlockingPool: @unchecked Sendable {
     private func enqueue(_ job: Job) {
         condition.lock()
         queue.append(job)
-        let spawn = idleThreads == 0 && threadCount < maxThreads
+        // A thread idle now may already be woken for an earlier job: spawn while the jobs
+        // waiting outnumber the idle threads, not only when none is idle.
+        let spawn = queue.count - queueHead > idleThreads && threadCount < maxThreads
         if spawn { threadCount += 1 }
         let threadName = "\(name)-\(threadCount)"
         condition.signal()

@@ -37,6 +37,31 @@ import Testing
         #expect(active.withLock { $0.peak } == 3)
     }
 
+    @Test(.timeLimit(.minutes(5)))
+    func callsSentTogetherToAWarmPoolRunTogether() async throws {
+        // An earlier call leaves a thread idle. The burst below must still get a thread per
+        // call: the idle thread takes one of them, not all of them one after another.
+        let pool = BlockingPool(name: "warm", threads: 8)
+        try await pool.run {}
+        for _ in 0..<30_000 where pool.idle < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        let inside = Shared(0)
+        let allMet = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await pool.run {
+                        // Each waits for the other seven to be inside too (bounded, so a pool
+                        // that runs them one by one fails here instead of hanging).
+                        inside.withLock { $0 += 1 }
+                        for _ in 0..<5_000 where inside.withLock({ $0 }) < 8 { usleep(1_000) }
+                        return inside.withLock { $0 } >= 8
+                    }
+                }
+            }
+            return try await group.reduce(true) { $0 && $1 }
+        }
+        #expect(allMet)
+    }
+
     @Test func aTimedOutCallIsAbandonedAndItsThreadStaysBusy() async throws {
         let pool = BlockingPool(name: "timeouts", threads: 1)
         let release = DispatchSemaphore(value: 0)
