@@ -59,6 +59,21 @@ bench memory memory --queued 100000 --instances 10000
 bench cost cost --count 2000
 bench ramp ramp --count 1000
 
+# The same ramp through the EC2 driver against a throwaway moto (issue 18: "and on EC2 via moto").
+moto=$out/moto
+if endpoint=$("$here/moto.sh" start "$moto" auto 2>"$out/moto-start.log"); then
+  trap '"$here/moto.sh" stop "$moto" >/dev/null 2>&1' EXIT
+  printf '{"region": "us-east-1", "endpoint": "%s", "access_key_id": "AKIDEXAMPLE", "secret_access_key": "moto", "image": "ami-760aaa0f", "instance_types": ["t3.micro"], "use_instance_role": false}\n' \
+    "$endpoint" >"$out/ec2-moto.json"
+  bench ramp-ec2 ramp --count 1000 --driver ec2 --config "$out/ec2-moto.json" --provider-type t3.micro
+  "$here/moto.sh" stop "$moto" >/dev/null 2>&1
+  trap - EXIT
+else
+  logs+=("$out/ramp-ec2.log")
+  printf 'figure\tramp on ec2\t-\tfailed: no moto (see %s)\t-\tmiss\n' "$out/moto-start.log" >"$out/ramp-ec2.log"
+  failed=1
+fi
+
 echo
 python3 "$here/bench-table.py" "${logs[@]}" | tee "$out/table.md"
 exit $failed

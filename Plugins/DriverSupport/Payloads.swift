@@ -21,10 +21,12 @@ public struct CreateRequest: Decodable, Sendable {
     public var sshPublicKey: String?
     public var count: Int
     public var idempotencyToken: String?
+    /// The host never sent this token before: there are no earlier instances to look for.
+    public var firstSend: Bool?
     enum CodingKeys: String, CodingKey {
         case image, tags, count
         case instanceType = "instance_type", initScript = "init_script", sshPublicKey = "ssh_public_key"
-        case idempotencyToken = "idempotency_token"
+        case idempotencyToken = "idempotency_token", firstSend = "first_send"
     }
 }
 

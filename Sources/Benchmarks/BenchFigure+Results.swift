@@ -57,9 +57,9 @@ extension CostSimulation.Report {
 }
 
 extension RampUp {
-    /// The targets are for 1,000 containers.
-    public func figures(_ report: Report) -> [BenchFigure] {
-        let bench = "ramp (\(count) one-VM containers)"
+    /// The targets are for 1,000 containers, on any driver.
+    public func figures(_ report: Report, driver: String) -> [BenchFigure] {
+        let bench = "ramp on \(driver) (\(count) one-VM containers)"
         let held = count == 1_000
         return [
             BenchFigure(bench, "create calls to request them all", Double(report.createCalls), "", held ? BenchTargets.rampCreateCalls : .none),

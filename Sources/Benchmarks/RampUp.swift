@@ -32,14 +32,14 @@ public struct RampUp: Sendable {
         public var createCalls = 0
         public var seconds = 0.0
         public var rounds = 0
-        /// The most instances the cloud listed for the set after any round.
-        public var mostListed = 0
+        /// The instances the cloud listed for the set at the end (the most: none is destroyed before).
+        public var listedAtEnd = 0
         /// Why destroying what the run made failed, if it did (the instances may be left).
         public var cleanupError: String?
 
         public var description: String {
             "\(instancesRequested) instances requested in \(createCalls) create calls, \(String(format: "%.2f", seconds)) s, "
-                + "\(rounds) rounds; at most \(mostListed) listed" + (cleanupError.map { "; cleanup failed: \($0)" } ?? "")
+                + "\(rounds) rounds; \(listedAtEnd) listed at the end" + (cleanupError.map { "; cleanup failed: \($0)" } ?? "")
         }
     }
 
@@ -63,12 +63,19 @@ public struct RampUp: Sendable {
         let started = clock.now
         let tags = [settings.setTag: set.id]
         while report.instancesRequested < count && clock.now - started < deadline {
-            await dispatcher.tickAndSettle(now: clock.now)
+            let plan = await dispatcher.tickAndSettle(now: clock.now)
             report.rounds += 1
+            // Why containers still wait (one of them), for --log-level debug.
+            logger.debug(
+                "ramp round",
+                metadata: ["round": "\(report.rounds)", "creates": "\(plan.creates)", "waiting": "\(plan.statuses.count)",
+                           "why": "\(plan.statuses.values.min() ?? "-")"])
             report.instancesRequested = await pool.cloudCalls.instancesRequested
-            report.mostListed = max(report.mostListed, (try? await set.list(tags: tags).count) ?? 0)
         }
         report.seconds = clock.now - started
+        // Listed once the clock stopped (a listing is no cheap call on moto); nothing is destroyed
+        // during the ramp, so the last listing is the largest.
+        report.listedAtEnd = (try? await set.list(tags: tags).count) ?? 0
         report.createCalls = await pool.cloudCalls.counts[.create, default: 0]
         do { try await destroyAll(set, tags: tags) } catch { report.cleanupError = "\(error)" }
         await pool.close()

@@ -72,6 +72,7 @@ public struct CreateRequest: Codable, Sendable, Hashable {
         case sshPublicKey = "ssh_public_key"
         case count
         case idempotencyToken = "idempotency_token"
+        case firstSend = "first_send"
     }
     public var instanceType: InstanceTypeSpec
     public var image: String?
@@ -83,11 +84,15 @@ public struct CreateRequest: Codable, Sendable, Hashable {
     public var count: Int
     /// Repeating a request with the same token returns the first request's instances.
     public var idempotencyToken: String?
+    /// True when this token was never sent before (its intent was recorded just now), so no
+    /// instance can carry it yet and the driver may skip looking for earlier ones. Left out
+    /// (nil) on every resend, and by hosts that do not know it.
+    public var firstSend: Bool?
 
     public init(
         instanceType: InstanceTypeSpec, image: String? = nil, tags: [String: String],
         initScript: String? = nil, sshPublicKey: String? = nil, count: Int = 1,
-        idempotencyToken: String? = nil
+        idempotencyToken: String? = nil, firstSend: Bool? = nil
     ) {
         self.instanceType = instanceType
         self.image = image
@@ -96,6 +101,7 @@ public struct CreateRequest: Codable, Sendable, Hashable {
         self.sshPublicKey = sshPublicKey
         self.count = count
         self.idempotencyToken = idempotencyToken
+        self.firstSend = firstSend
     }
 }
 

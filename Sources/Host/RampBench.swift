@@ -24,7 +24,8 @@ struct RampBench: AsyncParsableCommand {
     @OptionGroup var options: DriverOptions
 
     func run() async throws {
-        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        // Warnings by default (the table stays readable); --log-level debug shows each plan's reasons.
+        let logger = Wiring.logger(level: options.logLevel)
         let (_, report) = await Wiring.loadDrivers(options, logger: logger, only: driver)
         guard let loaded = report.driver(id: driver) else {
             printError("the driver \(driver) is not in the plugins folder")
@@ -42,7 +43,7 @@ struct RampBench: AsyncParsableCommand {
             + "max_concurrent_creates \(maxConcurrentCreates)")
         let result = try await ramp.run(set: set, capabilities: try await loaded.capabilities(), type: type, store: store, logger: logger)
         print(result)
-        ramp.figures(result).forEach { print($0.line) }
+        ramp.figures(result, driver: driver).forEach { print($0.line) }
         await store.close()
     }
 }

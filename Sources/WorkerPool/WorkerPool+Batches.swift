@@ -30,7 +30,7 @@ extension WorkerPool {
     /// replays the same.
     func send(_ intents: [(intent: CreateIntent, type: InstanceType)], maxConcurrent: Int, now: Double, resend: Bool = false) {
         guard !intents.isEmpty else { return }
-        let requests = intents.map { createRequest($0.type, $0.intent) }
+        let requests = intents.map { createRequest($0.type, $0.intent, firstSend: !resend) }
         let set = instanceSet
         inBackground { pool in
             var outcomes: [Int: Result<[Instance], DriverError>] = [:]
@@ -39,21 +39,28 @@ extension WorkerPool {
                     if i >= max(1, maxConcurrent), let (j, outcome) = await group.next() { outcomes[j] = outcome }
                     await pool.paced(.create)
                     pool.calls.instancesRequested += request.count
-                    group.addTask {
-                        do throws(DriverError) { return (i, .success(try await set.create(request))) } catch { return (i, .failure(error)) }
-                    }
+                    group.addTask { (i, await Self.answer(to: request, from: set)) }
                 }
                 for await (j, outcome) in group { outcomes[j] = outcome }
             }
             for (i, call) in intents.enumerated() {
-                guard let outcome = outcomes[i] else { continue }
+                // A missing answer is a lost one: the intent stays open and is sent again with its token.
+                let outcome = outcomes[i] ?? .failure(DriverError(.internal, "no answer was recorded for this call", driver: set.driverID, operation: "create"))
                 await pool.apply(outcome, of: call.intent, type: call.type, now: pool.answerTime(sentAt: now), resend: resend)
             }
         }
     }
 
-    /// The driver request for an intent: the same every time it is sent (token, tags, secret).
-    func createRequest(_ type: InstanceType, _ intent: CreateIntent) -> CreateRequest {
+    /// A create call's answer as a value. Kept out of the task-group closure on purpose: Swift 6.3.1
+    /// at -O miscompiles `do throws(E) { return (i, .success(try await …)) } catch { … }` inside
+    /// `addTask`, losing the index, so every answer in a release build went unapplied.
+    private static func answer(to request: CreateRequest, from set: any InstanceSet) async -> Result<[Instance], DriverError> {
+        do throws(DriverError) { return .success(try await set.create(request)) } catch { return .failure(error) }
+    }
+
+    /// The driver request for an intent: the same every time it is sent (token, tags, secret),
+    /// but for `first_send` (the first send only: the driver need not look for earlier instances).
+    func createRequest(_ type: InstanceType, _ intent: CreateIntent, firstSend: Bool) -> CreateRequest {
         let spec = InstanceTypeSpec(
             name: type.name, providerType: type.providerType, vcpus: type.vcpus, ram: type.ram,
             scratch: type.scratch, addedScratch: type.addedScratch,
@@ -71,7 +78,8 @@ extension WorkerPool {
         }
         return CreateRequest(
             instanceType: spec, image: settings.image, tags: tags, initScript: initScript,
-            sshPublicKey: settings.sshPublicKey, count: intent.count, idempotencyToken: intent.token)
+            sshPublicKey: settings.sshPublicKey, count: intent.count, idempotencyToken: intent.token,
+            firstSend: firstSend ? true : nil)
     }
 
     /// Destroys workers, `max_destroy_batch` ids a call, in the background (see `inBackground`).

@@ -21,6 +21,13 @@ final class CountingInstanceSet: InstanceSet {
         var ignoreDestroys = 0
         /// The most instances the cloud had at once.
         var mostAlive = 0
+        /// Each create's `first_send`, in call order, by idempotency token.
+        var firstSends: [String: [Bool]] = [:]
+
+        /// Tokens whose first call did not say first_send, or whose later calls did.
+        var firstSendMistakes: [String: [Bool]] {
+            firstSends.filter { $0.value != [true] + Array(repeating: false, count: $0.value.count - 1) }
+        }
     }
 
     let inner: any InstanceSet
@@ -50,6 +57,7 @@ final class CountingInstanceSet: InstanceSet {
         counts.withLock { c in
             c.calls["create", default: 0] += 1
             c.createSizes.append(request.count)
+            if let token = request.idempotencyToken { c.firstSends[token, default: []].append(request.firstSend == true) }
             c.createsNow += 1
             c.mostConcurrentCreates = max(c.mostConcurrentCreates, c.createsNow)
         }

@@ -44,6 +44,25 @@ import WorkerPool
             #expect(try await world.store.openIntents(instanceSet: "sim-test").isEmpty, "intents left open")
         }
     }
+
+    @Test func onlyAnIntentsFirstSendSaysItIsOne() async throws {
+        // first_send lets a driver skip looking for a token's earlier instances: it must be true
+        // exactly when none can exist — never on a resend after a lost answer, in this process
+        // or in the next one.
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 120), configure: { $0.syncInterval = 300 })) { world in
+            world.cloud.loseNextCreateAnswers(1_000)
+            try await world.submit(3, seconds: 60)
+            await world.dispatcher.tickAndSettle(now: world.now)  // first sends: they act, their answers are lost
+            world.restartDispatcher()
+            world.cloud.failNextLists(1)  // the new process cannot list them yet: it sends its open intents again
+            await world.dispatcher.tickAndSettle(now: world.now)
+            world.cloud.loseNextCreateAnswers(0)
+            #expect(try await world.run { try await world.allFinal() })
+            let sends = world.cloud.snapshot.firstSends
+            #expect(sends.values.contains { $0.count >= 2 }, "no intent was sent again: \(sends)")
+            #expect(world.cloud.snapshot.firstSendMistakes.isEmpty, "\(sends)")
+        }
+    }
 }
 
 /// A create sent again after a lost answer, whose instances came and went before any listing saw

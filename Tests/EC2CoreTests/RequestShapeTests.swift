@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct RequestShapeTests {
     func createBody(count: Int = 1, preemptible: Bool = false, price: Double = 0.1, addedScratch: Int64 = 0,
-                    token: String? = nil, key: String? = nil) -> Data {
+                    token: String? = nil, key: String? = nil, firstSend: Bool? = nil) -> Data {
         var object: [String: Any] = [
             "instance_type": ["name": "t", "provider_type": "m5.large", "vcpus": 2, "ram": 8 << 30, "preemptible": preemptible,
                               "price": price, "added_scratch": addedScratch],
@@ -14,6 +14,7 @@ import Testing
         ]
         if let token { object["idempotency_token"] = token }
         if let key { object["ssh_public_key"] = key }
+        if let firstSend { object["first_send"] = firstSend }
         return try! JSONSerialization.data(withJSONObject: object)
     }
 
@@ -117,6 +118,18 @@ import Testing
         #expect(fake.calls("RunInstances").isEmpty)
         let describe = try #require(fake.calls("DescribeInstances").first)
         #expect(describe["Filter.1.Name"] == "tag:cloud-dispatch-instance-set" && describe["Filter.1.Value.1"] == "set-1")
+    }
+
+    @Test func aFirstSendLaunchesWithoutLookingForEarlierInstances() throws {
+        let fake = FakeEC2 { p, _ in p["Action"] == "DescribeInstances" ? FakeEC2.ok(Fixtures.describe([])) : FakeEC2.ok(Self.launched) }
+        let set = TestSets.set(fake)
+        _ = try set.create(createBody(token: "c-1", firstSend: true))
+        #expect(fake.calls("DescribeInstances").isEmpty, "no earlier instance can carry a token never sent")
+        #expect(fake.calls("RunInstances").first?["ClientToken"] != nil, "EC2's own idempotency still applies")
+        // Sent again (first_send left out, or false), the token is looked up before anything is launched.
+        _ = try set.create(createBody(token: "c-1", firstSend: false))
+        _ = try set.create(createBody(token: "c-1"))
+        #expect(fake.calls("DescribeInstances").count == 2)
     }
 
     @Test func malformedRequestsAreInvalid() {

@@ -11,7 +11,9 @@ extension EC2InstanceSet {
             throw .invalid("create: no image (pass one in the request or set config.image)")
         }
         let subnets: [String?] = config.subnetIDs.isEmpty ? [nil] : config.subnetIDs
-        if let token = request.idempotencyToken, let earlier = try launched(by: token, subnets: subnets, tags: request.tags) {
+        if let token = request.idempotencyToken, request.firstSend != true,
+            let earlier = try launched(by: token, subnets: subnets, tags: request.tags)
+        {
             log(.info, "create: token already used; returning \(earlier.map(\.id).joined(separator: " "))")
             return reply(earlier, tags: request.tags)
         }

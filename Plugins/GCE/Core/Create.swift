@@ -20,7 +20,7 @@ extension GCEInstanceSet {
         }
         let token = request.idempotencyToken ?? UUID().uuidString
         let base = InstanceBody.nameBase(setID: setID, token: token)
-        if request.idempotencyToken != nil, let earlier = try launched(base: base, tags: request.tags) {
+        if request.idempotencyToken != nil, request.firstSend != true, let earlier = try launched(base: base, tags: request.tags) {
             log(.info, "create: token already used; returning \(earlier.map(\.id).joined(separator: " "))")
             return reply(earlier)
         }

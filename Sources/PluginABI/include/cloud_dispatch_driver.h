@@ -244,7 +244,8 @@ typedef struct cdd_driver {
      * count). With an idempotency token, a repeated request returns the instances of the
      * first one that still exist instead of creating more (when capabilities.idempotent_create
      * is 1); a token whose instances are all gone is spent: CDD_E_INVALID, nothing created.
-     * The reply may hold fewer instances than asked (partial success), at least one; it never
+     * first_send true (optional) says the host never sent this token before, so there is no
+     * earlier instance to look for; absent or false, look. The reply may hold fewer instances than asked (partial success), at least one; it never
      * holds more. Every instance carries exactly the request's tags. Reply instances need id,
      * provider_type, state, address ("" while unknown) and tags. */
     cdd_set_op_fn create;
