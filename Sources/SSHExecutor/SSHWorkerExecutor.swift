@@ -125,7 +125,11 @@ public final class SSHWorkerExecutor: WorkerExecutor {
         case .success(nil):
             logger.info("container started", metadata: ["container": "\(launch.uuid)", "instance": "\(instance.id)"])
         case .success(let refusal?): throw PoolError(refusal)
-        case .failure(let error): throw PoolError("\(error)")
+        case .failure(let error):
+            switch error {
+            case .timeout, .session: throw StartUnanswered("\(error)")  // the runner may have started it
+            case .connect, .authentication, .identity, .backingOff: throw PoolError("\(error)")  // never reached it
+            }
         }
     }
 

@@ -27,6 +27,10 @@ public final class SimulatedExecutor: WorkerExecutor {
         /// Containers that ignore TERM and KILL (they run to their natural end).
         var stubborn: Set<String> = []
         var stopRequests: [String: Int] = [:]
+        /// Starts that act, then lose their answer.
+        var loseStartAnswers = 0
+        /// Starts lost on the way: nothing starts, and no answer comes.
+        var loseStartRequests = 0
         /// Every node each container was started on, so a second copy is found without
         /// looking at every node.
         var startedOn: [String: [String]] = [:]
@@ -54,6 +58,13 @@ public final class SimulatedExecutor: WorkerExecutor {
     /// Every time a container was found running on two workers at once.
     public var violations: [String] { state.withLock { $0.violations } }
     public var startCount: Int { state.withLock { $0.starts } }
+    /// How often each container was started, on any worker.
+    public func starts(of uuid: String) -> Int { state.withLock { $0.startedOn[uuid, default: []].count } }
+
+    /// The next `n` starts act (the container runs), then their answer is lost.
+    public func loseNextStartAnswers(_ n: Int) { state.withLock { $0.loseStartAnswers = n } }
+    /// The next `n` starts are lost on their way: nothing starts, and no answer comes.
+    public func loseNextStartRequests(_ n: Int) { state.withLock { $0.loseStartRequests = n } }
 
     /// The container ignores stop requests (a process stuck in the kernel): it runs on.
     public func ignoreStop(_ uuid: String) { state.withLock { _ = $0.stubborn.insert(uuid) } }
@@ -105,6 +116,11 @@ public final class SimulatedExecutor: WorkerExecutor {
     }
 
     public func start(_ launch: ContainerLaunch, on instance: Instance, now: Double) async throws {
+        let dropped: Bool = state.withLock { s in
+            defer { s.loseStartRequests = max(0, s.loseStartRequests - 1) }
+            return s.loseStartRequests > 0
+        }
+        if dropped { throw StartUnanswered("timed out: the request was lost (simulated)") }
         try state.withLock { s throws(PoolError) in
             guard let node = s.nodes[instance.id], !node.dead, now >= node.bootAt else { throw PoolError("\(instance.id) is not ready") }
             for id in s.startedOn[launch.uuid, default: []] {
@@ -119,6 +135,11 @@ public final class SimulatedExecutor: WorkerExecutor {
             s.nodes[instance.id]!.reported.remove(launch.uuid)
             s.starts += 1
         }
+        let lost: Bool = state.withLock { s in
+            defer { s.loseStartAnswers = max(0, s.loseStartAnswers - 1) }
+            return s.loseStartAnswers > 0
+        }
+        if lost { throw StartUnanswered("timed out: the answer was lost (simulated)") }
     }
 
     public func stop(_ uuid: String, on instance: Instance, now: Double) async {

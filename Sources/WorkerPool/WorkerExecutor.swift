@@ -5,7 +5,8 @@ import DriverHost
 public protocol WorkerExecutor: Sendable {
     /// Asks the worker's runner what it is doing.
     func probe(_ instance: Instance, now: Double) async -> ProbeResult
-    /// Starts a container (detached). Throws when the runner refused or could not be reached.
+    /// Starts a container (detached). Throws when the runner refused or could not be reached,
+    /// and `StartUnanswered` when the request may have reached the runner but no answer came.
     func start(_ container: ContainerLaunch, on instance: Instance, now: Double) async throws
     /// Asks the runner to stop a container (TERM, then KILL).
     func stop(_ uuid: String, on instance: Instance, now: Double) async
@@ -20,6 +21,15 @@ public protocol WorkerExecutor: Sendable {
 extension WorkerExecutor {
     public func release(_ uuid: String, on instance: Instance) async {}
     public func instanceGone(_ id: String) async {}
+}
+
+/// A start that may have acted: sent, then no answer (a timeout, a session that broke). The pool
+/// counts the container as started there, as the runner may well run it, and the next probe
+/// settles it: running, finished, or vanished (then it is requeued like any container whose
+/// worker lost it). Giving it back to the queue instead could start a second copy elsewhere.
+public struct StartUnanswered: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// What a probe learned.

@@ -45,7 +45,8 @@ extension WorkerPool {
             }
             for (i, call) in intents.enumerated() {
                 // A missing answer is a lost one: the intent stays open and is sent again with its token.
-                let outcome = outcomes[i] ?? .failure(DriverError(.internal, "no answer was recorded for this call", driver: set.driverID, operation: "create"))
+                let lost = DriverError(.internal, "no answer was recorded for this call", driver: set.driverID, operation: "create")
+                let outcome = outcomes[i] ?? .failure(lost)
                 await pool.apply(outcome, of: call.intent, type: call.type, now: pool.answerTime(sentAt: now), resend: resend)
             }
         }

@@ -348,7 +348,13 @@ public actor WorkerPool {
     @discardableResult
     public func start(_ launch: ContainerLaunch, on workerID: String, now: Double) async throws -> String {
         guard let w = workers[workerID], w.destroyedAt == nil, !w.destroying else { throw PoolError("worker \(workerID) is gone") }
-        try await executor.start(launch, on: w.instance, now: now)
+        do {
+            try await executor.start(launch, on: w.instance, now: now)
+        } catch let unanswered as StartUnanswered {
+            logger.warning(
+                "start unanswered; counted as started, the next probe settles it",
+                metadata: ["container": "\(launch.uuid)", "instance": "\(workerID)", "error": "\(unanswered)"])
+        }
         startedDuringProbe?.insert(launch.uuid)
         workers[workerID]?.running[launch.uuid] = now
         mayBeRunning.insert(launch.uuid)
