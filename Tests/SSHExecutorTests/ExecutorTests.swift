@@ -61,6 +61,24 @@ import WorkerPool
         #expect(sshd.acceptedLogins == 1, "one connection for every command")
     }
 
+    @Test func aStartTheRunnerNeverAnswersMayHaveActed() async throws {
+        let key = try await Harness.sshKey(in: folder)
+        let sshd = try await TestSSHD(authorizedKey: key.publicKey)
+        // A runner that takes the start and never answers, as on a worker that hangs.
+        let hung = folder + "/hung-runner"
+        #expect(FileManager.default.createFile(atPath: hung, contents: Data("#!/bin/sh\nexec sleep 20\n".utf8),
+                                               attributes: [.posixPermissions: 0o755]))
+        var settings = SSHWorkerExecutor.Settings(privateKeyPath: key.path, runnerBinary: hung)
+        settings.defaultUser = NSUserName()
+        settings.commandTimeout = 1
+        let executor = try SSHWorkerExecutor(settings: settings, logger: Logger(label: "test"))
+        let launch = ContainerLaunch(uuid: "ctr-hung", command: ["true"], image: nil, environment: [:], cwd: "/", maxRunTime: 0, gpuDevices: [])
+        // Not a refusal: the pool must count it as started there and let the next probe say.
+        await #expect(throws: StartUnanswered.self) {
+            try await executor.start(launch, on: instance(port: sshd.port, hostKey: sshd.hostPublicKey), now: 0)
+        }
+    }
+
     @Test func aWorkerThatAcceptsButNeverSpeaksIsUnreachableQuickly() async throws {
         let key = try await Harness.sshKey(in: folder)
         let silent = try SilentServer()
