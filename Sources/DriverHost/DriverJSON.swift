@@ -8,9 +8,4 @@ enum DriverJSON {
         // Encoding our own plain structs cannot fail.
         return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
-
-    static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-        let decoder = JSONDecoder()
-        return try decoder.decode(type, from: Data(text.utf8))
-    }
 }

@@ -92,7 +92,7 @@ enum DriverReply {
 
     static func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, driver: String, named operation: String) throws(DriverError) -> T {
         do {
-            return try DriverJSON.decode(type, from: DriverJSON.encode(value))
+            return try JSONDecoder().decode(type, from: Data(value.serialized()))
         } catch {
             throw DriverError(.internal, "reply does not decode: \(error)", driver: driver, operation: operation)
         }
