@@ -37,42 +37,43 @@ bench() {
   fi
 }
 
+# with_peer SCRIPT DIR NAME LABEL FUNCTION: starts a throwaway peer (`support/SCRIPT start DIR auto`
+# prints its address, kept in $peer), runs FUNCTION, stops the peer. A peer that does not start
+# gets a "failed" row for LABEL in NAME's log.
+with_peer() {
+  local script=$here/$1 dir=$2 name=$3 label=$4 body=$5
+  if peer=$("$script" start "$dir" auto 2>"$out/$name-start.log"); then
+    trap '"$script" stop "$dir" >/dev/null 2>&1' EXIT
+    "$body"
+    "$script" stop "$dir" >/dev/null 2>&1
+    trap - EXIT
+  else
+    logs+=("$out/$name.log")
+    printf 'figure\t%s\t-\tfailed: %s did not start (see %s)\t-\tmiss\n' "$label" "$1" "$out/$name-start.log" >"$out/$name.log"
+    failed=1
+  fi
+}
+
 bench scheduler scheduler
 # A round at 100,000 waiting + 10,000 running, and submit → lock p99 at that depth (issue 18).
 bench round round --rounds 5 --probes 20
 bench dispatch dispatch --count 100
 bench queue-sqlite queue --store sqlite --count 10000 --batch 1000
 
-pg=$out/postgres
-if url=$("$here/test-postgres.sh" start "$pg" auto 2>"$out/postgres-start.log"); then
-  trap '"$here/test-postgres.sh" stop "$pg" >/dev/null 2>&1' EXIT
-  bench queue-postgres queue --store "$url" --count 10000 --batch 1000
-  "$here/test-postgres.sh" stop "$pg" >/dev/null 2>&1
-  trap - EXIT
-else
-  logs+=("$out/queue-postgres.log")
-  printf 'figure\tqueue (postgresql)\t-\tfailed: no throwaway PostgreSQL (see %s)\t-\tmiss\n' "$out/postgres-start.log" >"$out/queue-postgres.log"
-  failed=1
-fi
+queue_postgres() { bench queue-postgres queue --store "$peer" --count 10000 --batch 1000; }
+with_peer test-postgres.sh "$out/postgres" queue-postgres "queue (postgresql)" queue_postgres
 
 bench memory memory --queued 100000 --instances 10000
 bench cost cost --count 2000
 bench ramp ramp --count 1000
 
 # The same ramp through the EC2 driver against a throwaway moto (issue 18: "and on EC2 via moto").
-moto=$out/moto
-if endpoint=$("$here/moto.sh" start "$moto" auto 2>"$out/moto-start.log"); then
-  trap '"$here/moto.sh" stop "$moto" >/dev/null 2>&1' EXIT
+ramp_ec2() {
   printf '{"region": "us-east-1", "endpoint": "%s", "access_key_id": "AKIDEXAMPLE", "secret_access_key": "moto", "image": "ami-760aaa0f", "instance_types": ["t3.micro"], "use_instance_role": false}\n' \
-    "$endpoint" >"$out/ec2-moto.json"
+    "$peer" >"$out/ec2-moto.json"
   bench ramp-ec2 ramp --count 1000 --driver ec2 --config "$out/ec2-moto.json" --provider-type t3.micro
-  "$here/moto.sh" stop "$moto" >/dev/null 2>&1
-  trap - EXIT
-else
-  logs+=("$out/ramp-ec2.log")
-  printf 'figure\tramp on ec2\t-\tfailed: no moto (see %s)\t-\tmiss\n' "$out/moto-start.log" >"$out/ramp-ec2.log"
-  failed=1
-fi
+}
+with_peer moto.sh "$out/moto" ramp-ec2 "ramp on ec2" ramp_ec2
 
 echo
 python3 "$here/bench-table.py" "${logs[@]}" | tee "$out/table.md"
