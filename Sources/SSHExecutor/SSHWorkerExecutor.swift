@@ -110,39 +110,27 @@ public final class SSHWorkerExecutor: WorkerExecutor {
 
     public func start(_ launch: ContainerLaunch, on instance: Instance, now: Double) async throws {
         let spec = try JSONEncoder().encode(RunnerCommand.Spec(launch, runtime: settings.runtime, runAs: settings.runAs))
-        let outcome = await onWorker(instance, commands) { session, connection throws(SSHError) -> StartReply in
-            try self.ensureRunner(session, connection, instance)  // a failure up to here: the runner was never asked
-            let out: SSHSession.Output
-            do throws(SSHError) {
-                out = try session.run(RunnerCommand.runner(["--detach"]), stdin: [UInt8](spec), timeout: self.settings.commandTimeout)
-            } catch {
-                return .unanswered(error)  // sent: the runner may have started it
-            }
+        // Set once `--detach` is sent: a failure from then on may come after the runner started it.
+        let sent = Mutex(false)
+        let outcome = await onWorker(instance, commands) { session, connection throws(SSHError) -> String? in
+            try self.ensureRunner(session, connection, instance)
+            sent.withLock { $0 = true }
+            let out = try session.run(RunnerCommand.runner(["--detach"]), stdin: [UInt8](spec), timeout: self.settings.commandTimeout)
             switch out.exitStatus {
-            case 0: return .started
+            case 0: return nil
             case 3:  // already has a record: fine if it is this very start, retried
-                let status: RunnerCommand.Status?
-                do throws(SSHError) { status = try self.rawStatus(launch.uuid, session) } catch { return .unanswered(error) }
-                if status?.state == "running" { return .started }
-                return .refused("the runner already holds a finished record of it")
-            default: return .refused("runner --detach exited \(out.exitStatus): \(out.stderrText.prefix(500))")
+                if let status = try self.rawStatus(launch.uuid, session), status.state == "running" { return nil }
+                return "the runner already holds a finished record of it"
+            default: return "runner --detach exited \(out.exitStatus): \(out.stderrText.prefix(500))"
             }
         }
         switch outcome {
-        case .success(.started):
+        case .success(nil):
             logger.info("container started", metadata: ["container": "\(launch.uuid)", "instance": "\(instance.id)"])
-        case .success(.refused(let why)): throw PoolError(why)
-        case .success(.unanswered(let error)): throw StartUnanswered("\(error)")
-        case .failure(let error): throw PoolError("\(error)")
+        case .success(let refusal?): throw PoolError(refusal)
+        case .failure(let error) where sent.withLock({ $0 }): throw StartUnanswered("\(error)")  // the runner may have started it
+        case .failure(let error): throw PoolError("\(error)")  // it was never asked
         }
-    }
-
-    /// What a `--detach` came to.
-    private enum StartReply: Sendable {
-        case started
-        case refused(String)
-        /// Sent, and no answer came (timed out, the session broke).
-        case unanswered(SSHError)
     }
 
     public func stop(_ uuid: String, on instance: Instance, now: Double) async {

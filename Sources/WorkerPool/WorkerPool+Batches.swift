@@ -43,10 +43,10 @@ extension WorkerPool {
                 }
                 for await (j, outcome) in group { outcomes[j] = outcome }
             }
+            // A missing answer is a lost one: the intent stays open and is sent again with its token.
+            let unrecorded = DriverError(.internal, "no answer was recorded for this call", driver: set.driverID, operation: "create")
             for (i, call) in intents.enumerated() {
-                // A missing answer is a lost one: the intent stays open and is sent again with its token.
-                let lost = DriverError(.internal, "no answer was recorded for this call", driver: set.driverID, operation: "create")
-                let outcome = outcomes[i] ?? .failure(lost)
+                let outcome = outcomes[i] ?? .failure(unrecorded)
                 await pool.apply(outcome, of: call.intent, type: call.type, now: pool.answerTime(sentAt: now), resend: resend)
             }
         }

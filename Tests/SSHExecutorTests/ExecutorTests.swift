@@ -66,17 +66,19 @@ import WorkerPool
         let sshd = try await TestSSHD(authorizedKey: key.publicKey)
         // A runner that takes the start and never answers, as on a worker that hangs.
         let hung = folder + "/hung-runner"
-        #expect(FileManager.default.createFile(atPath: hung, contents: Data("#!/bin/sh\nexec sleep 20\n".utf8),
+        #expect(FileManager.default.createFile(atPath: hung, contents: Data("#!/bin/sh\nexec sleep 30\n".utf8),
                                                attributes: [.posixPermissions: 0o755]))
         var settings = SSHWorkerExecutor.Settings(privateKeyPath: key.path, runnerBinary: hung)
         settings.defaultUser = NSUserName()
-        settings.commandTimeout = 1
+        settings.commandTimeout = 4  // room for the deploy commands before it on a busy machine
         let executor = try SSHWorkerExecutor(settings: settings, logger: Logger(label: "test"))
         let launch = ContainerLaunch(uuid: "ctr-hung", command: ["true"], image: nil, environment: [:], cwd: "/", maxRunTime: 0, gpuDevices: [])
+        let worker = instance(port: sshd.port, hostKey: sshd.hostPublicKey)
         // Not a refusal: the pool must count it as started there and let the next probe say.
-        await #expect(throws: StartUnanswered.self) {
-            try await executor.start(launch, on: instance(port: sshd.port, hostKey: sshd.hostPublicKey), now: 0)
-        }
+        await #expect(throws: StartUnanswered.self) { try await executor.start(launch, on: worker, now: 0) }
+        // The timed-out session is not used again: the next command logs in anew.
+        _ = await executor.probe(worker, now: 0)
+        #expect(sshd.acceptedLogins == 2, "\(sshd.acceptedLogins) logins")
     }
 
     @Test func aWorkerThatAcceptsButNeverSpeaksIsUnreachableQuickly() async throws {

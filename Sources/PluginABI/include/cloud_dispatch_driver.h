@@ -245,9 +245,10 @@ typedef struct cdd_driver {
      * first one that still exist instead of creating more (when capabilities.idempotent_create
      * is 1); a token whose instances are all gone is spent: CDD_E_INVALID, nothing created.
      * first_send true (optional) says the host never sent this token before, so there is no
-     * earlier instance to look for; absent or false, look. The reply may hold fewer instances than asked (partial success), at least one; it never
-     * holds more. Every instance carries exactly the request's tags. Reply instances need id,
-     * provider_type, state, address ("" while unknown) and tags. */
+     * earlier instance to look for; absent or false, look. The reply may hold fewer instances
+     * than asked (partial success), at least one; it never holds more. Every instance carries
+     * exactly the request's tags. Reply instances need id, provider_type, state, address (""
+     * while unknown) and tags. */
     cdd_set_op_fn create;
     /* Instances of this set whose tags include every (key, value) of the request's filter
      * [list_request -> list_reply]. Includes booting and stopping instances; leaves out
