@@ -57,7 +57,7 @@ struct RequestReader: Sendable {
         do {
             return (try JSONValue(parsing: data), data)
         } catch {
-            throw APIError.badRequest("the body is not valid JSON")
+            throw APIError.badRequest("the body is not valid JSON: \(error)")
         }
     }
 

@@ -69,7 +69,8 @@ public struct RoundAtDepth: Sendable {
         }
 
         static func split(_ t: RoundTimings) -> String {
-            "workers \(t.workers.inMilliseconds) ms, read \(t.read.inMilliseconds) ms, reconcile \(t.reconcile.inMilliseconds) ms, "
+            "list \(t.list.inMilliseconds) ms, probe \(t.probe.inMilliseconds) ms, settle \(t.settle.inMilliseconds) ms, "
+                + "read \(t.read.inMilliseconds) ms, reconcile \(t.reconcile.inMilliseconds) ms, "
                 + "plan \(t.plan.inMilliseconds) ms, carry out \(t.carryOut.inMilliseconds) ms"
         }
     }

@@ -75,7 +75,7 @@ enum DriverReply {
         do {
             value = try JSONValue(parsing: Data(text.utf8))
         } catch {
-            throw DriverError(.internal, "reply is not valid JSON: \(preview(text))", driver: driver, operation: operation.rawValue)
+            throw DriverError(.internal, "reply is not valid JSON (\(error)): \(preview(text))", driver: driver, operation: operation.rawValue)
         }
         let problems = Operation.schema.validate(value, against: operation.replySchema)
         guard problems.isEmpty else {
@@ -92,7 +92,7 @@ enum DriverReply {
 
     static func decode<T: Decodable>(_ type: T.Type, _ value: JSONValue, driver: String, named operation: String) throws(DriverError) -> T {
         do {
-            return try JSONDecoder().decode(type, from: Data(value.serialized()))
+            return try JSONValueDecoder().decode(type, from: value)
         } catch {
             throw DriverError(.internal, "reply does not decode: \(error)", driver: driver, operation: operation)
         }

@@ -14,11 +14,6 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses UTF-8 JSON text; throws on anything that is not exactly one JSON value.
-    public init(parsing data: Data) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
-    }
-
     /// The value of an object member, or nil.
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
@@ -49,10 +44,14 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue: Codable {
-    /// Each kind is tried in turn, and a wrong guess costs a thrown error: strings and objects,
-    /// most of a driver's reply, come first (a 10,000-instance list decodes ~1.7× faster than
-    /// with scalars first). The kinds are disjoint, so the order changes no result.
+    /// A value inside a `Codable` model (text is read by `init(parsing:)`). Each kind is tried
+    /// in turn, and a wrong guess costs a thrown error: strings and objects come first. The
+    /// kinds are disjoint, so the order changes no result.
     public init(from decoder: any Decoder) throws {
+        if let value = JSONValueDecoder.value(in: decoder) {  // already a tree: nothing to guess
+            self = value
+            return
+        }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null

@@ -111,8 +111,11 @@ public final class Dispatcher: Sendable {
         }
         if !quotaGroupsLearned.withLock({ $0 }) { await learnQuotaGroups() }
         let lost = await pool.sync(now: now)
+        timing.list = split()
         await pool.retryIntents(now: now, maxConcurrent: limits.maxConcurrentCreates)  // creates whose answer was lost, before any new one
-        let ended = await pool.probeAll(now: now) + lost.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
+        let probed = await pool.probeAll(now: now)
+        timing.probe = split()
+        let ended = probed + lost.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
         await pool.retryShutdowns(now: now)
         let retry: [(FinishedContainer, cost: Double)] = unrecorded.withLock { pending in
             let all = pending
@@ -121,7 +124,7 @@ public final class Dispatcher: Sendable {
         }
         for (finished, cost) in retry { await record(finished, cost: cost) }
         for finished in ended { await settle(finished, now: now) }
-        timing.workers = split()
+        timing.settle = split()
 
         let containers: [ActiveContainer]
         await gate.run { arrivals.withLock { $0.placedSinceRead = ([], []) } }  // the read below sees those before

@@ -1,8 +1,12 @@
 /// Where a dispatcher's last round spent its time, on the monotonic clock (benchmarks print it;
 /// it costs a few clock reads a round).
 public struct RoundTimings: Sendable, Hashable {
-    /// Listing, probing and settling workers, and recording their results.
-    public var workers: Duration = .zero
+    /// Listing the instance set and applying the list (`WorkerPool.sync`; most rounds skip it).
+    public var list: Duration = .zero
+    /// Probing the workers (`WorkerPool.probeAll`; most rounds skip it).
+    public var probe: Duration = .zero
+    /// Resending creates and shutdowns, recording results and settling what ended.
+    public var settle: Duration = .zero
     /// Reading the queue (a full read or the changes since the last round).
     public var read: Duration = .zero
     /// Holding the queue against the workers (`reconcile`).

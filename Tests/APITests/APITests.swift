@@ -97,7 +97,8 @@ import Testing
 
     /// Bad input gets a clear 4xx naming the problem, and nothing is stored.
     @Test(arguments: [
-        (#"{"command": ["a"]"#, 400, "bad_request", "the body is not valid JSON"),
+        (#"{"command": ["a"]"#, 400, "bad_request", "the body is not valid JSON: expected ',' or '}' in an object at byte 17"),
+        (#"{"command": ["a"], "command": ["b"]}"#, 400, "bad_request", #"the body is not valid JSON: member "command" appears twice at byte 19"#),
         (#"{"command": ["a"], "colour": "red"}"#, 400, "validation_failed", "colour: unknown member"),
         (#"{"command": []}"#, 400, "validation_failed", "command: fewer than 1 items"),
         (#"{"command": ["a"], "runtime_constraints": {"vcpus": -1}}"#, 400, "validation_failed", "runtime_constraints.vcpus: -1 is below the minimum 1"),

@@ -40,7 +40,7 @@ import Testing
         let error = try await listError(mode: "bad_json")
         #expect(error.errorClass == .internal)
         #expect(error.driver == "misbehave" && error.operation == "list")
-        #expect(error.message.hasPrefix("reply is not valid JSON: {\"instances\": [oops"))
+        #expect(error.message.hasPrefix("reply is not valid JSON (unexpected character 'o' at byte 15): {\"instances\": [oops"))
     }
 
     @Test func replyBreakingTheSchema() async throws {
