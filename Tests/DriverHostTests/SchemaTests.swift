@@ -61,6 +61,39 @@ import JSON
         ])
     }
 
+    /// A schema that refers to itself (compiled once, its `$ref` a node number) checks values
+    /// at any depth; every other keyword of the subset reports in its own words.
+    @Test func recursiveAndLessUsedKeywords() throws {
+        let doc = try value(#"""
+            {"$defs": {
+               "tree": {"type": "object", "required": ["name"], "maxProperties": 3, "additionalProperties": {"type": "integer"},
+                        "propertyNames": {"maxLength": 8},
+                        "properties": {"name": {"enum": ["a", "b"]}, "kids": {"type": "array", "maxItems": 2, "items": {"$ref": "#/$defs/tree"}},
+                                       "pair": {"prefixItems": [{"const": 1}, {"type": "string"}], "minItems": 2},
+                                       "size": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]},
+                                       "gone": false}},
+               "broken": {"$ref": "#/$defs/nowhere"}}}
+            """#)
+        let schema = try JSONSchema(document: doc)
+        #expect(schema.validate(try value(#"{"name": "a", "kids": [{"name": "b", "kids": [{"name": "a"}]}]}"#), against: "tree") == [])
+        let bad = try value(#"""
+            {"name": "a", "kids": [{"name": "b", "kids": [{"name": "c", "extra": "x"}, {"kids": [], "pair": [2], "size": -1}, {"name": "a"}]}]}
+            """#)
+        #expect(schema.validate(bad, against: "tree") == [
+            "kids[0].kids: more than 2 items",
+            #"kids[0].kids[0].extra: expected integer, got string"#,
+            #"kids[0].kids[0].name: "c" is not one of a, b"#,
+            "kids[0].kids[1].name: required member missing",
+            "kids[0].kids[1].pair: fewer than 2 items",
+            "kids[0].kids[1].pair[0]: must be 1",
+            "kids[0].kids[1].size: -1 is below the minimum 0",
+        ])
+        #expect(schema.validate(try value(#"{"name": "a", "gone": 1, "longer-name": 2}"#), against: "tree") == [
+            "gone: not allowed", "longer-name (name): longer than 8 characters",
+        ])
+        #expect(schema.validate(.null, against: "broken") == ["(top level): unresolvable $ref #/$defs/nowhere"])
+    }
+
     @Test func refusesSchemasUsingKeywordsItWouldIgnore() throws {
         let doc = try value(#"{"$defs": {"x": {"type": "object", "oneOf": []}}}"#)
         #expect(throws: JSONSchema.UnsupportedKeyword.self) { try JSONSchema(document: doc) }
