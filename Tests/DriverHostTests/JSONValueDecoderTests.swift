@@ -58,7 +58,8 @@ import Testing
     /// Each refused as `JSONDecoder` refuses it, with the coding path to the bad value.
     @Test(arguments: [
         (#"{"s": 1}"#, "s", "typeMismatch"), (#"{"i8": 128}"#, "i8", "typeMismatch"), (#"{"u": -1}"#, "u", "typeMismatch"),
-        (#"{"i": 1.5}"#, "i", "typeMismatch"), (#"{"f": 1e300}"#, "f", "typeMismatch"), (#"{"list": [[1], ["x"]]}"#, "list.Index 1.Index 0", "typeMismatch"),
+        (#"{"i": 1.5}"#, "i", "typeMismatch"), (#"{"f": 1e300}"#, "f", "typeMismatch"),
+        (#"{"list": [[1], ["x"]]}"#, "list.Index 1.Index 0", "typeMismatch"),
         (#"{"list": {}}"#, "list", "typeMismatch"), (#"{"map": {"k": {}}}"#, "map.k", "keyNotFound"), (#"{"b": null}"#, "b", "valueNotFound"),
     ])
     func refusesWhatJSONDecoderRefuses(patch: String, path: String, kind: String) throws {

@@ -22,9 +22,12 @@ import TestSupport
         .init(host: "127.0.0.1", port: sshd.port, user: NSUserName(), reportedHostKey: hostKey, expectedSecret: secret, instanceID: "i-1")
     }
 
-    /// The timeout is a bound, not a wait: `echo` answers at once, unless a full suite swamps the machine (5 s was once too short).
+    /// The timeout is a bound, not a wait: `echo` answers at once, unless a full suite swamps the
+    /// machine (5 s was once too short).
     func echo(_ connection: WorkerConnection, _ target: WorkerConnection.Target, _ key: String) throws(SSHError) -> String {
-        try connection.withSession(target, settings: settings(key), logger: logger) { s throws(SSHError) in try s.run("echo hi", timeout: 30).stdoutText }
+        try connection.withSession(target, settings: settings(key), logger: logger) { s throws(SSHError) in
+            try s.run("echo hi", timeout: 30).stdoutText
+        }
     }
 
     @Test func theDriversHostKeyVerifiesTheWorker() async throws {
