@@ -1,7 +1,8 @@
 /// Where a dispatcher's last round spent its time, on the monotonic clock (benchmarks print it;
 /// it costs a few clock reads a round).
 public struct RoundTimings: Sendable, Hashable {
-    /// Listing the instance set and applying the list (`WorkerPool.sync`; most rounds skip it).
+    /// Applying a listing of the instance set (`WorkerPool.sync`; most rounds skip it), and
+    /// listing it first unless the listing was sent off the round (`listOffRound`).
     public var list: Duration = .zero
     /// Probing the workers (`WorkerPool.probeAll`; most rounds skip it).
     public var probe: Duration = .zero

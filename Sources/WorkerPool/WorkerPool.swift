@@ -27,6 +27,10 @@ public actor WorkerPool {
         /// Least time between two cloud listings (0: every round). Clouds bill and throttle
         /// list calls; workers are probed far more often than the cloud is asked.
         public var syncInterval: Double = 0
+        /// After the first listing, list beside the rounds instead of inside them: a round sends
+        /// the listing with its cloud calls and a later round applies the answer (see `sync`).
+        /// `serve` does; the simulator's tests mostly list inside the round.
+        public var listOffRound = false
         /// Least time between two probes of the workers (0: every round).
         public var probeInterval: Double = 0
         /// A per-create secret is put in the init script and in a tag, so the executor can tell
@@ -105,8 +109,10 @@ public actor WorkerPool {
     /// Which worker reported a result, until the dispatcher has recorded it (`release`).
     var reportedBy: [String: String] = [:]
     var lastSync = -Double.infinity
+    /// A listing sent off the round (`Settings.listOffRound`), under way or answered.
+    var listing = Listing.none
     /// Why the last cloud listing failed; nil when it worked (for /_health).
-    public private(set) var lastListError: String?
+    public internal(set) var lastListError: String?
     var listedOnce = false
     var lastProbe = -Double.infinity
     /// Containers started while the probes of `probeAll` were out (arrivals between rounds):
@@ -211,61 +217,6 @@ public actor WorkerPool {
     public var instanceCount: Int { workers.count }
     /// The cloud calls made so far.
     public var cloudCalls: CloudCalls { calls }
-
-    // MARK: The cloud's view
-
-    /// Adopts instances of this set it did not know (after a restart, or a create that
-    /// "failed" but happened), and drops those the cloud no longer lists. Returns the containers
-    /// that were running on dropped instances.
-    public func sync(now: Double) async -> [String] {
-        guard now - lastSync >= settings.syncInterval else { return [] }
-        lastSync = now
-        _ = await loadIntents(now: now)  // before the listing: instances of open intents are ours to claim
-        let listed: [Instance]
-        await paced(.list)
-        do {
-            listed = try await instanceSet.list(tags: [settings.setTag: settings.instanceSetID])
-            lastListError = nil
-            backoff.recordListSuccess()
-        } catch {
-            lastListError = "\(error)"
-            recordFailure(error, type: nil, now: now)
-            logger.warning("instance list failed; keeping the last known view", metadata: ["error": "\(error)"])
-            return []
-        }
-        listedOnce = true
-        var seen = Set<String>()
-        for instance in listed {
-            seen.insert(instance.id)
-            if workers[instance.id] != nil {
-                workers[instance.id]!.instance = instance
-                continue
-            }
-            if let claimed = claimListed(instance, now: now) {
-                workers[instance.id] = claimed
-                continue
-            }
-            let typeName = instance.tags[settings.typeTag] ?? "?"
-            let behavior = instance.tags[settings.behaviorTag].flatMap(WorkerView.IdleBehavior.init(rawValue:)) ?? .run
-            workers[instance.id] = Worker(
-                instance: instance, typeName: typeName, state: .unknown, behavior: behavior,
-                appeared: now, lastBusy: now)
-            logger.info("instance adopted", metadata: ["instance": "\(instance.id)", "type": "\(typeName)"])
-        }
-        var lost: [String] = []
-        for (id, w) in workers.sorted(by: { $0.key < $1.key })
-        where !seen.contains(id) && (w.destroyedAt != nil || now - w.appeared >= settings.listGrace) {
-            lost += w.running.keys
-            noteEnded(w.running.keys, on: w)
-            if w.destroying { bill(id, until: now) }  // its destroy's answer is still on the way
-            workers[id] = nil
-            await executor.instanceGone(id)
-            logger.info("instance gone", metadata: ["instance": "\(id)", "containers_lost": "\(w.running.count)"])
-        }
-        await settleListed(listed)
-        backoff.instanceCountChanged(workers.count)
-        return lost
-    }
 
     // MARK: The workers' view
 

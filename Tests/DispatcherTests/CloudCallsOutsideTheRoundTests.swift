@@ -64,4 +64,55 @@ import WorkerPool
             #expect(world.executor.violations.isEmpty, "\(world.executor.violations)")
         }
     }
+
+    /// With `listOffRound` (as `serve` runs), a listing the cloud is slow to answer holds up no
+    /// round: work is created, started and recorded meanwhile, no second listing is sent while
+    /// one is out, and the answer is applied once it comes. (Listed inside the round, the first
+    /// `tick` after the hold never returns and the time limit fails the test.)
+    @Test(.timeLimit(.minutes(10))) func aListingThatHangsLeavesTheRoundsGoing() async throws {
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 600), configure: { $0.listOffRound = true })) { world in
+            let first = try await world.submit(1, seconds: 60)[0]
+            #expect(try await world.run { try await world.store.get(first).state == .complete })
+
+            world.cloud.heldListAnswers.close()
+            #expect(try await Self.tickUntil(world) { world.cloud.heldListAnswers.waiting == 1 }, "no listing was sent")
+            let lists = world.cloud.snapshot.calls["list", default: 0]
+            let second = try await world.submit(1, seconds: 60, vcpus: 16)[0]  // a new, large instance
+            #expect(try await Self.tickUntil(world) { try await world.store.get(second).state == .complete },
+                    "the second container did not run while the listing hung")
+            #expect(world.cloud.snapshot.calls["list", default: 0] == lists, "a second listing was sent while one was out")
+
+            world.cloud.heldListAnswers.open()
+            #expect(try await Self.tickUntil(world) { world.cloud.snapshot.calls["list", default: 0] > lists + 1 },
+                    "listings did not resume once the answer came")
+            await world.dispatcher.pool.callsSettled()
+            #expect(world.executor.violations.isEmpty, "\(world.executor.violations)")
+        }
+    }
+
+    /// A listing applied a round or more after it was sent does not list what was created
+    /// since. Judged by when it was applied, a new instance would count as gone even with no
+    /// grace for late listings (`listGrace` 0): its container would be requeued and run again
+    /// while the first copy still ran. Judged by when it was sent, the instance stays.
+    @Test(.timeLimit(.minutes(10))) func anInstanceMadeWhileAListingWasOutIsNotTakenForGone() async throws {
+        let settings: (inout WorkerPool.Settings) -> Void = { $0.listOffRound = true; $0.listGrace = 0 }
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 600), configure: settings)) { world in
+            await world.dispatcher.tick(now: world.now)  // the first listing, inside the round: an empty cloud
+            world.cloud.heldListAnswers.close()
+            #expect(try await Self.tickUntil(world) { world.cloud.heldListAnswers.waiting == 1 }, "no listing was sent")
+
+            let uuid = try await world.submit(1, seconds: 600)[0]  // created after the held listing listed the cloud
+            #expect(try await Self.tickUntil(world) { try await world.store.get(uuid).state == .running })
+            let lists = world.cloud.snapshot.calls["list", default: 0]
+            world.cloud.heldListAnswers.open()  // the old answer, without the new instance
+            #expect(try await Self.tickUntil(world) { world.cloud.snapshot.calls["list", default: 0] > lists },
+                    "the held answer was not applied")
+
+            #expect(try await Self.tickUntil(world) { try await world.store.get(uuid).state == .complete })
+            let container = try await world.store.get(uuid)
+            #expect(container.lockCount == 0, "it was given back \(container.lockCount) times: \(container.runtimeStatus.warning ?? "")")
+            await world.dispatcher.pool.callsSettled()
+            #expect(world.executor.violations.isEmpty, "\(world.executor.violations)")
+        }
+    }
 }

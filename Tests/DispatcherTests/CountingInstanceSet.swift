@@ -35,6 +35,8 @@ final class CountingInstanceSet: InstanceSet {
     /// Calls held before they reach the cloud (a cloud that does not answer), until released.
     let heldCreates = Gate()
     let heldDestroys = Gate()
+    /// List answers held after the cloud was listed (an answer that comes late, and old).
+    let heldListAnswers = Gate()
     /// Instances the cloud has and we did not destroy: one missing from a list was taken back
     /// by the cloud (a spot reclaim), and `vanished` is told, so the simulated VM dies too.
     private let alive = Mutex(Set<String>())
@@ -88,6 +90,7 @@ final class CountingInstanceSet: InstanceSet {
             return gone
         }
         for id in gone.sorted() { vanished(id) }
+        await heldListAnswers.pass()
         return listed
     }
 
