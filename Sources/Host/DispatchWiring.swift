@@ -93,6 +93,7 @@ enum DispatchWiring {
         pool.probeInterval = config.workers.probeInterval
         pool.syncInterval = max(config.workers.probeInterval, 10)
         pool.listOffRound = true  // a listing of thousands of instances must not hold up a round
+        pool.probeOffRound = true  // nor must the slowest of thousands of probes
         // Twice the fleet may fail to boot in an hour before every create stops: room for one
         // bad wave and its retries, not for a night of them.
         pool.maxBootFailuresPerHour = max(10, 2 * config.scheduling.limits.maxInstances)

@@ -4,7 +4,8 @@ public struct RoundTimings: Sendable, Hashable {
     /// Applying a listing of the instance set (`WorkerPool.sync`; most rounds skip it), and
     /// listing it first unless the listing was sent off the round (`listOffRound`).
     public var list: Duration = .zero
-    /// Probing the workers (`WorkerPool.probeAll`; most rounds skip it).
+    /// Applying the answers of the workers' probes (`WorkerPool.probeAll`; most rounds skip
+    /// it), and probing them first unless the probes were sent off the round (`probeOffRound`).
     public var probe: Duration = .zero
     /// Resending creates and shutdowns, recording results and settling what ended.
     public var settle: Duration = .zero

@@ -1,6 +1,7 @@
-/// Cloud writes the round does not wait for. Creates and destroys run as tasks of their own, so
-/// a cloud that takes minutes to answer delays only that answer: the rounds go on listing,
-/// probing, starting and shutting down meanwhile. Whatever such a call leaves undecided is
+/// Calls the round does not wait for: cloud writes, and the listing and the probes when they are
+/// sent off the round (`listOffRound`, `probeOffRound`). Creates and destroys run as tasks of
+/// their own, so a cloud that takes minutes to answer delays only that answer: the rounds go on
+/// listing, probing, starting and shutting down meanwhile. Whatever such a call leaves undecided is
 /// already on record before it is sent (an open create intent, a worker marked as destroying),
 /// so the scheduling pass never counts on it and nothing lands on an instance being destroyed.
 ///

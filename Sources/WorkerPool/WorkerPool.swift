@@ -33,6 +33,9 @@ public actor WorkerPool {
         public var listOffRound = false
         /// Least time between two probes of the workers (0: every round).
         public var probeInterval: Double = 0
+        /// Probe beside the rounds instead of inside them: a round sends the probes with its
+        /// cloud calls and a later round applies the answers (see `probeAll`). `serve` does.
+        public var probeOffRound = false
         /// A per-create secret is put in the init script and in a tag, so the executor can tell
         /// the instance it reaches over SSH is the one the cloud made (when the driver reports no
         /// host key). `initCommand` is an extra shell line run after it.
@@ -115,8 +118,11 @@ public actor WorkerPool {
     public internal(set) var lastListError: String?
     var listedOnce = false
     var lastProbe = -Double.infinity
-    /// Containers started while the probes of `probeAll` were out (arrivals between rounds):
-    /// an answer sent before such a start does not list it, and must not make it "vanished".
+    /// Probes sent off the round (`Settings.probeOffRound`), under way or answered.
+    var probing = Probing.none
+    /// Containers started while probes were out (arrivals between rounds, and every start of
+    /// the rounds before the answers of probes sent off the round are applied): an answer sent
+    /// before such a start does not list it, and must not make it "vanished".
     var startedDuringProbe: Set<String>?
     /// Every container a worker may be running: exactly those at the last `placements()` (each
     /// round), plus every start and adoption since. One that ended meanwhile is still here, so
@@ -217,81 +223,6 @@ public actor WorkerPool {
     public var instanceCount: Int { workers.count }
     /// The cloud calls made so far.
     public var cloudCalls: CloudCalls { calls }
-
-    // MARK: The workers' view
-
-    /// Probes every worker; returns the containers that ended (with or without a result).
-    public func probeAll(now: Double) async -> [FinishedContainer] {
-        guard now - lastProbe >= settings.probeInterval else { return [] }
-        lastProbe = now
-        // (`ended` below is this round's list; `self.ended` remembers placements.)
-        let targets = workers.values.filter { $0.destroyedAt == nil && !$0.destroying }.map(\.instance)
-        let executor = executor
-        startedDuringProbe = []
-        let results = await withTaskGroup(of: (String, ProbeResult).self) { group in
-            for instance in targets { group.addTask { (instance.id, await executor.probe(instance, now: now)) } }
-            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
-        }
-        defer { startedDuringProbe = nil }  // kept to the end: the loop below may suspend
-        var ended: [FinishedContainer] = []
-        var dark: [(String, String)] = []  // shut down together, in batches
-        for (id, result) in results.sorted(by: { $0.key < $1.key }) {
-            guard var w = workers[id] else { continue }
-            switch result {
-            case .unreachable(let cause):
-                if let cause { w.unreachableBecause = cause }
-                let ready = w.state == .idle || w.state == .running
-                let since = ready ? (w.lastAnswer ?? w.appeared) : w.appeared
-                let limit = ready ? settings.probeTimeout : settings.bootTimeout
-                if w.behavior != .hold && now - since >= limit {
-                    if !ready {
-                        let last = w.unreachableBecause.map { ": \($0)" } ?? ""
-                        noteBootFailure(w, cause: "no answer within boot_timeout (\(Int(limit))s)\(last)", now: now)
-                    }
-                    ended += w.running.keys.map { FinishedContainer(uuid: $0, exitCode: nil, log: "") }
-                    noteEnded(w.running.keys, on: w)
-                    w.running = [:]
-                    workers[id] = w
-                    dark.append((id, ready ? "unreachable for \(Int(now - since))s" : "did not boot within \(Int(limit))s"))
-                    continue
-                }
-            case .broken:
-                w.lastAnswer = now
-                let drain = w.behavior == .run
-                if drain { w.behavior = .drain }
-                workers[id] = w  // before suspending: a start meanwhile must not be written over
-                if drain { await setBehavior(id, .drain) }
-                continue
-            case .ready(let answered, let finished):
-                let running = answered.union((startedDuringProbe ?? []).filter { w.running[$0] != nil })  // the answer predates those
-                if w.lastAnswer == nil { backoff.boot.booted(w.typeName) }
-                w.lastAnswer = now
-                for uuid in running where w.running[uuid] == nil {  // adopted after a restart
-                    w.running[uuid] = now
-                    mayBeRunning.insert(uuid)
-                }
-                if !running.isEmpty { w.everRan = true }
-                let reported = Set(finished.map(\.uuid))
-                // Every result is passed on, also of containers this pool did not know were
-                // there (they ended while the dispatcher was down): the queue decides.
-                for f in finished {
-                    ended.append(f)
-                    reportedBy[f.uuid] = id
-                }
-                for uuid in w.running.keys where !running.contains(uuid) && !reported.contains(uuid) {
-                    ended.append(FinishedContainer(uuid: uuid, exitCode: nil, log: ""))  // vanished without a result
-                }
-                noteEnded(w.running.keys.filter { !running.contains($0) }, on: w)
-                w.running = w.running.filter { running.contains($0.key) }
-                w.gpus = w.gpus.filter { running.contains($0.key) }
-                if !w.running.isEmpty || w.state == .running || w.state == .unknown || w.state == .booting { w.lastBusy = now }
-                w.state = w.running.isEmpty ? .idle : .running
-            }
-            workers[id] = w
-        }
-        await shutdown(dark, now: now)
-        return ended
-    }
 
     // MARK: Carrying out a plan
 

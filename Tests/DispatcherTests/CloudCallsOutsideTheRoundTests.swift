@@ -115,4 +115,30 @@ import WorkerPool
             #expect(world.executor.violations.isEmpty, "\(world.executor.violations)")
         }
     }
+
+    /// Probes whose answers are slow (an SSH peer that hangs is waited for up to the command
+    /// timeout) hold up no round: a container is locked and started on a ready worker meanwhile.
+    /// The held answer was taken before that start and does not list it; applied rounds later,
+    /// it must not make the container "vanished" (it would be given back and run a second time).
+    @Test(.timeLimit(.minutes(10))) func probesThatHangLeaveTheRoundsGoing() async throws {
+        try await withWorld(await SimWorld(limits: Limits(maxInstances: 4, idleTimeout: 600), configure: { $0.probeOffRound = true })) { world in
+            let first = try await world.submit(1, seconds: 60)[0]
+            #expect(try await world.run { try await world.store.get(first).state == .complete })
+
+            world.heldProbeAnswers.close()
+            #expect(try await Self.tickUntil(world) { world.heldProbeAnswers.waiting == 1 }, "no probe was sent")
+            let second = try await world.submit(1, seconds: 60)[0]  // fits the idle worker
+            #expect(try await Self.tickUntil(world) { try await world.store.get(second).state == .running },
+                    "the second container did not start while the probe hung")
+            #expect(world.heldProbeAnswers.waiting == 1, "a worker was probed again while its probe was out")
+
+            world.heldProbeAnswers.open()
+            #expect(try await Self.tickUntil(world) { try await world.store.get(second).state == .complete })
+            let container = try await world.store.get(second)
+            #expect(container.lockCount == 0, "it was given back \(container.lockCount) times: \(container.runtimeStatus.warning ?? "")")
+            #expect(world.executor.starts(of: second) == 1)
+            await world.dispatcher.pool.callsSettled()
+            #expect(world.executor.violations.isEmpty, "\(world.executor.violations)")
+        }
+    }
 }

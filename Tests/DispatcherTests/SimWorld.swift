@@ -23,6 +23,8 @@ final class SimWorld {
     /// What reached the cloud (the pool talks to the sim through it).
     let cloud: CountingInstanceSet
     let executor: SimulatedExecutor
+    /// Probe answers held while closed (open unless a test closes it; see `HeldProbeAnswers`).
+    let heldProbeAnswers = Gate()
     let limits: Limits
     let settings: WorkerPool.Settings
     let types: [InstanceType]
@@ -55,10 +57,14 @@ final class SimWorld {
         settings.use(try await driver.capabilities())
         configure(&settings)
         self.settings = settings
-        dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: store, settings: settings, limits: limits, clock: clock, types: types)
+        dispatcher = Self.makeDispatcher(set: cloud, executor: HeldProbeAnswers(inner: executor, held: heldProbeAnswers), store: store,
+                                         settings: settings, limits: limits, clock: clock, types: types)
     }
 
-    static func makeDispatcher(set: any InstanceSet, executor: SimulatedExecutor, store: any ContainerStore,
+    /// The workers as the pool reaches them.
+    var workers: any WorkerExecutor { HeldProbeAnswers(inner: executor, held: heldProbeAnswers) }
+
+    static func makeDispatcher(set: any InstanceSet, executor: any WorkerExecutor, store: any ContainerStore,
                                settings: WorkerPool.Settings, limits: Limits, clock: VirtualClock, types: [InstanceType],
                                drainOnly: Bool = false) -> Dispatcher {
         let pool = WorkerPool(settings: settings, instanceSet: set, executor: executor, types: types, logger: quiet, clock: clock,
@@ -68,14 +74,14 @@ final class SimWorld {
 
     /// The dispatcher dies for good and a survivor runs its set in drain mode (a takeover).
     func takeOverDispatcher() {
-        dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: store, settings: settings, limits: limits,
+        dispatcher = Self.makeDispatcher(set: cloud, executor: workers, store: store, settings: settings, limits: limits,
                                          clock: clock, types: types, drainOnly: true)
     }
 
     /// The dispatcher process dies and a new one starts: nothing survives but the queue, the
     /// cloud and the workers.
     func restartDispatcher(store replacement: (any ContainerStore)? = nil) {
-        dispatcher = Self.makeDispatcher(set: cloud, executor: executor, store: replacement ?? store, settings: settings, limits: limits,
+        dispatcher = Self.makeDispatcher(set: cloud, executor: workers, store: replacement ?? store, settings: settings, limits: limits,
                                          clock: clock, types: types)
     }
 

@@ -65,12 +65,13 @@ extension SoakTests {
     /// throttled. A destroy whose answer was lost left its worker idle in the pool, and
     /// containers were started on the destroyed VM (two ran twice at once here: the test cloud
     /// learns of a vanished VM only from listings); such a worker now takes no new work.
-    /// Run with the cloud listed inside the round and beside it (as `serve` lists).
+    /// Run with the cloud listed and the workers probed inside the round, and beside it (as
+    /// `serve` does).
     @Test(.timeLimit(.minutes(20)), arguments: [false, true])
-    func lostAnswersUnderHeavyThrottlingRunNothingTwice(listOffRound: Bool) async throws {
+    func lostAnswersUnderHeavyThrottlingRunNothingTwice(offRound: Bool) async throws {
         let sim = #"{"seed": 11, "lost_answer_rate": 0.5, "rate_limit_rate": 0.4, "max_instances": 120}"#
         try await withWorld(await SimWorld(simConfig: sim, seed: 5, limits: Limits(maxInstances: 20, idleTimeout: 120),
-                                           configure: { $0.listOffRound = listOffRound })) { world in
+                                           configure: { $0.listOffRound = offRound; $0.probeOffRound = offRound })) { world in
             let report = try await Self.soak(world, count: 100, rules: CloudRules(maxInstances: 20, bootFailuresPerHour: 0, wave: 0))
             print("soak: \(report)")
             #expect(report.cloudViolations.isEmpty, "\(report.cloudViolations)")
