@@ -9,7 +9,7 @@ import Simulation
 
 /// Holds one call, once armed: the call has done its work, says so, and returns only when the
 /// test releases it (what it answers is then older than what the test did meanwhile).
-final class OneCallHold: Sendable {
+final class OneCallHold: CallHold {
     private let armed = Mutex(false)
     private let (taken, takenSignal) = AsyncStream<Void>.makeStream()
     private let (released, releaseSignal) = AsyncStream<Void>.makeStream()
@@ -20,7 +20,7 @@ final class OneCallHold: Sendable {
     func waitUntilHeld() async { for await _ in taken { break } }
 
     /// In the call, after its work: waits for `release` if this is the armed call.
-    func holdIfArmed() async {
+    func pass() async {
         guard armed.withLock({ armed in defer { armed = false }; return armed }) else { return }
         takenSignal.yield()
         for await _ in released { break }
@@ -34,7 +34,7 @@ final class HeldReadStore: ForwardingStore, @unchecked Sendable {
 
     override func summaries(changedSince c: ChangeCursor) async throws(QueueError) -> ContainerChanges {
         let changes = try await inner.summaries(changedSince: c)
-        await hold.holdIfArmed()
+        await hold.pass()
         return changes
     }
 }
@@ -135,27 +135,6 @@ final class HeldReadStore: ForwardingStore, @unchecked Sendable {
     }
 }
 
-/// Simulated workers whose next probe can be held after it looked: a probe in flight while
-/// something else starts a container there.
-final class HeldProbeExecutor: WorkerExecutor {
-    let inner: SimulatedExecutor
-    let hold = OneCallHold()
-
-    init(_ inner: SimulatedExecutor) { self.inner = inner }
-
-    func probe(_ instance: Instance, now: Double) async -> ProbeResult {
-        let result = await inner.probe(instance, now: now)
-        await hold.holdIfArmed()
-        return result
-    }
-    func start(_ container: ContainerLaunch, on instance: Instance, now: Double) async throws {
-        try await inner.start(container, on: instance, now: now)
-    }
-    func stop(_ uuid: String, on instance: Instance, now: Double) async { await inner.stop(uuid, on: instance, now: now) }
-    func release(_ uuid: String, on instance: Instance) async { await inner.release(uuid, on: instance) }
-    func instanceGone(_ id: String) async { await inner.instanceGone(id) }
-}
-
 extension ArrivalsTests {
     /// x was queued when the round read the queue, and an arrival started it before the round
     /// reconciled: the round must not take it for a second copy of a queued container and stop it.
@@ -181,7 +160,8 @@ extension ArrivalsTests {
     @Test func aProbeSentBeforeAnArrivalsStartDoesNotLoseIt() async throws {
         let (world, _) = try await worldWithAnIdleWorker()
         try await withWorld(world) { world in
-            let held = HeldProbeExecutor(world.executor)
+            let hold = OneCallHold()
+            let held = HeldProbeAnswers(inner: world.executor, held: hold)
             let pool = WorkerPool(settings: world.settings, instanceSet: world.cloud, executor: held, types: world.types,
                                   logger: SimWorld.quiet, clock: world.clock)
             world.dispatcher = Dispatcher(id: "sim-dispatcher", store: world.store, pool: pool, types: world.types,
@@ -190,7 +170,7 @@ extension ArrivalsTests {
             world.now += 10
             let starts = world.executor.startCount
             var x = ""
-            try await round(of: world, heldBy: held.hold) {
+            try await round(of: world, heldBy: hold) {
                 x = try await world.submit(1, seconds: 3600, vcpus: 2)[0]
                 await world.dispatcher.placeArrivals(now: world.now)
                 #expect(world.executor.node(running: x) != nil, "started while the probe was out")

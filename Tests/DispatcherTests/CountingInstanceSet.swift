@@ -132,7 +132,7 @@ final class CountingInstanceSet: InstanceSet {
 }
 
 /// Holds whoever passes while closed, and lets them all go when opened; counts who waits.
-final class Gate: Sendable {
+final class Gate: CallHold {
     private let state = Mutex<(closed: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
 
     func close() { state.withLock { $0.closed = true } }

@@ -1,11 +1,18 @@
 import DriverHost
 import WorkerPool
 
+/// Where a test holds a call after it did its work (`Gate`: every call while closed;
+/// `OneCallHold`: the one armed call).
+protocol CallHold: Sendable {
+    func pass() async
+}
+
 /// Workers whose probe answers a test can hold: each answer is taken when the probe is sent and
-/// handed back only when `held` opens, so it speaks of the worker as it was before the wait.
+/// handed back only once `held` lets it pass, so it speaks of the worker as it was before the
+/// wait (a probe in flight while something starts a container there).
 struct HeldProbeAnswers: WorkerExecutor {
     let inner: any WorkerExecutor
-    let held: Gate
+    let held: any CallHold
 
     func probe(_ instance: Instance, now: Double) async -> ProbeResult {
         let answer = await inner.probe(instance, now: now)
