@@ -27,16 +27,20 @@ struct Supervisor {
 
     var child: Int32 = 0
     var runtimePath: String?
-    /// Running `<runtime> kill` helpers: pid → the signal each sends, and whether an earlier
-    /// try failed because the container was not running yet.
-    var helpers: [Int32: (signal: Int32, retried: Bool)] = [:]
+    /// Running `<runtime> kill` helpers: pid → the signal each sends, and which try it is.
+    var helpers: [Int32: (signal: Int32, attempt: KillAttempt)] = [:]
     /// A `<runtime> kill` that failed (the container did not exist yet) is sent again then.
     var runtimeRetry: (at: Double, signal: Int32)?
-    /// A signal that reached the container in the moment it came up is sent once more then:
-    /// its init (`--init`) may not have set up its handlers yet, and the kernel drops a TERM
-    /// to a namespace's PID 1 that has none.
+    /// A signal that may have reached the container in the moment it came up is sent once more
+    /// then: its init (`--init`, or the runtime's own before it) may not have set up its
+    /// handlers yet, and the kernel drops a TERM to a namespace's PID 1 that has none.
     var runtimeResend: (at: Double, signal: Int32)?
     static let resendDelay = 1.0
+    /// A container launched less than this long ago may still be coming up (podman takes a
+    /// second or two, a busy machine longer), even when `<runtime> kill` already succeeds.
+    static let comingUp = 10.0
+    /// When the runtime's client was started (monotonic).
+    var launchedAt = 0.0
 
     /// Runs in the forked child of `--detach`; never returns. `ready` is closed once the
     /// container runs (or could not start), which lets `--detach` return.
@@ -132,6 +136,7 @@ struct Supervisor {
             return (-1, "cannot start a process: \(System.errorText())")
         }
         child = pid
+        launchedAt = System.monotonic()
         setpgid(pid, pid)
         let message = System.readAll(report.read, limit: 64) ?? []
         guard message.count == 5 else {
@@ -181,11 +186,11 @@ struct Supervisor {
             }
             if status == nil, let retry = runtimeRetry, now >= retry.at {
                 runtimeRetry = nil
-                runtimeKill(retry.signal, retried: true)
+                runtimeKill(retry.signal, .retry)
             }
             if status == nil, let resend = runtimeResend, now >= resend.at {
                 runtimeResend = nil
-                runtimeKill(resend.signal)
+                runtimeKill(resend.signal, .resend)
             }
             if log.wantsFlush(now: now) { log.flush(now: now) }
             if status != nil && (!outputOpen || now >= drainUntil) { break }
@@ -255,10 +260,9 @@ struct Supervisor {
     private var killDelay: Double { runtimePath == nil ? Supervisor.grace : Supervisor.deliveryWait }
 
     /// A `<runtime> kill` that failed while the container still runs is tried again shortly:
-    /// it fails while the runtime is still creating the container. One that succeeds only
-    /// after such a failure came just as the container came up, so it is sent once more
-    /// (`runtimeResend`). Returns whether one that was not a KILL succeeded: the container has
-    /// its signal now.
+    /// it fails while the runtime is still creating the container. One that succeeds may have
+    /// come just as the container came up, and is then sent once more (`runtimeResend`).
+    /// Returns whether one that was not a KILL succeeded: the container has its signal now.
     private mutating func reapHelpers(containerRuns: Bool) -> Bool {
         var delivered = false
         for (pid, helper) in helpers {
@@ -267,11 +271,26 @@ struct Supervisor {
             helpers[pid] = nil
             if status == 0 && helper.signal != SIGKILL {
                 delivered = true
-                if helper.retried, containerRuns { runtimeResend = (System.monotonic() + Supervisor.resendDelay, helper.signal) }
+                let now = System.monotonic()
+                if containerRuns, Supervisor.sendsAgain(helper.attempt, age: now - launchedAt) {
+                    runtimeResend = (now + Supervisor.resendDelay, helper.signal)
+                }
             }
             if status != 0, containerRuns, runtimeRetry == nil { runtimeRetry = (System.monotonic() + 0.25, helper.signal) }
         }
         return delivered
+    }
+
+    /// Whether a signal the runtime delivered to a running container is sent once more: when
+    /// it got through only after a failed try, or the container is young (`comingUp`). Either
+    /// way it may have come as the container came up. A second TERM costs a container that
+    /// got the first one nothing; an older container gets exactly one, as with `docker stop`.
+    static func sendsAgain(_ attempt: KillAttempt, age: Double) -> Bool {
+        switch attempt {
+        case .first: age < comingUp
+        case .retry: true
+        case .resend: false
+        }
     }
 
     /// A plain process: its process group. Through docker/podman: the container itself, by the
@@ -287,11 +306,15 @@ struct Supervisor {
         runtimeKill(signal)
     }
 
-    private mutating func runtimeKill(_ signal: Int32, retried: Bool = false) {
+    private mutating func runtimeKill(_ signal: Int32, _ attempt: KillAttempt = .first) {
         if let runtimePath, let pid = Spawn.runtimeKill(runtimePath, container: Launch.containerName(spec.uuid), signal: signal) {
-            helpers[pid] = (signal, retried)
+            helpers[pid] = (signal, attempt)
         }
     }
+
+    /// Which try of a signal a `<runtime> kill` is: the first, again after one that failed
+    /// (the container did not run yet), or the one more after a delivery (`runtimeResend`).
+    enum KillAttempt { case first, retry, resend }
 
     /// The result from a wait status. Through docker/podman a signal shows as exit 128+n.
     static func outcome(status: Int32, viaRuntime: Bool, reason: String?, startedAt: Double?) -> Outcome {

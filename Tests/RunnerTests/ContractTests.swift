@@ -334,6 +334,33 @@ import TestSupport
         #expect(kills == "kill --signal 15 cdd-coming-up\nkill --signal 15 cdd-coming-up\n", "the TERM twice, no KILL: \(kills)")
     }
 
+    /// The same loss when `<runtime> kill` succeeds on its first try: the runtime already
+    /// calls the container running while its init has no handlers yet. A TERM to a young
+    /// container is sent once more, so it still ends by its TERM, not by a KILL after the grace.
+    @Test func aTermAYoungContainerLostIsSentOnceMore() async throws {
+        let bin = Harness.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: bin) }
+        let fake = """
+            #!/bin/sh
+            if [ "$1" = kill ]; then
+              echo "$@" >> \(bin)/kills
+              if [ ! -e \(bin)/lost ]; then : > \(bin)/lost; exit 0; fi
+              kill -"$3" "$(cat \(bin)/container)"; exit 0
+            fi
+            echo $$ > \(bin)/container; exec sleep 300
+            """
+        let node = try nodeWithFakeDocker(fake, in: bin)
+        defer { node.cleanup() }
+        let supervisor = try await node.detach("young", ["sleep", "300"], ["image": "alpine:3", "runtime": "docker"])
+        #expect(await Harness.eventually(60) { FileManager.default.fileExists(atPath: bin + "/container") })
+        #expect(kill(supervisor, SIGTERM) == 0)
+        #expect(await node.waitFor("young done", seconds: 60))
+        let status = try await node.status("young")
+        #expect(status["signal"] as? Int == 15, "\(status)")
+        let kills = (try? String(contentsOfFile: bin + "/kills", encoding: .utf8)) ?? ""
+        #expect(kills == "kill --signal 15 cdd-young\nkill --signal 15 cdd-young\n", "the TERM twice, no KILL: \(kills)")
+    }
+
     @Test func anImageWithoutARuntimeEndsAtOnce() async throws {
         var node = RunnerNode()
         node.environment = ["PATH": "/nonexistent"]

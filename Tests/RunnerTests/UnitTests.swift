@@ -104,6 +104,16 @@ import Testing
         #expect(Supervisor.outcome(status: 143 << 8, viaRuntime: false, reason: nil, startedAt: nil).signal == nil)
     }
 
+    /// A signal the runtime delivered goes once more when it may have come as the container
+    /// came up: after a failed try, or to a young container; never a third time, never to an
+    /// older container (one TERM, as with `docker stop`).
+    @Test func aDeliveredSignalIsSentAgainOnlyWhileTheContainerMayBeComingUp() {
+        let young = Supervisor.comingUp - 0.5, old = Supervisor.comingUp + 0.5
+        #expect(Supervisor.sendsAgain(.first, age: young) && !Supervisor.sendsAgain(.first, age: old))
+        #expect(Supervisor.sendsAgain(.retry, age: young) && Supervisor.sendsAgain(.retry, age: old))
+        #expect(!Supervisor.sendsAgain(.resend, age: young) && !Supervisor.sendsAgain(.resend, age: old))
+    }
+
     @Test func logTailsAreCutAtCharacterBoundaries() {
         let euro: [UInt8] = [0xE2, 0x82, 0xAC]
         #expect(Array(BoundedLog.trimToCharacters((euro.suffix(2) + Array("ab".utf8) + euro)[...])) == Array("ab€".utf8))
