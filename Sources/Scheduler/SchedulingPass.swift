@@ -372,7 +372,10 @@ struct PassState: Sendable {
             guard s.containers == 0 && s.behavior != .hold else { continue }
             var reason: String?
             switch (s.state, s.behavior) {
-            case (_, .drain) where s.state != .running: reason = "draining"  // once what runs there ended
+            // Once what runs there ended, and once it was heard from: an unknown worker may
+            // hold the result of a start nobody recorded (a dead dispatcher's, a lost answer's).
+            // One that never answers goes at boot_timeout.
+            case (_, .drain) where s.state != .running && s.state != .unknown: reason = "draining"
             case (.idle, _) where now - s.lastBusy >= limits.idleTimeout: reason = "idle for \(Int(now - s.lastBusy))s"
             case (.idle, _) where quotaPressure: reason = "idle while the account is at its quota"
             case (.idle, _), (.booting, _), (.unknown, _):

@@ -60,4 +60,22 @@ import WorkerPool
             #expect(world.executor.violations.isEmpty, "\(world.executor.violations)")
         }
     }
+
+    /// The price of never taking a worker not heard from for empty: a drained worker that
+    /// never answers goes at boot_timeout, as any worker never heard from, not at once.
+    @Test func aDrainedWorkerThatNeverAnswersIsShutDownAtTheBootTimeout() async throws {
+        try await withWorld(await SimWorld(limits: .init(maxInstances: 20, idleTimeout: 100_000), bootDelay: 30...30)) { world in
+            let first = try await world.submit(1, seconds: 60)[0]
+            #expect(try await world.run { try await world.store.get(first).state == .complete })
+            let worker = try #require(try await world.listedInstances().first)
+            world.executor.kill(worker.id)  // unreachable from now on
+            world.takeOverDispatcher()
+            let takenOver = world.now
+            await world.dispatcher.tickAndSettle(now: world.now)
+            #expect(try await world.listedInstances().map(\.id) == [worker.id], "not shut down before it could answer")
+            #expect(try await world.run(limit: 7200) { world.dispatcher.isDrained }, "the set never drained")
+            let waited = world.now - takenOver
+            #expect(waited >= world.settings.bootTimeout && waited < world.settings.bootTimeout + 60, "shut down \(waited) s after the takeover")
+        }
+    }
 }

@@ -280,6 +280,15 @@ func plan(_ containers: [ContainerDemand], _ workers: [WorkerView] = [], types: 
         #expect(later.shutdowns.map(\.id).sorted() == ["drained", "stale"])
     }
 
+    /// A drained worker not yet heard from may hold a result nobody recorded: it is shut down
+    /// only once it answered (idle), a booting one (made by us, nothing started) at once.
+    @Test func aDrainedWorkerIsShutDownOnlyOnceHeardFrom() {
+        let workers = [worker("unheard", small, .unknown, behavior: .drain), worker("booting", small, .booting, behavior: .drain)]
+        #expect(plan([], workers).shutdowns == [.init(id: "booting", reason: "draining")])
+        let answered = plan([], workers.map { var w = $0; w.state = .idle; return w })
+        #expect(answered.shutdowns.map(\.id).sorted() == ["booting", "unheard"])
+    }
+
     @Test func heldAndDrainingWorkersTakeNothingNew() {
         let p = plan([demand("a")], [worker("held", small, .idle, behavior: .hold), worker("drain", small, .idle, behavior: .drain)])
         #expect(p.starts.isEmpty && p.creates == ["small": 1])
