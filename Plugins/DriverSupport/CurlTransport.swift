@@ -48,6 +48,7 @@ public final class CurlTransport: HTTPTransport {
         _ = ccurl_setopt_long(h, CURLOPT_TIMEOUT_MS, request.timeoutMs)
         _ = ccurl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, min(connectTimeoutMs, request.timeoutMs))
         _ = ccurl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
+        if request.freshConnection { _ = ccurl_setopt_long(h, CURLOPT_FRESH_CONNECT, 1) }
         if let caBundle { _ = ccurl_setopt_string(h, CURLOPT_CAINFO, caBundle) }
         let proxy = Self.proxySettings(for: request, noProxy: noProxy)
         if let p = proxy.proxy { _ = ccurl_setopt_string(h, CURLOPT_PROXY, p) }

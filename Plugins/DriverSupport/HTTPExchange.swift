@@ -10,15 +10,20 @@ public struct HTTPRequest: Sendable {
     /// Never through a proxy, whatever `http_proxy` says: link-local services (instance
     /// metadata, the ECS agent) answer only on this machine's own network.
     public var direct: Bool
+    /// Sent on a new connection. On a reused one, libcurl sends a request a second time, by
+    /// itself, when the connection closes before any answer: harmless for a read, a second
+    /// launch for a create the cloud does not deduplicate, and a send the host never counted.
+    public var freshConnection: Bool
 
     public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeoutMs: Int = 30_000,
-                direct: Bool = false) {
+                direct: Bool = false, freshConnection: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeoutMs = timeoutMs
         self.direct = direct
+        self.freshConnection = freshConnection
     }
 }
 

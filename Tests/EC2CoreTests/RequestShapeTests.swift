@@ -21,6 +21,23 @@ import Testing
     static let launched = Fixtures.run([Fixtures.instance("i-0123456789abcdef0", state: "pending"),
                                         Fixtures.instance("i-0123456789abcdef1", state: "pending")])
 
+    /// libcurl sends a request again by itself when a reused connection closes before any
+    /// answer; a launch goes on a new connection, so it never is (moto ignores ClientToken:
+    /// `lostCreateAnswersAndUnbootableWorkersNeitherGrowNorRelaunchTheFleet` launched 16, not 8).
+    @Test func onlyALaunchGoesOnAFreshConnection() throws {
+        let fake = FakeEC2 { p, _ in
+            switch p["Action"] {
+            case "DescribeInstances": FakeEC2.ok(Fixtures.describe([]))
+            case "ImportKeyPair": FakeEC2.ok(Fixtures.importKeyPair)
+            default: FakeEC2.ok(Self.launched)
+            }
+        }
+        _ = try TestSets.set(fake).create(createBody(token: "c-1", key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample me@host"))
+        let fresh = fake.requests.map { (FakeEC2.form($0.body)["Action"] ?? "", $0.freshConnection) }
+        #expect(fresh.map(\.0) == ["DescribeInstances", "ImportKeyPair", "RunInstances"], "\(fresh)")
+        #expect(fresh.map(\.1) == [false, false, true], "\(fresh)")
+    }
+
     @Test func countTokenTagsUserDataAndKeyPair() throws {
         let fake = FakeEC2 { p, _ in
             switch p["Action"] {

@@ -179,8 +179,9 @@ class Handler(BaseHTTPRequestHandler):
             if k.lower() not in ("content-length", "connection", "expect"):
                 request.add_header(k, v)
         try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                status, body, headers = answer.status, answer.read(), answer.getheaders()
+            # Not "as answer": that would shadow the flag, and a reset would then answer first.
+            with urllib.request.urlopen(request, timeout=60) as upstream:
+                status, body, headers = upstream.status, upstream.read(), upstream.getheaders()
         except urllib.error.HTTPError as e:
             status, body, headers = e.code, e.read(), e.headers.items()
         if answer:

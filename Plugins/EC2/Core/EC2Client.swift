@@ -47,8 +47,10 @@ public final class EC2Client: Sendable {
         let contentType = ("content-type", "application/x-www-form-urlencoded; charset=utf-8")
         let signed = signer.sign(method: "POST", host: host, path: path, query: [], headers: [contentType],
                                  body: body, credentials: creds, time: now())
+        // A launch is never sent twice without the host knowing: look-alikes (moto) ignore
+        // ClientToken, and a lost answer is the host's to handle (its create intents).
         return HTTPRequest(method: "POST", url: endpoint, headers: [("Host", host), contentType] + signed,
-                           body: body, timeoutMs: timeoutMs)
+                           body: body, timeoutMs: timeoutMs, freshConnection: params.action == "RunInstances")
     }
 
     /// The local clock corrected by what EC2's `Date` header taught.
