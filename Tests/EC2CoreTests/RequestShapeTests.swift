@@ -21,17 +21,22 @@ import Testing
     static let launched = Fixtures.run([Fixtures.instance("i-0123456789abcdef0", state: "pending"),
                                         Fixtures.instance("i-0123456789abcdef1", state: "pending")])
 
-    /// libcurl sends a request again by itself when a reused connection closes before any
-    /// answer; a launch goes on a new connection, so it never is (moto ignores ClientToken:
-    /// `lostCreateAnswersAndUnbootableWorkersNeitherGrowNorRelaunchTheFleet` launched 16, not 8).
-    @Test func onlyALaunchGoesOnAFreshConnection() throws {
-        let fake = FakeEC2 { p, _ in
+    /// A cloud with no instances yet that launches `launched` and imports any key.
+    static func launchingFake() -> FakeEC2 {
+        FakeEC2 { p, _ in
             switch p["Action"] {
             case "DescribeInstances": FakeEC2.ok(Fixtures.describe([]))
             case "ImportKeyPair": FakeEC2.ok(Fixtures.importKeyPair)
             default: FakeEC2.ok(Self.launched)
             }
         }
+    }
+
+    /// libcurl sends a request again by itself when a reused connection closes before any
+    /// answer; a launch goes on a new connection, so it never is (moto ignores ClientToken:
+    /// `lostCreateAnswersAndUnbootableWorkersNeitherGrowNorRelaunchTheFleet` launched 16, not 8).
+    @Test func onlyALaunchGoesOnAFreshConnection() throws {
+        let fake = Self.launchingFake()
         _ = try TestSets.set(fake).create(createBody(token: "c-1", key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample me@host"))
         let fresh = fake.requests.map { (FakeEC2.form($0.body)["Action"] ?? "", $0.freshConnection) }
         #expect(fresh.map(\.0) == ["DescribeInstances", "ImportKeyPair", "RunInstances"], "\(fresh)")
@@ -39,13 +44,7 @@ import Testing
     }
 
     @Test func countTokenTagsUserDataAndKeyPair() throws {
-        let fake = FakeEC2 { p, _ in
-            switch p["Action"] {
-            case "DescribeInstances": FakeEC2.ok(Fixtures.describe([]))
-            case "ImportKeyPair": FakeEC2.ok(Fixtures.importKeyPair)
-            default: FakeEC2.ok(Self.launched)
-            }
-        }
+        let fake = Self.launchingFake()
         let set = TestSets.set(fake, #", "security_group_ids": ["sg-1", "sg-2"], "iam_instance_profile": "worker""#)
         let reply = try set.create(createBody(count: 2, token: "c-7f3a", key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample me@host"))
         #expect(ids(reply) == ["i-0123456789abcdef0", "i-0123456789abcdef1"])

@@ -304,6 +304,31 @@ import TestSupport
         #expect(status["signal"] as? Int == 15 && status["reason"] as? String == "the runner was stopped by SIGTERM", "\(status)")
     }
 
+    /// A fake `docker` whose container loses the first signal `kill` delivers (its init had no
+    /// handlers yet); with `created`, `kill` fails until that file exists (still being created).
+    func fakeDockerLosingItsFirstSignal(in bin: String, created: Bool) -> String {
+        let notYet = created ? "if [ ! -e \(bin)/created ]; then echo failed >> \(bin)/attempts; exit 1; fi" : ""
+        return """
+            #!/bin/sh
+            if [ "$1" = kill ]; then
+              \(notYet)
+              echo "$@" >> \(bin)/kills
+              if [ ! -e \(bin)/lost ]; then : > \(bin)/lost; exit 0; fi
+              kill -"$3" "$(cat \(bin)/container)"; exit 0
+            fi
+            echo $$ > \(bin)/container; exec sleep 300
+            """
+    }
+
+    /// The container ended by its TERM, sent twice (the lost one and once more), and no KILL.
+    func expectEndedByATermSentTwice(_ node: RunnerNode, _ uuid: String, bin: String) async throws {
+        #expect(await node.waitFor("\(uuid) done", seconds: 60))
+        let status = try await node.status(uuid)
+        #expect(status["signal"] as? Int == 15, "\(status)")
+        let kills = (try? String(contentsOfFile: bin + "/kills", encoding: .utf8)) ?? ""
+        #expect(kills == String(repeating: "kill --signal 15 cdd-\(uuid)\n", count: 2), "the TERM twice, no KILL: \(kills)")
+    }
+
     /// A TERM that reaches a container in the moment it comes up can find its init without
     /// handlers yet, and the kernel drops it (a namespace's PID 1). The fake's `kill` fails
     /// until `created` exists and then loses its first signal: the runner sends it once more,
@@ -311,27 +336,13 @@ import TestSupport
     @Test func aTermThatReachedTheContainerAsItCameUpIsSentOnceMore() async throws {
         let bin = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: bin) }
-        let fake = """
-            #!/bin/sh
-            if [ "$1" = kill ]; then
-              if [ ! -e \(bin)/created ]; then echo failed >> \(bin)/attempts; exit 1; fi
-              echo "$@" >> \(bin)/kills
-              if [ ! -e \(bin)/lost ]; then : > \(bin)/lost; exit 0; fi
-              kill -"$3" "$(cat \(bin)/container)"; exit 0
-            fi
-            echo $$ > \(bin)/container; exec sleep 300
-            """
-        let node = try nodeWithFakeDocker(fake, in: bin)
+        let node = try nodeWithFakeDocker(fakeDockerLosingItsFirstSignal(in: bin, created: true), in: bin)
         defer { node.cleanup() }
         let supervisor = try await node.detach("coming-up", ["sleep", "300"], ["image": "alpine:3", "runtime": "docker"])
         #expect(kill(supervisor, SIGTERM) == 0)
         #expect(await Harness.eventually(60) { FileManager.default.fileExists(atPath: bin + "/attempts") }, "the first try fails")
         #expect(FileManager.default.createFile(atPath: bin + "/created", contents: nil))
-        #expect(await node.waitFor("coming-up done", seconds: 60))
-        let status = try await node.status("coming-up")
-        #expect(status["signal"] as? Int == 15, "\(status)")
-        let kills = (try? String(contentsOfFile: bin + "/kills", encoding: .utf8)) ?? ""
-        #expect(kills == "kill --signal 15 cdd-coming-up\nkill --signal 15 cdd-coming-up\n", "the TERM twice, no KILL: \(kills)")
+        try await expectEndedByATermSentTwice(node, "coming-up", bin: bin)
     }
 
     /// The same loss when `<runtime> kill` succeeds on its first try: the runtime already
@@ -340,25 +351,12 @@ import TestSupport
     @Test func aTermAYoungContainerLostIsSentOnceMore() async throws {
         let bin = Harness.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: bin) }
-        let fake = """
-            #!/bin/sh
-            if [ "$1" = kill ]; then
-              echo "$@" >> \(bin)/kills
-              if [ ! -e \(bin)/lost ]; then : > \(bin)/lost; exit 0; fi
-              kill -"$3" "$(cat \(bin)/container)"; exit 0
-            fi
-            echo $$ > \(bin)/container; exec sleep 300
-            """
-        let node = try nodeWithFakeDocker(fake, in: bin)
+        let node = try nodeWithFakeDocker(fakeDockerLosingItsFirstSignal(in: bin, created: false), in: bin)
         defer { node.cleanup() }
         let supervisor = try await node.detach("young", ["sleep", "300"], ["image": "alpine:3", "runtime": "docker"])
         #expect(await Harness.eventually(60) { FileManager.default.fileExists(atPath: bin + "/container") })
         #expect(kill(supervisor, SIGTERM) == 0)
-        #expect(await node.waitFor("young done", seconds: 60))
-        let status = try await node.status("young")
-        #expect(status["signal"] as? Int == 15, "\(status)")
-        let kills = (try? String(contentsOfFile: bin + "/kills", encoding: .utf8)) ?? ""
-        #expect(kills == "kill --signal 15 cdd-young\nkill --signal 15 cdd-young\n", "the TERM twice, no KILL: \(kills)")
+        try await expectEndedByATermSentTwice(node, "young", bin: bin)
     }
 
     @Test func anImageWithoutARuntimeEndsAtOnce() async throws {
